@@ -1,0 +1,27 @@
+"""Settings for the test suite: the embedded defaults, unless the environment names real services.
+
+.ci/run sets DATABASE_URL (PostgreSQL), CACHE_URL (Redis) and CELERY_BROKER_URL (Redis);
+without them tests run on SQLite, local memory and the filesystem broker.
+"""
+
+import os
+import uuid
+
+os.environ.setdefault("DJANGO_DEBUG", "true")
+# One queue per test session, so a worker never picks up messages a killed run left behind.
+os.environ.setdefault("CELERY_TEST_QUEUE", f"tests-{uuid.uuid4().hex[:12]}")
+
+from config.settings import *  # noqa: E402,F403
+from config.settings import DATABASES, VAR_DIR, env  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CACHES = {"default": env.cache("CACHE_URL", default="locmem://")}
+CACHES["default"]["KEY_PREFIX"] = "test"
+CELERY_TASK_DEFAULT_QUEUE = os.environ["CELERY_TEST_QUEUE"]
+MEDIA_ROOT = VAR_DIR / "test-media"
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"login": "1000/min"}}  # noqa: F405
+
+# A Celery worker started by a test must open the test database, not the development one.
+if os.environ.get("USE_TEST_DATABASE"):
+    test_name = DATABASES["default"].get("TEST", {}).get("NAME") or f"test_{DATABASES['default']['NAME']}"
+    DATABASES["default"]["NAME"] = test_name

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class WechatConfig(AppConfig):
+    verbose_name = "WeChat"
+    name = "wechat"
