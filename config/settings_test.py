@@ -15,7 +15,7 @@ from config.settings import *  # noqa: E402,F403
 from config.settings import DATABASES, VAR_DIR, env  # noqa: E402
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-CACHES = {"default": env.cache("CACHE_URL", default="locmem://")}
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 CACHES["default"]["KEY_PREFIX"] = "test"
 CELERY_TASK_DEFAULT_QUEUE = os.environ["CELERY_TEST_QUEUE"]
 MEDIA_ROOT = VAR_DIR / "test-media"

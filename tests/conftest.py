@@ -29,3 +29,35 @@ def sandbox(sandbox_server, settings) -> SandboxClient:
     client = SandboxClient(sandbox_server.url)
     client.reset()
     return client
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A real `celery worker` process on this run's broker and queue, using the test database."""
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.conf import settings
+
+    log_path = Path(settings.VAR_DIR) / "test-celery-worker.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test", "USE_TEST_DATABASE": "1"}
+    with open(log_path, "w") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO",
+             "--queues", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-mingle", "--without-gossip",
+             "--without-heartbeat", "--hostname", f"tests-{os.getpid()}@%h"],
+            cwd=settings.BASE_DIR, env=environment, stdout=log, stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while "ready." not in log_path.read_text():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            worker.kill()
+            pytest.fail(f"the Celery worker did not start:\n{log_path.read_text()[-3000:]}", pytrace=False)
+        time.sleep(0.2)
+    yield worker
+    worker.terminate()
+    worker.wait(timeout=20)

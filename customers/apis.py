@@ -1,0 +1,49 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from config.api_schema import ERROR_RESPONSES
+from customers.services import customer_login
+
+
+class CustomerOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    openid = serializers.CharField()
+    unionid = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+
+
+class LoginApi(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    class InputSerializer(serializers.Serializer):
+        code = serializers.CharField(max_length=128, help_text="The code from wx.login(); it works once.")
+
+    class OutputSerializer(serializers.Serializer):
+        token = serializers.CharField(help_text="Send as 'Authorization: Bearer <token>'.")
+        expires_at = serializers.DateTimeField()
+        customer = CustomerOutputSerializer()
+
+    @extend_schema(
+        operation_id="auth_login",
+        summary="Log in with a wx.login() code",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **ERROR_RESPONSES},
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        login = customer_login(code=serializer.validated_data["code"])
+        return Response(self.OutputSerializer(login).data, status=status.HTTP_200_OK)
+
+
+class MeApi(APIView):
+    @extend_schema(operation_id="me", summary="The logged-in customer", responses={200: CustomerOutputSerializer, **ERROR_RESPONSES})
+    def get(self, request):
+        return Response(CustomerOutputSerializer(request.user).data)

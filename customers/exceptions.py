@@ -1,0 +1,17 @@
+from config.errors import ApplicationError, ServiceUnavailable
+
+
+class InvalidLoginCode(ApplicationError):
+    code = "invalid_login_code"
+    message = "The login code is invalid, expired or already used. Call wx.login() again for a new one."
+
+
+class LoginBlocked(ApplicationError):
+    status_code = 403
+    code = "login_blocked"
+    message = "WeChat has blocked this user from logging in."
+
+
+class WeChatUnavailable(ServiceUnavailable):
+    code = "wechat_unavailable"
+    message = "WeChat is busy right now. Please try again in a moment."

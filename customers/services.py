@@ -1,0 +1,72 @@
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from customers.exceptions import InvalidLoginCode, LoginBlocked, WeChatUnavailable
+from customers.models import Customer, CustomerToken
+from wechat import miniprogram
+from wechat.errors import WeChatError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Login:
+    customer: Customer
+    token: str
+    expires_at: datetime
+
+
+def customer_login(*, code: str) -> Login:
+    """Log a Mini Program user in with their wx.login() code: find or create them, issue a token."""
+    try:
+        session = miniprogram.code_to_session(code=code)
+    except miniprogram.InvalidLoginCode as error:
+        raise InvalidLoginCode() from error
+    except miniprogram.BlockedUser as error:
+        raise LoginBlocked() from error
+    except WeChatError as error:
+        # Transient after retries, or our own misconfiguration (bad appid or secret):
+        # either way the customer can do nothing but try later; the log says which.
+        logger.error("Mini Program login failed at WeChat: %s", error)
+        raise WeChatUnavailable() from error
+    return _customer_login_record(openid=session.openid, unionid=session.unionid, session_key=session.session_key)
+
+
+@transaction.atomic
+def _customer_login_record(*, openid: str, unionid: str | None, session_key: str) -> Login:
+    customer = _customer_get_or_create(openid=openid)
+    customer.session_key = session_key
+    customer.last_login_at = timezone.now()
+    update_fields = ["session_key", "last_login_at"]
+    if unionid and unionid != customer.unionid:
+        customer.unionid = unionid
+        update_fields.append("unionid")
+    customer.save(update_fields=update_fields)
+
+    token = secrets.token_urlsafe(32)
+    expires_at = timezone.now() + timedelta(days=settings.API_TOKEN_TTL_DAYS)
+    CustomerToken.objects.create(customer=customer, key_digest=CustomerToken.digest(token), expires_at=expires_at)
+    return Login(customer=customer, token=token, expires_at=expires_at)
+
+
+def _customer_get_or_create(*, openid: str) -> Customer:
+    # Two first logins of one user can race; the unique openid decides, the loser reads the winner's row.
+    customer = Customer.objects.select_for_update().filter(openid=openid).first()
+    if customer:
+        return customer
+    try:
+        with transaction.atomic():
+            return Customer.objects.create(openid=openid)
+    except IntegrityError:
+        return Customer.objects.select_for_update().get(openid=openid)
+
+
+def customer_tokens_purge_expired() -> int:
+    deleted, _ = CustomerToken.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted

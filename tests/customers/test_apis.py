@@ -1,0 +1,160 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+from rest_framework.throttling import ScopedRateThrottle
+
+from customers.models import Customer, CustomerToken
+
+pytestmark = pytest.mark.django_db
+LOGIN = "/api/v1/auth/login"
+ME = "/api/v1/me"
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def test_login_with_a_minted_code_returns_a_token_that_opens_authenticated_apis(sandbox, api):
+    minted = sandbox.mint_login_code(unionid="o6_bmasdasdsad6_2sgVt7hMZOPfL")
+
+    response = api.post(LOGIN, {"code": minted["code"]}, format="json")
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["customer"]["openid"] == minted["openid"]
+    assert body["customer"]["unionid"] == "o6_bmasdasdsad6_2sgVt7hMZOPfL"
+    assert "session_key" not in response.content.decode()
+    customer = Customer.objects.get(openid=minted["openid"])
+    assert customer.session_key  # kept server side
+    assert customer.last_login_at is not None
+
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {body['token']}")
+    me = api.get(ME)
+    assert me.status_code == 200
+    assert me.json()["openid"] == minted["openid"]
+
+
+def test_login_needs_no_access_token(sandbox, api):
+    api.post(LOGIN, {"code": sandbox.mint_login_code()["code"]}, format="json")
+
+    call = sandbox.received("/sns/jscode2session")[0]
+    assert "access_token" not in call["query"]
+    assert sandbox.received("/cgi-bin/stable_token") == []
+
+
+def test_logging_in_again_finds_the_same_customer_and_issues_a_new_token(sandbox, api):
+    openid = sandbox.mint_login_code()["openid"]
+    first = api.post(LOGIN, {"code": sandbox.mint_login_code(openid=openid)["code"]}, format="json").json()
+    second = api.post(LOGIN, {"code": sandbox.mint_login_code(openid=openid)["code"]}, format="json").json()
+
+    assert first["customer"]["id"] == second["customer"]["id"]
+    assert first["token"] != second["token"]
+    assert Customer.objects.filter(openid=openid).count() == 1
+    assert CustomerToken.objects.filter(customer__openid=openid).count() == 2
+
+
+def test_a_reused_code_is_refused(sandbox, api):
+    code = sandbox.mint_login_code()["code"]
+    assert api.post(LOGIN, {"code": code}, format="json").status_code == 200
+
+    response = api.post(LOGIN, {"code": code}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_login_code"
+    assert "wx.login()" in response.json()["message"]
+
+
+def test_an_unknown_code_is_refused(sandbox, api):
+    response = api.post(LOGIN, {"code": "081NotAFakeCodeFromWeChat"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "invalid_login_code",
+        "message": "The login code is invalid, expired or already used. Call wx.login() again for a new one.",
+        "fields": {},
+    }
+    assert Customer.objects.count() == 0
+
+
+@pytest.mark.parametrize("payload", [{}, {"code": ""}, {"code": "x" * 129}])
+def test_a_missing_or_malformed_code_gets_a_field_error(sandbox, api, payload):
+    response = api.post(LOGIN, payload, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert list(response.json()["fields"]) == ["code"]
+    assert sandbox.received("/sns/jscode2session") == []
+
+
+def test_a_blocked_user_is_refused(sandbox, api):
+    minted = sandbox.mint_login_code()
+    sandbox.block_user(minted["openid"])
+
+    response = api.post(LOGIN, {"code": minted["code"]}, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "login_blocked"
+
+
+def test_wechat_busy_once_is_retried(sandbox, api):
+    sandbox.add_fault("/sns/jscode2session", errcode=-1)
+
+    response = api.post(LOGIN, {"code": sandbox.mint_login_code()["code"]}, format="json")
+
+    assert response.status_code == 200
+    assert [call["errcode"] for call in sandbox.received("/sns/jscode2session")] == [-1, None]
+
+
+def test_wechat_busy_throughout_gives_503(sandbox, api):
+    sandbox.add_fault("/sns/jscode2session", errcode=-1, times=3)
+
+    response = api.post(LOGIN, {"code": sandbox.mint_login_code()["code"]}, format="json")
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "wechat_unavailable"
+    assert len(sandbox.received("/sns/jscode2session")) == 3
+    assert Customer.objects.count() == 0
+
+
+def test_wechat_unreachable_gives_503(sandbox, api):
+    sandbox.add_fault("/sns/jscode2session", drop=True, times=3)
+
+    response = api.post(LOGIN, {"code": sandbox.mint_login_code()["code"]}, format="json")
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "wechat_unavailable"
+
+
+def test_login_is_throttled(sandbox, api, monkeypatch):
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"login": "2/min"})
+    statuses = [api.post(LOGIN, {"code": "unknown"}, format="json").status_code for _ in range(3)]
+
+    assert statuses == [400, 400, 429]
+    assert len(sandbox.received("/sns/jscode2session")) == 2
+
+
+@pytest.mark.parametrize(
+    "header, code",
+    [(None, "not_authenticated"), ("Bearer not-a-token", "authentication_failed"),
+     ("Bearer", "authentication_failed"), ("Token abc", "not_authenticated")],
+)
+def test_authenticated_apis_refuse_missing_or_bad_tokens(api, header, code):
+    if header:
+        api.credentials(HTTP_AUTHORIZATION=header)
+
+    response = api.get(ME)
+
+    assert response.status_code == 401
+    assert response.json()["code"] == code
+    assert response["WWW-Authenticate"] == "Bearer"
+
+
+def test_an_expired_token_is_refused(sandbox, api):
+    token = api.post(LOGIN, {"code": sandbox.mint_login_code()["code"]}, format="json").json()["token"]
+    CustomerToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    assert api.get(ME).status_code == 401

@@ -1,0 +1,97 @@
+"""wechatpy through our client: base URL, token refresh on 40001/42001, errors split transient/permanent."""
+
+import json
+import time
+
+import pytest
+
+from wechat.clients import official_account_client
+from wechat.errors import WeChatPermanentError, WeChatTransientError
+
+IPS = "/cgi-bin/getcallbackip"
+
+
+def test_calls_reach_the_configured_base_url_with_the_shared_token(sandbox):
+    client = official_account_client()
+
+    assert client.misc.get_wechat_ips() == ["127.0.0.1"]
+
+    request = sandbox.received(IPS)[0]
+    assert request["query"]["access_token"] == client.token_store.get()
+
+
+@pytest.mark.parametrize("how", ["expired", "invalid"])
+def test_a_refused_token_is_refetched_once_and_the_call_retried(sandbox, how):
+    client = official_account_client()
+    client.misc.get_wechat_ips()
+    old_token = client.token_store.get()
+    if how == "expired":
+        sandbox.expire_tokens(client.appid)  # the next call answers 42001
+    else:
+        sandbox.add_fault(IPS, errcode=40001)
+
+    assert client.misc.get_wechat_ips() == ["127.0.0.1"]
+
+    calls = sandbox.received(IPS)
+    assert [call["errcode"] for call in calls] == [None, 42001 if how == "expired" else 40001, None]
+    assert calls[2]["query"]["access_token"] != old_token
+    # An expired token is replaced on a plain request; a refused one that stable_token
+    # still hands back needs force_refresh.
+    forced = [json.loads(call["body"])["force_refresh"] for call in sandbox.received("/cgi-bin/stable_token")]
+    assert forced == ([False, False] if how == "expired" else [False, False, True])
+
+
+def test_a_token_refused_twice_is_not_retried_forever(sandbox):
+    client = official_account_client()
+    sandbox.add_fault(IPS, errcode=40001, times=5)
+
+    with pytest.raises(WeChatPermanentError) as raised:
+        client.misc.get_wechat_ips()
+
+    assert raised.value.errcode == 40001
+    assert len(sandbox.received(IPS)) == 2
+
+
+@pytest.mark.parametrize(
+    "fault, errcode",
+    [({"errcode": -1}, -1), ({"errcode": 45009}, 45009), ({"errcode": 45011}, 45011),
+     ({"http_status": 502}, None), ({"drop": True}, None)],
+)
+def test_busy_limited_and_broken_answers_are_transient(sandbox, fault, errcode):
+    client = official_account_client()
+    client.token_store.get()
+    sandbox.add_fault(IPS, **fault)
+
+    with pytest.raises(WeChatTransientError) as raised:
+        client.misc.get_wechat_ips()
+
+    assert raised.value.errcode == errcode
+
+
+def test_a_slow_answer_times_out_as_transient(sandbox, settings):
+    settings.WECHAT_HTTP_TIMEOUT = 0.5
+    client = official_account_client()
+    client.token_store.get()
+    sandbox.add_fault(IPS, delay=3)
+
+    started = time.monotonic()
+    with pytest.raises(WeChatTransientError):
+        client.misc.get_wechat_ips()
+    assert time.monotonic() - started < 2
+
+
+def test_wrong_secret_is_permanent(sandbox, settings):
+    settings.WECHAT_OFFICIAL_ACCOUNT_SECRET = "not-the-secret"
+
+    with pytest.raises(WeChatPermanentError) as raised:
+        official_account_client().misc.get_wechat_ips()
+
+    assert raised.value.errcode == 40125
+    assert sandbox.received(IPS) == []
+
+
+def test_busy_token_endpoint_is_transient(sandbox):
+    sandbox.add_fault("/cgi-bin/stable_token", errcode=-1)
+
+    with pytest.raises(WeChatTransientError):
+        official_account_client().token_store.get()

@@ -1,0 +1,103 @@
+"""wechatpy clients built from settings: the only place that constructs them.
+
+Our subclass changes three things and nothing else: the API host (so the sandbox
+or real WeChat is one setting), where the access token comes from (the shared
+store, not a per-process session), and errors (ours, split transient/permanent).
+"""
+
+import requests
+from django.conf import settings
+from wechatpy import WeChatClient
+from wechatpy.exceptions import WeChatClientException
+from wechatpy.pay import WeChatPay
+
+from wechat.errors import TOKEN_ERRCODES, error_from_exception
+from wechat.tokens import AccessTokenStore, TokenSource
+
+WECHAT_API_ROOT = "https://api.weixin.qq.com/"
+# Endpoints that authenticate with appid+secret, not an access token: sending one
+# would make every login wait for a token fetch it does not need.
+TOKENLESS_ENDPOINTS = ("sns/jscode2session",)
+
+
+class SharedTokenClient(WeChatClient):
+    def __init__(self, *, appid: str, secret: str, api_base_url: str, timeout: float, token_endpoint: str):
+        # auto_retry off: wechatpy would refetch on every 40001 without bound; we retry once.
+        super().__init__(appid, secret, timeout=timeout, auto_retry=False)
+        self.api_root = api_base_url
+        self.API_BASE_URL = f"{api_base_url}cgi-bin/"
+        source = TokenSource(
+            appid=appid, secret=secret, api_base_url=api_base_url, endpoint=token_endpoint, timeout=timeout
+        )
+        self.token_store = AccessTokenStore(appid=appid, fetch=source.fetch)
+
+    @property
+    def access_token(self) -> str:
+        return self.token_store.get()
+
+    def fetch_access_token(self) -> str:
+        return self.token_store.refresh(stale_token=None)
+
+    def _request(self, method, url_or_endpoint, **kwargs):
+        url_or_endpoint = self._rebase(url_or_endpoint)
+        if "api_base_url" in kwargs:
+            kwargs["api_base_url"] = self._rebase(kwargs["api_base_url"])
+        params = kwargs.setdefault("params", {})
+        token_is_ours = "access_token" not in params and not url_or_endpoint.endswith(TOKENLESS_ENDPOINTS)
+        if "access_token" not in params:
+            # requests drops None-valued params, so a tokenless endpoint gets none.
+            params["access_token"] = self.token_store.get() if token_is_ours else None
+        try:
+            return self._request_refreshing_stale_token(method, url_or_endpoint, token_is_ours, **kwargs)
+        except (WeChatClientException, requests.RequestException) as exc:
+            raise error_from_exception(exc) from exc
+
+    def _request_refreshing_stale_token(self, method, url, token_is_ours, **kwargs):
+        try:
+            return super()._request(method, url, **kwargs)
+        except WeChatClientException as exc:
+            if not token_is_ours or exc.errcode not in TOKEN_ERRCODES:
+                raise
+            params = kwargs["params"]
+            params["access_token"] = self.token_store.refresh(stale_token=params["access_token"])
+            return super()._request(method, url, **kwargs)
+
+    def _rebase(self, url: str) -> str:
+        return self.api_root + url[len(WECHAT_API_ROOT) :] if url.startswith(WECHAT_API_ROOT) else url
+
+
+def _client(*, appid: str, secret: str) -> SharedTokenClient:
+    return SharedTokenClient(
+        appid=appid,
+        secret=secret,
+        api_base_url=settings.WECHAT_API_BASE_URL,
+        timeout=settings.WECHAT_HTTP_TIMEOUT,
+        token_endpoint=settings.WECHAT_TOKEN_ENDPOINT,
+    )
+
+
+def official_account_client() -> SharedTokenClient:
+    return _client(appid=settings.WECHAT_OFFICIAL_ACCOUNT_APPID, secret=settings.WECHAT_OFFICIAL_ACCOUNT_SECRET)
+
+
+def mini_program_client() -> SharedTokenClient:
+    return _client(appid=settings.WECHAT_MINI_PROGRAM_APPID, secret=settings.WECHAT_MINI_PROGRAM_SECRET)
+
+
+class _BaseUrlPay(WeChatPay):
+    def __init__(self, *, api_base_url: str, **kwargs):
+        self.API_BASE_URL = api_base_url  # before __init__, which mounts the certificate on it
+        super().__init__(**kwargs)
+
+
+def pay_client() -> WeChatPay:
+    """WeChat Pay v2 for the Mini Program's merchant account."""
+    return _BaseUrlPay(
+        api_base_url=settings.WECHAT_PAY_API_BASE_URL,
+        appid=settings.WECHAT_MINI_PROGRAM_APPID,
+        api_key=settings.WECHAT_PAY_API_KEY,
+        mch_id=settings.WECHAT_PAY_MCH_ID,
+        mch_cert=settings.WECHAT_PAY_CERT_PATH,
+        mch_key=settings.WECHAT_PAY_KEY_PATH,
+        timeout=settings.WECHAT_HTTP_TIMEOUT,
+    )

@@ -1,0 +1,42 @@
+"""python manage.py wechat_sandbox: run the WeChat sandbox in the foreground until Ctrl-C."""
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from wechat.sandbox.server import (
+    make_sandbox_server,
+    sandbox_apps_from_settings,
+    server_url,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the WeChat sandbox: WeChat's HTTP APIs for the apps in settings, state in memory, "
+        "and a control API under /sandbox/ (GET it for the list of endpoints)."
+    )
+    # The sandbox uses no models or database; let it start whatever state the project is in.
+    requires_system_checks: ClassVar[list[str]] = []
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=settings.WECHAT_SANDBOX_PORT,
+            help=f"port to listen on (default WECHAT_SANDBOX_PORT, {settings.WECHAT_SANDBOX_PORT})",
+        )
+
+    def handle(self, *args, host: str, port: int, **options):
+        apps = sandbox_apps_from_settings()
+        server = make_sandbox_server(apps=apps, host=host, port=port)
+        url = server_url(server)
+        self.stdout.write(f"WeChat sandbox at {url} (control API and endpoint list: {url}sandbox/)")
+        for app in apps:
+            self.stdout.write(f"  {app.kind}: {app.appid}")
+        self.stdout.write("Ctrl-C stops it.")
+        self.stdout.flush()
+        server.serve_forever()  # returns, closing the socket, on Ctrl-C
+        self.stdout.write("WeChat sandbox stopped.")

@@ -1,0 +1,88 @@
+"""A client of the sandbox's control API, for tests, demo scripts and anyone driving it from Python."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+DEFAULT_TIMEOUT_SECONDS = 10.0
+
+
+class SandboxControlError(Exception):
+    """The control API refused a request; the message is the sandbox's explanation."""
+
+    def __init__(self, status: int, message: str):
+        self.status = status
+        super().__init__(f"WeChat sandbox answered {status}: {message}")
+
+
+class SandboxClient:
+    """The control API at `base_url` (the sandbox's root, as in WECHAT_API_BASE_URL); every call has a timeout."""
+
+    def __init__(self, base_url: str, *, timeout: float = DEFAULT_TIMEOUT_SECONDS):
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.timeout = timeout
+
+    def reset(self) -> None:
+        """Forget tokens, codes, blocked users, faults, the received log and the clock offset; keep the apps."""
+        self._call("POST", "reset")
+
+    def register_app(self, appid: str, secret: str, kind: str) -> dict:
+        return self._call("POST", "apps", {"appid": appid, "secret": secret, "kind": kind})
+
+    def mint_login_code(
+        self, *, openid: str | None = None, unionid: str | None = None, appid: str | None = None
+    ) -> dict:
+        """A wx.login() code: {"code", "openid", "unionid", "appid"}; appid defaults to the registered Mini Program."""
+        return self._call("POST", "miniprogram/codes", {"openid": openid, "unionid": unionid, "appid": appid})
+
+    def block_user(self, openid: str) -> None:
+        self._call("POST", "miniprogram/blocked", {"openid": openid})
+
+    def add_fault(
+        self,
+        path: str,
+        *,
+        errcode: int | None = None,
+        errmsg: str | None = None,
+        delay: float | None = None,
+        drop: bool = False,
+        http_status: int | None = None,
+        times: int = 1,
+    ) -> dict:
+        """Make the next `times` requests to `path` fail (see POST /sandbox/faults); returns the fault with its id."""
+        return self._call(
+            "POST",
+            "faults",
+            {"path": path, "errcode": errcode, "errmsg": errmsg, "delay": delay, "drop": drop or None,
+             "http_status": http_status, "times": times},
+        )
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
+    def received(self, path: str | None = None) -> list[dict]:
+        """The WeChat requests the sandbox received, oldest first, optionally only those to `path`."""
+        return self._call("GET", "received", params={"path": path} if path else None)["requests"]
+
+    def advance_clock(self, seconds: float) -> dict:
+        """Move sandbox time forward; returns {"now", "offset"}."""
+        return self._call("POST", "clock", {"advance": seconds})
+
+    def expire_tokens(self, appid: str) -> None:
+        """End every access token of `appid` now: the next call with one gets 42001."""
+        self._call("POST", "tokens/expire", {"appid": appid})
+
+    def _call(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> Any:
+        payload = {name: value for name, value in body.items() if value is not None} if body is not None else None
+        response = requests.request(
+            method, f"{self.base_url}sandbox/{path}", json=payload, params=params, timeout=self.timeout
+        )
+        if not response.ok:
+            try:
+                message = response.json()["errmsg"]
+            except (ValueError, KeyError, TypeError):
+                message = response.text[:500]
+            raise SandboxControlError(response.status_code, message)
+        return response.json()
