@@ -1,0 +1,24 @@
+"""Operations staff look customers up when they handle orders; nobody edits them (they come from WeChat login)."""
+
+from django.db import migrations
+
+from config.staff_groups import staff_group_permissions_grant, staff_group_permissions_revoke
+
+STAFF_GROUP_GRANTS = {"Operations": {"customers.customer": ["view"]}}
+
+
+def grant(apps, schema_editor):
+    staff_group_permissions_grant(apps=apps, using=schema_editor.connection.alias, grants=STAFF_GROUP_GRANTS)
+
+
+def revoke(apps, schema_editor):
+    staff_group_permissions_revoke(apps=apps, using=schema_editor.connection.alias, grants=STAFF_GROUP_GRANTS)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("customers", "0002_schedule_token_purge"),
+        ("articles", "0002_staff_groups"),
+    ]
+
+    operations = [migrations.RunPython(grant, revoke)]

@@ -1,0 +1,117 @@
+import io
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
+from django.db import transaction
+from PIL import Image, ImageDraw, ImageFont
+
+from articles.models import Article
+from catalog.models import Category, Product, ProductImage, Sku
+from demo import data
+
+DEMO_USERNAME = "demo"
+DEMO_STAFF_GROUPS = ["Marketing", "Operations"]
+PRODUCT_IMAGE_SIZE = (800, 800)
+ARTICLE_COVER_SIZE = (900, 383)  # WeChat's 2.35:1 cover ratio
+
+
+@dataclass(frozen=True)
+class DemoDataSummary:
+    username: str
+    password: str
+    category_count: int
+    product_count: int
+    sku_count: int
+    article_count: int
+
+
+@transaction.atomic
+def demo_data_load(*, admin_password: str) -> DemoDataSummary:
+    """Write the demo data, matching existing rows by natural key so a second run changes values, not row counts.
+
+    Images are generated only where missing, so reruns leave no orphan files.
+    """
+    admin = _demo_admin_save(password=admin_password)
+    categories = {
+        demo_category.slug: Category.objects.update_or_create(
+            slug=demo_category.slug,
+            defaults={"name": demo_category.name, "position": demo_category.position, "is_active": True},
+        )[0]
+        for demo_category in data.CATEGORIES
+    }
+    for demo_product in data.PRODUCTS:
+        _demo_product_save(demo_product=demo_product, category=categories[demo_product.category_slug])
+    for demo_article in data.ARTICLES:
+        _demo_article_save(demo_article=demo_article, created_by=admin)
+    return DemoDataSummary(
+        username=admin.username,
+        password=admin_password,
+        category_count=len(data.CATEGORIES),
+        product_count=len(data.PRODUCTS),
+        sku_count=sum(len(demo_product.skus) for demo_product in data.PRODUCTS),
+        article_count=len(data.ARTICLES),
+    )
+
+
+def _demo_admin_save(*, password: str):
+    admin, _ = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
+    admin.is_staff = True
+    admin.is_superuser = True
+    admin.set_password(password)
+    admin.save()
+    # Group.objects.get, not get_or_create: the groups and their permissions come
+    # from articles' staff groups migration, and an empty stand-in would hide its absence.
+    admin.groups.add(*[Group.objects.get(name=group_name) for group_name in DEMO_STAFF_GROUPS])
+    return admin
+
+
+def _demo_product_save(*, demo_product: data.DemoProduct, category: Category) -> None:
+    product, _ = Product.objects.update_or_create(
+        title=demo_product.title,
+        defaults={"category": category, "description": demo_product.description, "is_active": True},
+    )
+    for demo_sku in demo_product.skus:
+        Sku.objects.update_or_create(
+            code=demo_sku.code,
+            defaults={
+                "product": product,
+                "specs": demo_sku.specs,
+                "price_fen": demo_sku.price_fen,
+                "stock": demo_sku.stock,
+                "is_active": True,
+            },
+        )
+    if not product.images.exists():
+        product_image = ProductImage(product=product, position=0)
+        jpeg = _placeholder_jpeg(
+            label=demo_product.image_label, colour=demo_product.image_colour, size=PRODUCT_IMAGE_SIZE
+        )
+        product_image.image.save(f"{demo_product.key}.jpg", ContentFile(jpeg), save=True)
+
+
+def _demo_article_save(*, demo_article: data.DemoArticle, created_by) -> None:
+    article = Article.objects.filter(title=demo_article.title).first() or Article(title=demo_article.title)
+    article.author = demo_article.author
+    article.digest = demo_article.digest
+    article.content = demo_article.content
+    article.created_by = article.created_by or created_by
+    if not article.cover:
+        jpeg = _placeholder_jpeg(
+            label=demo_article.cover_label, colour=demo_article.cover_colour, size=ARTICLE_COVER_SIZE
+        )
+        article.cover.save(f"{demo_article.key}.jpg", ContentFile(jpeg), save=False)
+    # Demo articles must pass the same WeChat limits staff face in the admin.
+    article.full_clean()
+    article.save()
+
+
+def _placeholder_jpeg(*, label: str, colour: str, size: tuple[int, int]) -> bytes:
+    image = Image.new("RGB", size, colour)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=size[1] // 8)
+    draw.text((size[0] / 2, size[1] / 2), label, fill="white", font=font, anchor="mm")
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()

@@ -1,0 +1,143 @@
+"""Staff use the admin in a real browser: Debian's Chromium driven by Playwright.
+
+Without Chromium or Playwright these tests skip, except under CI=true, where they fail.
+"""
+
+import importlib
+import importlib.util
+import os
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from django.apps import apps
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import connection, connections
+
+from catalog.models import Sku
+from tests.factories import CategoryFactory
+from tests.services import require
+
+CHROMIUM_PATH = os.environ.get("E2E_CHROMIUM_PATH", "/usr/bin/chromium")
+# Offline and in a container: no sandbox (we run as root), no GPU, nothing phoning home.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PASSWORD = "browser-test-password"
+
+# The live server reads what the test writes, so the test cannot hide its rows in a transaction.
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def staff_groups():
+    # An earlier transactional test ends by emptying every table, the staff groups
+    # included. The migration's own grant function is idempotent and puts them back
+    # exactly as a fresh database has them. (serialized_rollback cannot: it reloads
+    # content types whose ids the flush has already reassigned.)
+    migration = importlib.import_module("articles.migrations.0002_staff_groups")
+    migration.grant(apps, SimpleNamespace(connection=connection))
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    require(importlib.util.find_spec("playwright") is not None, "Playwright for Python")
+    require(Path(CHROMIUM_PATH).is_file(), f"Chromium at {CHROMIUM_PATH}")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an asyncio event loop on this thread, so Django takes
+    # every ORM call the test makes for a call from async code and refuses it. The test
+    # body is plain synchronous code and the live server answers on its own thread, so
+    # the check only gets in the way here; monkeypatch keeps the opt-out to these tests.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+        # Under Playwright the test runs in another contextvars context, and Django keeps
+        # a connection per context: close the one opened there, or PostgreSQL refuses
+        # to drop the test database at the end of the run.
+        connections.close_all()
+
+
+@pytest.fixture
+def screenshot_dir() -> Path:
+    directory = Path(settings.VAR_DIR) / "e2e"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@pytest.fixture
+def staff_member(django_user_model):
+    def member_of(group_name: str, username: str):
+        user = django_user_model.objects.create_user(username=username, password=PASSWORD, is_staff=True)
+        user.groups.add(Group.objects.get(name=group_name))
+        return user
+
+    return member_of
+
+
+def _logged_in_page(browser, live_server, username: str):
+    from playwright.sync_api import expect
+
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.set_default_timeout(10_000)
+    page.goto(f"{live_server.url}/admin/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
+    return page
+
+
+def test_operations_adds_a_product_with_a_sku_priced_in_yuan(browser, live_server, staff_member, screenshot_dir):
+    from playwright.sync_api import expect
+
+    staff_member("Operations", "olivia")
+    CategoryFactory(name="Tea ware", slug="tea-ware")
+    page = _logged_in_page(browser, live_server, "olivia")
+
+    page.get_by_role("rowheader", name="Products").get_by_role("link").click()
+    page.get_by_role("link", name="Add product").click()
+    page.get_by_label("Category").select_option(label="Tea ware")
+    page.get_by_label("Title").fill("Celadon tea cup")
+    page.locator("#id_skus-0-code").fill("CUP-CELADON")
+    page.locator("#id_skus-0-specs").fill('{"color": "celadon"}')
+    page.locator("#id_skus-0-price_fen").fill("39.90")
+    page.locator("#id_skus-0-stock").fill("25")
+    page.screenshot(path=screenshot_dir / "operations-product-form.png", full_page=True)
+    page.get_by_role("button", name="Save", exact=True).click()
+
+    expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+    row = page.locator("#result_list tbody tr", has_text="Celadon tea cup")
+    expect(row.locator(".field-price_range")).to_have_text("¥39.90")
+    expect(row.locator(".field-total_stock")).to_have_text("25")
+    page.screenshot(path=screenshot_dir / "operations-products.png", full_page=True)
+    sku = Sku.objects.get(code="CUP-CELADON")
+    assert (sku.price_fen, sku.stock, sku.specs) == (3990, 25, {"color": "celadon"})
+
+
+def test_marketing_reads_products_but_cannot_add_them_and_opens_articles(
+    browser, live_server, staff_member, screenshot_dir
+):
+    from playwright.sync_api import expect
+
+    staff_member("Marketing", "mei")
+    page = _logged_in_page(browser, live_server, "mei")
+
+    page.goto(f"{live_server.url}/admin/catalog/product/")
+    expect(page.get_by_role("heading", name="Select product to view")).to_be_visible()
+    expect(page.get_by_role("link", name="Add product")).to_have_count(0)
+    assert page.goto(f"{live_server.url}/admin/catalog/product/add/").status == 403
+
+    page.goto(f"{live_server.url}/admin/")
+    page.get_by_role("rowheader", name="Articles").get_by_role("link").click()
+    expect(page.get_by_role("heading", name="Select article to change")).to_be_visible()
+    expect(page.get_by_role("link", name="Add article")).to_be_visible()
+    page.screenshot(path=screenshot_dir / "marketing-articles.png", full_page=True)

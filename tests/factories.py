@@ -1,0 +1,51 @@
+"""Factories for every app's models, in one place."""
+
+import factory
+
+from articles.models import Article
+from catalog.models import Category, Product, ProductImage, Sku
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+
+    name = factory.Sequence(lambda number: f"Category {number}")
+    slug = factory.Sequence(lambda number: f"category-{number}")
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    category = factory.SubFactory(CategoryFactory)
+    title = factory.Sequence(lambda number: f"Product {number}")
+
+
+class SkuFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Sku
+
+    product = factory.SubFactory(ProductFactory)
+    code = factory.Sequence(lambda number: f"SKU-{number:05d}")
+    price_fen = 3990
+    stock = 10
+
+
+class ProductImageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ProductImage
+
+    product = factory.SubFactory(ProductFactory)
+    image = factory.django.ImageField(width=64, height=64, color="steelblue", format="JPEG", filename="product.jpg")
+
+
+
+class ArticleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Article
+
+    title = factory.Sequence(lambda number: f"Article {number}")
+    author = "Editor"
+    content = "<p>Hello from the Official Account.</p>"
+    cover = factory.django.ImageField(width=90, height=38, color="seagreen", format="JPEG", filename="cover.jpg")

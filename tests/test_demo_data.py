@@ -1,0 +1,102 @@
+import io
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import CommandError, call_command
+from PIL import Image
+
+from articles.models import Article
+from catalog.models import Category, Product, ProductImage, Sku
+from demo import data
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def debug_on(settings, tmp_path):
+    # The test runner turns DEBUG off; the command refuses to run without it.
+    settings.DEBUG = True
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+def _load_demo_data(monkeypatch, *, password: str | None = None) -> str:
+    if password is None:
+        monkeypatch.delenv("DEMO_ADMIN_PASSWORD", raising=False)
+    else:
+        monkeypatch.setenv("DEMO_ADMIN_PASSWORD", password)
+    output = io.StringIO()
+    call_command("load_demo_data", stdout=output)
+    return output.getvalue()
+
+
+def _printed_password(output: str) -> str:
+    return next(line.split("password:")[1].strip() for line in output.splitlines() if "password:" in line)
+
+
+def _row_counts() -> dict[str, int]:
+    return {
+        model.__name__: model.objects.count()
+        for model in [Category, Product, Sku, ProductImage, Article, get_user_model()]
+    }
+
+
+def test_loads_the_demo_shop_and_prints_a_working_login(debug_on, monkeypatch):
+    output = _load_demo_data(monkeypatch)
+
+    assert _row_counts() == {
+        "Category": len(data.CATEGORIES),
+        "Product": len(data.PRODUCTS),
+        "Sku": sum(len(product.skus) for product in data.PRODUCTS),
+        "ProductImage": len(data.PRODUCTS),
+        "Article": len(data.ARTICLES),
+        "User": 1,
+    }
+    assert "username: demo" in output
+    admin = authenticate(username="demo", password=_printed_password(output))
+    assert admin is not None and admin.is_staff and admin.is_superuser
+    assert set(admin.groups.values_list("name", flat=True)) == {"Marketing", "Operations"}
+    assert Sku.objects.get(code="MUG-350-WHITE").price_fen == 3990
+    assert Sku.objects.get(code="TEASET-6CUP").price_fen == 12800
+
+
+def test_a_second_run_creates_no_duplicates_and_a_new_password(debug_on, monkeypatch):
+    first_password = _printed_password(_load_demo_data(monkeypatch))
+    counts_after_first_run = _row_counts()
+    files_after_first_run = sorted(path.name for path in debug_on.rglob("*.jpg"))
+
+    second_password = _printed_password(_load_demo_data(monkeypatch))
+
+    assert _row_counts() == counts_after_first_run
+    assert sorted(path.name for path in debug_on.rglob("*.jpg")) == files_after_first_run
+    assert second_password != first_password
+    assert authenticate(username="demo", password=second_password) is not None
+    assert authenticate(username="demo", password=first_password) is None
+
+
+def test_the_password_comes_from_the_environment_when_set(debug_on, monkeypatch):
+    output = _load_demo_data(monkeypatch, password="tea-and-mugs-2024")
+
+    assert _printed_password(output) == "tea-and-mugs-2024"
+    assert authenticate(username="demo", password="tea-and-mugs-2024") is not None
+
+
+def test_demo_articles_fit_wechat_and_have_jpeg_covers(debug_on, monkeypatch):
+    _load_demo_data(monkeypatch)
+
+    for article in Article.objects.all():
+        article.full_clean()
+        with Image.open(article.cover.path) as cover:
+            assert (cover.format, cover.size) == ("JPEG", (900, 383))
+        assert article.cover.size < 64 * 1024  # already fits WeChat's thumbnail limit
+        assert article.created_by.username == "demo"
+
+
+def test_refuses_to_run_without_debug(settings, monkeypatch):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="runs only with DJANGO_DEBUG=true"):
+        _load_demo_data(monkeypatch)
+
+    assert not get_user_model().objects.exists()
+    assert not Product.objects.exists()

@@ -1,0 +1,110 @@
+import importlib
+from types import SimpleNamespace
+
+import pytest
+from django.apps import apps
+from django.contrib.auth.models import Group
+from django.db import connection
+
+from tests.factories import ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+staff_groups_migration = importlib.import_module("articles.migrations.0002_staff_groups")
+# The RunPython functions read only the connection from their schema editor, and
+# SQLite cannot open a real one inside the test's transaction.
+schema_editor = SimpleNamespace(connection=connection)
+
+CATALOG_EVERYTHING = {
+    f"catalog.{action}_{model}"
+    for model in ["category", "product", "sku", "productimage"]
+    for action in ["add", "change", "delete", "view"]
+}
+CATALOG_VIEW = {f"catalog.view_{model}" for model in ["category", "product", "sku", "productimage"]}
+ARTICLE_EVERYTHING = {f"articles.{action}_article" for action in ["add", "change", "delete", "view"]}
+
+
+def _group_permissions(name: str) -> set[str]:
+    return {
+        f"{app_label}.{codename}"
+        for app_label, codename in Group.objects.get(name=name).permissions.values_list(
+            "content_type__app_label", "codename"
+        )
+    }
+
+
+@pytest.fixture
+def staff_member(django_user_model):
+    def member_of(group_name: str):
+        user = django_user_model.objects.create_user(username=group_name.lower(), is_staff=True)
+        user.groups.add(Group.objects.get(name=group_name))
+        return user
+
+    return member_of
+
+
+def test_marketing_writes_articles_and_reads_the_catalog():
+    assert _group_permissions("Marketing") == ARTICLE_EVERYTHING | CATALOG_VIEW
+
+
+def test_operations_runs_the_catalog_and_reads_articles():
+    assert _group_permissions("Operations") == CATALOG_EVERYTHING | {"articles.view_article", "customers.view_customer"}
+
+
+def test_marketing_cannot_change_products(staff_member):
+    marketer = staff_member("Marketing")
+
+    assert marketer.has_perm("catalog.view_product")
+    assert not marketer.has_perm("catalog.change_product")
+    assert not marketer.has_perm("catalog.add_sku")
+    assert marketer.has_perm("articles.change_article")
+
+
+def test_operations_cannot_change_articles(staff_member):
+    operator = staff_member("Operations")
+
+    assert operator.has_perm("catalog.change_sku")
+    assert operator.has_perm("articles.view_article")
+    assert not operator.has_perm("articles.change_article")
+
+
+def test_marketing_is_refused_the_product_add_page(client, staff_member):
+    client.force_login(staff_member("Marketing"))
+
+    assert client.get("/admin/catalog/product/add/").status_code == 403
+    assert client.get("/admin/catalog/product/").status_code == 200
+    assert client.get("/admin/articles/article/add/").status_code == 200
+
+
+def test_marketing_sees_a_product_read_only(client, staff_member):
+    product = ProductFactory()
+    client.force_login(staff_member("Marketing"))
+
+    response = client.get(f"/admin/catalog/product/{product.pk}/change/")
+
+    assert response.status_code == 200
+    assert b'name="_save"' not in response.content
+
+
+def test_the_migration_reverses_and_reapplies_cleanly():
+    staff_groups_migration.revoke(apps, schema_editor)
+    assert not Group.objects.filter(name="Marketing").exists()
+    # Operations keeps what a later migration (customers) granted it.
+    assert _group_permissions("Operations") == {"customers.view_customer"}
+
+    staff_groups_migration.grant(apps, schema_editor)
+    staff_groups_migration.grant(apps, schema_editor)
+
+    assert _group_permissions("Marketing") == ARTICLE_EVERYTHING | CATALOG_VIEW
+    assert _group_permissions("Operations") == CATALOG_EVERYTHING | {"articles.view_article", "customers.view_customer"}
+
+
+def test_revoking_keeps_a_group_that_other_grants_still_use():
+    Group.objects.get(name="Marketing").permissions.add(
+        *Group.objects.get(name="Operations").permissions.filter(codename="change_product")
+    )
+
+    staff_groups_migration.revoke(apps, schema_editor)
+
+    assert _group_permissions("Marketing") == {"catalog.change_product"}
+    assert _group_permissions("Operations") == {"customers.view_customer"}
