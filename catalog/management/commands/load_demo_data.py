@@ -28,6 +28,6 @@ class Command(BaseCommand):
                 f"{summary.sku_count} SKUs, {summary.article_count} articles."
             )
         )
-        self.stdout.write("Admin login at /admin/ (http://127.0.0.1:8000/admin/ under runserver):")
+        self.stdout.write("Admin login at /admin/:")
         self.stdout.write(f"  username: {summary.username}")
         self.stdout.write(f"  password: {summary.password}")
