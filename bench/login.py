@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
 os.environ["DJANGO_VAR_DIR"] = tempfile.mkdtemp(prefix="bench-login-")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
@@ -61,11 +61,19 @@ def main() -> None:
     with override_settings(WECHAT_API_BASE_URL=running.url, WECHAT_PAY_API_BASE_URL=running.url):
         codes = [sandbox.mint_login_code()["code"] for _ in range(2 * count)]
         http = requests.Session()
-        params = {"appid": settings.WECHAT_MINI_PROGRAM_APPID, "secret": settings.WECHAT_MINI_PROGRAM_SECRET,
-                  "grant_type": "authorization_code"}
-        bare = [timed(lambda code=code: http.get(f"{running.url}sns/jscode2session",
-                                                  params={**params, "js_code": code}, timeout=5).raise_for_status())
-                for code in codes[:count]]
+        params = {
+            "appid": settings.WECHAT_MINI_PROGRAM_APPID,
+            "secret": settings.WECHAT_MINI_PROGRAM_SECRET,
+            "grant_type": "authorization_code",
+        }
+        bare = [
+            timed(
+                lambda code=code: http.get(
+                    f"{running.url}sns/jscode2session", params={**params, "js_code": code}, timeout=5
+                ).raise_for_status()
+            )
+            for code in codes[:count]
+        ]
 
         api = APIClient()
 
@@ -75,8 +83,13 @@ def main() -> None:
 
         logins = [timed(lambda code=code: login(code)) for code in codes[count:]]
 
-        source = TokenSource(appid=settings.WECHAT_OFFICIAL_ACCOUNT_APPID, secret=settings.WECHAT_OFFICIAL_ACCOUNT_SECRET,
-                             api_base_url=running.url, endpoint="stable", timeout=5)
+        source = TokenSource(
+            appid=settings.WECHAT_OFFICIAL_ACCOUNT_APPID,
+            secret=settings.WECHAT_OFFICIAL_ACCOUNT_SECRET,
+            api_base_url=running.url,
+            endpoint="stable",
+            timeout=5,
+        )
         fetches = [timed(source.fetch) for _ in range(count)]
         store = official_account_client().token_store
         store.get()

@@ -45,11 +45,17 @@ class HealthApi(APIView):
         responses={
             (200, "application/json"): inline_serializer(
                 "Health",
-                fields={"status": serializers.CharField(), "checks": serializers.DictField(child=serializers.CharField())},
+                fields={
+                    "status": serializers.CharField(),
+                    "checks": serializers.DictField(child=serializers.CharField()),
+                },
             ),
             (503, "application/json"): inline_serializer(
                 "HealthFailing",
-                fields={"status": serializers.CharField(), "checks": serializers.DictField(child=serializers.CharField())},
+                fields={
+                    "status": serializers.CharField(),
+                    "checks": serializers.DictField(child=serializers.CharField()),
+                },
             ),
         }
     )

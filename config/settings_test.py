@@ -11,8 +11,8 @@ os.environ.setdefault("DJANGO_DEBUG", "true")
 # One queue per test session, so a worker never picks up messages a killed run left behind.
 os.environ.setdefault("CELERY_TEST_QUEUE", f"tests-{uuid.uuid4().hex[:12]}")
 
-from config.settings import *  # noqa: E402,F403
-from config.settings import DATABASES, VAR_DIR, env  # noqa: E402
+from config.settings import *  # noqa: F403
+from config.settings import DATABASES, VAR_DIR, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

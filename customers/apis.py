@@ -44,6 +44,10 @@ class LoginApi(APIView):
 
 
 class MeApi(APIView):
-    @extend_schema(operation_id="me", summary="The logged-in customer", responses={200: CustomerOutputSerializer, **ERROR_RESPONSES})
+    @extend_schema(
+        operation_id="me",
+        summary="The logged-in customer",
+        responses={200: CustomerOutputSerializer, **ERROR_RESPONSES},
+    )
     def get(self, request):
         return Response(CustomerOutputSerializer(request.user).data)

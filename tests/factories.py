@@ -40,7 +40,6 @@ class ProductImageFactory(factory.django.DjangoModelFactory):
     image = factory.django.ImageField(width=64, height=64, color="steelblue", format="JPEG", filename="product.jpg")
 
 
-
 class ArticleFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Article

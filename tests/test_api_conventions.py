@@ -35,8 +35,11 @@ def test_health_reports_each_dependency():
 
 def test_health_fails_when_the_cache_is_down(settings):
     settings.CACHES = {
-        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0",
-                    "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5}}
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5},
+        }
     }
 
     response = APIClient().get("/api/v1/health")

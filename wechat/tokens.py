@@ -119,5 +119,7 @@ class AccessTokenStore:
                     if cache.get(self._lock_key) == owner:
                         cache.delete(self._lock_key)
             if time.monotonic() > deadline:
-                raise WeChatTransientError(f"timed out waiting for another process to refresh the token of {self.appid}")
+                raise WeChatTransientError(
+                    f"timed out waiting for another process to refresh the token of {self.appid}"
+                )
             time.sleep(POLL_SECONDS)

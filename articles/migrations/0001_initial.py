@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,27 +17,106 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Article',
+            name="Article",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(error_messages={'max_length': 'WeChat allows at most %(limit_value)d characters in a title; this one has %(show_value)d.'}, max_length=32)),
-                ('author', models.CharField(blank=True, error_messages={'max_length': 'WeChat allows at most %(limit_value)d characters for the author; this has %(show_value)d.'}, max_length=16)),
-                ('digest', models.CharField(blank=True, error_messages={'max_length': 'WeChat allows at most %(limit_value)d characters in a digest; this one has %(show_value)d.'}, help_text='Summary shown under the title. WeChat uses it only when the push has this one article.', max_length=128)),
-                ('content', models.TextField(help_text='HTML. WeChat strips scripts and replaces images with its own copies when the article is sent.', validators=[django.core.validators.MaxLengthValidator(19999, message='WeChat needs content shorter than 20,000 characters; this has %(show_value)d.')])),
-                ('content_source_url', models.URLField(blank=True, help_text='Opened by “Read more” at the bottom of the article.', max_length=1024, verbose_name='read more link')),
-                ('cover', models.ImageField(help_text="JPG or PNG, ideally 900×383. WeChat requires one; it is compressed to fit WeChat's limit when sent.", upload_to='articles/covers/')),
-                ('need_open_comment', models.BooleanField(default=False, verbose_name='open comments')),
-                ('only_fans_can_comment', models.BooleanField(default=False, verbose_name='only followers can comment')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='articles', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "title",
+                    models.CharField(
+                        error_messages={
+                            "max_length": "WeChat allows at most %(limit_value)d characters in a title; this one has %(show_value)d."
+                        },
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "author",
+                    models.CharField(
+                        blank=True,
+                        error_messages={
+                            "max_length": "WeChat allows at most %(limit_value)d characters for the author; this has %(show_value)d."
+                        },
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "digest",
+                    models.CharField(
+                        blank=True,
+                        error_messages={
+                            "max_length": "WeChat allows at most %(limit_value)d characters in a digest; this one has %(show_value)d."
+                        },
+                        help_text="Summary shown under the title. WeChat uses it only when the push has this one article.",
+                        max_length=128,
+                    ),
+                ),
+                (
+                    "content",
+                    models.TextField(
+                        help_text="HTML. WeChat strips scripts and replaces images with its own copies when the article is sent.",
+                        validators=[
+                            django.core.validators.MaxLengthValidator(
+                                19999,
+                                message="WeChat needs content shorter than 20,000 characters; this has %(show_value)d.",
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "content_source_url",
+                    models.URLField(
+                        blank=True,
+                        help_text="Opened by “Read more” at the bottom of the article.",
+                        max_length=1024,
+                        verbose_name="read more link",
+                    ),
+                ),
+                (
+                    "cover",
+                    models.ImageField(
+                        help_text="JPG or PNG, ideally 900×383. WeChat requires one; it is compressed to fit WeChat's limit when sent.",
+                        upload_to="articles/covers/",
+                    ),
+                ),
+                ("need_open_comment", models.BooleanField(default=False, verbose_name="open comments")),
+                (
+                    "only_fans_can_comment",
+                    models.BooleanField(default=False, verbose_name="only followers can comment"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="articles",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'article',
-                'verbose_name_plural': 'articles',
-                'ordering': ['-created_at'],
-                'indexes': [models.Index(fields=['-created_at'], name='articles_article_recent_idx')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('title', ''), _negated=True), name='articles_article_title_not_blank', violation_error_message='An article needs a title.'), models.CheckConstraint(condition=models.Q(django.db.models.lookups.GreaterThan(django.db.models.functions.text.Length('content'), 0), django.db.models.lookups.LessThan(django.db.models.functions.text.Length('content'), 20000)), name='articles_article_content_within_wechat_limit', violation_error_message='Content must be 1 to 19,999 characters.')],
+                "verbose_name": "article",
+                "verbose_name_plural": "articles",
+                "ordering": ["-created_at"],
+                "indexes": [models.Index(fields=["-created_at"], name="articles_article_recent_idx")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("title", ""), _negated=True),
+                        name="articles_article_title_not_blank",
+                        violation_error_message="An article needs a title.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            django.db.models.lookups.GreaterThan(django.db.models.functions.text.Length("content"), 0),
+                            django.db.models.lookups.LessThan(django.db.models.functions.text.Length("content"), 20000),
+                        ),
+                        name="articles_article_content_within_wechat_limit",
+                        violation_error_message="Content must be 1 to 19,999 characters.",
+                    ),
+                ],
             },
         ),
     ]

@@ -138,8 +138,12 @@ def test_login_is_throttled(sandbox, api, monkeypatch):
 
 @pytest.mark.parametrize(
     "header, code",
-    [(None, "not_authenticated"), ("Bearer not-a-token", "authentication_failed"),
-     ("Bearer", "authentication_failed"), ("Token abc", "not_authenticated")],
+    [
+        (None, "not_authenticated"),
+        ("Bearer not-a-token", "authentication_failed"),
+        ("Bearer", "authentication_failed"),
+        ("Token abc", "not_authenticated"),
+    ],
 )
 def test_authenticated_apis_refuse_missing_or_bad_tokens(api, header, code):
     if header:

@@ -54,8 +54,13 @@ def test_a_token_refused_twice_is_not_retried_forever(sandbox):
 
 @pytest.mark.parametrize(
     "fault, errcode",
-    [({"errcode": -1}, -1), ({"errcode": 45009}, 45009), ({"errcode": 45011}, 45011),
-     ({"http_status": 502}, None), ({"drop": True}, None)],
+    [
+        ({"errcode": -1}, -1),
+        ({"errcode": 45009}, 45009),
+        ({"errcode": 45011}, 45011),
+        ({"http_status": 502}, None),
+        ({"drop": True}, None),
+    ],
 )
 def test_busy_limited_and_broken_answers_are_transient(sandbox, fault, errcode):
     client = official_account_client()

@@ -261,9 +261,9 @@ def test_token_check_refuses_missing_malformed_and_unknown_tokens(url, token, er
 def test_expired_tokens_get_42001(url, sandbox):
     classic = fetch_token(url)["access_token"]
     stable = fetch_stable_token(url)["access_token"]
-    other_app = fetch_token(
-        url, appid=settings.WECHAT_MINI_PROGRAM_APPID, secret=settings.WECHAT_MINI_PROGRAM_SECRET
-    )["access_token"]
+    other_app = fetch_token(url, appid=settings.WECHAT_MINI_PROGRAM_APPID, secret=settings.WECHAT_MINI_PROGRAM_SECRET)[
+        "access_token"
+    ]
 
     sandbox.expire_tokens(settings.WECHAT_OFFICIAL_ACCOUNT_APPID)
 
@@ -422,9 +422,11 @@ def test_an_errcode_fault_answers_like_wechat_for_the_given_number_of_requests(u
 
 @pytest.mark.parametrize(
     "errcode, errmsg",
-    [(45009, "reach max api daily quota limit"),
-     (45011, "api minute-quota reach limit  mustslower  retry next minute"),
-     (40001, "invalid credential, access_token is invalid or not latest")],
+    [
+        (45009, "reach max api daily quota limit"),
+        (45011, "api minute-quota reach limit  mustslower  retry next minute"),
+        (40001, "invalid credential, access_token is invalid or not latest"),
+    ],
 )
 def test_errcode_faults_carry_wechats_errmsg(url, sandbox, errcode, errmsg):
     sandbox.add_fault("/" + TOKEN, errcode=errcode)

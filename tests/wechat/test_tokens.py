@@ -79,7 +79,9 @@ print(json.dumps(tokens))
 @pytest.mark.parametrize("endpoint", ["stable", "classic"])
 def test_two_processes_asking_at_once_fetch_one_token(sandbox, settings, endpoint):
     redis_url = require_redis()
-    settings.CACHES = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url, "KEY_PREFIX": "test"}}
+    settings.CACHES = {
+        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url, "KEY_PREFIX": "test"}
+    }
     settings.WECHAT_TOKEN_ENDPOINT = endpoint
     from django.core.cache import cache
 

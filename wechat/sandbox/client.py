@@ -55,8 +55,15 @@ class SandboxClient:
         return self._call(
             "POST",
             "faults",
-            {"path": path, "errcode": errcode, "errmsg": errmsg, "delay": delay, "drop": drop or None,
-             "http_status": http_status, "times": times},
+            {
+                "path": path,
+                "errcode": errcode,
+                "errmsg": errmsg,
+                "delay": delay,
+                "drop": drop or None,
+                "http_status": http_status,
+                "times": times,
+            },
         )
 
     def clear_faults(self) -> None:

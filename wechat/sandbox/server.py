@@ -122,13 +122,15 @@ class SandboxServer:
                 if route.is_control == control_routes
             ]
 
-        return json_response({
-            "name": "WeChat sandbox",
-            "apps": [app.public() for app in sandbox.apps.values()],
-            "clock": {"now": sandbox.now(), "offset": sandbox.clock_offset},
-            "wechat_endpoints": listing(False),
-            "control_endpoints": listing(True),
-        })
+        return json_response(
+            {
+                "name": "WeChat sandbox",
+                "apps": [app.public() for app in sandbox.apps.values()],
+                "clock": {"now": sandbox.now(), "offset": sandbox.clock_offset},
+                "wechat_endpoints": listing(False),
+                "control_endpoints": listing(True),
+            }
+        )
 
 
 def _errcode_response(error: WeChatErrcode) -> Response:
