@@ -68,3 +68,15 @@ def _permissions_matching(*, apps, using: str, actions_by_model: dict[str, list[
             codename__in=[f"{action}_{model_name}" for action in actions],
         )
     return Permission.objects.using(using).filter(matches).select_related("content_type")
+
+
+def staff_group_migration_functions(grants: StaffGroupGrants):
+    """The (forward, backward) pair for a RunPython that grants `grants` and revokes exactly them."""
+
+    def grant(apps, schema_editor):
+        staff_group_permissions_grant(apps=apps, using=schema_editor.connection.alias, grants=grants)
+
+    def revoke(apps, schema_editor):
+        staff_group_permissions_revoke(apps=apps, using=schema_editor.connection.alias, grants=grants)
+
+    return grant, revoke

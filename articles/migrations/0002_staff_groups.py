@@ -6,7 +6,7 @@ the same two functions, so each one reverses exactly what it added.
 
 from django.db import migrations
 
-from config.staff_groups import staff_group_permissions_grant, staff_group_permissions_revoke
+from config.staff_groups import staff_group_migration_functions
 
 ALL_ACTIONS = ["add", "change", "delete", "view"]
 CATALOG_MODELS = ["catalog.category", "catalog.product", "catalog.sku", "catalog.productimage"]
@@ -22,13 +22,7 @@ STAFF_GROUP_GRANTS = {
     },
 }
 
-
-def grant(apps, schema_editor):
-    staff_group_permissions_grant(apps=apps, using=schema_editor.connection.alias, grants=STAFF_GROUP_GRANTS)
-
-
-def revoke(apps, schema_editor):
-    staff_group_permissions_revoke(apps=apps, using=schema_editor.connection.alias, grants=STAFF_GROUP_GRANTS)
+grant, revoke = staff_group_migration_functions(STAFF_GROUP_GRANTS)
 
 
 class Migration(migrations.Migration):

@@ -2,17 +2,11 @@
 
 from django.db import migrations
 
-from config.staff_groups import staff_group_permissions_grant, staff_group_permissions_revoke
+from config.staff_groups import staff_group_migration_functions
 
 STAFF_GROUP_GRANTS = {"Operations": {"customers.customer": ["view"]}}
 
-
-def grant(apps, schema_editor):
-    staff_group_permissions_grant(apps=apps, using=schema_editor.connection.alias, grants=STAFF_GROUP_GRANTS)
-
-
-def revoke(apps, schema_editor):
-    staff_group_permissions_revoke(apps=apps, using=schema_editor.connection.alias, grants=STAFF_GROUP_GRANTS)
+grant, revoke = staff_group_migration_functions(STAFF_GROUP_GRANTS)
 
 
 class Migration(migrations.Migration):
