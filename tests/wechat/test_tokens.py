@@ -7,8 +7,10 @@ import sys
 import threading
 import time
 
+import environ
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 
 from tests.services import require_redis
 from wechat.clients import official_account_client
@@ -75,24 +77,22 @@ print(json.dumps(tokens))
 """
 
 
-@pytest.mark.services
-@pytest.mark.parametrize("endpoint", ["stable", "classic"])
-def test_two_processes_asking_at_once_fetch_one_token(sandbox, settings, endpoint):
-    redis_url = require_redis()
-    settings.CACHES = {
-        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_url, "KEY_PREFIX": "test"}
-    }
-    settings.WECHAT_TOKEN_ENDPOINT = endpoint
+def _race_another_process(sandbox, settings, *, cache_url: str, endpoint: str, environment: dict) -> None:
+    """Eight threads here and eight in a second process ask for the token at the same instant."""
     from django.core.cache import cache
 
+    # The very settings the child derives from CACHE_URL in config.settings_test.
+    settings.CACHES = {"default": {**environ.Env.cache_url_config(cache_url), "KEY_PREFIX": "test"}}
+    settings.WECHAT_TOKEN_ENDPOINT = endpoint
     cache.clear()
     start_at = time.time() + 3  # both processes past Django's start-up, then all threads at once
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD_SCRIPT, str(start_at)],
         env={
             **os.environ,
+            **environment,
             "DJANGO_SETTINGS_MODULE": "config.settings_test",
-            "CACHE_URL": redis_url,
+            "CACHE_URL": cache_url,
             "WECHAT_API_BASE_URL": settings.WECHAT_API_BASE_URL,
             "WECHAT_TOKEN_ENDPOINT": endpoint,
         },
@@ -113,6 +113,26 @@ def test_two_processes_asking_at_once_fetch_one_token(sandbox, settings, endpoin
     assert len(our_tokens) == len(their_tokens) == 8
     assert set(our_tokens) == set(their_tokens) and len(set(our_tokens)) == 1
     assert len(sandbox.received(TOKEN_PATHS[endpoint])) == 1
+
+
+@pytest.mark.services
+@pytest.mark.parametrize("endpoint", ["stable", "classic"])
+def test_two_processes_sharing_redis_fetch_one_token(sandbox, settings, endpoint):
+    _race_another_process(sandbox, settings, cache_url=require_redis(), endpoint=endpoint, environment={})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_processes_sharing_the_database_cache_fetch_one_token(sandbox, settings):
+    """The embedded default (`make demo`): web, worker and beat share the token through the database cache."""
+    settings.CACHES = {"default": environ.Env.cache_url_config("dbcache://django_cache")}
+    call_command("createcachetable")
+    _race_another_process(
+        sandbox,
+        settings,
+        cache_url="dbcache://django_cache",
+        endpoint="classic",  # the endpoint where a second fetch would retire the first token
+        environment={"USE_TEST_DATABASE": "1"},
+    )
 
 
 def test_token_is_fetched_with_the_configured_credentials_and_base_url(sandbox):
