@@ -158,8 +158,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    # wechatpy logs whole request kwargs (secrets included) at DEBUG.
-    "loggers": {"wechatpy": {"level": "INFO"}},
+    # wechatpy logs whole requests at DEBUG, urllib3 whole URLs: both can carry app secrets.
+    "loggers": {"wechatpy": {"level": "INFO"}, "urllib3": {"level": "INFO"}},
 }
 
 # --- REST API -------------------------------------------------------------
@@ -171,6 +171,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.exception_handler.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": env.str("API_LOGIN_THROTTLE_RATE", default="20/min")},
     "UNAUTHENTICATED_USER": None,
+    # Throttles key on the client IP: count the proxies in front so X-Forwarded-For is read, not trusted blindly.
+    "NUM_PROXIES": env.int("API_NUM_PROXIES", default=0 if DEBUG else 1),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "WeChat CMS API",

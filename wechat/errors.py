@@ -23,6 +23,10 @@ class WeChatTransientError(WeChatError):
     pass
 
 
+class WeChatTimeout(WeChatTransientError):
+    """No answer in time. WeChat may still have acted on the request (a login code may be spent)."""
+
+
 class WeChatPermanentError(WeChatError):
     pass
 
@@ -31,8 +35,10 @@ def error_from_exception(exc: Exception) -> WeChatError:
     """Translate a wechatpy or requests exception into one of ours."""
     if isinstance(exc, WeChatError):
         return exc
-    if isinstance(exc, (requests.Timeout, requests.ConnectionError)):
-        return WeChatTransientError(f"no answer from WeChat ({type(exc).__name__})")
+    if isinstance(exc, requests.Timeout):
+        return WeChatTimeout(f"no answer from WeChat in time ({type(exc).__name__})")
+    if isinstance(exc, requests.ConnectionError):
+        return WeChatTransientError(f"could not reach WeChat ({type(exc).__name__})")
     if isinstance(exc, WeChatClientException):
         if exc.errcode is None:  # wechatpy raises this for an HTTP error status
             status = getattr(exc.response, "status_code", None)

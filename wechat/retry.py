@@ -5,7 +5,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from wechat.errors import WeChatTransientError
+from wechat.errors import WeChatTimeout, WeChatTransientError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -18,6 +18,8 @@ def retry_transient(call: Callable[[], T], *, backoff: Sequence[float] = INTERAC
     for delay in backoff:
         try:
             return call()
+        except WeChatTimeout:
+            raise  # the user has already waited a full timeout; another would double it
         except WeChatTransientError as error:
             logger.warning("WeChat busy (%s); retrying in %.1fs", error, delay)
             time.sleep(delay)

@@ -162,3 +162,15 @@ def test_an_expired_token_is_refused(sandbox, api):
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
 
     assert api.get(ME).status_code == 401
+
+
+def test_a_login_that_times_out_is_not_retried(sandbox, api, settings):
+    # WeChat may have spent the code before the answer was lost; a retry would only double the wait.
+    settings.WECHAT_HTTP_TIMEOUT = 0.3
+    sandbox.add_fault("/sns/jscode2session", delay=1, times=3)
+
+    response = api.post(LOGIN, {"code": sandbox.mint_login_code()["code"]}, format="json")
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "wechat_unavailable"
+    assert len(sandbox.received("/sns/jscode2session")) == 1
