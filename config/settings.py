@@ -203,7 +203,6 @@ if CELERY_BROKER_URL == "filesystem://":
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -218,6 +217,8 @@ WECHAT_PAY_API_BASE_URL = env.str("WECHAT_PAY_API_BASE_URL", default=_SANDBOX_UR
 WECHAT_HTTP_TIMEOUT = env.float("WECHAT_HTTP_TIMEOUT", default=5.0)
 # "stable" uses cgi-bin/stable_token, "classic" uses cgi-bin/token.
 WECHAT_TOKEN_ENDPOINT = env.str("WECHAT_TOKEN_ENDPOINT", default="stable")
+if WECHAT_TOKEN_ENDPOINT not in {"stable", "classic"}:
+    raise ImproperlyConfigured(f"WECHAT_TOKEN_ENDPOINT must be 'stable' or 'classic', not {WECHAT_TOKEN_ENDPOINT!r}")
 WECHAT_OFFICIAL_ACCOUNT_APPID = env.str("WECHAT_OFFICIAL_ACCOUNT_APPID", default="wx4d00ed8d63990001")
 WECHAT_OFFICIAL_ACCOUNT_SECRET = env.str("WECHAT_OFFICIAL_ACCOUNT_SECRET", default="sandbox-official-account-secret")
 WECHAT_MINI_PROGRAM_APPID = env.str("WECHAT_MINI_PROGRAM_APPID", default="wx2421b1c4370ec43b")

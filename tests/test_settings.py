@@ -61,3 +61,10 @@ def test_production_with_secrets_passes_the_deploy_checks():
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
     assert "oa-secret" not in result.stdout + result.stderr
+
+
+def test_an_unknown_token_endpoint_is_refused_at_start():
+    result = _manage(["check"], {**PRODUCTION_ENVIRONMENT, "WECHAT_TOKEN_ENDPOINT": "fast"})
+
+    assert result.returncode != 0
+    assert "WECHAT_TOKEN_ENDPOINT must be 'stable' or 'classic', not 'fast'" in result.stderr

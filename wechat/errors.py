@@ -31,6 +31,11 @@ class WeChatPermanentError(WeChatError):
     pass
 
 
+def error_for_errcode(errcode: int, message: str) -> WeChatError:
+    error_class = WeChatTransientError if errcode in TRANSIENT_ERRCODES else WeChatPermanentError
+    return error_class(message, errcode=errcode)
+
+
 def error_from_exception(exc: Exception) -> WeChatError:
     """Translate a wechatpy or requests exception into one of ours."""
     if isinstance(exc, WeChatError):
@@ -44,9 +49,7 @@ def error_from_exception(exc: Exception) -> WeChatError:
             status = getattr(exc.response, "status_code", None)
             error_class = WeChatTransientError if status is None or status >= 500 else WeChatPermanentError
             return error_class(f"HTTP {status} from WeChat")
-        errcode = int(exc.errcode)
-        error_class = WeChatTransientError if errcode in TRANSIENT_ERRCODES else WeChatPermanentError
-        return error_class(str(exc.errmsg), errcode=errcode)
+        return error_for_errcode(int(exc.errcode), str(exc.errmsg))
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         status = exc.response.status_code
         error_class = WeChatTransientError if status >= 500 else WeChatPermanentError

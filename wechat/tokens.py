@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import requests
 from django.core.cache import cache
 
-from wechat.errors import TRANSIENT_ERRCODES, WeChatPermanentError, WeChatTransientError, error_from_exception
+from wechat.errors import WeChatTransientError, error_for_errcode, error_from_exception
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class TokenSource:
     appid: str
     secret: str
     api_base_url: str
-    endpoint: str  # "stable" (cgi-bin/stable_token) or "classic" (cgi-bin/token)
+    endpoint: str  # "stable" (cgi-bin/stable_token) or "classic" (cgi-bin/token); settings checks it
     timeout: float
 
     def fetch(self, *, force_refresh: bool = False) -> FetchedToken:
@@ -58,14 +58,12 @@ class TokenSource:
                     },
                     timeout=self.timeout,
                 )
-            elif self.endpoint == "classic":
+            else:
                 response = requests.get(
                     f"{self.api_base_url}cgi-bin/token",
                     params={"grant_type": "client_credential", "appid": self.appid, "secret": self.secret},
                     timeout=self.timeout,
                 )
-            else:
-                raise WeChatPermanentError(f"unknown token endpoint {self.endpoint!r}: use 'stable' or 'classic'")
             response.raise_for_status()
             body = response.json()
         except requests.RequestException as exc:
@@ -73,8 +71,7 @@ class TokenSource:
 
         errcode = int(body.get("errcode") or 0)
         if errcode:
-            error_class = WeChatTransientError if errcode in TRANSIENT_ERRCODES else WeChatPermanentError
-            raise error_class(f"fetching the access token: {body.get('errmsg', '')}", errcode=errcode)
+            raise error_for_errcode(errcode, f"fetching the access token: {body.get('errmsg', '')}")
         return FetchedToken(token=body["access_token"], expires_in=int(body.get("expires_in", 7200)))
 
 
