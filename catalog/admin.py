@@ -5,8 +5,8 @@ from django.contrib import admin
 from django.db.models import Count
 
 from catalog.models import Category, Product, ProductImage, Sku
-from catalog.money import fen_from_yuan, format_fen, yuan_from_fen
 from catalog.selectors import products_with_sku_summary
+from config.money import fen_from_yuan, format_fen, yuan_from_fen
 
 
 class YuanPriceField(forms.DecimalField):

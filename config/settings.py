@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "catalog",
     "articles",
     "orders",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -6,6 +6,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import HealthApi
 
+# The product's name in the admin; no "View site" link, since the storefront is the Mini Program.
+admin.site.site_header = admin.site.site_title = "WeChat CMS"
+admin.site.index_title = "Official Account and Mini Program"
+admin.site.site_url = None
+
 api_v1 = [
     path("health", HealthApi.as_view(), name="health"),
     path("", include("customers.urls")),

@@ -26,7 +26,7 @@ def customer_login(*, code: str) -> Login:
     """Log a Mini Program user in with their wx.login() code: find or create them, issue a token."""
     try:
         session = miniprogram.code_to_session(code=code)
-    except miniprogram.InvalidLoginCode as error:
+    except miniprogram.LoginCodeRefused as error:
         raise InvalidLoginCode() from error
     except miniprogram.BlockedUser as error:
         raise LoginBlocked() from error

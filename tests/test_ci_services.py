@@ -4,7 +4,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.services import IN_CI
+from tests.real_services import IN_CI
 
 pytestmark = pytest.mark.skipif(not IN_CI, reason="checks CI's own environment")
 

@@ -11,8 +11,8 @@ INVALID_CODE_ERRCODES = frozenset({40029, 40163})
 BLOCKED_USER_ERRCODE = 40226
 
 
-class InvalidLoginCode(WeChatPermanentError):
-    pass
+class LoginCodeRefused(WeChatPermanentError):
+    """WeChat refused the code: unknown, expired, or already used."""
 
 
 class BlockedUser(WeChatPermanentError):
@@ -35,7 +35,7 @@ def code_to_session(*, code: str) -> MiniProgramSession:
         result = retry_transient(lambda: mini_program_client().wxa.code_to_session(code))
     except WeChatPermanentError as error:
         if error.errcode in INVALID_CODE_ERRCODES:
-            raise InvalidLoginCode(str(error), errcode=error.errcode) from error
+            raise LoginCodeRefused(str(error), errcode=error.errcode) from error
         if error.errcode == BLOCKED_USER_ERRCODE:
             raise BlockedUser(str(error), errcode=error.errcode) from error
         raise

@@ -12,7 +12,7 @@ grant, revoke = staff_group_migration_functions(STAFF_GROUP_GRANTS)
 class Migration(migrations.Migration):
     dependencies = [
         ("customers", "0002_schedule_token_purge"),
-        ("articles", "0002_staff_groups"),
+        ("auth", "0012_alter_user_first_name_max_length"),
     ]
 
     operations = [migrations.RunPython(grant, revoke)]

@@ -17,7 +17,7 @@ from django.db import connection, connections
 
 from catalog.models import Sku
 from tests.factories import CategoryFactory
-from tests.services import require
+from tests.real_services import require
 
 CHROMIUM_PATH = os.environ.get("E2E_CHROMIUM_PATH", "/usr/bin/chromium")
 # Offline and in a container: no sandbox (we run as root), no GPU, nothing phoning home.
@@ -92,7 +92,7 @@ def _logged_in_page(browser, live_server, username: str):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
+    expect(page.get_by_role("heading", name="Official Account and Mini Program")).to_be_visible()
     return page
 
 

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 
-from tests.services import require_redis
+from tests.real_services import require_redis
 from wechat.clients import official_account_client
 
 TOKEN_PATHS = {"stable": "/cgi-bin/stable_token", "classic": "/cgi-bin/token"}

@@ -8,7 +8,6 @@ from demo.services import demo_data_load
 
 
 class Command(BaseCommand):
-    # Lives in catalog only because a command must belong to an installed app; the work is in demo/.
     help = (
         "Load demo categories, products, SKUs and articles, and a superuser 'demo' in both staff groups. "
         "Safe to run again. The password is random each run unless DEMO_ADMIN_PASSWORD is set."

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from catalog.money import fen_from_yuan, format_fen, yuan_from_fen
+from config.money import fen_from_yuan, format_fen, yuan_from_fen
 
 
 @pytest.mark.parametrize(
