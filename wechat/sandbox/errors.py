@@ -1,6 +1,13 @@
-"""How sandbox handlers say no: WeChat's errcode answers, and 400s for bad control input."""
+"""How sandbox handlers say no: WeChat's errcode answers, and the control API's own errors."""
 
-# WeChat's own wording, so code that logs or matches errmsg sees what production sends.
+from __future__ import annotations
+
+# WeChat's own wording, so code that logs or matches errmsg sees what production sends
+# (before the ", rid: ..." suffix every error gets). Sources: 公众号 "全局返回码说明" and
+# 小程序 "错误码" (the general codes), 微信小店 "公共错误码" (40066, 43002, 44002, 45002,
+# 47001, 48001), "小程序登录 code2Session" (40029, 40163, 40226, 45011), "检验登录态
+# checkSessionKey" (87009), "获取接口调用凭据 getAccessToken / getStableAccessToken" (40002,
+# 40013, 40125, 40164, 45009).
 ERRMSGS: dict[int, str] = {
     -1: "system error",
     40001: "invalid credential, access_token is invalid or not latest",
@@ -8,27 +15,79 @@ ERRMSGS: dict[int, str] = {
     40013: "invalid appid",
     40014: "invalid access_token",
     40029: "invalid code",
+    40066: "invalid url",
     40125: "invalid appsecret",
+    40163: "code been used",
+    40164: "invalid ip, not in whitelist",
     40226: "high risk user",
     41001: "access_token missing",
     41002: "appid missing",
     41004: "appsecret missing",
     41008: "missing code",
+    41009: "missing openid",
     42001: "access_token expired",
+    43001: "require GET method",
+    43002: "require POST method",
+    44002: "empty post data",
+    45002: "content size out of limit",
     45009: "reach max api daily quota limit",
     45011: "api minute-quota reach limit  mustslower  retry next minute",
     47001: "data format error",
+    48001: "api unauthorized",
+    87009: "invalid signature",
 }
+
+# WeChat Pay v2's err_code values and their err_code_des (支付 v2 "统一下单, 错误码"): text, not numbers.
+PAY_ERR_CODE_DESCRIPTIONS: dict[str, str] = {
+    "SYSTEMERROR": "系统错误",
+    "NOAUTH": "商户无此接口权限",
+    "NOTENOUGH": "余额不足",
+    "ORDERPAID": "商户订单已支付",
+    "ORDERCLOSED": "订单已关闭",
+    "ORDERNOTEXIST": "此交易订单号不存在",
+    "APPID_NOT_EXIST": "APPID不存在",
+    "MCHID_NOT_EXIST": "MCHID不存在",
+    "APPID_MCHID_NOT_MATCH": "appid和mch_id不匹配",
+    "LACK_PARAMS": "缺少参数",
+    "OUT_TRADE_NO_USED": "商户订单号重复",
+    "SIGNERROR": "签名错误",
+    "XML_FORMAT_ERROR": "XML格式错误",
+    "REQUIRE_POST_METHOD": "请使用post方法",
+    "POST_DATA_EMPTY": "post数据为空",
+    "NOT_UTF8": "编码格式错误",
+    "FREQUENCY_LIMITED": "频率限制",
+}
+
+ErrorCode = int | str
 
 
 class WeChatErrcode(Exception):
-    """Answered like WeChat answers errors: HTTP 200 with {"errcode": N, "errmsg": "..."}."""
+    """Answered in the route's protocol: for api.weixin.qq.com HTTP 200 {"errcode": N, "errmsg": "..., rid: ..."};
+    for WeChat Pay a text code (e.g. "SYSTEMERROR") as <err_code> with <err_code_des>."""
 
-    def __init__(self, errcode: int, errmsg: str | None = None):
+    def __init__(self, errcode: ErrorCode, errmsg: str | None = None):
         self.errcode = errcode
-        self.errmsg = errmsg or ERRMSGS.get(errcode, "error injected by the WeChat sandbox")
+        self.errmsg = errmsg or default_errmsg(errcode)
         super().__init__(f"{errcode} {self.errmsg}")
 
 
-class BadControlInput(Exception):
-    """A control API request the sandbox cannot act on; answered 400 with the message."""
+def default_errmsg(errcode: ErrorCode) -> str:
+    if isinstance(errcode, str):
+        return PAY_ERR_CODE_DESCRIPTIONS.get(errcode, "error injected by the WeChat sandbox")
+    return ERRMSGS.get(errcode, "error injected by the WeChat sandbox")
+
+
+class ControlError(Exception):
+    """A control API request the sandbox cannot act on; answered with `status` and the message."""
+
+    status = 400
+
+
+class BadControlInput(ControlError):
+    """Control input the sandbox cannot act on: 400 with the reason."""
+
+
+class ControlNotFound(ControlError):
+    """A control request naming something that does not exist: 404."""
+
+    status = 404

@@ -1,11 +1,16 @@
 """The WeChat sandbox: a local HTTP server that answers like api.weixin.qq.com, with a control API under /sandbox/.
 
-Point a WeChat client's base URL at it (wechatpy needs no other change) and
-drive it with curl or `wechat.sandbox.client.SandboxClient`; GET /sandbox/ lists
-every endpoint. Each feature module (tokens, miniprogram, ...) declares its
-WeChat and control endpoints in a ROUTES tuple; a new feature is a new module
-added to FEATURES. Requests to WeChat paths are logged and may suffer injected
-faults; control requests are neither.
+Point a WeChat client's base URL at it and drive it with curl or
+`wechat.sandbox.client.SandboxClient`; GET /sandbox/ lists every endpoint. Each
+feature module (tokens, miniprogram, ...) declares its WeChat and control endpoints
+in a ROUTES tuple; a new feature is a new module added to FEATURES.
+
+Every request's path is normalised once, here, and that one form is what routing,
+faults and the received log see. Requests to WeChat paths are logged (secrets
+fingerprinted) and may suffer injected faults; whatever goes wrong on a WeChat path
+is answered in the route's protocol (HTTP 200 with an errcode for api.weixin.qq.com),
+never with a bare HTTP error. Control requests are neither logged nor faulted and
+answer in their own shape.
 
 No Django here: the server keeps its state in memory and can run anywhere.
 """
@@ -17,67 +22,122 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NoReturn
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from wechat.sandbox import control, miniprogram, tokens
-from wechat.sandbox.errors import BadControlInput, WeChatErrcode
+from wechat.sandbox.errors import ControlError, WeChatErrcode
 from wechat.sandbox.faults import Fault
+from wechat.sandbox.protocols import Protocol, json_response, new_rid, protocol_for_unknown_path
+from wechat.sandbox.redaction import redact_request_line
+from wechat.sandbox.routes import (
+    DEFAULT_MAX_BODY_BYTES,
+    Route,
+    RouteTable,
+    attach_json_body,
+    attach_route,
+    is_control_path,
+    normalise_path,
+)
 from wechat.sandbox.state import Sandbox, SandboxApp
-from wechat.sandbox.web import Route, error_response, is_control_path, json_response
+from wechat.sandbox.web import error_response
 
 logger = logging.getLogger(__name__)
 
 FEATURES = (control, tokens, miniprogram)
+# WeChat documents no URL limit; past this a request target is "content size out of limit" (45002).
+MAX_URL_BYTES = 8 * 1024
+# A client that declares more body than it sends, or stalls, loses its connection after this.
+DEFAULT_READ_TIMEOUT_SECONDS = 5.0
+# How often serve_forever checks for shutdown when run in a thread: stopping waits this long at most.
+THREAD_POLL_INTERVAL_SECONDS = 0.05
 
 
-class SandboxRequest(Request):
-    # Room for media uploads (WeChat takes up to 10 MB); beyond this a client gets 413.
-    max_content_length = 32 * 1024 * 1024
+class BodyTooLarge(Exception):
+    """The request body is over its route's limit."""
 
 
 class SandboxServer:
     """The WSGI application: routes each request, logging and faulting the WeChat ones."""
 
-    def __init__(self, sandbox: Sandbox, routes: Sequence[Route]):
+    def __init__(self, sandbox: Sandbox):
         self.sandbox = sandbox
-        self.routes = (Route("/sandbox/", ("GET",), self.describe), *routes)
-        # strict_slashes off so /sandbox and /sandbox/ both answer rather than redirect.
-        self.url_map = Map(
-            [Rule(route.path, methods=route.methods, endpoint=route) for route in self.routes],
-            strict_slashes=False,
-            merge_slashes=False,
-        )
+        self.routes = sandbox.routes
 
     def __call__(self, environ: dict, start_response):
-        request = SandboxRequest(environ)
-        try:
-            if is_control_path(request.path):
-                response = self.dispatch(request)
-            else:
-                response = self.serve_wechat(request)
-        except HTTPException as error:  # e.g. a body over max_content_length
-            response = error_response(error.code or 400, error.description or error.name)
+        request = Request(environ)
+        path = normalise_path(request.path)
+        if is_control_path(path):
+            response = self.serve_control(request, path)
+        else:
+            response = self.serve_wechat(request, path)
         return response(environ, start_response)
 
-    def serve_wechat(self, request: Request) -> Response:
-        entry = self.sandbox.received.record(request, at=self.sandbox.now())
-        fault = self.sandbox.faults.take(request.path)
-        if fault is None:
-            response = self.dispatch(request)
-        else:
-            response = self.suffer(fault, request)
-        self.sandbox.received.answered(entry, _errcode_of(response))
+    # --- WeChat paths ------------------------------------------------------------------
+
+    def serve_wechat(self, request: Request, path: str) -> Response:
+        now = self.sandbox.now()
+        rid = new_rid(now)
+        routes, arguments = self.routes.for_path(path)
+        protocol = routes[0].protocol if routes else protocol_for_unknown_path(path)
+        max_body_bytes = routes[0].max_body_bytes if routes else DEFAULT_MAX_BODY_BYTES
+        try:
+            body = _read_body(request, max_body_bytes)
+        except BodyTooLarge:
+            body = None
+        entry = self.sandbox.received.record(
+            method=request.method, path=path, query=request.args.to_dict(), body=body or b"", at=now
+        )
+        fault = self.sandbox.faults.take(path)
+
+        def answer() -> Response:
+            return self.answer_wechat(request, routes, arguments, protocol, body, rid)
+
+        response = answer() if fault is None else self.suffer(fault, protocol, rid, answer, request)
+        self.sandbox.received.answered(entry, protocol.errcode_of(response))
         return response
 
-    def suffer(self, fault: Fault, request: Request) -> Response:
+    def answer_wechat(
+        self,
+        request: Request,
+        routes: list[Route],
+        arguments: dict[str, str],
+        protocol: Protocol,
+        body: bytes | None,
+        rid: str,
+    ) -> Response:
+        """The answer to a WeChat request no fault intercepted; protocol errors follow 公众号 "全局返回码说明"."""
+        try:
+            if len(request.environ.get("RAW_URI") or request.full_path) > MAX_URL_BYTES:
+                raise WeChatErrcode(45002)
+            if not routes:
+                raise WeChatErrcode(40066)
+            route = next((route for route in routes if request.method in route.methods), None)
+            if route is None:
+                allowed = {method for route in routes for method in route.methods}
+                raise WeChatErrcode(43002 if "GET" not in allowed else 43001)
+            if body is None:
+                raise WeChatErrcode(45002)
+            if route.json_body:
+                attach_json_body(request, _json_object(body))
+            attach_route(request, route, arguments)
+            return route.handler(self.sandbox, request)
+        except WeChatErrcode as error:
+            return protocol.error_response(error, rid=rid)
+        except Exception:
+            # A sandbox bug: the details go to its log; the client sees WeChat's "system error".
+            logger.exception("the WeChat sandbox failed on %s %s", request.method, request.path)
+            return protocol.error_response(WeChatErrcode(-1), rid=rid)
+
+    def suffer(
+        self, fault: Fault, protocol: Protocol, rid: str, answer: Callable[[], Response], request: Request
+    ) -> Response:
         """Delay, then drop, fail with an HTTP status or an errcode, or (a pure delay) answer normally."""
         if fault.delay:
             time.sleep(fault.delay)  # outside every lock: other requests go on meanwhile
@@ -91,57 +151,81 @@ class SandboxServer:
                 content_type="text/plain; charset=utf-8",
             )
         if fault.errcode is not None:
-            return _errcode_response(WeChatErrcode(fault.errcode, fault.errmsg))
-        return self.dispatch(request)
+            return protocol.error_response(WeChatErrcode(fault.errcode, fault.errmsg), rid=rid)
+        return answer()
 
-    def dispatch(self, request: Request) -> Response:
-        try:
-            route, _ = self.url_map.bind_to_environ(request.environ).match()
-            return route.handler(self.sandbox, request)
-        except WeChatErrcode as error:
-            return _errcode_response(error)
-        except BadControlInput as error:
-            return error_response(400, str(error))
-        except NotFound:
+    # --- the control API ---------------------------------------------------------------
+
+    def serve_control(self, request: Request, path: str) -> Response:
+        routes, arguments = self.routes.for_path(path)
+        if not routes:
             return error_response(404, f"no endpoint {request.method} {request.path} here; GET /sandbox/ lists them")
-        except MethodNotAllowed as error:
-            allowed = ", ".join(sorted(set(error.valid_methods or []) - {"HEAD", "OPTIONS"}))
-            return error_response(405, f"{request.path} takes {allowed}, not {request.method}")
+        route = next((route for route in routes if request.method in route.methods), None)
+        if route is None:
+            allowed = ", ".join(sorted({method for route in routes for method in route.methods}))
+            return error_response(405, f"{path} takes {allowed}, not {request.method}")
+        try:
+            _read_body(request, route.max_body_bytes)
+        except BodyTooLarge:
+            return error_response(413, f"the body is over {route.max_body_bytes} bytes")
+        attach_route(request, route, arguments)
+        try:
+            return route.handler(self.sandbox, request)
+        except ControlError as error:
+            return error_response(error.status, str(error))
         except Exception:
-            # A sandbox bug: the details go to its log, never to the client.
             logger.exception("the WeChat sandbox failed on %s %s", request.method, request.path)
             return error_response(500, "the WeChat sandbox failed on this request; its log has the details")
 
-    def describe(self, sandbox: Sandbox, request: Request) -> Response:
-        """GET: this description: registered apps (never their secrets), the clock, every endpoint."""
 
-        def listing(control_routes: bool) -> list[dict]:
-            return [
-                {"methods": list(route.methods), "path": route.path, "description": route.description}
-                for route in self.routes
-                if route.is_control == control_routes
-            ]
+def describe(sandbox: Sandbox, request: Request) -> Response:
+    """GET: this description: registered apps (never their secrets), the clock, every endpoint."""
 
-        return json_response(
-            {
-                "name": "WeChat sandbox",
-                "apps": [app.public() for app in sandbox.apps.values()],
-                "clock": {"now": sandbox.now(), "offset": sandbox.clock_offset},
-                "wechat_endpoints": listing(False),
-                "control_endpoints": listing(True),
-            }
-        )
+    def listing(control_routes: bool) -> list[dict]:
+        endpoints = []
+        for route in sandbox.routes.routes:
+            if route.is_control != control_routes:
+                continue
+            endpoint = {"methods": list(route.methods), "path": route.path, "description": route.description}
+            if not control_routes:
+                endpoint["protocol"] = route.protocol.name
+                endpoint["app_kinds"] = list(route.app_kinds) if route.app_kinds else None
+            endpoints.append(endpoint)
+        return endpoints
+
+    return json_response(
+        {
+            "name": "WeChat sandbox",
+            "apps": [app.public() for app in sandbox.apps.values()],
+            "clock": {"now": sandbox.now(), "offset": sandbox.clock_offset},
+            "wechat_endpoints": listing(False),
+            "control_endpoints": listing(True),
+        }
+    )
 
 
-def _errcode_response(error: WeChatErrcode) -> Response:
-    return json_response({"errcode": error.errcode, "errmsg": error.errmsg})
+def _read_body(request: Request, max_bytes: int) -> bytes:
+    """The whole body, cached on the request for handlers; a client that stalls or lies about its length is dropped."""
+    request.max_content_length = max_bytes
+    try:
+        return request.get_data()
+    except RequestEntityTooLarge:
+        raise BodyTooLarge from None
+    except (ClientDisconnected, OSError):  # OSError: the read timed out
+        _drop_connection(request.environ)
 
 
-def _errcode_of(response: Response) -> int | None:
-    if response.mimetype != "application/json":
-        return None
-    body = json.loads(response.get_data())
-    return body.get("errcode") if isinstance(body, dict) else None
+def _json_object(body: bytes) -> dict:
+    """A JSON route's body: 44002 when empty, 47001 when not a JSON object (全局返回码说明)."""
+    if not body.strip():
+        raise WeChatErrcode(44002)
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        raise WeChatErrcode(47001) from None
+    if not isinstance(parsed, dict):
+        raise WeChatErrcode(47001)
+    return parsed
 
 
 def _drop_connection(environ: dict) -> NoReturn:
@@ -151,17 +235,37 @@ def _drop_connection(environ: dict) -> NoReturn:
     only shutdown sends the FIN now. Raising a ConnectionError then makes Werkzeug's
     server treat the connection as gone and write nothing more.
     """
-    environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
-    raise ConnectionAbortedError("connection dropped by a WeChat sandbox fault")
+    try:
+        environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already gone
+    raise ConnectionAbortedError("connection dropped by the WeChat sandbox")
+
+
+class SandboxRequestHandler(WSGIRequestHandler):
+    """Werkzeug's handler with a read timeout and an access log that never shows a secret in clear."""
+
+    timeout = DEFAULT_READ_TIMEOUT_SECONDS
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        self.log("info", '"%s" %s %s', redact_request_line(self.requestline), code, size)
 
 
 def build_server(apps: Iterable[SandboxApp]) -> SandboxServer:
-    return SandboxServer(Sandbox(apps), [route for feature in FEATURES for route in feature.ROUTES])
+    feature_routes = [route for feature in FEATURES for route in feature.ROUTES]
+    routes = RouteTable([Route("/sandbox/", ("GET",), describe), *feature_routes])
+    return SandboxServer(Sandbox(apps, routes=routes))
 
 
-def make_sandbox_server(*, apps: Iterable[SandboxApp], host: str, port: int) -> BaseWSGIServer:
-    """A threaded HTTP server for the sandbox, bound and ready for serve_forever(); port 0 picks a free one."""
-    return make_server(host, port, build_server(apps), threaded=True)
+def make_sandbox_server(
+    *, apps: Iterable[SandboxApp], host: str, port: int, read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS
+) -> BaseWSGIServer:
+    """A threaded HTTP server for the sandbox, bound and ready for serve_forever(); port 0 picks a free one.
+
+    `read_timeout`: seconds a connection may stall while the server reads its request.
+    """
+    handler = type("SandboxRequestHandler", (SandboxRequestHandler,), {"timeout": read_timeout})
+    return make_server(host, port, build_server(apps), threaded=True, request_handler=handler)
 
 
 def server_url(server: BaseWSGIServer) -> str:
@@ -201,9 +305,20 @@ class RunningSandbox:
         self.thread.join(timeout=10)
 
 
-def start_in_thread(*, apps: Iterable[SandboxApp], host: str = "127.0.0.1", port: int = 0) -> RunningSandbox:
+def start_in_thread(
+    *,
+    apps: Iterable[SandboxApp],
+    host: str = "127.0.0.1",
+    port: int = 0,
+    read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
+) -> RunningSandbox:
     """Serve the sandbox from a background thread (tests, embedding) until stop()."""
-    server = make_sandbox_server(apps=apps, host=host, port=port)
-    thread = threading.Thread(target=server.serve_forever, name="wechat-sandbox", daemon=True)
+    server = make_sandbox_server(apps=apps, host=host, port=port, read_timeout=read_timeout)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": THREAD_POLL_INTERVAL_SECONDS},
+        name="wechat-sandbox",
+        daemon=True,
+    )
     thread.start()
     return RunningSandbox(url=server_url(server), sandbox=server.app.sandbox, server=server, thread=thread)

@@ -1,23 +1,25 @@
 """Access tokens: cgi-bin/token, cgi-bin/stable_token, and the check every token-authenticated endpoint runs.
 
 The two endpoints keep separate tokens, as WeChat does: fetching one kind never
-retires a token of the other kind.
+retires a token of the other kind. Tokens are kept only as SHA-256 digests.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 from werkzeug.wrappers import Request, Response
 
+from wechat.sandbox.control_input import ControlInput
 from wechat.sandbox.errors import WeChatErrcode
-from wechat.sandbox.state import Sandbox, SandboxApp
-from wechat.sandbox.web import ControlInput, Route, json_response
+from wechat.sandbox.protocols import json_response
+from wechat.sandbox.redaction import digest
+from wechat.sandbox.routes import Route, json_body_of, route_of
+from wechat.sandbox.state import Sandbox, SandboxApp, snapshot_part
 
 TOKEN_LIFETIME_SECONDS = 7200
 # cgi-bin/token: a new fetch leaves earlier tokens this long to live.
@@ -34,7 +36,7 @@ TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{64,512}")
 
 @dataclass
 class AccessToken:
-    value: str
+    sha256: str  # of the token; the token itself was handed out once and never kept
     appid: str
     endpoint: Literal["token", "stable_token"]
     expires_at: float
@@ -49,29 +51,79 @@ class AccessToken:
             return None
         return 42001 if self.expires_at <= self.retired_at else 40001
 
+    def to_snapshot(self) -> dict:
+        data = asdict(self)
+        data["retired_at"] = None if math.isinf(self.retired_at) else self.retired_at
+        return data
 
+    @classmethod
+    def from_snapshot(cls, data: dict) -> AccessToken:
+        if data["endpoint"] not in ("token", "stable_token") or not re.fullmatch(r"[0-9a-f]{64}", data["sha256"]):
+            raise ValueError("an access token needs its endpoint and SHA-256")
+        retired_at = data["retired_at"]
+        return cls(
+            sha256=data["sha256"],
+            appid=str(data["appid"]),
+            endpoint=data["endpoint"],
+            expires_at=float(data["expires_at"]),
+            retired_at=math.inf if retired_at is None else float(retired_at),
+        )
+
+
+@snapshot_part("tokens")
 @dataclass
 class TokenLedger:
-    """Every token issued and not yet forgotten, and each app's current stable token."""
+    """Every token issued and not yet forgotten (by digest), and each app's current stable token."""
 
     tokens: dict[str, AccessToken] = field(default_factory=dict)
     current_stable: dict[str, AccessToken] = field(default_factory=dict)
     forced_refreshes: dict[str, list[float]] = field(default_factory=dict)  # appid -> times
+    # stable_token hands the current token out again, so its value is kept, in memory
+    # only: a snapshot has digests alone, and a restored sandbox issues a fresh stable
+    # token on the next call (the restored one still works until it expires).
+    current_stable_values: dict[str, str] = field(default_factory=dict, repr=False)
 
-    def issue(self, *, appid: str, endpoint: Literal["token", "stable_token"], now: float) -> AccessToken:
+    def issue(self, *, appid: str, endpoint: Literal["token", "stable_token"], now: float) -> tuple[AccessToken, str]:
+        """A new token and its value, which only the caller's answer ever carries."""
         forget_before = now - FORGET_AFTER_SECONDS
-        self.tokens = {value: token for value, token in self.tokens.items() if token.dies_at() > forget_before}
+        self.tokens = {key: token for key, token in self.tokens.items() if token.dies_at() > forget_before}
+        value = secrets.token_urlsafe(102)
         token = AccessToken(
-            value=secrets.token_urlsafe(102), appid=appid, endpoint=endpoint, expires_at=now + TOKEN_LIFETIME_SECONDS
+            sha256=digest(value), appid=appid, endpoint=endpoint, expires_at=now + TOKEN_LIFETIME_SECONDS
         )
-        self.tokens[token.value] = token
-        return token
+        self.tokens[token.sha256] = token
+        return token, value
+
+    def forget_app(self, appid: str) -> None:
+        self.tokens = {key: token for key, token in self.tokens.items() if token.appid != appid}
+        self.current_stable.pop(appid, None)
+        self.current_stable_values.pop(appid, None)
+        self.forced_refreshes.pop(appid, None)
+
+    def to_snapshot(self) -> dict:
+        return {
+            "tokens": [token.to_snapshot() for token in self.tokens.values()],
+            "current_stable": {appid: token.sha256 for appid, token in self.current_stable.items()},
+            "forced_refreshes": self.forced_refreshes,
+        }
+
+    @classmethod
+    def from_snapshot(cls, data: dict) -> TokenLedger:
+        tokens = {token.sha256: token for token in map(AccessToken.from_snapshot, data["tokens"])}
+        return cls(
+            tokens=tokens,
+            current_stable={str(appid): tokens[sha256] for appid, sha256 in data["current_stable"].items()},
+            forced_refreshes={
+                str(appid): [float(at) for at in times] for appid, times in data["forced_refreshes"].items()
+            },
+        )
 
 
 def authenticated_app(sandbox: Sandbox, request: Request) -> SandboxApp:
     """The app whose `access_token` query parameter this request carries, or WeChat's errcode for a bad one.
 
-    Every endpoint that takes an access token starts with this.
+    Every endpoint that takes an access token starts with this. A token of an app
+    kind the route does not serve gets 48001 "api unauthorized" (公众号 "全局返回码说明").
     """
     value = request.args.get("access_token", "")
     if not value:
@@ -79,17 +131,21 @@ def authenticated_app(sandbox: Sandbox, request: Request) -> SandboxApp:
     if not TOKEN_SHAPE.fullmatch(value):
         raise WeChatErrcode(40014)
     with sandbox.lock:
-        token = sandbox.part(TokenLedger).tokens.get(value)
-        if token is None:
+        token = sandbox.part(TokenLedger).tokens.get(digest(value))
+        app = sandbox.app(token.appid) if token is not None else None
+        if token is None or app is None:
             raise WeChatErrcode(40001)
         errcode = token.refusal(sandbox.now())
         if errcode:
             raise WeChatErrcode(errcode)
-        return sandbox.apps[token.appid]
+    kinds = route_of(request).app_kinds
+    if kinds is not None and app.kind not in kinds:
+        raise WeChatErrcode(48001)
+    return app
 
 
-def _token_answer(token: AccessToken, now: float) -> Response:
-    return json_response({"access_token": token.value, "expires_in": int(token.expires_at - now)})
+def _token_answer(token: AccessToken, value: str, now: float) -> Response:
+    return json_response({"access_token": value, "expires_in": int(token.expires_at - now)})
 
 
 def fetch_token(sandbox: Sandbox, request: Request) -> Response:
@@ -108,7 +164,8 @@ def fetch_token(sandbox: Sandbox, request: Request) -> Response:
         for token in ledger.tokens.values():
             if token.appid == app.appid and token.endpoint == "token":
                 token.retired_at = min(token.retired_at, now + OVERLAP_SECONDS)
-        return _token_answer(ledger.issue(appid=app.appid, endpoint="token", now=now), now)
+        token, value = ledger.issue(appid=app.appid, endpoint="token", now=now)
+        return _token_answer(token, value, now)
 
 
 def fetch_stable_token(sandbox: Sandbox, request: Request) -> Response:
@@ -117,13 +174,13 @@ def fetch_stable_token(sandbox: Sandbox, request: Request) -> Response:
     force_refresh false returns the current stable token while it has 5 minutes or
     more to live, else a new one (the old one lives out its time). force_refresh
     true retires the current one at once and issues a new one, at most 20 times a
-    day and 30 seconds apart (45009). 47001 for a body that is not a JSON object.
+    day and 30 seconds apart (45009). 44002 empty body; 47001 a body that is not a
+    JSON object or fields of the wrong JSON type.
     """
-    try:
-        body = json.loads(request.get_data())
-    except ValueError:
-        raise WeChatErrcode(47001) from None
-    if not isinstance(body, dict) or not isinstance(body.get("force_refresh", False), bool):
+    body = json_body_of(request)
+    if not all(isinstance(body.get(name, ""), str) for name in ("grant_type", "appid", "secret")):
+        raise WeChatErrcode(47001)
+    if not isinstance(body.get("force_refresh", False), bool):
         raise WeChatErrcode(47001)
     if body.get("grant_type") != "client_credential":
         raise WeChatErrcode(40002)
@@ -136,11 +193,16 @@ def fetch_stable_token(sandbox: Sandbox, request: Request) -> Response:
             _count_force_refresh(ledger, appid=app.appid, now=now)
             if current is not None:
                 current.retired_at = now
-        elif current is not None and current.dies_at() - now >= OVERLAP_SECONDS:
-            return _token_answer(current, now)
-        token = ledger.issue(appid=app.appid, endpoint="stable_token", now=now)
+        elif (
+            current is not None
+            and current.dies_at() - now >= OVERLAP_SECONDS
+            and app.appid in ledger.current_stable_values
+        ):
+            return _token_answer(current, ledger.current_stable_values[app.appid], now)
+        token, value = ledger.issue(appid=app.appid, endpoint="stable_token", now=now)
         ledger.current_stable[app.appid] = token
-        return _token_answer(token, now)
+        ledger.current_stable_values[app.appid] = value
+        return _token_answer(token, value, now)
 
 
 def _count_force_refresh(ledger: TokenLedger, *, appid: str, now: float) -> None:
@@ -171,7 +233,7 @@ def expire_tokens(sandbox: Sandbox, request: Request) -> Response:
 
 ROUTES = (
     Route("/cgi-bin/token", ("GET",), fetch_token),
-    Route("/cgi-bin/stable_token", ("POST",), fetch_stable_token),
+    Route("/cgi-bin/stable_token", ("POST",), fetch_stable_token, json_body=True),
     Route("/cgi-bin/getcallbackip", ("GET",), get_callback_ip),
     Route("/sandbox/tokens/expire", ("POST",), expire_tokens),
 )

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from wechat.sandbox.server import (
+    DEFAULT_READ_TIMEOUT_SECONDS,
     make_sandbox_server,
     sandbox_apps_from_settings,
     server_url,
@@ -28,10 +29,16 @@ class Command(BaseCommand):
             default=settings.WECHAT_SANDBOX_PORT,
             help=f"port to listen on (default WECHAT_SANDBOX_PORT, {settings.WECHAT_SANDBOX_PORT})",
         )
+        parser.add_argument(
+            "--read-timeout",
+            type=float,
+            default=DEFAULT_READ_TIMEOUT_SECONDS,
+            help=f"seconds a client may stall while sending its request (default {DEFAULT_READ_TIMEOUT_SECONDS})",
+        )
 
-    def handle(self, *args, host: str, port: int, **options):
+    def handle(self, *args, host: str, port: int, read_timeout: float, **options):
         apps = sandbox_apps_from_settings()
-        server = make_sandbox_server(apps=apps, host=host, port=port)
+        server = make_sandbox_server(apps=apps, host=host, port=port, read_timeout=read_timeout)
         url = server_url(server)
         self.stdout.write(f"WeChat sandbox at {url} (control API and endpoint list: {url}sandbox/)")
         for app in apps:
