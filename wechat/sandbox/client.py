@@ -28,8 +28,24 @@ class SandboxClient:
         """Forget tokens, codes, blocked users, faults, the received log and the clock offset; keep the apps."""
         self._call("POST", "reset")
 
-    def register_app(self, appid: str, secret: str, kind: str) -> dict:
-        return self._call("POST", "apps", {"appid": appid, "secret": secret, "kind": kind})
+    def register_app(self, appid: str, secret: str, kind: str, *, callback: dict | None = None) -> dict:
+        """Register (or replace) an app; callback is {"url", "token", "mode"?, "encoding_aes_key"?}."""
+        return self._call("POST", "apps", {"appid": appid, "secret": secret, "kind": kind, "callback": callback})
+
+    def apps(self) -> list[dict]:
+        """The registered apps, never with a secret."""
+        return self._call("GET", "apps")["apps"]
+
+    def remove_app(self, appid: str) -> None:
+        """Forget the app and everything issued to it; WeChat then answers for it as for an unknown appid."""
+        self._call("DELETE", f"apps/{appid}")
+
+    def state(self, *, include_received: bool = False) -> dict:
+        """The whole state (GET /sandbox/state): secrets only as digests; restore it with restore_state()."""
+        return self._call("GET", "state", params={"received": "true"} if include_received else None)
+
+    def restore_state(self, snapshot: dict) -> None:
+        self._call("PUT", "state", snapshot, keep_nulls=True)
 
     def mint_login_code(
         self, *, openid: str | None = None, unionid: str | None = None, appid: str | None = None
@@ -44,14 +60,17 @@ class SandboxClient:
         self,
         path: str,
         *,
-        errcode: int | None = None,
+        errcode: int | str | None = None,
         errmsg: str | None = None,
         delay: float | None = None,
         drop: bool = False,
         http_status: int | None = None,
         times: int = 1,
     ) -> dict:
-        """Make the next `times` requests to `path` fail (see POST /sandbox/faults); returns the fault with its id."""
+        """Make the next `times` requests to `path` fail (see POST /sandbox/faults); returns the fault with its id.
+
+        errcode is an integer on api.weixin.qq.com paths, a WeChat Pay err_code ("SYSTEMERROR") on Pay paths.
+        """
         return self._call(
             "POST",
             "faults",
@@ -81,8 +100,13 @@ class SandboxClient:
         """End every access token of `appid` now: the next call with one gets 42001."""
         self._call("POST", "tokens/expire", {"appid": appid})
 
-    def _call(self, method: str, path: str, body: dict | None = None, params: dict | None = None) -> Any:
-        payload = {name: value for name, value in body.items() if value is not None} if body is not None else None
+    def _call(
+        self, method: str, path: str, body: dict | None = None, params: dict | None = None, *, keep_nulls: bool = False
+    ) -> Any:
+        # Unset optional fields are left out rather than sent as null, unless the body is data to keep as is.
+        payload = (
+            body if keep_nulls or body is None else {name: value for name, value in body.items() if value is not None}
+        )
         response = requests.request(
             method, f"{self.base_url}sandbox/{path}", json=payload, params=params, timeout=self.timeout
         )

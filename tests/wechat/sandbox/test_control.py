@@ -169,16 +169,16 @@ def test_a_removed_app_is_unknown_to_wechat(own_sandbox):
     removed = requests.delete(base + "sandbox/apps/wxmini", timeout=TIMEOUT)
 
     assert removed.json() == {"appid": "wxmini", "deleted": True}
-    assert requests.get(base + "sandbox/apps", timeout=TIMEOUT).json() == {"apps": []}
+    assert client.apps() == []
     assert fetch_token(base, appid="wxmini", secret="mini-secret")["errcode"] == 40013
     assert login(base, code, appid="wxmini", secret="mini-secret")["errcode"] == 40013
     assert call_with_token(base, token)["errcode"] == 40001
     client.register_app("wxmini", "mini-secret", "mini_program")  # back again: nothing issued before survives
     assert call_with_token(base, token)["errcode"] == 40001
     assert login(base, code, appid="wxmini", secret="mini-secret")["errcode"] == 40029
-    missing = requests.delete(base + "sandbox/apps/wxmini-gone", timeout=TIMEOUT)
-    assert missing.status_code == 404
-    assert missing.json()["errcode"] == 404
+    with pytest.raises(SandboxControlError, match="no app 'wxmini-gone'") as missing:
+        client.remove_app("wxmini-gone")
+    assert missing.value.status == 404
 
 
 def test_minting_needs_an_appid_when_several_mini_programs_are_registered(own_sandbox):
@@ -256,11 +256,14 @@ def test_a_snapshot_restores_a_sandbox_that_answers_the_same(url, sandbox):
 
 def test_a_snapshot_moves_to_another_sandbox(url, sandbox, own_sandbox):
     token = fetch_token(url)["access_token"]
-    snapshot = requests.get(url + "sandbox/state", params={"received": "true"}, timeout=TIMEOUT).json()
+    other = SandboxClient(own_sandbox.url)
 
-    restored = requests.put(own_sandbox.url + "sandbox/state", json=snapshot, timeout=TIMEOUT)
+    other.restore_state(sandbox.state(include_received=True))
 
-    assert restored.status_code == 200
+    assert {app["appid"] for app in other.apps()} == {
+        settings.WECHAT_OFFICIAL_ACCOUNT_APPID,
+        settings.WECHAT_MINI_PROGRAM_APPID,
+    }
     assert works(own_sandbox.url, token)
     assert "access_token" in fetch_token(own_sandbox.url)  # the secret's digest verifies the same secret
     assert [call["path"] for call in SandboxClient(own_sandbox.url).received()][:1] == ["/" + TOKEN]
