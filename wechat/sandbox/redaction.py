@@ -12,7 +12,7 @@ import hmac
 import json
 import re
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import unquote_plus
 
 # Parameter and field names whose values are credentials, wherever they appear
 # (query string, JSON body, control input).
@@ -32,6 +32,8 @@ SECRET_NAMES = frozenset(
 )
 FINGERPRINT_HEX_CHARS = 8
 _SECRET_NAMES_PATTERN = "|".join(sorted(SECRET_NAMES))
+# name=value in a query string (up to &, #, whitespace or a quote), for log lines.
+_SECRET_QUERY_PAIR = re.compile(rf"""((?<![\w%])(?:{_SECRET_NAMES_PATTERN})=)([^&#\s'"]*)""", re.IGNORECASE)
 # A "name": "value" member with a secret name, for bodies that do not parse as JSON.
 _SECRET_JSON_MEMBER = re.compile(rf'("(?:{_SECRET_NAMES_PATTERN})"\s*:\s*)"((?:[^"\\]|\\.)*)"', re.IGNORECASE)
 
@@ -54,12 +56,6 @@ def redact_query(query: dict[str, str]) -> dict[str, str]:
     return {name: fingerprint(value) if name.lower() in SECRET_NAMES else value for name, value in query.items()}
 
 
-def redact_query_string(query_string: str) -> str:
-    pairs = parse_qsl(query_string, keep_blank_values=True)
-    redacted = [(name, fingerprint(value) if name.lower() in SECRET_NAMES else value) for name, value in pairs]
-    return urlencode(redacted, safe=":")
-
-
 def redact_body(text: str) -> str:
     """A request body with every secret field fingerprinted; JSON re-serialised, anything else scrubbed by pattern."""
     try:
@@ -79,13 +75,6 @@ def _redact_value(value: Any) -> Any:
     return value
 
 
-def redact_request_line(request_line: str) -> str:
-    """An HTTP request line ("GET /path?query HTTP/1.1") with secret query values fingerprinted."""
-    method, _, rest = request_line.partition(" ")
-    target, _, version = rest.rpartition(" ")
-    if not target:
-        target, version = rest, ""
-    path, separator, query = target.partition("?")
-    if separator:
-        target = f"{path}?{redact_query_string(query)}"
-    return " ".join(part for part in (method, target, version) if part)
+def redact_log_line(line: str) -> str:
+    """A log line with every secret-named name=value pair of a URL in it fingerprinted (value taken as sent)."""
+    return _SECRET_QUERY_PAIR.sub(lambda match: f"{match.group(1)}{fingerprint(unquote_plus(match.group(2)))}", line)

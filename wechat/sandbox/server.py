@@ -35,7 +35,7 @@ from wechat.sandbox import control, miniprogram, tokens
 from wechat.sandbox.errors import ControlError, WeChatErrcode
 from wechat.sandbox.faults import Fault
 from wechat.sandbox.protocols import Protocol, json_response, new_rid, protocol_for_unknown_path
-from wechat.sandbox.redaction import redact_request_line
+from wechat.sandbox.redaction import redact_log_line
 from wechat.sandbox.routes import (
     DEFAULT_MAX_BODY_BYTES,
     Route,
@@ -243,12 +243,16 @@ def _drop_connection(environ: dict) -> NoReturn:
 
 
 class SandboxRequestHandler(WSGIRequestHandler):
-    """Werkzeug's handler with a read timeout and an access log that never shows a secret in clear."""
+    """Werkzeug's handler with a read timeout and a log that never shows a secret in clear.
+
+    Every line goes through log(): the access log's request line and http.server's
+    errors, which quote a malformed request line whole.
+    """
 
     timeout = DEFAULT_READ_TIMEOUT_SECONDS
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        self.log("info", '"%s" %s %s', redact_request_line(self.requestline), code, size)
+    def log(self, type: str, message: str, *args) -> None:
+        super().log(type, "%s", redact_log_line(message % args if args else message))
 
 
 def build_server(apps: Iterable[SandboxApp]) -> SandboxServer:

@@ -154,6 +154,21 @@ def test_the_access_log_never_shows_a_secret(url, sandbox, caplog):
         assert all(secret not in line for line in lines)
 
 
+def test_a_malformed_request_line_is_logged_without_its_secret(url, sandbox_server, caplog):
+    host, port = sandbox_server.server.server_address[:2]
+    with caplog.at_level(logging.INFO, logger="werkzeug"), socket.create_connection((host, port), TIMEOUT) as raw:
+        raw.sendall(b"GET /cgi-bin/token?secret=hunter2-secret BAD/9.9 extra\r\n\r\n")
+        answer = raw.recv(1024)
+        deadline = time.monotonic() + TIMEOUT
+        while "hunter2" not in caplog.text and fingerprint("hunter2-secret") not in caplog.text:
+            assert time.monotonic() < deadline, caplog.text
+            time.sleep(0.01)
+
+    assert b"400" in answer  # http.server's own refusal: this is not HTTP the sandbox can route
+    assert "hunter2-secret" not in caplog.text
+    assert fingerprint("hunter2-secret") in caplog.text
+
+
 # --- a stalled client ------------------------------------------------------------------
 
 
