@@ -91,3 +91,9 @@ class ControlNotFound(ControlError):
     """A control request naming something that does not exist: 404."""
 
     status = 404
+
+
+class NotSnapshottable(ControlError):
+    """A feature keeps state the snapshot protocol does not cover (a sandbox bug): 500 naming it."""
+
+    status = 500

@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Iterable
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from wechat.sandbox.apps import APP_KINDS, AppKind, SandboxApp
-from wechat.sandbox.errors import BadControlInput, WeChatErrcode
+from wechat.sandbox.errors import BadControlInput, NotSnapshottable, WeChatErrcode
 from wechat.sandbox.faults import FaultQueue
 from wechat.sandbox.redaction import redact_body, redact_query
 from wechat.sandbox.routes import RouteTable
@@ -227,7 +227,7 @@ class Sandbox:
         with self.lock:
             unsaved = sorted(cls.__qualname__ for cls in self._parts if cls not in _SNAPSHOT_PARTS.values())
             if unsaved:
-                raise TypeError(f"sandbox parts without a snapshot: {', '.join(unsaved)}")
+                raise NotSnapshottable(f"sandbox parts not registered with @snapshot_part: {', '.join(unsaved)}")
             snapshot = {
                 "version": SNAPSHOT_VERSION,
                 "clock_offset": self.clock_offset,

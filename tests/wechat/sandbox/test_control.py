@@ -269,6 +269,20 @@ def test_a_snapshot_moves_to_another_sandbox(url, sandbox, own_sandbox):
     assert [call["path"] for call in SandboxClient(own_sandbox.url).received()][:1] == ["/" + TOKEN]
 
 
+def test_a_feature_part_without_the_snapshot_protocol_is_named_not_silently_dropped(own_sandbox):
+    class UnsavedFeatureState:
+        pass
+
+    with own_sandbox.sandbox.lock:
+        own_sandbox.sandbox.part(UnsavedFeatureState)
+
+    response = requests.get(own_sandbox.url + "sandbox/state", timeout=TIMEOUT)
+
+    assert response.status_code == 500
+    assert "not registered with @snapshot_part: " in response.json()["errmsg"]
+    assert "UnsavedFeatureState" in response.json()["errmsg"]
+
+
 @pytest.mark.parametrize(
     "change, message",
     [
