@@ -41,11 +41,8 @@ class Protocol:
     name = ""
 
     def error_response(self, error: WeChatErrcode, *, rid: str) -> Response:
+        """The answer for `error`; `rid` is the request id where the protocol carries one."""
         raise NotImplementedError
-
-    def protocol_error(self, errcode: int, *, rid: str) -> Response:
-        """A request the endpoint cannot take at all (wrong method, bad body, unknown path)."""
-        return self.error_response(WeChatErrcode(errcode), rid=rid)
 
     def check_fault_code(self, code: ErrorCode) -> str | None:
         """Why `code` cannot be this protocol's error code, or None if it can."""

@@ -2,8 +2,10 @@
 
 The server is threaded, so the apps and every feature's state are read and written
 only under `Sandbox.lock`. The received log and the fault queue guard themselves.
-Nothing here keeps a secret, login code or access token in clear: only SHA-256
-digests (see redaction.py), so neither a snapshot nor a log can leak one.
+App secrets, login codes, access tokens and session keys are kept only as SHA-256
+digests (see redaction.py). The few values kept in clear are those the sandbox must
+use or hand out again (an app's callback token and AES key, the current stable
+token); they are never shown and never in a snapshot.
 """
 
 from __future__ import annotations
