@@ -49,6 +49,25 @@ def test_protocol_errors_answer_http_200_with_an_errcode(url, sandbox, method, p
     assert sandbox.received("/" + path)[0]["errcode"] == errcode
 
 
+def test_every_wechat_path_answers_http_200_in_its_protocol_whatever_the_input(url, sandbox):
+    """No method, body or parameter makes a WeChat path answer anything but WeChat's own shape."""
+    paths = [TOKEN, STABLE_TOKEN, IPS, LOGIN, "wxa/checksession", "cgi-bin/nothing", "pay/unifiedorder"]
+    bodies = [None, b"null", b"[1]", b'{"appid": [1], "secret": {}, "grant_type": 5, "force_refresh": null}', b"\xff"]
+    query = {"appid": "wx", "secret": "s", "js_code": "c", "grant_type": "x", "access_token": "A" * 80, "openid": "o"}
+    answers = []
+    for method in ("GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"):
+        for path in paths:
+            for body in bodies:
+                response = requests.request(method, url + path, data=body, params=query, timeout=TIMEOUT)
+                answers.append((method, path, body, response.status_code, response.headers["Content-Type"]))
+
+    assert [answer for answer in answers if answer[3] != 200] == []
+    assert {content_type for *_, content_type in answers} == {
+        "application/json; charset=utf-8",
+        "text/xml; charset=utf-8",
+    }
+
+
 def test_head_issues_no_token(url, sandbox):
     response = requests.head(
         url + TOKEN,
