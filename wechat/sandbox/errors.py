@@ -5,9 +5,11 @@ from __future__ import annotations
 # WeChat's own wording, so code that logs or matches errmsg sees what production sends
 # (before the ", rid: ..." suffix every error gets). Sources: 公众号 "全局返回码说明" and
 # 小程序 "错误码" (the general codes), 微信小店 "公共错误码" (40066, 43002, 44002, 45002,
-# 47001, 48001), "小程序登录 code2Session" (40029, 40163, 40226, 45011), "检验登录态
-# checkSessionKey" (87009), "获取接口调用凭据 getAccessToken / getStableAccessToken" (40002,
-# 40013, 40125, 40164, 45009).
+# 47001, 48001), "小程序登录凭证校验 code2Session, 错误码" (40029, 40226 "code blocked",
+# 45011), "检验登录态 checkSessionKey, 错误码" (87009), "获取接口调用凭据 getAccessToken /
+# getStableAccessToken" (40002, 40013, 40125, 40164, 45009). 40163 is in no table but is
+# what jscode2session answers a reused code ("code been used, rid: 680a9de1-5392a330-75f1ca8d",
+# quoted on 微信开放社区 developers.weixin.qq.com/community).
 ERRMSGS: dict[int, str] = {
     -1: "system error",
     40001: "invalid credential, access_token is invalid or not latest",
@@ -19,7 +21,7 @@ ERRMSGS: dict[int, str] = {
     40125: "invalid appsecret",
     40163: "code been used",
     40164: "invalid ip, not in whitelist",
-    40226: "high risk user",
+    40226: "code blocked",
     41001: "access_token missing",
     41002: "appid missing",
     41004: "appsecret missing",

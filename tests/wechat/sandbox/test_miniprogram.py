@@ -1,7 +1,8 @@
 """Mini Program login over real HTTP: sns/jscode2session and wxa/checksession.
 
-Rules from "小程序登录 code2Session" (说明, 错误码: 40029, 40163, 45011, 40226, -1) and
-"检验登录态 checkSessionKey" (请求参数, 错误码 87009); 48001 and 41xxx from 公众号 "全局返回码说明".
+Rules from "小程序登录凭证校验 code2Session" (说明, 错误码: 40029, 45011, 40226 "code blocked", -1),
+40163 as WeChat answers a reused code, "检验登录态 checkSessionKey" (请求参数, 错误码 87009: only the
+latest session_key is valid), and 公众号 "全局返回码说明" for 48001 and 41xxx.
 """
 
 import base64
@@ -48,7 +49,8 @@ def test_login_gives_the_unionid_the_code_was_minted_with(url, sandbox):
 
 
 def test_a_reused_code_answers_code_been_used(url, sandbox):
-    """code2Session, 错误码: 40163 "code been used" — a code works once."""
+    """小程序登录, 说明: a code works once; WeChat answers a reused one 40163 "code been used" (not in
+    code2Session's 错误码 table; WeChat's answer as quoted on 微信开放社区: "code been used, rid: 680a9de1-...")."""
     code = sandbox.mint_login_code()["code"]
     assert "openid" in login(url, code)
 
@@ -92,11 +94,11 @@ def test_a_code_works_only_for_its_own_app(own_sandbox):
 
 
 def test_a_blocked_user_cannot_log_in(url, sandbox):
-    """code2Session, 错误码: 40226 高风险等级用户, 小程序登录拦截."""
+    """code2Session, 错误码: 40226 "code blocked" (高风险等级用户, 小程序登录拦截)."""
     minted = sandbox.mint_login_code()
     sandbox.block_user(minted["openid"])
 
-    assert_wechat_error(login(url, minted["code"]), 40226, "high risk user")
+    assert_wechat_error(login(url, minted["code"]), 40226, "code blocked")
 
 
 def test_more_than_100_logins_a_minute_for_one_user_are_refused(url, sandbox):
