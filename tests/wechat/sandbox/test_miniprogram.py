@@ -122,7 +122,9 @@ def test_more_than_100_logins_a_minute_for_one_user_are_refused(url, sandbox):
         pytest.param({"secret": ""}, 41004, id="41004 appsecret missing"),
         pytest.param({"grant_type": "client_credential"}, 40002, id="40002 invalid grant_type"),
         pytest.param({"js_code": ""}, 41008, id="41008 missing code"),
-        # code2Session, 请求参数: appid is the Mini Program's appId; an Official Account's is not one.
+        # code2Session, 请求参数: appid is "小程序 appId"; an Official Account's is not one. No WeChat page states
+        # the answer; 微信开放社区 threads report 40013 "invalid appid, rid: ..." for an appid that getAccessToken
+        # accepts, which is what the sandbox answers.
         pytest.param(
             {"appid": settings.WECHAT_OFFICIAL_ACCOUNT_APPID, "secret": settings.WECHAT_OFFICIAL_ACCOUNT_SECRET},
             40013,
