@@ -1,5 +1,6 @@
 """The control API over real HTTP: reset, apps, the received log, the clock, state snapshots, and its own errors."""
 
+import hashlib
 import json
 import threading
 import time
@@ -135,8 +136,12 @@ def test_apps_carry_their_callback_setup_and_never_show_its_secrets(own_sandbox)
     assert registered.status_code == 201
     assert registered.json()["callback"] == expected_callback
     assert {"appid": "wxcallbacks", "kind": "official_account", "callback": expected_callback} in listed.json()["apps"]
+    state = requests.get(own_sandbox.url + "sandbox/state", timeout=TIMEOUT)
     for secret in ("callback-app-secret", "oaToken123", AES_KEY):
-        assert secret not in registered.text + listed.text
+        assert secret not in registered.text + listed.text + state.text
+    saved = next(app for app in state.json()["apps"] if app["appid"] == "wxcallbacks")
+    assert saved["callback"]["token_sha256"] == hashlib.sha256(b"oaToken123").hexdigest()
+    assert saved["callback"]["encoding_aes_key_sha256"] == hashlib.sha256(AES_KEY.encode()).hexdigest()
 
 
 @pytest.mark.parametrize(
