@@ -257,6 +257,9 @@ def test_a_snapshot_restores_a_sandbox_that_answers_the_same(url, sandbox):
     assert login(url, minted["code"])["errcode"] == 40163
     assert login(url, sandbox.mint_login_code(openid="oBlockedUser")["code"])["errcode"] == 40226
     assert requests.get(url + "sandbox/state", timeout=TIMEOUT).json()["apps"] == snapshot.json()["apps"]
+    # The stable token's value was never in the snapshot: the next stable_token call issues a new one.
+    assert fetch_stable_token(url)["access_token"] != stable
+    assert works(url, stable)
 
 
 def test_a_snapshot_moves_to_another_sandbox(url, sandbox, own_sandbox):
