@@ -10,6 +10,7 @@ from werkzeug.wrappers import Request, Response
 
 from wechat.sandbox.errors import BadControlInput
 from wechat.sandbox.faults import FAULT_FIELDS
+from wechat.sandbox.outbox import deliver_due
 from wechat.sandbox.state import APP_KINDS, Sandbox, SandboxApp
 from wechat.sandbox.web import ControlInput, Route, json_response
 
@@ -82,6 +83,7 @@ def advance_clock(sandbox: Sandbox, request: Request) -> Response:
         "advance", required=True, minimum=0, maximum=MAX_CLOCK_ADVANCE_SECONDS
     )
     sandbox.advance_clock(seconds)
+    deliver_due(sandbox)
     return show_clock(sandbox, request)
 
 

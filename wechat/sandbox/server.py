@@ -27,7 +27,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
-from wechat.sandbox import control, miniprogram, tokens
+from wechat.sandbox import control, merchants, miniprogram, official_account_push, outbox, tokens
 from wechat.sandbox.errors import BadControlInput, WeChatErrcode
 from wechat.sandbox.faults import Fault
 from wechat.sandbox.state import Sandbox, SandboxApp
@@ -35,7 +35,7 @@ from wechat.sandbox.web import Route, error_response, is_control_path, json_resp
 
 logger = logging.getLogger(__name__)
 
-FEATURES = (control, tokens, miniprogram)
+FEATURES = (control, tokens, miniprogram, outbox, official_account_push, merchants)
 
 
 class SandboxRequest(Request):
@@ -96,8 +96,8 @@ class SandboxServer:
 
     def dispatch(self, request: Request) -> Response:
         try:
-            route, _ = self.url_map.bind_to_environ(request.environ).match()
-            return route.handler(self.sandbox, request)
+            route, arguments = self.url_map.bind_to_environ(request.environ).match()
+            return route.handler(self.sandbox, request, **arguments)
         except WeChatErrcode as error:
             return _errcode_response(error)
         except BadControlInput as error:
@@ -194,8 +194,10 @@ class RunningSandbox:
     sandbox: Sandbox
     server: BaseWSGIServer
     thread: threading.Thread
+    courier: outbox.OutboxCourier
 
     def stop(self) -> None:
+        self.courier.stop()
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)
@@ -206,4 +208,7 @@ def start_in_thread(*, apps: Iterable[SandboxApp], host: str = "127.0.0.1", port
     server = make_sandbox_server(apps=apps, host=host, port=port)
     thread = threading.Thread(target=server.serve_forever, name="wechat-sandbox", daemon=True)
     thread.start()
-    return RunningSandbox(url=server_url(server), sandbox=server.app.sandbox, server=server, thread=thread)
+    courier = outbox.OutboxCourier(server.app.sandbox).start()
+    return RunningSandbox(
+        url=server_url(server), sandbox=server.app.sandbox, server=server, thread=thread, courier=courier
+    )

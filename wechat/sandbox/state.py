@@ -33,6 +33,10 @@ class SandboxApp:
     appid: str
     secret: str
     kind: AppKind
+    callback_url: str | None = None
+    callback_token: str = ""
+    encoding_aes_key: str = ""
+    message_mode: str = "plain"
 
     def public(self) -> dict:
         return {"appid": self.appid, "kind": self.kind}
@@ -87,6 +91,7 @@ class Sandbox:
         self.apps: dict[str, SandboxApp] = {app.appid: app for app in apps}
         self.received = ReceivedLog()
         self.faults = FaultQueue()
+        self.merchants: dict = {}
         self.clock_offset = 0.0
         self._parts: dict[type, object] = {}
 
