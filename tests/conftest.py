@@ -1,4 +1,8 @@
+import os
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 
 from wechat.sandbox.client import SandboxClient
@@ -78,3 +82,20 @@ def celery_worker(django_db_setup, django_db_blocker):
     yield worker
     worker.terminate()
     worker.wait(timeout=20)
+
+
+# The project's shared folder (WeChat payload samples) sits beside the repository, as CI lays it out.
+SHARED_DIR = Path(os.environ.get("SHARED_DIR") or Path(settings.BASE_DIR).parent / "shared")
+
+
+@pytest.fixture(scope="session")
+def wechat_sample():
+    """The bytes of a sample in shared/wechat/ (real WeChat formats): wechat_sample("massjobfinish-sample.xml")."""
+
+    def read(name: str) -> bytes:
+        path = SHARED_DIR / "wechat" / name
+        if not path.exists():
+            pytest.fail(f"{path} is missing: the shared folder must sit beside the repository (or set SHARED_DIR)")
+        return path.read_bytes()
+
+    return read

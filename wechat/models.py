@@ -3,9 +3,7 @@ from django.db import models
 from encrypted_fields.fields import EncryptedCharField
 
 # 公众号文档, 接入概述: the token is 3–32 letters or digits; the EncodingAESKey 43 letters or digits.
-CALLBACK_TOKEN_VALIDATOR = RegexValidator(
-    r"^[A-Za-z0-9]{3,32}$", "3 to 32 letters or digits."
-)
+CALLBACK_TOKEN_VALIDATOR = RegexValidator(r"^[A-Za-z0-9]{3,32}$", "3 to 32 letters or digits.")
 AES_KEY_VALIDATOR = RegexValidator(r"^[A-Za-z0-9]{43}$", "Exactly 43 letters or digits, as WeChat's console gives it.")
 APPID_VALIDATOR = RegexValidator(r"^wx[0-9a-f]{16}$", 'An app id is "wx" and 16 hexadecimal digits.')
 

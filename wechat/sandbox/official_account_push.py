@@ -51,8 +51,8 @@ def encrypt(message: bytes, *, encoding_aes_key: str, appid: str) -> str:
 
 
 def original_id(appid: str) -> str:
-    """The account's original ID ("gh_" and 12 hex characters), ToUserName in every push; stable per appid."""
-    return "gh_" + hashlib.sha1(appid.encode()).hexdigest()[:12]
+    """The account's original ID, ToUserName in every push: "gh_" and 12 hex characters, taken from the appid."""
+    return "gh_" + appid.removeprefix("wx")[:12]
 
 
 def message_xml(fields: dict[str, str | int]) -> str:
