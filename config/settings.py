@@ -22,6 +22,7 @@ DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # Values that production must set; embedded defaults serve development only.
 _PRODUCTION_REQUIRED = [
     "DJANGO_SECRET_KEY",
+    "DJANGO_FIELD_ENCRYPTION_SALT",
     "DJANGO_ALLOWED_HOSTS",
     "DATABASE_URL",
     "CELERY_BROKER_URL",
@@ -44,6 +45,10 @@ WECHAT_SANDBOX_PORT = env.int("WECHAT_SANDBOX_PORT", default=8900)
 _SANDBOX_URL = f"http://127.0.0.1:{WECHAT_SANDBOX_PORT}/"
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-development-key-only-for-debug-mode-0123456789")
+# App secrets and EncodingAESKeys are encrypted in the database with a key derived from SECRET_KEY and this
+# salt (django-fernet-encrypted-fields); rotating SECRET_KEY keeps the old one in DJANGO_SECRET_KEY_FALLBACKS.
+SALT_KEY = env.str("DJANGO_FIELD_ENCRYPTION_SALT", default="insecure-development-salt")
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -1,8 +1,12 @@
+import os
+from pathlib import Path
+
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 
 from wechat.sandbox.client import SandboxClient
-from wechat.sandbox.server import sandbox_apps_from_settings, start_in_thread
+from wechat.sandbox.server import sandbox_apps_from_settings, sandbox_merchants_from_settings, start_in_thread
 
 
 @pytest.fixture(autouse=True)
@@ -16,7 +20,7 @@ def _empty_cache():
 @pytest.fixture(scope="session")
 def sandbox_server():
     """One WeChat sandbox on a free loopback port for the whole run, reached over real HTTP."""
-    running = start_in_thread(apps=sandbox_apps_from_settings())
+    running = start_in_thread(apps=sandbox_apps_from_settings(), merchants=sandbox_merchants_from_settings())
     yield running
     running.stop()
 
@@ -28,6 +32,9 @@ def sandbox(sandbox_server, settings) -> SandboxClient:
     settings.WECHAT_PAY_API_BASE_URL = sandbox_server.url
     client = SandboxClient(sandbox_server.url)
     client.reset()
+    # A restored snapshot keeps only the merchant key's digest: register it again to sign with it.
+    for merchant in sandbox_merchants_from_settings():
+        client.register_merchant(mch_id=merchant.mch_id, api_key=merchant.api_key, appid=merchant.appid)
     return client
 
 
@@ -78,3 +85,20 @@ def celery_worker(django_db_setup, django_db_blocker):
     yield worker
     worker.terminate()
     worker.wait(timeout=20)
+
+
+# The project's shared folder (WeChat payload samples) sits beside the repository, as CI lays it out.
+SHARED_DIR = Path(os.environ.get("SHARED_DIR") or Path(settings.BASE_DIR).parent / "shared")
+
+
+@pytest.fixture(scope="session")
+def wechat_sample():
+    """The bytes of a sample in shared/wechat/ (real WeChat formats): wechat_sample("massjobfinish-sample.xml")."""
+
+    def read(name: str) -> bytes:
+        path = SHARED_DIR / "wechat" / name
+        if not path.exists():
+            pytest.fail(f"{path} is missing: the shared folder must sit beside the repository (or set SHARED_DIR)")
+        return path.read_bytes()
+
+    return read

@@ -9,6 +9,7 @@ from django.conf import settings
 PRODUCTION_ENVIRONMENT = {
     "DJANGO_DEBUG": "false",
     "DJANGO_SECRET_KEY": "a-long-random-production-secret-key-with-enough-entropy-1234567890",
+    "DJANGO_FIELD_ENCRYPTION_SALT": "production-salt",
     "DJANGO_ALLOWED_HOSTS": "shop.example.com",
     "DATABASE_URL": "postgres://app@127.0.0.1:5432/app",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",

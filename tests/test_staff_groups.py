@@ -43,8 +43,8 @@ def staff_member(django_user_model):
     return member_of
 
 
-def test_marketing_writes_articles_and_reads_the_catalog():
-    assert _group_permissions("Marketing") == ARTICLE_EVERYTHING | CATALOG_VIEW
+def test_marketing_writes_articles_and_reads_the_catalog_and_official_accounts():
+    assert _group_permissions("Marketing") == ARTICLE_EVERYTHING | CATALOG_VIEW | {"wechat.view_officialaccount"}
 
 
 def test_operations_runs_the_catalog_and_reads_articles():
@@ -88,14 +88,14 @@ def test_marketing_sees_a_product_read_only(client, staff_member):
 
 def test_the_migration_reverses_and_reapplies_cleanly():
     staff_groups_migration.revoke(apps, schema_editor)
-    assert not Group.objects.filter(name="Marketing").exists()
-    # Operations keeps what a later migration (customers) granted it.
+    # Each group keeps what a later migration (customers, wechat) granted it.
+    assert _group_permissions("Marketing") == {"wechat.view_officialaccount"}
     assert _group_permissions("Operations") == {"customers.view_customer"}
 
     staff_groups_migration.grant(apps, schema_editor)
     staff_groups_migration.grant(apps, schema_editor)
 
-    assert _group_permissions("Marketing") == ARTICLE_EVERYTHING | CATALOG_VIEW
+    assert _group_permissions("Marketing") == ARTICLE_EVERYTHING | CATALOG_VIEW | {"wechat.view_officialaccount"}
     assert _group_permissions("Operations") == CATALOG_EVERYTHING | {"articles.view_article", "customers.view_customer"}
 
 
@@ -106,5 +106,5 @@ def test_revoking_keeps_a_group_that_other_grants_still_use():
 
     staff_groups_migration.revoke(apps, schema_editor)
 
-    assert _group_permissions("Marketing") == {"catalog.change_product"}
+    assert _group_permissions("Marketing") == {"catalog.change_product", "wechat.view_officialaccount"}
     assert _group_permissions("Operations") == {"customers.view_customer"}

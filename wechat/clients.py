@@ -80,6 +80,11 @@ def official_account_client() -> SharedTokenClient:
     return _client(appid=settings.WECHAT_OFFICIAL_ACCOUNT_APPID, secret=settings.WECHAT_OFFICIAL_ACCOUNT_SECRET)
 
 
+def client_for_official_account(account) -> SharedTokenClient:
+    """A client with an OfficialAccount's credentials; its token is shared per app id like every other."""
+    return _client(appid=account.appid, secret=account.app_secret)
+
+
 def mini_program_client() -> SharedTokenClient:
     return _client(appid=settings.WECHAT_MINI_PROGRAM_APPID, secret=settings.WECHAT_MINI_PROGRAM_SECRET)
 

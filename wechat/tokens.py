@@ -79,7 +79,7 @@ class AccessTokenStore:
     def __init__(self, *, appid: str, fetch: Callable[..., FetchedToken]):
         self.appid = appid
         self._fetch = fetch
-        self._key = f"wechat:access_token:{appid}"
+        self._key = _token_key(appid)
         self._lock_key = f"wechat:access_token_lock:{appid}"
 
     def get(self) -> str:
@@ -120,3 +120,12 @@ class AccessTokenStore:
                     f"timed out waiting for another process to refresh the token of {self.appid}"
                 )
             time.sleep(POLL_SECONDS)
+
+
+def access_token_forget(*, appid: str) -> None:
+    """Drop an app's shared token, e.g. after its secret changed; the next call fetches a new one."""
+    cache.delete(_token_key(appid))
+
+
+def _token_key(appid: str) -> str:
+    return f"wechat:access_token:{appid}"

@@ -40,6 +40,27 @@ class SandboxClient:
         """Forget the app and everything issued to it; WeChat then answers for it as for an unknown appid."""
         self._call("DELETE", f"apps/{appid}")
 
+    def register_merchant(self, *, mch_id: str, api_key: str, appid: str) -> dict:
+        """Register (or replace) a WeChat Pay merchant collecting for a registered app."""
+        return self._call("POST", "merchants", {"mch_id": mch_id, "api_key": api_key, "appid": appid})
+
+    def merchants(self) -> list[dict]:
+        """The registered merchants, never with an API key."""
+        return self._call("GET", "merchants")["merchants"]
+
+    def send_follower_event(self, *, appid: str, openid: str, event: str, event_key: str | None = None) -> dict:
+        """Have WeChat push a follower's event to the Official Account's callback URL; returns the delivery."""
+        body = {"appid": appid, "openid": openid, "event": event, "event_key": event_key}
+        return self._call("POST", "official-account/events", body)
+
+    def outbox(self, state: str | None = None) -> list[dict]:
+        """The callbacks sent or waiting, with every attempt's outcome; optionally only those in `state`."""
+        return self._call("GET", "outbox", params={"state": state} if state else None)["deliveries"]
+
+    def deliver_due_callbacks(self) -> int:
+        """Attempt every callback due now and return when done; returns the number of attempts."""
+        return self._call("POST", "outbox/deliver")["attempts"]
+
     def state(self, *, include_received: bool = False) -> dict:
         """The whole state (GET /sandbox/state): secrets only as digests; restore it with restore_state()."""
         return self._call("GET", "state", params={"received": "true"} if include_received else None)

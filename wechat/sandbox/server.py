@@ -31,7 +31,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from wechat.sandbox import control, miniprogram, tokens
+from wechat.sandbox import control, merchants, miniprogram, official_account_push, outbox, tokens
 from wechat.sandbox.errors import ControlError, WeChatErrcode
 from wechat.sandbox.faults import Fault
 from wechat.sandbox.protocols import Protocol, json_response, new_rid, protocol_for_unknown_path
@@ -50,7 +50,7 @@ from wechat.sandbox.web import error_response
 
 logger = logging.getLogger(__name__)
 
-FEATURES = (control, tokens, miniprogram)
+FEATURES = (control, tokens, miniprogram, outbox, official_account_push, merchants)
 # WeChat documents no URL limit; past this a request target is "content size out of limit" (45002).
 MAX_URL_BYTES = 8 * 1024
 # A client that declares more body than it sends, or stalls, loses its connection after this.
@@ -258,7 +258,9 @@ class SandboxRequestHandler(WSGIRequestHandler):
 def build_server(apps: Iterable[SandboxApp]) -> SandboxServer:
     feature_routes = [route for feature in FEATURES for route in feature.ROUTES]
     routes = RouteTable([Route("/sandbox/", ("GET",), describe), *feature_routes])
-    return SandboxServer(Sandbox(apps, routes=routes))
+    sandbox = Sandbox(apps, routes=routes)
+    sandbox.add_clock_listener(outbox.deliver_due)  # a clock jump delivers what fell due, as the test waits
+    return SandboxServer(sandbox)
 
 
 def make_sandbox_server(
@@ -296,14 +298,35 @@ def sandbox_apps_from_settings() -> list[SandboxApp]:
     ]
 
 
+def sandbox_merchants_from_settings() -> list[merchants.SandboxMerchant]:
+    """The WeChat Pay merchant our settings name, collecting for the Mini Program."""
+    from django.conf import settings
+
+    return [
+        merchants.merchant_from_fields(
+            mch_id=settings.WECHAT_PAY_MCH_ID,
+            api_key=settings.WECHAT_PAY_API_KEY,
+            appid=settings.WECHAT_MINI_PROGRAM_APPID,
+        )
+    ]
+
+
+def register_merchants(sandbox: Sandbox, registered: Iterable[merchants.SandboxMerchant]) -> None:
+    """Register merchants as the sandbox starts (the control API does it later: POST /sandbox/merchants)."""
+    with sandbox.lock:
+        sandbox.part(merchants.Merchants).by_id.update({merchant.mch_id: merchant for merchant in registered})
+
+
 @dataclass
 class RunningSandbox:
     url: str  # with a trailing slash, ready to be a WeChat API base URL
     sandbox: Sandbox
     server: BaseWSGIServer
     thread: threading.Thread
+    courier: outbox.OutboxCourier
 
     def stop(self) -> None:
+        self.courier.stop()
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)
@@ -312,12 +335,14 @@ class RunningSandbox:
 def start_in_thread(
     *,
     apps: Iterable[SandboxApp],
+    merchants: Iterable[merchants.SandboxMerchant] = (),
     host: str = "127.0.0.1",
     port: int = 0,
     read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
 ) -> RunningSandbox:
-    """Serve the sandbox from a background thread (tests, embedding) until stop()."""
+    """Serve the sandbox, and deliver its callbacks, from background threads (tests, embedding) until stop()."""
     server = make_sandbox_server(apps=apps, host=host, port=port, read_timeout=read_timeout)
+    register_merchants(server.app.sandbox, merchants)
     thread = threading.Thread(
         target=server.serve_forever,
         kwargs={"poll_interval": THREAD_POLL_INTERVAL_SECONDS},
@@ -325,4 +350,7 @@ def start_in_thread(
         daemon=True,
     )
     thread.start()
-    return RunningSandbox(url=server_url(server), sandbox=server.app.sandbox, server=server, thread=thread)
+    courier = outbox.OutboxCourier(server.app.sandbox).start()
+    return RunningSandbox(
+        url=server_url(server), sandbox=server.app.sandbox, server=server, thread=thread, courier=courier
+    )

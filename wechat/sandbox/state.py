@@ -157,9 +157,9 @@ class Sandbox:
         return self._parts[part_class]  # type: ignore[return-value]
 
     def reset(self) -> None:
-        """Forget everything but the registered apps."""
+        """Forget everything but the registered apps and the parts that, like them, are registrations (merchants)."""
         with self.lock:
-            self._parts.clear()
+            self._parts = {cls: part for cls, part in self._parts.items() if getattr(cls, "survives_reset", False)}
             self.clock_offset = 0.0
             self.received.clear()
             self.faults.clear()

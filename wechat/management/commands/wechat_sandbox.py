@@ -5,10 +5,13 @@ from typing import ClassVar
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from wechat.sandbox.outbox import OutboxCourier
 from wechat.sandbox.server import (
     DEFAULT_READ_TIMEOUT_SECONDS,
     make_sandbox_server,
+    register_merchants,
     sandbox_apps_from_settings,
+    sandbox_merchants_from_settings,
     server_url,
 )
 
@@ -38,12 +41,20 @@ class Command(BaseCommand):
 
     def handle(self, *args, host: str, port: int, read_timeout: float, **options):
         apps = sandbox_apps_from_settings()
+        merchants = sandbox_merchants_from_settings()
         server = make_sandbox_server(apps=apps, host=host, port=port, read_timeout=read_timeout)
+        register_merchants(server.app.sandbox, merchants)
         url = server_url(server)
         self.stdout.write(f"WeChat sandbox at {url} (control API and endpoint list: {url}sandbox/)")
         for app in apps:
             self.stdout.write(f"  {app.kind}: {app.appid}")
+        for merchant in merchants:
+            self.stdout.write(f"  WeChat Pay merchant: {merchant.mch_id} for {merchant.appid}")
         self.stdout.write("Ctrl-C stops it.")
         self.stdout.flush()
-        server.serve_forever()  # returns, closing the socket, on Ctrl-C
+        courier = OutboxCourier(server.app.sandbox).start()
+        try:
+            server.serve_forever()  # returns, closing the socket, on Ctrl-C
+        finally:
+            courier.stop()
         self.stdout.write("WeChat sandbox stopped.")
