@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Cast
 
 from catalog.models import Sku
 from customers.models import Customer
@@ -106,7 +107,7 @@ class Order(models.Model):
     order_no = models.CharField(max_length=32, unique=True, editable=False)
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
     status = models.CharField(max_length=32, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT)
-    total_fen = models.PositiveIntegerField()
+    total_fen = models.PositiveBigIntegerField()
     note = models.CharField(max_length=200, blank=True)
 
     # The address as it was when the customer ordered.
@@ -167,7 +168,7 @@ class OrderLine(models.Model):
     image = models.CharField(max_length=500, blank=True, help_text="URL of the product's main image then.")
     price_fen = models.PositiveIntegerField()
     quantity = models.PositiveIntegerField()
-    subtotal_fen = models.PositiveIntegerField()
+    subtotal_fen = models.PositiveBigIntegerField()
 
     class Meta:
         ordering = ["id"]
@@ -180,7 +181,8 @@ class OrderLine(models.Model):
                 name="orders_orderline_quantity_in_range",
             ),
             models.CheckConstraint(
-                condition=Q(subtotal_fen=models.F("price_fen") * models.F("quantity")),
+                # In 64 bits: a 32-bit product overflows for an expensive SKU bought by the hundred.
+                condition=Q(subtotal_fen=Cast("price_fen", models.BigIntegerField()) * models.F("quantity")),
                 name="orders_orderline_subtotal_is_price_times_quantity",
             ),
         ]

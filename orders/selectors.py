@@ -1,3 +1,4 @@
+import re
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
@@ -6,6 +7,8 @@ from catalog.models import ProductImage
 from customers.models import Customer
 from orders.exceptions import AddressNotFound, CartItemNotFound, OrderNotFound
 from orders.models import Address, CartItem, Order, OrderLine
+
+ORDER_NO_PATTERN = re.compile(r"[0-9]{1,32}")
 
 
 class Unavailability:
@@ -105,6 +108,8 @@ def orders_for_customer(*, customer: Customer, status: str | None = None) -> Que
 
 def order_for_customer(*, customer: Customer, order_no: str) -> Order:
     """One of the customer's orders with lines and timeline; another customer's is not found."""
+    if not ORDER_NO_PATTERN.fullmatch(order_no):
+        raise OrderNotFound()  # before the database, which refuses some characters (NUL) with an error
     order = orders_for_customer(customer=customer).prefetch_related("events").filter(order_no=order_no).first()
     if order is None:
         raise OrderNotFound()

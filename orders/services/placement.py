@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import F, Prefetch
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from catalog.models import ProductImage, Sku
@@ -136,7 +137,7 @@ def _order_place(
             sku=sku,
             title=sku.product.title,
             specs=sku.specs,
-            image=_main_image_url(sku),
+            image=default_storage.url(sku.main_image) if sku.main_image else "",
             price_fen=sku.price_fen,
             quantity=quantities[sku.pk],
             subtotal_fen=sku.price_fen * quantities[sku.pk],
@@ -176,8 +177,8 @@ def _order_place(
 
 def _skus_for_sale(*, sku_ids: list[int]) -> list[Sku]:
     """The SKUs in id order, each active on an active product, or SkuUnavailable for the first that is not."""
-    images = Prefetch("product__images", queryset=ProductImage.objects.order_by("position", "id"))
-    found = Sku.objects.select_related("product").prefetch_related(images).in_bulk(sku_ids)
+    main_image = ProductImage.objects.filter(product=OuterRef("product")).order_by("position", "id").values("image")
+    found = Sku.objects.select_related("product").annotate(main_image=Subquery(main_image[:1])).in_bulk(sku_ids)
     for sku_id in sorted(sku_ids):
         sku = found.get(sku_id)
         if sku is None or not sku.is_active or not sku.product.is_active:
@@ -196,11 +197,6 @@ def _stock_take(*, skus: list[Sku], quantities: dict[int, int]) -> None:
             if current is None or not current["is_active"]:
                 raise SkuUnavailable(sku_id=sku.pk)
             raise InsufficientStock(sku_id=sku.pk, title=sku.product.title, stock_left=current["stock"])
-
-
-def _main_image_url(sku: Sku) -> str:
-    images = list(sku.product.images.all())
-    return images[0].image.url if images else ""
 
 
 def _order_no_new() -> str:

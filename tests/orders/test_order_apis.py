@@ -337,3 +337,29 @@ def test_cancelling_twice_is_409_and_returns_the_stock_once(api, sku, place_orde
 def test_orders_need_a_customer_token():
     assert APIClient().get(ORDERS).status_code == 401
     assert APIClient().post(ORDERS, {}, format="json").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/addresses/99999999999999999999999",
+        "/api/v1/orders/" + "9" * 200,
+        "/api/v1/orders/%00x",
+        "/api/v1/orders/%00x/cancel",
+    ],
+)
+def test_out_of_range_ids_and_malformed_order_numbers_are_not_found(api, path):
+    response = api.post(path) if path.endswith("cancel") else api.get(path)
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_a_large_order_totals_beyond_32_bits(api, address):
+    skus = [SkuFactory(price_fen=99_999_999, stock=999) for _ in range(3)]
+    body = {"items": [{"sku_id": sku.pk, "quantity": 999} for sku in skus], "address_id": address.pk}
+
+    response = api.post(ORDERS, body, format="json")
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["total_fen"] == 3 * 999 * 99_999_999
