@@ -1,3 +1,4 @@
+import base64
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -273,7 +274,10 @@ def test_the_list_pages_with_a_cursor(api, sku, address, place_order):
     assert seen == placed[::-1]
 
 
-@pytest.mark.parametrize("query", [{"status": "lost"}, {"cursor": "garbage"}])
+@pytest.mark.parametrize(
+    "query",
+    [{"status": "lost"}, {"cursor": "garbage"}, {"cursor": base64.b64encode(b"p=not-a-date&o=1").decode()}],
+)
 def test_a_bad_filter_or_cursor_is_a_clear_4xx(api, query):
     response = api.get(ORDERS, query)
 
