@@ -86,7 +86,17 @@ class ShipForm(forms.Form):
 class OrderAdmin(admin.ModelAdmin):
     """Orders are read here and changed only through the status service (the ship page)."""
 
-    list_display = ["order_no", "status", "customer", "recipient", "phone", "total", "created_at", "paid_at"]
+    list_display = [
+        "order_no",
+        "status",
+        "customer",
+        "recipient",
+        "phone",
+        "total",
+        "created_at",
+        "paid_at",
+        "ship_link",
+    ]
     list_select_related = ["customer"]
     list_filter = ["status", PaidFilter, "created_at"]
     date_hierarchy = "created_at"

@@ -34,6 +34,7 @@ def test_the_order_list_filters_by_status_and_payment(client, operator, sku, pla
     unpaid_only = _changelist(client, paid="no").content.decode()
 
     assert paid_order.order_no in by_status and unpaid.order_no not in by_status
+    assert reverse("admin:orders_order_ship", args=[paid_order.pk]) in by_status
     assert unpaid.order_no in unpaid_only and paid_order.order_no not in unpaid_only
 
 
