@@ -13,6 +13,7 @@ from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from catalog.models import ProductImage, Sku
+from config.errors import ApplicationError
 from customers.models import Customer
 from orders.exceptions import (
     AddressRequired,
@@ -65,9 +66,10 @@ def order_create(
             idempotency_key=idempotency_key or "",
             request_digest=digest,
         )
-    except IntegrityError:
-        # A concurrent request with the same key committed first: ours waited on the
-        # unique index, failed, and rolled back whole, stock included.
+    except (IntegrityError, ApplicationError):
+        # A concurrent request with the same key may have committed first: ours then waited
+        # on the unique index and failed, or found the cart lines already ordered. Either way
+        # it rolled back whole, stock included, and the first request's order is the answer.
         if idempotency_key and (earlier := _order_for_idempotency_key(customer, idempotency_key, digest)):
             return earlier
         raise

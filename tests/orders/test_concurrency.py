@@ -13,11 +13,11 @@ from django.utils import timezone
 
 from catalog.models import Sku
 from config.errors import ApplicationError
-from orders.models import Order, OrderActor, OrderEvent, OrderStatus
+from orders.models import CartItem, Order, OrderActor, OrderEvent, OrderStatus
 from orders.services.placement import order_create
 from orders.services.status import order_cancel, orders_expire_overdue
 from tests import real_services
-from tests.factories import AddressFactory, CustomerFactory, SkuFactory
+from tests.factories import AddressFactory, CartItemFactory, CustomerFactory, SkuFactory
 from tests.orders.conftest import authenticated_client
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -135,6 +135,27 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_order():
     assert {result.order_no for result in results} == {Order.objects.get().order_no}
     sku.refresh_from_db()
     assert sku.stock == 7
+
+
+def test_concurrent_retries_of_a_cart_order_make_one_order_and_empty_the_cart():
+    sku = SkuFactory(stock=10)
+    customer, address = _buyer()
+    cart_item = CartItemFactory(customer=customer, sku=sku, quantity=2)
+
+    results = run_at_once(
+        [
+            lambda: order_create(
+                customer=customer, address_id=address.pk, cart_item_ids=[cart_item.pk], idempotency_key="cart"
+            )
+            for _ in range(12)
+        ]
+    )
+
+    assert all(isinstance(result, Order) for result in results), results
+    assert {result.order_no for result in results} == {Order.objects.get().order_no}
+    assert not CartItem.objects.filter(customer=customer).exists()
+    sku.refresh_from_db()
+    assert sku.stock == 8
 
 
 def test_concurrent_requests_with_one_key_and_different_bodies_make_one_order_and_refuse_the_rest():
