@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from catalog.models import Sku
 from config.errors import ApplicationError
-from orders.models import CartItem, Order, OrderActor, OrderEvent, OrderStatus
+from orders.models import Address, CartItem, Order, OrderActor, OrderEvent, OrderStatus
+from orders.services.addresses import address_create
 from orders.services.placement import order_create
 from orders.services.status import order_cancel, orders_expire_overdue
 from tests import real_services
@@ -228,3 +229,26 @@ def test_cancel_racing_expiry_returns_the_stock_once_per_order():
     assert Order.objects.filter(status=OrderStatus.PENDING_PAYMENT).count() == 0
     sku.refresh_from_db()
     assert sku.stock == 100
+
+
+def test_concurrent_new_default_addresses_leave_exactly_one_default():
+    customer, _ = _buyer()
+    region = {"province": "广东省", "city": "深圳市", "district": "南山区"}
+
+    results = run_at_once(
+        [
+            lambda number=number: address_create(
+                customer=customer,
+                recipient=f"r{number}",
+                phone="13800000000",
+                region=region,
+                detail="d",
+                is_default=True,
+            )
+            for number in range(8)
+        ]
+    )
+
+    assert all(isinstance(result, Address) for result in results), results
+    assert Address.objects.filter(customer=customer).count() == 9
+    assert Address.objects.filter(customer=customer, is_default=True).count() == 1
