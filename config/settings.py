@@ -214,6 +214,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Orders: unpaid orders give their stock back after this long. Workers must consume the
+# `orders` queue too (celery worker -Q celery,orders).
+ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=30)
+CELERY_TASK_ROUTES = {"orders.tasks.*": {"queue": "orders"}}
 
 # --- WeChat ---------------------------------------------------------------
 # Both base URLs point at the sandbox by default; set them to

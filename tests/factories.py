@@ -4,6 +4,8 @@ import factory
 
 from articles.models import Article
 from catalog.models import Category, Product, ProductImage, Sku
+from customers.models import Customer
+from orders.models import Address, CartItem
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -48,3 +50,33 @@ class ArticleFactory(factory.django.DjangoModelFactory):
     author = "Editor"
     content = "<p>Hello from the Official Account.</p>"
     cover = factory.django.ImageField(width=90, height=38, color="seagreen", format="JPEG", filename="cover.jpg")
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    openid = factory.Sequence(lambda number: f"o-customer-{number:06d}")
+
+
+class AddressFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Address
+
+    customer = factory.SubFactory(CustomerFactory)
+    recipient = "张三"
+    phone = factory.Sequence(lambda number: f"138{number:08d}")
+    province = "广东省"
+    city = "深圳市"
+    district = "南山区"
+    detail = factory.Sequence(lambda number: f"科技园路 {number} 号")
+    is_default = False
+
+
+class CartItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CartItem
+
+    customer = factory.SubFactory(CustomerFactory)
+    sku = factory.SubFactory(SkuFactory)
+    quantity = 1

@@ -21,6 +21,14 @@ CATALOG_EVERYTHING = {
     for action in ["add", "change", "delete", "view"]
 }
 CATALOG_VIEW = {f"catalog.view_{model}" for model in ["category", "product", "sku", "productimage"]}
+ORDERS_OPERATIONS = {
+    "orders.view_order",
+    "orders.ship_order",
+    "orders.view_orderline",
+    "orders.view_orderevent",
+    "orders.view_skustockandsales",
+}
+OPERATIONS_EVERYTHING = CATALOG_EVERYTHING | {"articles.view_article", "customers.view_customer"} | ORDERS_OPERATIONS
 ARTICLE_EVERYTHING = {f"articles.{action}_article" for action in ["add", "change", "delete", "view"]}
 
 
@@ -48,7 +56,7 @@ def test_marketing_writes_articles_and_reads_the_catalog_and_official_accounts()
 
 
 def test_operations_runs_the_catalog_and_reads_articles():
-    assert _group_permissions("Operations") == CATALOG_EVERYTHING | {"articles.view_article", "customers.view_customer"}
+    assert _group_permissions("Operations") == OPERATIONS_EVERYTHING
 
 
 def test_marketing_cannot_change_products(staff_member):
@@ -88,15 +96,15 @@ def test_marketing_sees_a_product_read_only(client, staff_member):
 
 def test_the_migration_reverses_and_reapplies_cleanly():
     staff_groups_migration.revoke(apps, schema_editor)
-    # Each group keeps what a later migration (customers, wechat) granted it.
+    # Each group keeps what later migrations (customers, orders, wechat) granted it.
     assert _group_permissions("Marketing") == {"wechat.view_officialaccount"}
-    assert _group_permissions("Operations") == {"customers.view_customer"}
+    assert _group_permissions("Operations") == {"customers.view_customer"} | ORDERS_OPERATIONS
 
     staff_groups_migration.grant(apps, schema_editor)
     staff_groups_migration.grant(apps, schema_editor)
 
     assert _group_permissions("Marketing") == ARTICLE_EVERYTHING | CATALOG_VIEW | {"wechat.view_officialaccount"}
-    assert _group_permissions("Operations") == CATALOG_EVERYTHING | {"articles.view_article", "customers.view_customer"}
+    assert _group_permissions("Operations") == OPERATIONS_EVERYTHING
 
 
 def test_revoking_keeps_a_group_that_other_grants_still_use():
@@ -107,4 +115,4 @@ def test_revoking_keeps_a_group_that_other_grants_still_use():
     staff_groups_migration.revoke(apps, schema_editor)
 
     assert _group_permissions("Marketing") == {"catalog.change_product", "wechat.view_officialaccount"}
-    assert _group_permissions("Operations") == {"customers.view_customer"}
+    assert _group_permissions("Operations") == {"customers.view_customer"} | ORDERS_OPERATIONS

@@ -1,0 +1,87 @@
+from config.errors import ApplicationError
+
+
+class NotFound(ApplicationError):
+    """Missing, or another customer's: the two answer alike so ids reveal nothing."""
+
+    status_code = 404
+    code = "not_found"
+    message = "Not found."
+
+
+class OrderNotFound(NotFound):
+    message = "No such order."
+
+
+class CartItemNotFound(NotFound):
+    message = "No such item in your cart."
+
+
+class AddressNotFound(NotFound):
+    message = "No such address in your address book."
+
+
+class InsufficientStock(ApplicationError):
+    status_code = 409
+    code = "insufficient_stock"
+    message = "Not enough stock."
+
+    def __init__(self, *, sku_id: int, title: str, stock_left: int):
+        super().__init__(
+            f"Only {stock_left} left of “{title}”." if stock_left else f"“{title}” is out of stock.",
+            fields={"sku_id": [str(sku_id)], "stock_left": [str(stock_left)]},
+        )
+
+
+class SkuUnavailable(ApplicationError):
+    status_code = 409
+    code = "sku_unavailable"
+    message = "This item is no longer for sale."
+
+    def __init__(self, *, sku_id: int):
+        super().__init__(fields={"sku_id": [str(sku_id)]})
+
+
+class EmptyOrder(ApplicationError):
+    code = "empty_order"
+    message = "An order needs at least one item."
+
+
+class AddressRequired(ApplicationError):
+    code = "address_required"
+    message = "Choose a delivery address from your address book."
+
+
+class AddressBookFull(ApplicationError):
+    code = "address_book_full"
+    message = "Your address book is full. Delete an address before adding another."
+
+
+class QuantityTooLarge(ApplicationError):
+    code = "invalid"
+
+    def __init__(self, *, limit: int):
+        super().__init__(
+            "Some fields are invalid.", fields={"quantity": [f"A line holds at most {limit} of one item."]}
+        )
+
+
+class IdempotencyKeyReused(ApplicationError):
+    status_code = 422
+    code = "idempotency_key_reused"
+    message = "This Idempotency-Key was already used for a different order. Use a new key for a new order."
+
+
+class OrderTransitionNotAllowed(ApplicationError):
+    status_code = 409
+    code = "order_transition_not_allowed"
+
+    def __init__(self, *, from_status: str, to_status: str, actor: str):
+        self.from_status = from_status
+        super().__init__(f"An order that is {from_status} cannot become {to_status} by the {actor}.")
+
+
+class OrderNotCancellable(ApplicationError):
+    status_code = 409
+    code = "order_not_cancellable"
+    message = "Only an order awaiting payment can be cancelled."

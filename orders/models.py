@@ -1,0 +1,222 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Cast
+
+from catalog.models import Sku
+from customers.models import Customer
+
+# A cart line or an order line never asks for more than this of one SKU: a typo
+# ("1000" for "10") would otherwise reserve a whole warehouse until it expired.
+MAX_LINE_QUANTITY = 999
+
+
+class Address(models.Model):
+    """An entry in a customer's address book. Orders copy it, so editing or deleting it changes no order."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="addresses")
+    recipient = models.CharField(max_length=32)
+    phone = models.CharField(max_length=20)
+    province = models.CharField(max_length=32)
+    city = models.CharField(max_length=32)
+    district = models.CharField(max_length=32)
+    detail = models.CharField(max_length=200, help_text="Street, building and room.")
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-is_default", "-created_at", "-id"]
+        verbose_name = "address"
+        verbose_name_plural = "addresses"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=Q(is_default=True),
+                name="orders_address_one_default_per_customer",
+                violation_error_message="A customer has at most one default address.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient}, {self.province}{self.city}{self.district}{self.detail}"
+
+
+class CartItem(models.Model):
+    """One SKU in a customer's cart. Prices are never stored here: the cart always shows today's price."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="cart_items")
+    sku = models.ForeignKey(Sku, on_delete=models.CASCADE, related_name="cart_items")
+    quantity = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "cart item"
+        verbose_name_plural = "cart items"
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "sku"], name="orders_cartitem_one_line_per_sku"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1, quantity__lte=MAX_LINE_QUANTITY),
+                name="orders_cartitem_quantity_in_range",
+                violation_error_message=f"A cart line holds 1 to {MAX_LINE_QUANTITY} of a SKU.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku_id}"
+
+
+class OrderStatus(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", "pending payment"
+    PAID = "paid", "paid"
+    SHIPPED = "shipped", "shipped"
+    COMPLETED = "completed", "completed"
+    CANCELLED = "cancelled", "cancelled"
+    EXPIRED = "expired", "expired"
+    REFUNDING = "refunding", "refunding"
+    REFUNDED = "refunded", "refunded"
+    PARTIALLY_REFUNDED = "partially_refunded", "partially refunded"
+
+
+class OrderActor(models.TextChoices):
+    """Who or what changed an order; the status service allows each transition to some of them only."""
+
+    CUSTOMER = "customer", "customer"
+    STAFF = "staff", "staff"
+    SYSTEM = "system", "system (scheduled task)"
+    PAYMENT = "payment", "payment service"
+
+
+class Carrier(models.TextChoices):
+    SF_EXPRESS = "sf", "SF Express"
+    JD_LOGISTICS = "jd", "JD Logistics"
+    ZTO = "zto", "ZTO Express"
+    YTO = "yto", "YTO Express"
+    STO = "sto", "STO Express"
+    YUNDA = "yunda", "Yunda Express"
+    EMS = "ems", "China Post EMS"
+
+
+class Order(models.Model):
+    """What a customer bought, at which prices, shipped where: every value is a copy taken at order time."""
+
+    # 14 digits of Beijing time then 10 random digits: sorts by time, cannot be enumerated,
+    # and fits WeChat Pay's out_trade_no (at most 32 letters and digits).
+    order_no = models.CharField(max_length=32, unique=True, editable=False)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=32, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT)
+    total_fen = models.PositiveBigIntegerField()
+    note = models.CharField(max_length=200, blank=True)
+
+    # The address as it was when the customer ordered.
+    recipient = models.CharField(max_length=32)
+    phone = models.CharField(max_length=20, db_index=True)
+    province = models.CharField(max_length=32)
+    city = models.CharField(max_length=32)
+    district = models.CharField(max_length=32)
+    address_detail = models.CharField(max_length=200)
+
+    # Attribution: the Mini Program's launch scene and a campaign tag (e.g. the push whose article linked here).
+    source_scene = models.PositiveIntegerField(null=True, blank=True)
+    source_campaign = models.CharField(max_length=64, blank=True)
+
+    # A retried create with the same key returns this order; the digest tells a retry from a different request.
+    idempotency_key = models.CharField(max_length=64, blank=True, editable=False)
+    request_digest = models.CharField(max_length=64, blank=True, editable=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(help_text="Unpaid by then, the order expires and its stock returns.")
+    paid_at = models.DateTimeField(null=True, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    carrier = models.CharField(max_length=16, choices=Carrier.choices, blank=True)
+    tracking_number = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "order"
+        verbose_name_plural = "orders"
+        permissions = [("ship_order", "Can ship orders")]
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="orders_order_customer_recent"),
+            # The expiry task's claim: unpaid orders by deadline.
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status="pending_payment"),
+                name="orders_order_unpaid_by_expiry",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="orders_order_one_order_per_idempotency_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.order_no
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # PROTECT: a SKU that was sold is taken off shelf, not deleted, so sales figures keep it.
+    sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="order_lines")
+    title = models.CharField(max_length=120)
+    specs = models.JSONField(default=dict)
+    image = models.CharField(max_length=500, blank=True, help_text="URL of the product's main image then.")
+    price_fen = models.PositiveIntegerField()
+    quantity = models.PositiveIntegerField()
+    subtotal_fen = models.PositiveBigIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "order line"
+        verbose_name_plural = "order lines"
+        constraints = [
+            models.UniqueConstraint(fields=["order", "sku"], name="orders_orderline_one_line_per_sku"),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1, quantity__lte=MAX_LINE_QUANTITY),
+                name="orders_orderline_quantity_in_range",
+            ),
+            models.CheckConstraint(
+                # In 64 bits: a 32-bit product overflows for an expensive SKU bought by the hundred.
+                condition=Q(subtotal_fen=Cast("price_fen", models.BigIntegerField()) * models.F("quantity")),
+                name="orders_orderline_subtotal_is_price_times_quantity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.title}"
+
+
+class OrderEvent(models.Model):
+    """One status change, appended by the status service and never edited: the order's timeline."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=32, choices=OrderStatus.choices, blank=True)
+    to_status = models.CharField(max_length=32, choices=OrderStatus.choices)
+    actor = models.CharField(max_length=16, choices=OrderActor.choices)
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="order_events"
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = "order event"
+        verbose_name_plural = "order events"
+
+    def __str__(self) -> str:
+        return f"{self.order_id}: {self.from_status or '—'} → {self.to_status}"
+
+
+class SkuStockAndSales(Sku):
+    """SKUs as operations read them beside orders: stock, units awaiting payment, units sold."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "stock and sales"
+        verbose_name_plural = "stock and sales"

@@ -1,0 +1,206 @@
+"""Placing an order: server-side prices, stock taken by conditional UPDATEs, everything copied onto the order."""
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import F, OuterRef, Subquery
+from django.utils import timezone
+
+from catalog.models import ProductImage, Sku
+from config.errors import ApplicationError
+from customers.models import Customer
+from orders.exceptions import (
+    AddressRequired,
+    CartItemNotFound,
+    EmptyOrder,
+    IdempotencyKeyReused,
+    InsufficientStock,
+    QuantityTooLarge,
+    SkuUnavailable,
+)
+from orders.models import MAX_LINE_QUANTITY, Address, CartItem, Order, OrderActor, OrderEvent, OrderLine, OrderStatus
+
+
+@dataclass(frozen=True)
+class OrderSource:
+    """Where the shopper came from: the Mini Program's launch scene and a campaign tag."""
+
+    scene: int | None = None
+    campaign: str = ""
+
+
+def order_create(
+    *,
+    customer: Customer,
+    address_id: int | None,
+    items: list[dict] | None = None,
+    cart_item_ids: list[int] | None = None,
+    note: str = "",
+    source: OrderSource | None = None,
+    idempotency_key: str | None = None,
+) -> Order:
+    """Place an order for `items` ({"sku_id", "quantity"}) or for the customer's cart lines `cart_item_ids`.
+
+    With an idempotency key, a repeat of the same request returns the order the first one
+    made, even when both arrive at once; the same key with a different request is refused.
+    Prices come from the catalog, never from the client.
+    """
+    source = source or OrderSource()
+    digest = _request_digest(address_id=address_id, items=items, cart_item_ids=cart_item_ids, note=note, source=source)
+    if idempotency_key and (earlier := _order_for_idempotency_key(customer, idempotency_key, digest)):
+        return earlier
+    try:
+        return _order_place(
+            customer=customer,
+            address_id=address_id,
+            quantities=_quantities_requested(customer=customer, items=items, cart_item_ids=cart_item_ids),
+            cart_item_ids=cart_item_ids or [],
+            note=note,
+            source=source,
+            idempotency_key=idempotency_key or "",
+            request_digest=digest,
+        )
+    except (IntegrityError, ApplicationError):
+        # A concurrent request with the same key may have committed first: ours then waited
+        # on the unique index and failed, or found the cart lines already ordered. Either way
+        # it rolled back whole, stock included, and the first request's order is the answer.
+        if idempotency_key and (earlier := _order_for_idempotency_key(customer, idempotency_key, digest)):
+            return earlier
+        raise
+
+
+def _request_digest(
+    *, address_id: int | None, items: list[dict] | None, cart_item_ids: list[int] | None, note: str, source: OrderSource
+) -> str:
+    request = {
+        "address_id": address_id,
+        "items": items,
+        "cart_item_ids": cart_item_ids,
+        "note": note,
+        "source": {"scene": source.scene, "campaign": source.campaign},
+    }
+    return hashlib.sha256(json.dumps(request, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _order_for_idempotency_key(customer: Customer, key: str, digest: str) -> Order | None:
+    order = Order.objects.filter(customer=customer, idempotency_key=key).first()
+    if order is not None and order.request_digest != digest:
+        raise IdempotencyKeyReused()
+    return order
+
+
+def _quantities_requested(
+    *, customer: Customer, items: list[dict] | None, cart_item_ids: list[int] | None
+) -> dict[int, int]:
+    """SKU id -> quantity, lines for the same SKU added together."""
+    if cart_item_ids:
+        cart_items = list(CartItem.objects.filter(customer=customer, pk__in=cart_item_ids))
+        if missing := sorted(set(cart_item_ids) - {cart_item.pk for cart_item in cart_items}):
+            raise CartItemNotFound(fields={"cart_item_ids": [str(cart_item_id) for cart_item_id in missing]})
+        pairs = [(cart_item.sku_id, cart_item.quantity) for cart_item in cart_items]
+    else:
+        pairs = [(item["sku_id"], item["quantity"]) for item in items or []]
+    quantities: dict[int, int] = {}
+    for sku_id, quantity in pairs:
+        quantities[sku_id] = quantities.get(sku_id, 0) + quantity
+    if not quantities:
+        raise EmptyOrder()
+    if any(quantity > MAX_LINE_QUANTITY for quantity in quantities.values()):
+        raise QuantityTooLarge(limit=MAX_LINE_QUANTITY)
+    return quantities
+
+
+@transaction.atomic
+def _order_place(
+    *,
+    customer: Customer,
+    address_id: int | None,
+    quantities: dict[int, int],
+    cart_item_ids: list[int],
+    note: str,
+    source: OrderSource,
+    idempotency_key: str,
+    request_digest: str,
+) -> Order:
+    address = Address.objects.filter(customer=customer, pk=address_id).first() if address_id else None
+    if address is None:
+        raise AddressRequired(fields={"address_id": ["Choose an address from your address book."]})
+    skus = _skus_for_sale(sku_ids=list(quantities))
+
+    now = timezone.now()
+    lines = [
+        OrderLine(
+            sku=sku,
+            title=sku.product.title,
+            specs=sku.specs,
+            image=default_storage.url(sku.main_image) if sku.main_image else "",
+            price_fen=sku.price_fen,
+            quantity=quantities[sku.pk],
+            subtotal_fen=sku.price_fen * quantities[sku.pk],
+        )
+        for sku in skus
+    ]
+    order = Order.objects.create(
+        order_no=_order_no_new(),
+        customer=customer,
+        status=OrderStatus.PENDING_PAYMENT,
+        total_fen=sum(line.subtotal_fen for line in lines),
+        note=note,
+        recipient=address.recipient,
+        phone=address.phone,
+        province=address.province,
+        city=address.city,
+        district=address.district,
+        address_detail=address.detail,
+        source_scene=source.scene,
+        source_campaign=source.campaign,
+        idempotency_key=idempotency_key,
+        request_digest=request_digest,
+        expires_at=now + timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES),
+    )
+    for line in lines:
+        line.order = order
+    OrderLine.objects.bulk_create(lines)
+    OrderEvent.objects.create(order=order, to_status=OrderStatus.PENDING_PAYMENT, actor=OrderActor.CUSTOMER)
+    if cart_item_ids:
+        CartItem.objects.filter(customer=customer, pk__in=cart_item_ids).delete()
+
+    # Last, so the SKU row locks are held only from here to the commit: a hot SKU's
+    # buyers queue for two statements, not the whole order.
+    _stock_take(skus=skus, quantities=quantities)
+    return order
+
+
+def _skus_for_sale(*, sku_ids: list[int]) -> list[Sku]:
+    """The SKUs in id order, each active on an active product, or SkuUnavailable for the first that is not."""
+    main_image = ProductImage.objects.filter(product=OuterRef("product")).order_by("position", "id").values("image")
+    found = Sku.objects.select_related("product").annotate(main_image=Subquery(main_image[:1])).in_bulk(sku_ids)
+    for sku_id in sorted(sku_ids):
+        sku = found.get(sku_id)
+        if sku is None or not sku.is_active or not sku.product.is_active:
+            raise SkuUnavailable(sku_id=sku_id)
+    return [found[sku_id] for sku_id in sorted(sku_ids)]
+
+
+def _stock_take(*, skus: list[Sku], quantities: dict[int, int]) -> None:
+    # One conditional UPDATE per SKU, in id order: the database row lock each takes is
+    # the only lock, and a fixed order means two multi-line orders never wait on each other in a cycle.
+    for sku in skus:
+        quantity = quantities[sku.pk]
+        taken = Sku.objects.filter(pk=sku.pk, is_active=True, stock__gte=quantity).update(stock=F("stock") - quantity)
+        if not taken:
+            current = Sku.objects.filter(pk=sku.pk).values("stock", "is_active").first()
+            if current is None or not current["is_active"]:
+                raise SkuUnavailable(sku_id=sku.pk)
+            raise InsufficientStock(sku_id=sku.pk, title=sku.product.title, stock_left=current["stock"])
+
+
+def _order_no_new() -> str:
+    # Beijing time to the second, then 10 random digits: sortable, and 10^10 guesses a second to find one.
+    return f"{timezone.localtime():%Y%m%d%H%M%S}{secrets.randbelow(10**10):010d}"

@@ -1,0 +1,73 @@
+import pytest
+from drf_spectacular.generators import SchemaGenerator
+
+pytestmark = pytest.mark.django_db
+
+ORDER_PATHS = {
+    "/api/v1/cart": {"get"},
+    "/api/v1/cart/items": {"post"},
+    "/api/v1/cart/items/{cart_item_id}": {"patch", "delete"},
+    "/api/v1/addresses": {"get", "post"},
+    "/api/v1/addresses/{address_id}": {"get", "patch", "delete"},
+    "/api/v1/orders": {"get", "post"},
+    "/api/v1/orders/{order_no}": {"get"},
+    "/api/v1/orders/{order_no}/cancel": {"post"},
+}
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def test_every_cart_address_and_order_operation_is_documented(schema):
+    documented = {
+        path: set(operations) & {"get", "post", "patch", "delete"} for path, operations in schema["paths"].items()
+    }
+
+    assert {path: documented.get(path) for path in ORDER_PATHS} == ORDER_PATHS
+
+
+def test_the_order_carries_the_contract_fields(schema):
+    components = schema["components"]["schemas"]
+    order = components["OrderDetailOutput"]["properties"]
+    line = components["OrderLineOutput"]["properties"]
+    entry = components["OrderEventOutput"]["properties"]
+
+    assert {
+        "order_no",
+        "status",
+        "items",
+        "total_fen",
+        "address",
+        "source",
+        "created_at",
+        "expires_at",
+        "paid_at",
+    } <= set(order)
+    assert "timeline" in order
+    assert set(line) == {"sku_id", "title", "specs", "image", "price_fen", "quantity", "subtotal_fen"}
+    assert set(entry) == {"from", "to", "at", "by", "reason"}
+    assert set(components["StatusEnum"]["enum"]) == {
+        "pending_payment",
+        "paid",
+        "shipped",
+        "completed",
+        "cancelled",
+        "expired",
+        "refunding",
+        "refunded",
+        "partially_refunded",
+    }
+
+
+def test_order_create_documents_the_idempotency_key_and_its_errors(schema):
+    create = schema["paths"]["/api/v1/orders"]["post"]
+
+    assert any(
+        parameter["name"] == "Idempotency-Key" and parameter["in"] == "header" for parameter in create["parameters"]
+    )
+    assert {"201", "400", "404", "409", "422"} <= set(create["responses"])
+    assert schema["paths"]["/api/v1/orders"]["get"]["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/OrderPage"
+    }
