@@ -55,6 +55,10 @@ class AutoSchema(openapi.AutoSchema):
             if str(status) not in responses:
                 error = OpenApiResponse(ErrorSerializer, description=_PROTOCOL_ERRORS[status])
                 responses[str(status)] = self._get_response_for_code(error, str(status), direction=direction)
+        if "429" in responses:
+            responses["429"]["headers"] = {
+                "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds until the limit resets"}
+            }
         return dict(sorted(responses.items()))
 
     def _protocol_error_statuses(self) -> list[int]:

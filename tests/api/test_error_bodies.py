@@ -48,6 +48,7 @@ CASES = {
     "not UTF-8": (post(b'{"code": "\xff\xfe"}'), 400, "parse_error"),
     "NaN": (post('{"code": NaN}'), 400, "parse_error"),
     "2,000 query fields": (get(f"{HEALTH}?{_form_fields(2000)}"), 400, "too_many_fields"),
+    "a host we do not serve": (get(HEALTH, HTTP_HOST="attacker.example"), 400, "bad_request"),
     "no token": (get("/api/v1/me"), 401, "not_authenticated"),
     "Django's PermissionDenied": (get("/api/v1/test-forbidding-view"), 403, "permission_denied"),
     "unknown path": (get("/api/v1/nowhere"), 404, "not_found"),
