@@ -176,6 +176,7 @@ REST_FRAMEWORK = {
     # JSON in and out only, in development too: no form or multipart bodies, no browsable API.
     "DEFAULT_PARSER_CLASSES": ["config.api_parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",  # APIClient sends what the API accepts
     # Rates of config.throttling.AtomicScopedRateThrottle, counted in the shared cache, per client IP.
     "DEFAULT_THROTTLE_RATES": {"login": env.str("API_LOGIN_THROTTLE_RATE", default="20/min")},
     "UNAUTHENTICATED_USER": None,
