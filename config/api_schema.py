@@ -42,6 +42,7 @@ _PROTOCOL_ERRORS = {
 
 class AutoSchema(openapi.AutoSchema):
     """Names nested serializers after their view: LoginApi.InputSerializer becomes LoginInput.
+
     Every view nests an InputSerializer and an OutputSerializer; without the prefix
     their schema components would collide.
 
