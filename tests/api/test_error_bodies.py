@@ -180,3 +180,12 @@ def test_outside_the_api_errors_keep_their_html_pages(client, admin_client, sett
     assert elsewhere.status_code == 404
     assert elsewhere["Content-Type"].startswith("text/html")
     assert client.get("/admin").status_code == 301  # the admin still gets its slash added
+
+
+def test_in_development_too_an_unknown_path_answers_json(client, settings):
+    settings.DEBUG = True  # instead of DEBUG's page listing every URL pattern
+
+    response = client.get("/api/v1/nowhere")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
