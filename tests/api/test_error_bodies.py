@@ -189,3 +189,14 @@ def test_in_development_too_an_unknown_path_answers_json(client, settings):
 
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_past_djangos_own_body_limit_it_is_still_413(client, settings):
+    # Should API_MAX_BODY_BYTES be raised above DATA_UPLOAD_MAX_MEMORY_SIZE, Django's refusal answers.
+    settings.API_MAX_BODY_BYTES = 10 * 1024 * 1024
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+
+    response = client.post(LOGIN, {"code": "x" * 2000}, content_type=JSON)
+
+    assert response.status_code == 413
+    assert response.json() == {"code": "request_too_large", "message": "The request body is too large.", "fields": {}}
