@@ -1,5 +1,13 @@
 """One error body for every API: {"code": ..., "message": ..., "fields": {...}}."""
 
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -9,23 +17,53 @@ from config.errors import ApplicationError
 
 def api_exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
-        return Response(_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
 
-    response = drf_exception_handler(exc, context)  # also turns Http404 and PermissionDenied into API errors
+    exc = _as_api_exception(exc)
+    response = drf_exception_handler(exc, context)
     if response is None:
-        return None  # a bug: let Django report it as a 500
+        return None  # a bug: Django logs it and config.api_middleware answers a 500 in the error body
 
     if isinstance(exc, exceptions.ValidationError):
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = _body("invalid", "Some fields are invalid.", fields)
+        response.data = error_body("invalid", "Some fields are invalid.", fields)
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
-        code = exc.default_code if isinstance(exc, exceptions.APIException) else "error"
-        if response.status_code == status.HTTP_404_NOT_FOUND:
-            code = "not_found"
-        response.data = _body(code, str(detail), {})
+        response.data = error_body(exc.default_code, str(detail), {})
     return response
 
 
-def _body(code: str, message: str, fields: dict) -> dict:
+def _as_api_exception(exc: Exception) -> Exception:
+    """Django's own refusals, raised inside a view, as the API exceptions they amount to."""
+    if isinstance(exc, Http404):
+        return exceptions.NotFound(*exc.args)
+    if isinstance(exc, PermissionDenied):
+        return exceptions.PermissionDenied(*exc.args)
+    if isinstance(exc, RequestDataTooBig):
+        return RequestTooLarge()
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return TooManyFields()
+    if isinstance(exc, SuspiciousOperation):
+        return BadRequest()
+    return exc
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+    default_detail = "The request body is too large."
+
+
+class BadRequest(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "bad_request"
+    default_detail = "The request is malformed."
+
+
+class TooManyFields(BadRequest):
+    default_code = "too_many_fields"
+    default_detail = "The request has too many fields."
+
+
+def error_body(code: str, message: str, fields: dict) -> dict:
     return {"code": code, "message": message, "fields": fields}

@@ -74,10 +74,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so that whatever answers an /api/ request with an error, it is the API's error body.
+    "config.api_middleware.ApiErrorBodyMiddleware",
+    "config.api_middleware.ApiBodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "config.api_middleware.ApiAwareCommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -175,6 +178,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "config.api_schema.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "EXCEPTION_HANDLER": "config.exception_handler.api_exception_handler",
+    # JSON in and out only, in development too: no form or multipart bodies, no browsable API.
+    "DEFAULT_PARSER_CLASSES": ["config.api_parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",  # APIClient sends what the API accepts
+    # Rates of config.throttling.AtomicScopedRateThrottle, counted in the shared cache, per client IP.
     "DEFAULT_THROTTLE_RATES": {"login": env.str("API_LOGIN_THROTTLE_RATE", default="20/min")},
     "UNAUTHENTICATED_USER": None,
     # Throttles key on the client IP: count the proxies in front so X-Forwarded-For is read, not trusted blindly.
@@ -193,6 +201,9 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 API_TOKEN_TTL_DAYS = env.int("API_TOKEN_TTL_DAYS", default=30)
+# Request bodies the API parses; larger or deeper ones are refused (413 / 400) before parsing.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
+API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
 
 # --- Celery ---------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")

@@ -2,10 +2,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from config.api_schema import ERROR_RESPONSES
+from config.throttling import AtomicScopedRateThrottle
 from customers.services import customer_login
 
 
@@ -19,7 +19,7 @@ class CustomerOutputSerializer(serializers.Serializer):
 class LoginApi(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [AtomicScopedRateThrottle]
     throttle_scope = "login"
 
     class InputSerializer(serializers.Serializer):

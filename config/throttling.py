@@ -1,0 +1,55 @@
+"""Rate limits counted atomically in the shared cache, so they hold across processes and hosts.
+
+DRF's own throttles read a list of timestamps from the cache, append and write it back:
+concurrent requests in different gunicorn workers each read the same list and all pass.
+Here each request is one atomic increment of a counter (Redis INCR through django-redis;
+add() is SET NX), so the limit is exact however many processes share the cache.
+
+The window opens at a client's first request and lasts one period: N requests per
+period from then, a fresh count after. `Retry-After` says when the window closes.
+"""
+
+import math
+import time
+
+from django.core.cache import cache
+from rest_framework.throttling import ScopedRateThrottle
+
+
+def count_hit(key: str, period: int) -> tuple[int, float]:
+    """Count one request in the window `key`; returns the count so far and when the window closes."""
+    now = time.time()
+    # Neither add() overwrites an open window: the first request of a window sets both.
+    cache.add(f"{key}:closes", now + period, timeout=period)
+    cache.add(key, 0, timeout=period)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # the window closed between add() and incr(): this request opens the next
+        cache.add(key, 0, timeout=period)
+        count = cache.incr(key)
+    closes_at = cache.get(f"{key}:closes") or now + period
+    return count, closes_at
+
+
+class AtomicScopedRateThrottle(ScopedRateThrottle):
+    """ScopedRateThrottle's rates (`throttle_scope`, DEFAULT_THROTTLE_RATES) and client IP
+    (X-Forwarded-For read past NUM_PROXIES), on an atomic counter."""
+
+    cache_format = "throttle:%(scope)s:%(ident)s"
+
+    def allow_request(self, request, view):
+        self.scope = getattr(view, self.scope_attr, None)
+        if not self.scope:
+            return True
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        count, self.closes_at = count_hit(key, self.duration)
+        return count <= self.num_requests
+
+    def wait(self) -> int:
+        return max(1, math.ceil(self.closes_at - time.time()))

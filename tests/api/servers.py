@@ -1,0 +1,80 @@
+"""The app served by real gunicorn processes on the test database, for tests that need more than one process."""
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+
+START_TIMEOUT_SECONDS = 60
+OPTIONS = [
+    *("--worker-class", "gthread", "--workers", "2", "--threads", "4"),
+    "--preload",  # import the app once, then fork: workers start in a fraction of the time
+    "--no-control-socket",  # one fixed path by default, which servers started at once would share
+]
+
+
+@contextlib.contextmanager
+def gunicorn_servers(count: int, *, environment: dict[str, str]) -> Iterator[list[str]]:
+    """`count` gunicorn masters, each with 2 worker processes of 4 threads; yields their base URLs.
+
+    Each listens on a socket bound here (port 0, handed over as fd://), so no port can be
+    taken between choosing and binding it. Ready once /api/v1/health answers 200; always
+    stopped on the way out.
+    """
+    servers: list[tuple[subprocess.Popen, Path]] = []
+    urls = []
+    try:
+        for number in range(count):
+            listener = socket.create_server(("127.0.0.1", 0))
+            log_path = Path(settings.VAR_DIR) / f"test-gunicorn-{number}.log"
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            with listener, open(log_path, "w") as log:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"fd://{listener.fileno()}", *OPTIONS],
+                    cwd=settings.BASE_DIR,
+                    env={
+                        **os.environ,
+                        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+                        "USE_TEST_DATABASE": "1",
+                        **environment,
+                    },
+                    pass_fds=[listener.fileno()],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+                servers.append((process, log_path))
+                urls.append(f"http://127.0.0.1:{listener.getsockname()[1]}")
+        for url, (process, log_path) in zip(urls, servers, strict=True):
+            _wait_until_healthy(url, process, log_path)
+        yield urls
+    finally:
+        for process, _ in servers:
+            process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown; SIGTERM waits for keep-alive clients
+        for process, _ in servers:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            healthy = requests.get(f"{url}/api/v1/health", timeout=2).status_code == 200
+        except requests.RequestException:
+            healthy = False  # workers still booting
+        if healthy:
+            return
+        time.sleep(0.1)
+    pytest.fail(f"gunicorn at {url} did not become healthy:\n{log_path.read_text()[-3000:]}", pytrace=False)
