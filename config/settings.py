@@ -3,7 +3,8 @@
 Embedded defaults (DJANGO_DEBUG=true) need nothing installed: SQLite, a database
 cache and Celery on kombu's filesystem transport under var/, WeChat pointed at
 the local sandbox. With DEBUG off every production value must come from the
-environment, and a missing one stops the process at start.
+environment, WeChat means WeChat's own hosts, and each missing or unsafe value is
+one line of the SettingsRefused that stops the process at start.
 """
 
 import os

@@ -108,6 +108,16 @@ def test_wechat_busy_once_is_retried(sandbox, api):
     assert [call["errcode"] for call in sandbox.received("/sns/jscode2session")] == [-1, None]
 
 
+def test_quick_retries_follow_the_backoff_setting(sandbox, api, settings):
+    settings.WECHAT_INTERACTIVE_BACKOFF_SECONDS = (0.01,)  # one retry only
+    sandbox.add_fault("/sns/jscode2session", errcode=-1, times=2)
+
+    response = api.post(LOGIN, {"code": sandbox.mint_login_code()["code"]}, format="json")
+
+    assert response.status_code == 503
+    assert [call["errcode"] for call in sandbox.received("/sns/jscode2session")] == [-1, -1]
+
+
 def test_wechat_busy_throughout_gives_503(sandbox, api):
     sandbox.add_fault("/sns/jscode2session", errcode=-1, times=3)
 
