@@ -18,6 +18,7 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 # Web server, one Celery worker with beat, and the WeChat sandbox on embedded defaults; Ctrl-C stops all.
+# honcho answers Ctrl-C by stopping every process and exiting 130: the normal end, not an error for make to report.
 demo: export DJANGO_DEBUG = true
 demo: export PATH := $(abspath $(BIN)):$(PATH)
 demo: install
@@ -32,7 +33,7 @@ demo: install
 	@echo "  API health   http://127.0.0.1:$(WEB_PORT)/api/v1/health"
 	@echo "  Sandbox      http://127.0.0.1:$(WECHAT_SANDBOX_PORT)/sandbox/"
 	@echo ""
-	exec $(BIN)/honcho -f Procfile.demo start
+	$(BIN)/honcho -f Procfile.demo start || test $$? -eq 130
 
 # The whole suite. Without PostgreSQL/Redis in the environment it runs on the embedded
 # defaults and skips (and lists) the tests that need them; .ci/run sets them.

@@ -7,7 +7,12 @@ def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    from config.settings_checks import SettingsRefused
+
+    try:
+        execute_from_command_line(sys.argv)
+    except SettingsRefused as refused:
+        sys.exit(str(refused))  # its lines alone, on stderr, exit status 1
 
 
 if __name__ == "__main__":

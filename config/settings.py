@@ -3,42 +3,53 @@
 Embedded defaults (DJANGO_DEBUG=true) need nothing installed: SQLite, a database
 cache and Celery on kombu's filesystem transport under var/, WeChat pointed at
 the local sandbox. With DEBUG off every production value must come from the
-environment, and a missing one stops the process at start.
+environment, WeChat means WeChat's own hosts, and each missing or unsafe value is
+one line of the SettingsRefused that stops the process at start.
 """
 
+import os
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
+
+from config.settings_checks import SettingsRefused, wechat_base_url_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("DJANGO_VAR_DIR", default=str(BASE_DIR / "var")))
-
+# DJANGO_ENV_FILE names another file, so a test or a second checkout never touches a developer's .env.
+ENV_FILE = Path(os.environ.get("DJANGO_ENV_FILE") or BASE_DIR / ".env")
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+environ.Env.read_env(ENV_FILE, overwrite=False)
+VAR_DIR = Path(env.str("DJANGO_VAR_DIR", default=str(BASE_DIR / "var")))
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
-# Values that production must set; embedded defaults serve development only.
-_PRODUCTION_REQUIRED = [
-    "DJANGO_SECRET_KEY",
-    "DJANGO_FIELD_ENCRYPTION_SALT",
-    "DJANGO_ALLOWED_HOSTS",
-    "DATABASE_URL",
-    "CELERY_BROKER_URL",
-    "CACHE_URL",
-    "WECHAT_OFFICIAL_ACCOUNT_APPID",
-    "WECHAT_OFFICIAL_ACCOUNT_SECRET",
-    "WECHAT_MINI_PROGRAM_APPID",
-    "WECHAT_MINI_PROGRAM_SECRET",
-    "WECHAT_PAY_MCH_ID",
-    "WECHAT_PAY_API_KEY",
-]
+# Every problem found below; the last lines raise them together, one line each.
+_problems: list[str] = []
+if os.environ.get("DJANGO_ENV_FILE") and not ENV_FILE.is_file():
+    _problems.append(f"DJANGO_ENV_FILE={ENV_FILE} does not exist.")
+
+# Values that production must set, and what each is for; embedded defaults serve development only.
+_PRODUCTION_REQUIRED = {
+    "DJANGO_SECRET_KEY": "the key Django signs sessions, password-reset links and CSRF tokens with (long and random)",
+    "DJANGO_FIELD_ENCRYPTION_SALT": "with the secret key, derives the key that encrypts app secrets in the database",
+    "DJANGO_ALLOWED_HOSTS": "the host names this site answers to, comma-separated",
+    "DATABASE_URL": "the PostgreSQL database, postgres://user:password@host:5432/name",
+    "CELERY_BROKER_URL": "the Celery broker, redis://host:6379/0 or amqp://user:password@host:5672//",
+    "CACHE_URL": "the Redis cache all processes share (it holds the WeChat access tokens), redis://host:6379/1",
+    "WECHAT_OFFICIAL_ACCOUNT_APPID": "the Official Account's AppID",
+    "WECHAT_OFFICIAL_ACCOUNT_SECRET": "the Official Account's AppSecret",
+    "WECHAT_MINI_PROGRAM_APPID": "the Mini Program's AppID",
+    "WECHAT_MINI_PROGRAM_SECRET": "the Mini Program's AppSecret",
+    "WECHAT_PAY_MCH_ID": "the WeChat Pay merchant id",
+    "WECHAT_PAY_API_KEY": "the WeChat Pay v2 API key that signs payment requests",
+}
 if not DEBUG:
     _missing = [name for name in _PRODUCTION_REQUIRED if not env.str(name, default="")]
+    _problems += [f"{name} is not set: {_PRODUCTION_REQUIRED[name]}." for name in _missing]
     if _missing:
-        raise ImproperlyConfigured(
-            "DJANGO_DEBUG is off, so these must be set in the environment: " + ", ".join(_missing)
+        _problems.append(
+            f"DJANGO_DEBUG is off, so these come from the environment or {ENV_FILE} "
+            "(DJANGO_DEBUG=true runs on the development defaults)."
         )
 
 WECHAT_SANDBOX_PORT = env.int("WECHAT_SANDBOX_PORT", default=8900)
@@ -207,6 +218,7 @@ API_MAX_JSON_DEPTH = env.int("API_MAX_JSON_DEPTH", default=32)
 
 # --- Celery ---------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = {}
 if CELERY_BROKER_URL == "filesystem://":
     _broker_dir = VAR_DIR / "broker"
     # kombu's filesystem transport fails on a missing folder instead of creating it.
@@ -231,15 +243,30 @@ ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default
 CELERY_TASK_ROUTES = {"orders.tasks.*": {"queue": "orders"}}
 
 # --- WeChat ---------------------------------------------------------------
-# Both base URLs point at the sandbox by default; set them to
-# https://api.weixin.qq.com/ and https://api.mch.weixin.qq.com/ for real WeChat.
-WECHAT_API_BASE_URL = env.str("WECHAT_API_BASE_URL", default=_SANDBOX_URL)
-WECHAT_PAY_API_BASE_URL = env.str("WECHAT_PAY_API_BASE_URL", default=_SANDBOX_URL)
+# Development talks to the local sandbox; production to WeChat itself, and never to a
+# sandbox or other private address unless WECHAT_ALLOW_PRIVATE_BASE_URL says so (staging).
+WECHAT_ALLOW_PRIVATE_BASE_URL = env.bool("WECHAT_ALLOW_PRIVATE_BASE_URL", default=False)
+
+
+def _wechat_base_url(name: str, *, production_default: str) -> str:
+    url = env.str(name, default=_SANDBOX_URL if DEBUG else production_default).rstrip("/") + "/"
+    problem = wechat_base_url_problem(name, url, allow_private=DEBUG or WECHAT_ALLOW_PRIVATE_BASE_URL)
+    if problem:
+        _problems.append(problem)
+    return url
+
+
+WECHAT_API_BASE_URL = _wechat_base_url("WECHAT_API_BASE_URL", production_default="https://api.weixin.qq.com/")
+WECHAT_PAY_API_BASE_URL = _wechat_base_url(
+    "WECHAT_PAY_API_BASE_URL", production_default="https://api.mch.weixin.qq.com/"
+)
 WECHAT_HTTP_TIMEOUT = env.float("WECHAT_HTTP_TIMEOUT", default=5.0)
+# A person waits while we retry WeChat being busy: three tries within about a second.
+WECHAT_INTERACTIVE_BACKOFF_SECONDS = (0.2, 0.6)
 # "stable" uses cgi-bin/stable_token, "classic" uses cgi-bin/token.
 WECHAT_TOKEN_ENDPOINT = env.str("WECHAT_TOKEN_ENDPOINT", default="stable")
 if WECHAT_TOKEN_ENDPOINT not in {"stable", "classic"}:
-    raise ImproperlyConfigured(f"WECHAT_TOKEN_ENDPOINT must be 'stable' or 'classic', not {WECHAT_TOKEN_ENDPOINT!r}")
+    _problems.append(f"WECHAT_TOKEN_ENDPOINT must be 'stable' or 'classic', not {WECHAT_TOKEN_ENDPOINT!r}.")
 WECHAT_OFFICIAL_ACCOUNT_APPID = env.str("WECHAT_OFFICIAL_ACCOUNT_APPID", default="wx4d00ed8d63990001")
 WECHAT_OFFICIAL_ACCOUNT_SECRET = env.str("WECHAT_OFFICIAL_ACCOUNT_SECRET", default="sandbox-official-account-secret")
 WECHAT_MINI_PROGRAM_APPID = env.str("WECHAT_MINI_PROGRAM_APPID", default="wx2421b1c4370ec43b")
@@ -248,3 +275,6 @@ WECHAT_PAY_MCH_ID = env.str("WECHAT_PAY_MCH_ID", default="10000100")
 WECHAT_PAY_API_KEY = env.str("WECHAT_PAY_API_KEY", default="sandboxapikey0000000000000000000")
 WECHAT_PAY_CERT_PATH = env.str("WECHAT_PAY_CERT_PATH", default="") or None
 WECHAT_PAY_KEY_PATH = env.str("WECHAT_PAY_KEY_PATH", default="") or None
+
+if _problems:
+    raise SettingsRefused(_problems)

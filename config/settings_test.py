@@ -12,7 +12,7 @@ os.environ.setdefault("DJANGO_DEBUG", "true")
 os.environ.setdefault("CELERY_TEST_QUEUE", f"tests-{uuid.uuid4().hex[:12]}")
 
 from config.settings import *  # noqa: F403
-from config.settings import DATABASES, VAR_DIR, env
+from config.settings import CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES, VAR_DIR, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
@@ -27,3 +27,9 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"login": _login_r
 if os.environ.get("USE_TEST_DATABASE"):
     test_name = DATABASES["default"].get("TEST", {}).get("NAME") or f"test_{DATABASES['default']['NAME']}"
     DATABASES["default"]["NAME"] = test_name
+
+# Tests make WeChat busy on purpose: as many retries as a person gets, without their wait.
+WECHAT_INTERACTIVE_BACKOFF_SECONDS = (0.01, 0.02)
+# The test worker sees a task (or a shutdown) within 0.1 s, not the 1 s kombu's
+# filesystem transport waits between polls (on Redis: between BRPOP timeouts).
+CELERY_BROKER_TRANSPORT_OPTIONS = {**CELERY_BROKER_TRANSPORT_OPTIONS, "polling_interval": 0.1}

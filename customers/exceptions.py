@@ -15,3 +15,8 @@ class LoginBlocked(ApplicationError):
 class WeChatUnavailable(ServiceUnavailable):
     code = "wechat_unavailable"
     message = "WeChat is busy right now. Please try again in a moment."
+
+
+class WeChatLoginMisconfigured(ServiceUnavailable):
+    code = "wechat_misconfigured"
+    message = "Logging in is unavailable: this service is misconfigured for WeChat. Its operators have been alerted."

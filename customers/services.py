@@ -7,10 +7,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from customers.exceptions import InvalidLoginCode, LoginBlocked, WeChatUnavailable
+from customers.exceptions import InvalidLoginCode, LoginBlocked, WeChatLoginMisconfigured, WeChatUnavailable
 from customers.models import Customer, CustomerToken
 from wechat import miniprogram
-from wechat.errors import WeChatError
+from wechat.errors import WeChatError, WeChatMisconfigured, WeChatQuotaExhausted, WeChatTransientError
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +30,17 @@ def customer_login(*, code: str) -> Login:
         raise InvalidLoginCode() from error
     except miniprogram.BlockedUser as error:
         raise LoginBlocked() from error
+    except WeChatMisconfigured as error:
+        # No login can succeed until an operator fixes the app's credentials or WeChat-side settings.
+        logger.error("Mini Program login is misconfigured at WeChat (errcode %s): %s", error.errcode, error)
+        raise WeChatLoginMisconfigured() from error
+    except WeChatTransientError as error:
+        # Busy or rate limited: the customer may try again. A spent daily quota needs an operator.
+        log = logger.error if isinstance(error, WeChatQuotaExhausted) else logger.warning
+        log("Mini Program login refused for now by WeChat (errcode %s): %s", error.errcode, error)
+        raise WeChatUnavailable() from error
     except WeChatError as error:
-        # Transient after retries, or our own misconfiguration (bad appid or secret):
-        # either way the customer can do nothing but try later; the log says which.
-        logger.error("Mini Program login failed at WeChat: %s", error)
+        logger.error("Mini Program login failed at WeChat (errcode %s): %s", error.errcode, error)
         raise WeChatUnavailable() from error
     return _customer_login_record(openid=session.openid, unionid=session.unionid, session_key=session.session_key)
 

@@ -1,10 +1,16 @@
-"""Production refuses to start without its secrets; with them, the deploy checks pass."""
+"""Production refuses to start without its secrets or pointed at a sandbox; with them, the deploy checks pass.
+
+Each case starts a real process (manage.py, gunicorn, celery) with a clean environment.
+"""
 
 import os
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
+
+from config.settings_checks import non_public_address_kind
 
 PRODUCTION_ENVIRONMENT = {
     "DJANGO_DEBUG": "false",
@@ -21,51 +27,196 @@ PRODUCTION_ENVIRONMENT = {
     "WECHAT_PAY_MCH_ID": "1900000001",
     "WECHAT_PAY_API_KEY": "pay-api-key",
 }
+MISSING_LINES = {
+    "DJANGO_SECRET_KEY": "DJANGO_SECRET_KEY is not set: the key Django signs sessions, password-reset links and "
+    "CSRF tokens with (long and random).",
+    "DJANGO_FIELD_ENCRYPTION_SALT": "DJANGO_FIELD_ENCRYPTION_SALT is not set: with the secret key, derives the key "
+    "that encrypts app secrets in the database.",
+    "WECHAT_OFFICIAL_ACCOUNT_SECRET": "WECHAT_OFFICIAL_ACCOUNT_SECRET is not set: the Official Account's AppSecret.",
+    "WECHAT_PAY_API_KEY": "WECHAT_PAY_API_KEY is not set: the WeChat Pay v2 API key that signs payment requests.",
+}
+PRINT_BASE_URLS = (
+    "from django.conf import settings; print(settings.WECHAT_API_BASE_URL, settings.WECHAT_PAY_API_BASE_URL)"
+)
+OUR_PREFIXES = ("DJANGO_", "WECHAT_", "CELERY_", "DATABASE_", "CACHE_URL")
 
 
-def _manage(args: list[str], environment: dict[str, str]) -> subprocess.CompletedProcess:
-    # Start from a clean slate: nothing from this test run's environment may leak in.
-    clean = {key: value for key, value in os.environ.items() if key not in PRODUCTION_ENVIRONMENT}
-    clean.pop("DJANGO_SETTINGS_MODULE", None)
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=settings.BASE_DIR,
-        env={**clean, "DJANGO_VAR_DIR": "/nonexistent-var", **environment},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+@pytest.fixture
+def start(tmp_path):
+    """Run a command of ours as production would: only the given environment, and no developer's .env."""
+    empty_env_file = tmp_path / "empty.env"
+    empty_env_file.write_text("")
+
+    def run(command: list[str], environment: dict[str, str | None]) -> subprocess.CompletedProcess:
+        """`environment` adds to a clean one; a None value leaves that variable out."""
+        clean = {key: value for key, value in os.environ.items() if not key.startswith(OUR_PREFIXES)}
+        clean |= {"DJANGO_ENV_FILE": str(empty_env_file), "DJANGO_VAR_DIR": str(tmp_path / "var"), **environment}
+        return subprocess.run(
+            command,
+            cwd=settings.BASE_DIR,
+            env={key: value for key, value in clean.items() if value is not None},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    return run
 
 
-def test_production_refuses_to_start_without_secrets():
-    result = _manage(["check"], {"DJANGO_DEBUG": "false"})
+def _manage(*args: str) -> list[str]:
+    return [sys.executable, "manage.py", *args]
+
+
+def _without(*names: str) -> dict[str, str]:
+    return {key: value for key, value in PRODUCTION_ENVIRONMENT.items() if key not in names}
+
+
+def test_production_refuses_to_start_without_secrets_one_line_each(start):
+    result = start(_manage("check"), {"DJANGO_DEBUG": "false"})
+
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 13  # the twelve values, then where they come from
+    for line in MISSING_LINES.values():
+        assert line in lines
+    assert lines[-1].startswith("DJANGO_DEBUG is off, so these come from the environment or ")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", "127.0.0.1:0", "--no-control-socket"],
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "--preload", "--bind", "127.0.0.1:0", "--no-control-socket"],
+        [sys.executable, "-m", "celery", "-A", "config", "worker"],
+    ],
+    ids=["gunicorn", "gunicorn --preload", "celery"],
+)
+def test_gunicorn_and_celery_name_the_missing_value_without_a_traceback(start, command):
+    result = start(command, _without("WECHAT_OFFICIAL_ACCOUNT_SECRET"))
 
     assert result.returncode != 0
-    assert "DJANGO_SECRET_KEY" in result.stderr
-    assert "WECHAT_MINI_PROGRAM_SECRET" in result.stderr
-    assert "WECHAT_PAY_API_KEY" in result.stderr
+    # Once: gunicorn stops rather than restarting a worker that cannot load.
+    assert result.stderr.count(MISSING_LINES["WECHAT_OFFICIAL_ACCOUNT_SECRET"] + "\n") == 1
+    assert "DJANGO_SECRET_KEY" not in result.stderr
+    assert "Traceback" not in result.stderr
 
 
-def test_production_names_exactly_the_one_missing_secret():
-    environment = {**PRODUCTION_ENVIRONMENT}
-    del environment["WECHAT_OFFICIAL_ACCOUNT_SECRET"]
-
-    result = _manage(["check"], environment)
-
-    assert result.returncode != 0
-    assert "must be set in the environment: WECHAT_OFFICIAL_ACCOUNT_SECRET\n" in result.stderr
-
-
-def test_production_with_secrets_passes_the_deploy_checks():
-    result = _manage(["check", "--deploy", "--fail-level", "WARNING"], PRODUCTION_ENVIRONMENT)
+def test_production_with_secrets_passes_the_deploy_checks(start):
+    result = start(_manage("check", "--deploy", "--fail-level", "WARNING"), PRODUCTION_ENVIRONMENT)
 
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
     assert "oa-secret" not in result.stdout + result.stderr
 
 
-def test_an_unknown_token_endpoint_is_refused_at_start():
-    result = _manage(["check"], {**PRODUCTION_ENVIRONMENT, "WECHAT_TOKEN_ENDPOINT": "fast"})
+def test_production_calls_wechats_real_hosts_by_default(start):
+    result = start(_manage("shell", "--no-imports", "-c", PRINT_BASE_URLS), PRODUCTION_ENVIRONMENT)
 
-    assert result.returncode != 0
-    assert "WECHAT_TOKEN_ENDPOINT must be 'stable' or 'classic', not 'fast'" in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["https://api.weixin.qq.com/", "https://api.mch.weixin.qq.com/"]
+
+
+def test_a_loopback_base_url_is_refused_in_production(start):
+    result = start(_manage("check"), {**PRODUCTION_ENVIRONMENT, "WECHAT_API_BASE_URL": "http://127.0.0.1:8900/"})
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "WECHAT_API_BASE_URL=http://127.0.0.1:8900/ is a loopback address, not WeChat: production must not call "
+        "a sandbox; set WECHAT_ALLOW_PRIVATE_BASE_URL=true to allow it (staging against the sandbox).\n"
+    )
+
+
+def test_every_problem_is_reported_at_once_one_line_each(start):
+    environment = {
+        **PRODUCTION_ENVIRONMENT,
+        "WECHAT_API_BASE_URL": "http://api.weixin.qq.com",
+        "WECHAT_PAY_API_BASE_URL": "https://169.254.169.254",
+        "WECHAT_TOKEN_ENDPOINT": "fast",
+    }
+
+    result = start(_manage("check"), environment)
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "WECHAT_API_BASE_URL=http://api.weixin.qq.com/ is not https: WeChat's APIs are called over TLS only; "
+        "set WECHAT_ALLOW_PRIVATE_BASE_URL=true to allow it (staging against the sandbox).",
+        "WECHAT_PAY_API_BASE_URL=https://169.254.169.254/ is a link-local address, not WeChat: production must "
+        "not call a sandbox; set WECHAT_ALLOW_PRIVATE_BASE_URL=true to allow it (staging against the sandbox).",
+        "WECHAT_TOKEN_ENDPOINT must be 'stable' or 'classic', not 'fast'.",
+    ]
+
+
+def test_the_opt_in_lets_staging_call_the_sandbox(start):
+    environment = {
+        **PRODUCTION_ENVIRONMENT,
+        "WECHAT_API_BASE_URL": "http://127.0.0.1:8900",
+        "WECHAT_PAY_API_BASE_URL": "http://10.0.0.7:8900/",
+        "WECHAT_ALLOW_PRIVATE_BASE_URL": "true",
+    }
+
+    result = start(_manage("shell", "--no-imports", "-c", PRINT_BASE_URLS), environment)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["http://127.0.0.1:8900/", "http://10.0.0.7:8900/"]
+
+
+def test_a_base_url_that_is_not_a_url_is_refused_even_in_development(start):
+    result = start(_manage("check"), {"DJANGO_DEBUG": "true", "WECHAT_API_BASE_URL": "api.weixin.qq.com"})
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "WECHAT_API_BASE_URL='api.weixin.qq.com/' is not an http(s) URL such as https://api.weixin.qq.com/.\n"
+    )
+
+
+def test_development_reads_the_env_file_before_choosing_the_var_dir(start, tmp_path):
+    env_file = tmp_path / "staging.env"
+    var_dir = tmp_path / "from-env-file"
+    env_file.write_text(
+        f"DJANGO_DEBUG=true\nDJANGO_VAR_DIR={var_dir}\nWECHAT_SANDBOX_PORT=8911\nWECHAT_HTTP_TIMEOUT=9\n"
+    )
+    show = (
+        "from django.conf import settings as s; "
+        "print(s.VAR_DIR, s.DATABASES['default']['NAME'], s.WECHAT_API_BASE_URL, s.WECHAT_HTTP_TIMEOUT)"
+    )
+
+    # The process environment wins over the file: WECHAT_HTTP_TIMEOUT comes from it.
+    environment = {"DJANGO_ENV_FILE": str(env_file), "DJANGO_VAR_DIR": None, "WECHAT_HTTP_TIMEOUT": "3"}
+    result = start(_manage("shell", "--no-imports", "-c", show), environment)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(var_dir), str(var_dir / "db.sqlite3"), "http://127.0.0.1:8911/", "3.0"]
+
+
+def test_a_missing_env_file_is_refused(start, tmp_path):
+    result = start(_manage("check"), {"DJANGO_DEBUG": "true", "DJANGO_ENV_FILE": str(tmp_path / "nowhere.env")})
+
+    assert result.returncode == 1
+    assert result.stderr == f"DJANGO_ENV_FILE={tmp_path / 'nowhere.env'} does not exist.\n"
+
+
+@pytest.mark.parametrize(
+    "host, kind",
+    [
+        ("localhost", "loopback"),
+        ("sandbox.localhost", "loopback"),
+        ("127.0.0.1", "loopback"),
+        ("127.1", "loopback"),
+        ("0x7f000001", "loopback"),
+        ("::1", "loopback"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("10.0.0.1", "private"),
+        ("192.168.1.10", "private"),
+        ("fd00::1", "private"),
+        ("169.254.169.254", "link-local"),
+        ("fe80::1", "link-local"),
+        ("0.0.0.0", "private"),
+        ("100.64.0.1", "non-public"),
+        ("api.weixin.qq.com", None),
+        ("101.226.90.58", None),
+        ("2400:da00::6666", None),
+    ],
+)
+def test_non_public_addresses_are_recognised(host, kind):
+    assert non_public_address_kind(host) == kind

@@ -108,6 +108,16 @@ def test_wechat_busy_once_is_retried(sandbox, api):
     assert [call["errcode"] for call in sandbox.received("/sns/jscode2session")] == [-1, None]
 
 
+def test_quick_retries_follow_the_backoff_setting(sandbox, api, settings):
+    settings.WECHAT_INTERACTIVE_BACKOFF_SECONDS = (0.01,)  # one retry only
+    sandbox.add_fault("/sns/jscode2session", errcode=-1, times=2)
+
+    response = api.post(LOGIN, {"code": sandbox.mint_login_code()["code"]}, format="json")
+
+    assert response.status_code == 503
+    assert [call["errcode"] for call in sandbox.received("/sns/jscode2session")] == [-1, -1]
+
+
 def test_wechat_busy_throughout_gives_503(sandbox, api):
     sandbox.add_fault("/sns/jscode2session", errcode=-1, times=3)
 
@@ -174,3 +184,49 @@ def test_a_login_that_times_out_is_not_retried(sandbox, api, settings):
     assert response.status_code == 503
     assert response.json()["code"] == "wechat_unavailable"
     assert len(sandbox.received("/sns/jscode2session")) == 1
+
+
+@pytest.mark.parametrize("errcode", [40125, 40013, 40164, 48001, 41002, 41004])
+def test_a_misconfiguration_says_so_and_alerts_operators(sandbox, api, caplog, errcode):
+    sandbox.add_fault("/sns/jscode2session", errcode=errcode)
+
+    with caplog.at_level("ERROR", logger="customers.services"):
+        response = api.post(LOGIN, {"code": sandbox.mint_login_code()["code"]}, format="json")
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "code": "wechat_misconfigured",
+        "message": "Logging in is unavailable: this service is misconfigured for WeChat. "
+        "Its operators have been alerted.",
+        "fields": {},
+    }
+    assert len(sandbox.received("/sns/jscode2session")) == 1  # retrying cannot help
+    [record] = [record for record in caplog.records if record.name == "customers.services"]
+    assert record.levelname == "ERROR"
+    assert f"errcode {errcode}" in record.getMessage()
+
+
+def test_a_wrong_app_secret_is_reported_without_the_secret(sandbox, api, caplog, settings):
+    settings.WECHAT_MINI_PROGRAM_SECRET = "a-wrong-secret-4f1c9e"
+
+    with caplog.at_level("ERROR", logger="customers.services"):
+        response = api.post(LOGIN, {"code": sandbox.mint_login_code()["code"]}, format="json")
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "wechat_misconfigured"
+    assert "errcode 40125" in caplog.text
+    assert "a-wrong-secret-4f1c9e" not in caplog.text
+
+
+@pytest.mark.parametrize("errcode, level", [(45009, "ERROR"), (45011, "WARNING")])
+def test_a_rate_limit_is_not_retried_within_the_request(sandbox, api, caplog, errcode, level):
+    # 45009: the app's daily quota is spent; 45011: over a per-minute limit. Neither lifts within a second.
+    sandbox.add_fault("/sns/jscode2session", errcode=errcode, times=3)
+
+    with caplog.at_level("WARNING", logger="customers.services"):
+        response = api.post(LOGIN, {"code": sandbox.mint_login_code()["code"]}, format="json")
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "wechat_unavailable"
+    assert [call["errcode"] for call in sandbox.received("/sns/jscode2session")] == [errcode]
+    assert [record.levelname for record in caplog.records if record.name == "customers.services"] == [level]

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 import threading
-import time
+from collections.abc import Callable
 
 import environ
 import pytest
@@ -18,17 +18,17 @@ from wechat.clients import official_account_client
 TOKEN_PATHS = {"stable": "/cgi-bin/stable_token", "classic": "/cgi-bin/token"}
 
 
-def _get_tokens_in_threads(count: int, start_at: float | None = None) -> list[str]:
-    barrier = threading.Barrier(count)
+def _get_tokens_in_threads(count: int, *, on_start: Callable[[], None] = lambda: None) -> list[str]:
+    """`count` threads ask for the token at the same instant, just after `on_start` has run."""
+    barrier = threading.Barrier(count, action=on_start)
     tokens: list[str] = []
     errors: list[BaseException] = []
 
     def ask():
         try:
+            client = official_account_client()
             barrier.wait()
-            if start_at:
-                time.sleep(max(0.0, start_at - time.time()))
-            tokens.append(official_account_client().token_store.get())
+            tokens.append(client.token_store.get())
         except BaseException as error:  # noqa: BLE001 - reported below
             errors.append(error)
 
@@ -61,33 +61,39 @@ def test_a_token_is_reused_by_later_clients(sandbox):
 
 
 CHILD_SCRIPT = """
-import json, os, sys, threading, time
+import json, sys, threading
 import django
 django.setup()
 from wechat.clients import official_account_client
-start_at = float(sys.argv[1])
+go = threading.Event()
 tokens = []
-def ask():
-    time.sleep(max(0.0, start_at - time.time()))
-    tokens.append(official_account_client().token_store.get())
-threads = [threading.Thread(target=ask) for _ in range(8)]
+def ask(client):
+    go.wait()
+    tokens.append(client.token_store.get())
+threads = [threading.Thread(target=ask, args=(official_account_client(),)) for _ in range(8)]
 [t.start() for t in threads]
+print("ready", flush=True)
+sys.stdin.readline()
+go.set()
 [t.join() for t in threads]
-print(json.dumps(tokens))
+print(json.dumps(tokens), flush=True)
 """
 
 
 def _race_another_process(sandbox, settings, *, cache_url: str, endpoint: str, environment: dict) -> None:
-    """Eight threads here and eight in a second process ask for the token at the same instant."""
+    """Eight threads here and eight in a second process ask for the token at the same instant.
+
+    The child says "ready" once Django is up and its threads wait; the last of our threads
+    to reach the start line tells it "go", and all sixteen ask at once.
+    """
     from django.core.cache import cache
 
     # The very settings the child derives from CACHE_URL in config.settings_test.
     settings.CACHES = {"default": {**environ.Env.cache_url_config(cache_url), "KEY_PREFIX": "test"}}
     settings.WECHAT_TOKEN_ENDPOINT = endpoint
     cache.clear()
-    start_at = time.time() + 3  # both processes past Django's start-up, then all threads at once
     child = subprocess.Popen(
-        [sys.executable, "-c", CHILD_SCRIPT, str(start_at)],
+        [sys.executable, "-c", CHILD_SCRIPT],
         env={
             **os.environ,
             **environment,
@@ -97,12 +103,20 @@ def _race_another_process(sandbox, settings, *, cache_url: str, endpoint: str, e
             "WECHAT_TOKEN_ENDPOINT": endpoint,
         },
         cwd=settings.BASE_DIR,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+    def go():
+        child.stdin.write("go\n")
+        child.stdin.flush()
+
     try:
-        our_tokens = _get_tokens_in_threads(8, start_at=start_at)
+        ready = child.stdout.readline()
+        assert ready == "ready\n", child.communicate(timeout=30)[1]
+        our_tokens = _get_tokens_in_threads(8, on_start=go)
         out, err = child.communicate(timeout=60)
     finally:
         child.kill()
