@@ -84,6 +84,10 @@ class SandboxClient:
         body = {"fields": fields, "bad_signature": bad_signature or None, "mch_id": mch_id}
         return self._call("POST", f"pay/orders/{out_trade_no}/notify", body)
 
+    def pay_refunds(self) -> list[dict]:
+        """The sandbox's WeChat Pay refunds with their refund_status (PROCESSING until they go through)."""
+        return self._call("GET", "pay/refunds")["refunds"]
+
     def state(self, *, include_received: bool = False) -> dict:
         """The whole state (GET /sandbox/state): secrets only as digests; restore it with restore_state()."""
         return self._call("GET", "state", params={"received": "true"} if include_received else None)

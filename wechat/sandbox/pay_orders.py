@@ -71,7 +71,7 @@ def parse_beijing_stamp(text: str) -> float | None:
         return None
 
 
-def _digits(count: int) -> str:
+def random_digits(count: int) -> str:
     return "".join(secrets.choice("0123456789") for _ in range(count))
 
 
@@ -366,7 +366,8 @@ def pay_order(sandbox: Sandbox, request: Request) -> Response:
         answer: dict = {"order": order.public()}
         if result == "SUCCESS":
             now = sandbox.now()
-            order.transaction_id = "420000" + datetime.fromtimestamp(now, BEIJING).strftime("%Y%m%d") + _digits(14)
+            day = datetime.fromtimestamp(now, BEIJING).strftime("%Y%m%d")
+            order.transaction_id = "420000" + day + random_digits(14)
             order.time_end = now
             order.bank_type = bank_type
             answer["notification"] = _enqueue_notification(
