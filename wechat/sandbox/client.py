@@ -88,6 +88,30 @@ class SandboxClient:
         """The sandbox's WeChat Pay refunds with their refund_status (PROCESSING until they go through)."""
         return self._call("GET", "pay/refunds")["refunds"]
 
+    def change_bill(
+        self,
+        bill_date: str,
+        fields: dict[str, str],
+        *,
+        out_trade_no: str | None = None,
+        out_refund_no: str | None = None,
+        extra: bool = False,
+        mch_id: str | None = None,
+    ) -> dict:
+        """Tamper with a row of the yyyyMMdd bill (or add an `extra` one); `fields` keyed by the bill's column names."""
+        body = {
+            "fields": fields,
+            "out_trade_no": out_trade_no,
+            "out_refund_no": out_refund_no,
+            "extra": extra or None,
+            "mch_id": mch_id,
+        }
+        return self._call("POST", f"pay/bills/{bill_date}/rows", body)
+
+    def clear_bill_changes(self, bill_date: str) -> int:
+        """Forget the changes made to that date's bill; returns how many."""
+        return self._call("DELETE", f"pay/bills/{bill_date}/rows")["removed"]
+
     def state(self, *, include_received: bool = False) -> dict:
         """The whole state (GET /sandbox/state): secrets only as digests; restore it with restore_state()."""
         return self._call("GET", "state", params={"received": "true"} if include_received else None)
