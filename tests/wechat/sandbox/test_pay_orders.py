@@ -166,7 +166,9 @@ def test_an_order_closes_at_its_time_expire_on_the_sandbox_clock(sandbox, sandbo
 
 
 @pytest.mark.parametrize("sign_type", ["MD5", "HMAC-SHA256"])
-def test_the_payment_notification_is_signed_with_the_orders_sign_type(sandbox, sandbox_server, pay_receiver, sign_type):
+def test_the_payment_notification_is_signed_with_the_orders_sign_type(
+    sandbox, sandbox_server, pay_receiver, wechat_sample, sign_type
+):
     url = sandbox_server.url
     unified_order(url, "ORDER1", sign_type=sign_type, notify_url=pay_receiver.url, attach="order:1")
 
@@ -181,6 +183,8 @@ def test_the_payment_notification_is_signed_with_the_orders_sign_type(sandbox, s
         assert notification[name] == queried[name], name
     assert notification["return_code"] == notification["result_code"] == "SUCCESS"
     assert notification["appid"] == merchant()[2] and notification["mch_id"] == merchant()[0]
+    sample = parse(wechat_sample("pay-notify-md5.xml" if sign_type == "MD5" else "pay-notify-hmac-sha256.xml"))
+    assert set(notification) - {"attach"} == set(sample)  # the fields WeChat sends, no more, no fewer
 
 
 def test_the_notification_is_repeated_on_wechats_schedule_until_answered_success(sandbox, sandbox_server, pay_receiver):

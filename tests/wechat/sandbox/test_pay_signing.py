@@ -167,3 +167,40 @@ def test_wechatpy_pointed_at_the_sandbox_is_a_second_client_that_agrees(sandbox,
     assert client.check_signature(dict(created))  # wechatpy verifies the sandbox's MD5 answer
     queried = client.order.query(out_trade_no="WECHATPY1")
     assert queried["trade_state"] == "NOTPAY"
+
+
+def test_an_unknown_sign_type_and_a_get_are_refused(sandbox, sandbox_server):
+    mch_id, key, appid = merchant()
+    params = {"appid": appid, "mch_id": mch_id, "nonce_str": "n1", "out_trade_no": "X1", "sign_type": "SHA1"}
+    params["sign"] = test_sign(params, key)
+
+    answer = parse(requests.post(sandbox_server.url + "pay/orderquery", data=build(params), timeout=TIMEOUT).content)
+    got = parse(requests.get(sandbox_server.url + "pay/orderquery", timeout=TIMEOUT).content)
+
+    assert answer == {"return_code": "FAIL", "return_msg": "签名类型错误"}
+    assert got == {"return_code": "FAIL", "return_msg": "require POST method"}
+
+
+ODD_VALUES = ["9" * 40, "-1", "0", "99991231235959", "00000000", "中文", "a" * 300, "1e5", " ", "<>&'\""]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "pay/unifiedorder",
+        "pay/orderquery",
+        "pay/closeorder",
+        "secapi/pay/refund",
+        "pay/refundquery",
+        "pay/downloadbill",
+    ],
+)
+def test_odd_values_in_a_well_signed_request_never_crash_the_sandbox(sandbox, sandbox_server, path):
+    names = ["out_trade_no", "transaction_id", "total_fee", "refund_fee", "out_refund_no", "refund_id", "time_expire"]
+    names += ["bill_date", "bill_type", "tar_type", "openid", "notify_url", "trade_type", "body", "spbill_create_ip"]
+    for value in ODD_VALUES:
+        answer = pay_post(sandbox_server.url, path, dict.fromkeys(names, value))
+
+        assert answer["return_code"] in ("SUCCESS", "FAIL"), answer
+        assert answer.get("return_msg") != "system error", answer  # what a sandbox bug answers
+        assert answer.get("result_code") != "SUCCESS", answer  # none of these is a valid request
