@@ -11,6 +11,7 @@ a sandbox sharing its code could not catch a bug in it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -144,6 +145,7 @@ def pay_endpoint(handler: PayHandler) -> Callable[[Sandbox, Request], Response]:
     (LACK_PARAMS, APPID_MCHID_NOT_MATCH) and the handler's own checks, answered signed.
     """
 
+    @functools.wraps(handler)
     def serve(sandbox: Sandbox, request: Request) -> Response:
         try:
             pay_request = verified_request(sandbox, request.get_data())
@@ -161,8 +163,6 @@ def pay_endpoint(handler: PayHandler) -> Callable[[Sandbox, Request], Response]:
         except PayRefusal as refusal:
             return pay_request.signed(_refusal_fields(refusal))
 
-    serve.__doc__ = handler.__doc__
-    serve.__name__ = handler.__name__
     return serve
 
 
