@@ -61,6 +61,57 @@ class SandboxClient:
         """Attempt every callback due now and return when done; returns the number of attempts."""
         return self._call("POST", "outbox/deliver")["attempts"]
 
+    def pay_orders(self) -> list[dict]:
+        """The sandbox's WeChat Pay orders with their state."""
+        return self._call("GET", "pay/orders")["orders"]
+
+    def pay_order(
+        self, out_trade_no: str, *, result: str = "SUCCESS", mch_id: str | None = None, bank_type: str | None = None
+    ) -> dict:
+        """The user pays in WeChat: SUCCESS (notification sent to notify_url), PAYERROR or USERPAYING."""
+        body = {"result": result, "mch_id": mch_id, "bank_type": bank_type}
+        return self._call("POST", f"pay/orders/{out_trade_no}/pay", body)
+
+    def send_pay_notification(
+        self,
+        out_trade_no: str,
+        *,
+        fields: dict[str, str] | None = None,
+        bad_signature: bool = False,
+        mch_id: str | None = None,
+    ) -> dict:
+        """Post a paid order's notification again: a duplicate, or with `fields` changed, or a forged signature."""
+        body = {"fields": fields, "bad_signature": bad_signature or None, "mch_id": mch_id}
+        return self._call("POST", f"pay/orders/{out_trade_no}/notify", body)
+
+    def pay_refunds(self) -> list[dict]:
+        """The sandbox's WeChat Pay refunds with their refund_status (PROCESSING until they go through)."""
+        return self._call("GET", "pay/refunds")["refunds"]
+
+    def change_bill(
+        self,
+        bill_date: str,
+        fields: dict[str, str],
+        *,
+        out_trade_no: str | None = None,
+        out_refund_no: str | None = None,
+        extra: bool = False,
+        mch_id: str | None = None,
+    ) -> dict:
+        """Tamper with a row of the yyyyMMdd bill (or add an `extra` one); `fields` keyed by the bill's column names."""
+        body = {
+            "fields": fields,
+            "out_trade_no": out_trade_no,
+            "out_refund_no": out_refund_no,
+            "extra": extra or None,
+            "mch_id": mch_id,
+        }
+        return self._call("POST", f"pay/bills/{bill_date}/rows", body)
+
+    def clear_bill_changes(self, bill_date: str) -> int:
+        """Forget the changes made to that date's bill; returns how many."""
+        return self._call("DELETE", f"pay/bills/{bill_date}/rows")["removed"]
+
     def state(self, *, include_received: bool = False) -> dict:
         """The whole state (GET /sandbox/state): secrets only as digests; restore it with restore_state()."""
         return self._call("GET", "state", params={"received": "true"} if include_received else None)

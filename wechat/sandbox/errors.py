@@ -39,8 +39,14 @@ ERRMSGS: dict[int, str] = {
     87009: "invalid signature",
 }
 
-# WeChat Pay v2's err_code values and their err_code_des (支付 v2 "统一下单, 错误码"): text, not numbers.
+# WeChat Pay v2's err_code values and their err_code_des (支付 v2 "统一下单, 错误码", "查询订单, 错误码",
+# "关闭订单, 错误码", "申请退款, 错误码", "查询退款, 错误码"): text, not numbers.
 PAY_ERR_CODE_DESCRIPTIONS: dict[str, str] = {
+    "INVALID_REQUEST": "参数错误",
+    "TRADE_STATE_ERROR": "订单状态错误",
+    "REFUND_FEE_MISMATCH": "订单金额或退款金额与之前请求不一致，请核实后再试",
+    "REFUNDNOTEXIST": "退款订单查询失败",
+    "ERROR": "业务错误",
     "SYSTEMERROR": "系统错误",
     "NOAUTH": "商户无此接口权限",
     "NOTENOUGH": "余额不足",

@@ -121,7 +121,18 @@ class Outbox:
         self.deliveries: dict[int, Delivery] = {}
         self._ids = itertools.count(1)
 
-    def enqueue(self, *, url: str, body: str, content_type: str, policy: str, description: str, now: float) -> Delivery:
+    def enqueue(
+        self,
+        *,
+        url: str,
+        body: str,
+        content_type: str,
+        policy: str,
+        description: str,
+        now: float,
+        due_at: float | None = None,
+    ) -> Delivery:
+        """Send at `due_at` (sandbox time; now when None): a refund is notified once it has gone through."""
         if policy not in POLICIES:
             raise ValueError(f"unknown retry policy {policy!r}")
         delivery = Delivery(
@@ -132,7 +143,7 @@ class Outbox:
             policy=policy,
             description=description,
             enqueued_at=now,
-            due_at=now,
+            due_at=now if due_at is None else due_at,
         )
         self.deliveries[delivery.id] = delivery
         self._forget_oldest_finished()

@@ -108,6 +108,8 @@ class PayXmlProtocol(Protocol):
         return None
 
     def errcode_of(self, response: Response) -> ErrorCode | None:
+        if response.mimetype not in ("text/xml", "application/xml"):
+            return None  # a bill (CSV, or gzip bytes) is a success
         body = response.get_data(as_text=True)
         if "<return_code><![CDATA[FAIL]]></return_code>" in body:
             return "FAIL"

@@ -1,5 +1,10 @@
-import pytest
+import threading
 
+import pytest
+from werkzeug.serving import make_server
+
+from tests.wechat.sandbox.pay_calls import PAY_SUCCESS
+from tests.wechat.sandbox.test_outbox import CallbackReceiver
 from wechat.sandbox.server import SandboxApp, start_in_thread
 
 
@@ -14,3 +19,17 @@ def own_sandbox():
     running = start_in_thread(apps=[SandboxApp(appid="wxmini", secret="mini-secret", kind="mini_program")])
     yield running
     running.stop()
+
+
+@pytest.fixture
+def pay_receiver():
+    """Our product's notify endpoint, as a test server recording what WeChat Pay posts to it."""
+    receiver = CallbackReceiver()
+    server = make_server("127.0.0.1", 0, receiver, threaded=True)
+    receiver.url = f"http://127.0.0.1:{server.port}/wechat/pay/notify/"
+    receiver.answers = [(200, PAY_SUCCESS)] * 20
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    yield receiver
+    server.shutdown()
+    server.server_close()
