@@ -121,7 +121,10 @@ class Outbox:
         self.deliveries: dict[int, Delivery] = {}
         self._ids = itertools.count(1)
 
-    def enqueue(self, *, url: str, body: str, content_type: str, policy: str, description: str, now: float) -> Delivery:
+    def enqueue(
+        self, *, url: str, body: str, content_type: str, policy: str, description: str, now: float, delay: float = 0
+    ) -> Delivery:
+        """Queue a callback, first attempted `delay` seconds from `now` (a job WeChat reports on when done)."""
         if policy not in POLICIES:
             raise ValueError(f"unknown retry policy {policy!r}")
         delivery = Delivery(
@@ -132,7 +135,7 @@ class Outbox:
             policy=policy,
             description=description,
             enqueued_at=now,
-            due_at=now,
+            due_at=now + delay,
         )
         self.deliveries[delivery.id] = delivery
         self._forget_oldest_finished()

@@ -31,7 +31,17 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from wechat.sandbox import control, merchants, miniprogram, official_account_push, outbox, tokens
+from wechat.sandbox import (
+    control,
+    merchants,
+    miniprogram,
+    official_account_followers,
+    official_account_mass_send,
+    official_account_publishing,
+    official_account_push,
+    outbox,
+    tokens,
+)
 from wechat.sandbox.errors import ControlError, WeChatErrcode
 from wechat.sandbox.faults import Fault
 from wechat.sandbox.protocols import Protocol, json_response, new_rid, protocol_for_unknown_path
@@ -50,7 +60,17 @@ from wechat.sandbox.web import error_response
 
 logger = logging.getLogger(__name__)
 
-FEATURES = (control, tokens, miniprogram, outbox, official_account_push, merchants)
+FEATURES = (
+    control,
+    tokens,
+    miniprogram,
+    outbox,
+    official_account_push,
+    merchants,
+    official_account_publishing,
+    official_account_followers,
+    official_account_mass_send,
+)
 # WeChat documents no URL limit; past this a request target is "content size out of limit" (45002).
 MAX_URL_BYTES = 8 * 1024
 # A client that declares more body than it sends, or stalls, loses its connection after this.
