@@ -26,7 +26,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import requests
 from django.conf import settings
+from wechatpy import WeChatClient
 from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import WeChatClientException
 from wechatpy.utils import check_signature
 from werkzeug.serving import make_server
 
@@ -725,3 +727,24 @@ def test_removing_an_account_forgets_its_media_drafts_followers_and_sends(sandbo
     assert state["official_account_mass_sends"]["sends"] == []
     assert state["official_account_publishing"]["drafts"] == {}
     assert state["official_account_publishing"]["material"] == {}
+
+
+def test_wechatpy_publishes_and_mass_sends_unmodified(sandbox, register):
+    """wechatpy (an implementation independent of the sandbox) drives the whole flow: media, draft, sendall, 45065."""
+    account = register()
+    sandbox.add_followers(account.appid, count=12)
+    client = WeChatClient(account.appid, "publish-secret", access_token=account.token)
+    client.API_BASE_URL = account.url + "cgi-bin/"
+
+    inline = client.media.upload_image(("inline.png", PNG))
+    thumb = client.material.add("thumb", ("cover.jpg", JPEG))["media_id"]
+    body = f'<p>Hi</p><img src="{inline}"><img src="https://elsewhere.example/x.png">'
+    media_id = client.draft.add([{"title": "Hello", "content": body, "thumb_media_id": thumb}])["media_id"]
+    sent = client.message.send_mass_article(media_id, is_to_all=True, client_msg_id="wechatpy-1")
+    with pytest.raises(WeChatClientException) as repeated:
+        client.message.send_mass_article(media_id, is_to_all=True, client_msg_id="wechatpy-1")
+
+    assert client.draft.get(media_id)["news_item"][0]["content"] == f'<p>Hi</p><img src="{inline}">'
+    assert sent["errcode"] == 0 and sent["msg_id"]
+    assert repeated.value.errcode == 45065
+    assert client.message.get_mass(sent["msg_id"])["msg_status"] == "SEND_SUCCESS"
