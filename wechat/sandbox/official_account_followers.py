@@ -1,25 +1,30 @@
-"""An Official Account's followers and tags, as the control API sets them up for mass sends.
+"""An Official Account's followers and tags: set up by the control API, read with user/get, batchget and tags/get.
 
-A 200,000-follower audience must cost next to nothing: followers added by count are
-not stored one by one but as runs of generated openids ("o" + 9 characters of the
-account + an 18-digit index: 28 characters, as WeChat's openids are), each run with
-its tags; only followers added by openid are kept individually.
+Follows 公众号文档 "用户管理 / 获取用户列表" (10,000 openids a page, paged by next_openid),
+"批量获取用户基本信息" (100 a call) and "用户标签管理" (tags/get). A 200,000-follower
+audience must cost next to nothing: followers added by count are not stored one by one
+but as runs of generated openids ("o" + 9 characters of the account + an 18-digit
+index: 28 characters, as WeChat's openids are), each run with its tags; only followers
+added by openid are kept individually.
 """
 
 from __future__ import annotations
 
 import bisect
 import hashlib
+import itertools
 import re
 from dataclasses import dataclass, field
 
 from werkzeug.wrappers import Request, Response
 
 from wechat.sandbox.control_input import ControlInput
-from wechat.sandbox.errors import BadControlInput
+from wechat.sandbox.errors import BadControlInput, WeChatErrcode
+from wechat.sandbox.official_account_publishing import OFFICIAL_ACCOUNT
 from wechat.sandbox.protocols import json_response
-from wechat.sandbox.routes import Route
+from wechat.sandbox.routes import Route, json_body_of
 from wechat.sandbox.state import Sandbox, snapshot_part
+from wechat.sandbox.tokens import authenticated_app
 
 MAX_FOLLOWERS_PER_CALL = 1_000_000
 MAX_OPENIDS_PER_CALL = 10_000
@@ -31,6 +36,8 @@ MAX_TAGS = 100  # 用户标签管理: "一个公众号，最多可以创建100�
 TAG_NAME_MAX_BYTES = 30  # 用户标签管理: "标签名（30个字符以内）" (45158 past 30 bytes)
 OPENID_SHAPE = re.compile(r"[A-Za-z0-9_-]{6,64}")
 INDEX_DIGITS = 18
+USER_GET_PAGE = 10_000  # 获取用户列表: "一次拉取调用最多拉取10000个关注者的OpenID"
+BATCHGET_MAX = 100  # 批量获取用户基本信息: "最多支持一次拉取100条"
 
 
 def _prefix(appid: str) -> str:
@@ -44,6 +51,7 @@ class Run:
     start: int
     count: int
     tag_ids: list[int]
+    added_at: float
 
 
 @dataclass
@@ -52,24 +60,67 @@ class AccountFollowers:
     runs: list[Run] = field(default_factory=list)
     generated: int = 0
     by_openid: dict[str, list[int]] = field(default_factory=dict)  # openid -> tag ids
+    subscribed_at: dict[str, float] = field(default_factory=dict)  # of the openids in by_openid
     tags: dict[int, str] = field(default_factory=dict)
 
     def openid(self, index: int) -> str:
         return f"{_prefix(self.appid)}{index:0{INDEX_DIGITS}d}"
 
-    def tags_of(self, openid: str) -> list[int] | None:
-        """The follower's tag ids, or None if `openid` does not follow the account."""
-        if openid in self.by_openid:
-            return self.by_openid[openid]
+    def _generated_index(self, openid: str) -> int | None:
         prefix = _prefix(self.appid)
         digits = openid[len(prefix) :]
         if not openid.startswith(prefix) or len(digits) != INDEX_DIGITS or not digits.isdigit():
             return None
         index = int(digits)
-        if index >= self.generated:
-            return None
-        run = self.runs[bisect.bisect_right([run.start for run in self.runs], index) - 1]
-        return run.tag_ids
+        return index if index < self.generated else None
+
+    def _run_of(self, index: int) -> Run:
+        return self.runs[bisect.bisect_right([run.start for run in self.runs], index) - 1]
+
+    def tags_of(self, openid: str) -> list[int] | None:
+        """The follower's tag ids, or None if `openid` does not follow the account."""
+        if openid in self.by_openid:
+            return self.by_openid[openid]
+        index = self._generated_index(openid)
+        return None if index is None else self._run_of(index).tag_ids
+
+    def info(self, openid: str) -> dict:
+        """批量获取用户基本信息: what WeChat tells of one openid (subscribe 0 for someone who does not follow)."""
+        tag_ids = self.tags_of(openid)
+        if tag_ids is None:
+            return {"subscribe": 0, "openid": openid}
+        index = self._generated_index(openid) if openid not in self.by_openid else None
+        subscribed_at = self.subscribed_at[openid] if index is None else self._run_of(index).added_at
+        return {
+            "subscribe": 1,
+            "openid": openid,
+            "language": "zh_CN",
+            "subscribe_time": int(subscribed_at),
+            "remark": "",
+            "groupid": 0,
+            "tagid_list": tag_ids,
+            "subscribe_scene": "ADD_SCENE_OTHERS",
+            "qr_scene": 0,
+            "qr_scene_str": "",
+        }
+
+    def page(self, after: str, limit: int) -> list[str]:
+        """Followers in a fixed order (generated first, then added by openid), those after `after` ("" from the start).
+
+        40003 when `after` does not follow the account (获取用户列表: next_openid must be one it gave).
+        """
+        if not after:
+            start = 0
+        elif (index := self._generated_index(after)) is not None and after not in self.by_openid:
+            start = index + 1
+        elif after in self.by_openid:
+            start = self.generated + list(self.by_openid).index(after) + 1
+        else:
+            raise WeChatErrcode(40003)
+        end = min(start + limit, self.count())
+        generated = [self.openid(index) for index in range(start, min(end, self.generated))]
+        named = list(itertools.islice(self.by_openid, max(0, start - self.generated), max(0, end - self.generated)))
+        return generated + named
 
     def count(self, tag_id: int | None = None) -> int:
         """How many follow the account (with `tag_id`, how many have that tag)."""
@@ -80,9 +131,10 @@ class AccountFollowers:
 
     def to_snapshot(self) -> dict:
         return {
-            "runs": [[run.start, run.count, run.tag_ids] for run in self.runs],
+            "runs": [[run.start, run.count, run.tag_ids, run.added_at] for run in self.runs],
             "generated": self.generated,
             "by_openid": self.by_openid,
+            "subscribed_at": self.subscribed_at,
             "tags": {str(tag_id): name for tag_id, name in self.tags.items()},
         }
 
@@ -91,11 +143,12 @@ class AccountFollowers:
         return cls(
             appid=appid,
             runs=[
-                Run(start=int(start), count=int(count), tag_ids=[int(t) for t in tags])
-                for start, count, tags in data["runs"]
+                Run(start=int(start), count=int(count), tag_ids=[int(t) for t in tags], added_at=float(at))
+                for start, count, tags, at in data["runs"]
             ],
             generated=int(data["generated"]),
             by_openid={str(openid): [int(t) for t in tags] for openid, tags in data["by_openid"].items()},
+            subscribed_at={str(openid): float(at) for openid, at in data["subscribed_at"].items()},
             tags={int(tag_id): str(name) for tag_id, name in data["tags"].items()},
         )
 
@@ -168,13 +221,14 @@ def add_followers(sandbox: Sandbox, request: Request) -> Response:
         tags = sorted(set(tag_ids))
         if count is not None:
             start = account.generated
-            account.runs.append(Run(start=start, count=count, tag_ids=tags))
+            account.runs.append(Run(start=start, count=count, tag_ids=tags, added_at=sandbox.now()))
             account.generated += count
             shown = range(start, start + count) if count <= LISTED_OPENIDS else (start, start + count - 1)
             listed = [account.openid(index) for index in shown]
         else:
             for openid in openids:
                 account.by_openid[openid] = sorted(set(account.by_openid.get(openid, [])) | set(tags))
+                account.subscribed_at.setdefault(openid, sandbox.now())
             listed = list(openids)
         return json_response(
             {"appid": appid, "added": count or len(openids), "total": account.count(), "openids": listed}, 201
@@ -207,7 +261,56 @@ def list_followers(sandbox: Sandbox, request: Request) -> Response:
         return json_response({"appid": appid, "total": account.count(), "tags": tags})
 
 
+def get_followers(sandbox: Sandbox, request: Request) -> Response:
+    """WeChat cgi-bin/user/get: GET ?next_openid= gives {"total", "count", "data": {"openid": [...]}, "next_openid"}.
+
+    Up to 10,000 openids a page; pass the answer's next_openid for the next page, until
+    a page has count 0. 40003 a next_openid that does not follow the account.
+    """
+    app = authenticated_app(sandbox, request)
+    with sandbox.lock:
+        account = sandbox.part(Followers).of(app.appid)
+        openids = account.page(request.args.get("next_openid", ""), USER_GET_PAGE)
+        answer: dict = {"total": account.count(), "count": len(openids)}
+        if openids:
+            answer["data"] = {"openid": openids}
+        answer["next_openid"] = openids[-1] if openids else ""
+    return json_response(answer)
+
+
+def get_followers_info(sandbox: Sandbox, request: Request) -> Response:
+    """WeChat cgi-bin/user/info/batchget: POST {"user_list": [{"openid", "lang"?}, ... up to 100]} gives user_info_list.
+
+    Each follower's subscribe_time and tagid_list; {"subscribe": 0, "openid"} for
+    someone who does not follow. 40032 more than 100 (or none), 47001 wrong types.
+    """
+    app = authenticated_app(sandbox, request)
+    users = json_body_of(request).get("user_list")
+    if not isinstance(users, list) or not all(isinstance(user, dict) for user in users):
+        raise WeChatErrcode(47001)
+    openids = [user.get("openid") for user in users]
+    if not all(isinstance(openid, str) for openid in openids):
+        raise WeChatErrcode(47001)
+    if not 1 <= len(openids) <= BATCHGET_MAX:
+        raise WeChatErrcode(40032)
+    with sandbox.lock:
+        account = sandbox.part(Followers).of(app.appid)
+        return json_response({"user_info_list": [account.info(openid) for openid in openids]})
+
+
+def get_tags(sandbox: Sandbox, request: Request) -> Response:
+    """WeChat cgi-bin/tags/get: GET gives {"tags": [{"id", "name", "count"}]}: the tags and their follower counts."""
+    app = authenticated_app(sandbox, request)
+    with sandbox.lock:
+        account = sandbox.part(Followers).of(app.appid)
+        tags = [{"id": tag_id, "name": name, "count": account.count(tag_id)} for tag_id, name in account.tags.items()]
+    return json_response({"tags": tags})
+
+
 ROUTES = (
+    Route("/cgi-bin/user/get", ("GET",), get_followers, app_kinds=OFFICIAL_ACCOUNT),
+    Route("/cgi-bin/user/info/batchget", ("POST",), get_followers_info, app_kinds=OFFICIAL_ACCOUNT, json_body=True),
+    Route("/cgi-bin/tags/get", ("GET",), get_tags, app_kinds=OFFICIAL_ACCOUNT),
     Route("/sandbox/official-account/followers", ("POST",), add_followers),
     Route("/sandbox/official-account/followers", ("GET",), list_followers),
     Route("/sandbox/official-account/tags", ("POST",), create_tag),

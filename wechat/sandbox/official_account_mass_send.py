@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
@@ -79,6 +79,7 @@ class MassSend:
     sent_count: int
     error_count: int
     article_urls: list[str]
+    deleted_articles: list[int] = field(default_factory=list)  # 1-based; 0 is the whole send
 
 
 @snapshot_part("official_account_mass_sends")
@@ -340,7 +341,7 @@ def preview(sandbox: Sandbox, request: Request) -> Response:
 
 
 def get_mass_send(sandbox: Sandbox, request: Request) -> Response:
-    """WeChat cgi-bin/message/mass/get: POST {"msg_id"} gives {"msg_id", "msg_status": "SEND_SUCCESS" | "SEND_FAIL"}.
+    """WeChat cgi-bin/message/mass/get: POST {"msg_id"} gives {"msg_id", "msg_status"}: SEND_SUCCESS, SEND_FAIL, DELETE.
 
     WeChat documents no errcode for a msg_id it never issued; the sandbox answers 40007.
     """
@@ -354,9 +355,36 @@ def get_mass_send(sandbox: Sandbox, request: Request) -> Response:
         send = sandbox.part(MassSends).sends.get(msg_id)
         if send is None or send.appid != app.appid:
             raise WeChatErrcode(40007)
-        return json_response(
-            {"msg_id": msg_id, "msg_status": "SEND_SUCCESS" if send.status == "send success" else "SEND_FAIL"}
-        )
+        return json_response({"msg_id": msg_id, "msg_status": _msg_status(send)})
+
+
+def _msg_status(send: MassSend) -> str:
+    if 0 in send.deleted_articles:
+        return "DELETE"
+    return "SEND_SUCCESS" if send.status == "send success" else "SEND_FAIL"
+
+
+def delete_mass_send(sandbox: Sandbox, request: Request) -> Response:
+    """WeChat cgi-bin/message/mass/delete: POST {"msg_id", "article_idx"?} deletes one sent article or the whole send.
+
+    article_idx is 1-based; 0 or none deletes the whole send, and mass/get then says
+    DELETE. 40007 a msg_id never issued, 47001 an article_idx out of range.
+    """
+    app = authenticated_app(sandbox, request)
+    body = json_body_of(request)
+    msg_id, article_idx = body.get("msg_id"), body.get("article_idx", 0)
+    if isinstance(msg_id, str) and msg_id.isdigit():
+        msg_id = int(msg_id)
+    if not all(isinstance(value, int) and not isinstance(value, bool) for value in (msg_id, article_idx)):
+        raise WeChatErrcode(47001)
+    with sandbox.lock:
+        send = sandbox.part(MassSends).sends.get(msg_id)
+        if send is None or send.appid != app.appid:
+            raise WeChatErrcode(40007)
+        if not 0 <= article_idx <= len(send.article_urls):
+            raise WeChatErrcode(47001)
+        send.deleted_articles = sorted({*send.deleted_articles, article_idx})
+    return json_response({"errcode": 0, "errmsg": "ok"})
 
 
 # --- control -----------------------------------------------------------------------------
@@ -409,6 +437,7 @@ ROUTES = (
     Route("/cgi-bin/message/mass/send", ("POST",), send_to_openids, app_kinds=OFFICIAL_ACCOUNT, json_body=True),
     Route("/cgi-bin/message/mass/preview", ("POST",), preview, app_kinds=OFFICIAL_ACCOUNT, json_body=True),
     Route("/cgi-bin/message/mass/get", ("POST",), get_mass_send, app_kinds=OFFICIAL_ACCOUNT, json_body=True),
+    Route("/cgi-bin/message/mass/delete", ("POST",), delete_mass_send, app_kinds=OFFICIAL_ACCOUNT, json_body=True),
     Route("/sandbox/official-account/mass-sends", ("GET",), list_mass_sends),
     Route("/sandbox/official-account/mass-send-outcome", ("POST",), set_next_outcome),
 )

@@ -20,6 +20,7 @@ Windows are in Beijing time (UTC+8), as WeChat counts days and months.
 
 import json
 import threading
+import time
 import xml.etree.ElementTree as ElementTree
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -225,6 +226,8 @@ def test_publishing_endpoints_are_for_official_accounts_only(url, sandbox, regis
             "cgi-bin/message/mass/send",
             "cgi-bin/message/mass/preview",
             "cgi-bin/freepublish/submit",
+            "cgi-bin/user/info/batchget",
+            "cgi-bin/message/mass/delete",
         )
     ]
 
@@ -748,3 +751,79 @@ def test_wechatpy_publishes_and_mass_sends_unmodified(sandbox, register):
     assert sent["errcode"] == 0 and sent["msg_id"]
     assert repeated.value.errcode == 45065
     assert client.message.get_mass(sent["msg_id"])["msg_status"] == "SEND_SUCCESS"
+
+
+# --- followers through WeChat's user API ------------------------------------------------------------
+
+
+def test_user_get_pages_the_followers_10000_at_a_time(sandbox, register):
+    """用户管理 / 获取用户列表: up to 10,000 openids a call, the next page from next_openid, count 0 at the end."""
+    account = register()
+    generated = sandbox.add_followers(account.appid, count=25_001)["openids"]
+    sandbox.add_followers(account.appid, openids=["oNamedFollower00000000000001", "oNamedFollower00000000000002"])
+
+    pages, next_openid = [], ""
+    while True:
+        page = requests.get(
+            account.url + "cgi-bin/user/get",
+            params={"access_token": account.token, "next_openid": next_openid},
+            timeout=TIMEOUT,
+        ).json()
+        pages.append(page)
+        if page["count"] == 0:
+            break
+        next_openid = page["next_openid"]
+
+    assert [page["count"] for page in pages] == [10_000, 10_000, 5_003, 0]
+    assert all(page["total"] == 25_003 for page in pages)
+    openids = [openid for page in pages[:-1] for openid in page["data"]["openid"]]
+    assert len(set(openids)) == 25_003 and all(len(openid) == 28 for openid in openids)
+    assert openids[0] == generated[0] and openids[-1] == "oNamedFollower00000000000002"
+    assert pages[-1] == {"total": 25_003, "count": 0, "next_openid": ""}
+    stranger = requests.get(
+        account.url + "cgi-bin/user/get",
+        params={"access_token": account.token, "next_openid": "oNotAFollower"},
+        timeout=TIMEOUT,
+    ).json()
+    assert_wechat_error(stranger, 40003, "invalid openid")
+
+
+def test_batchget_and_tags_get_tell_followers_and_their_tags(sandbox, register):
+    """批量获取用户基本信息 (100 a call; subscribe 0 for a non-follower) and 用户标签管理 / 获取公众号已创建的标签."""
+    account = register()
+    vip = sandbox.create_tag(account.appid, "VIP")
+    tagged = sandbox.add_followers(account.appid, count=3, tag_ids=[vip])["openids"]
+    sandbox.add_followers(account.appid, openids=["oNamedFollower00000000000001"])
+
+    users = [{"openid": tagged[0], "lang": "zh_CN"}, {"openid": "oNamedFollower00000000000001"}, {"openid": "oGone"}]
+    info = account.post("cgi-bin/user/info/batchget", {"user_list": users})["user_info_list"]
+    too_many = account.post("cgi-bin/user/info/batchget", {"user_list": [{"openid": "o"}] * 101})
+    tags = requests.get(account.url + "cgi-bin/tags/get", params={"access_token": account.token}, timeout=TIMEOUT)
+
+    assert [(user["openid"], user["subscribe"]) for user in info] == [
+        (tagged[0], 1),
+        ("oNamedFollower00000000000001", 1),
+        ("oGone", 0),
+    ]
+    assert info[0]["tagid_list"] == [vip] and info[1]["tagid_list"] == []
+    assert abs(info[0]["subscribe_time"] - time.time()) < 60
+    assert info[2] == {"subscribe": 0, "openid": "oGone"}
+    assert_wechat_error(too_many, 40032, "invalid openid list size")
+    assert tags.json() == {"tags": [{"id": vip, "name": "VIP", "count": 3}]}
+
+
+def test_mass_delete_marks_the_send_deleted(sandbox, register):
+    """群发接口和原创校验, 删除群发: article_idx 0 deletes the whole send; mass/get then says DELETE."""
+    account = register()
+    sandbox.add_followers(account.appid, count=2)
+    sent = account.sendall(account.draft(articles=2))
+
+    one_article = account.post("cgi-bin/message/mass/delete", {"msg_id": sent["msg_id"], "article_idx": 2})
+    still_sent = account.post("cgi-bin/message/mass/get", {"msg_id": sent["msg_id"]})
+    whole = account.post("cgi-bin/message/mass/delete", {"msg_id": sent["msg_id"]})
+
+    assert one_article == {"errcode": 0, "errmsg": "ok"} and whole == {"errcode": 0, "errmsg": "ok"}
+    assert still_sent["msg_status"] == "SEND_SUCCESS"
+    assert account.post("cgi-bin/message/mass/get", {"msg_id": sent["msg_id"]})["msg_status"] == "DELETE"
+    out_of_range = account.post("cgi-bin/message/mass/delete", {"msg_id": sent["msg_id"], "article_idx": 3})
+    assert_wechat_error(out_of_range, 47001, "data format error")
