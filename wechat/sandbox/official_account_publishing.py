@@ -18,6 +18,7 @@ from html import escape
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from wechat.sandbox.errors import WeChatErrcode
@@ -155,8 +156,15 @@ class PublishingLibrary:
 
 
 def _uploaded_image(request: Request) -> tuple[bytes, str | None]:
-    """The bytes of the form's "media" file and their real format; 41005 when there is none."""
-    upload = request.files.get("media")
+    """The bytes of the form's "media" file and their real format; 41005 when there is none.
+
+    A form Werkzeug will not parse (a huge non-file field, thousands of parts) is
+    "content size out of limit" (45002), as any body over a route's limit is.
+    """
+    try:
+        upload = request.files.get("media")
+    except RequestEntityTooLarge:
+        raise WeChatErrcode(45002) from None
     data = upload.read() if upload is not None else b""
     if not data:
         raise WeChatErrcode(41005)

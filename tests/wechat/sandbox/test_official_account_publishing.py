@@ -212,6 +212,21 @@ def test_add_material_takes_images_up_to_10_mb_and_jpg_thumbs_up_to_64_kb(regist
     assert_wechat_error(add("voice", JPEG), 40004, "invalid media type")
 
 
+def test_uploads_werkzeug_will_not_parse_are_refused_not_crashed_on(register):
+    """全局返回码说明: 45002 content size out of limit for a form too big to take; never -1 system error."""
+    account = register()
+
+    huge_field = account.post("cgi-bin/media/uploadimg", files={"media": (None, b"x" * 600_000)})
+    many_parts = account.post(
+        "cgi-bin/material/add_material", files={f"f{n}": (None, b"x") for n in range(1_200)}, params={"type": "image"}
+    )
+    not_a_form = account.post("cgi-bin/media/uploadimg", data=b"just bytes")
+
+    assert_wechat_error(huge_field, 45002, "content size out of limit")
+    assert_wechat_error(many_parts, 45002, "content size out of limit")
+    assert_wechat_error(not_a_form, 41005, "media data missing")
+
+
 def test_publishing_endpoints_are_for_official_accounts_only(url, sandbox, register):
     """全局返回码说明: 48001 api unauthorized for a Mini Program's token."""
     token = mini_program_token(url)
