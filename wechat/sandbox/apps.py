@@ -20,6 +20,13 @@ CALLBACK_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9]{3,32}")
 ENCODING_AES_KEY_SHAPE = re.compile(r"[A-Za-z0-9]{43}")
 CALLBACK_URL_SHAPE = re.compile(r"https?://[^\s/?#]+[^\s]*")
 CALLBACK_FIELDS = ("url", "token", "encoding_aes_key", "mode")
+# 公众号 "群发接口和原创校验" (前言): a subscription account may mass-send once a day, a
+# service account four times a (calendar) month. An Official Account registered without
+# saying is a subscription account: the kind anyone can register (individuals only get
+# that one), and the stricter quota, so code that fits it fits both.
+AccountType = Literal["subscription", "service"]
+ACCOUNT_TYPES: tuple[AccountType, ...] = ("subscription", "service")
+DEFAULT_ACCOUNT_TYPE: AccountType = "subscription"
 
 
 @dataclass(frozen=True)
@@ -89,12 +96,20 @@ class SandboxApp:
     secret: InitVar[str | None] = None
     secret_sha256: str = field(default="", repr=False)
     callback: CallbackConfig | None = None
+    # Official Accounts only (None for a Mini Program): what their mass-send quota is.
+    account_type: AccountType | None = None
 
     def __post_init__(self, secret: str | None) -> None:
         if secret is not None:
             object.__setattr__(self, "secret_sha256", digest(secret))
         if not self.secret_sha256:
             raise ValueError(f"app {self.appid} needs its secret")
+        if self.kind == "official_account" and self.account_type is None:
+            object.__setattr__(self, "account_type", DEFAULT_ACCOUNT_TYPE)
+        if self.kind != "official_account" and self.account_type is not None:
+            raise BadControlInput("account_type is for Official Accounts only")
+        if self.account_type is not None and self.account_type not in ACCOUNT_TYPES:
+            raise BadControlInput(f"account_type must be one of {', '.join(ACCOUNT_TYPES)}")
 
     def has_secret(self, secret: str) -> bool:
         return matches(secret, self.secret_sha256)
@@ -102,6 +117,8 @@ class SandboxApp:
     def public(self) -> dict:
         """What the control API shows: never the secret, the callback token or the AES key."""
         shown: dict = {"appid": self.appid, "kind": self.kind}
+        if self.account_type is not None:
+            shown["account_type"] = self.account_type
         if self.callback is not None:
             shown["callback"] = self.callback.public()
         return shown
@@ -112,6 +129,7 @@ class SandboxApp:
             "kind": self.kind,
             "secret_sha256": self.secret_sha256,
             "callback": self.callback.to_snapshot() if self.callback else None,
+            "account_type": self.account_type,
         }
 
     @classmethod
@@ -126,4 +144,5 @@ class SandboxApp:
             kind=data["kind"],
             secret_sha256=data["secret_sha256"],
             callback=CallbackConfig.from_snapshot(callback) if callback else None,
+            account_type=data.get("account_type"),
         )

@@ -28,9 +28,15 @@ class SandboxClient:
         """Forget tokens, codes, blocked users, faults, the received log and the clock offset; keep the apps."""
         self._call("POST", "reset")
 
-    def register_app(self, appid: str, secret: str, kind: str, *, callback: dict | None = None) -> dict:
-        """Register (or replace) an app; callback is {"url", "token", "mode"?, "encoding_aes_key"?}."""
-        return self._call("POST", "apps", {"appid": appid, "secret": secret, "kind": kind, "callback": callback})
+    def register_app(
+        self, appid: str, secret: str, kind: str, *, callback: dict | None = None, account_type: str | None = None
+    ) -> dict:
+        """Register (or replace) an app; callback is {"url", "token", "mode"?, "encoding_aes_key"?}.
+
+        account_type, for an Official Account: "subscription" (the default) or "service".
+        """
+        body = {"appid": appid, "secret": secret, "kind": kind, "callback": callback, "account_type": account_type}
+        return self._call("POST", "apps", body)
 
     def apps(self) -> list[dict]:
         """The registered apps, never with a secret."""
@@ -52,6 +58,37 @@ class SandboxClient:
         """Have WeChat push a follower's event to the Official Account's callback URL; returns the delivery."""
         body = {"appid": appid, "openid": openid, "event": event, "event_key": event_key}
         return self._call("POST", "official-account/events", body)
+
+    def add_followers(
+        self,
+        appid: str,
+        *,
+        count: int | None = None,
+        openids: list[str] | None = None,
+        tag_ids: list[int] | None = None,
+    ) -> dict:
+        """New followers of an Official Account: `count` with generated openids, or these `openids`, with `tag_ids`.
+
+        Returns {"appid", "added", "total", "openids"} (generated openids listed up to 10,000).
+        """
+        body = {"appid": appid, "count": count, "openids": openids, "tag_ids": tag_ids}
+        return self._call("POST", "official-account/followers", body)
+
+    def followers(self, appid: str) -> dict:
+        """{"appid", "total", "tags": [{"id", "name", "count"}]}: how many follow the account, per tag too."""
+        return self._call("GET", "official-account/followers", params={"appid": appid})
+
+    def create_tag(self, appid: str, name: str) -> int:
+        """A follower tag of the Official Account; returns its id (for sendall's filter.tag_id)."""
+        return self._call("POST", "official-account/tags", {"appid": appid, "name": name})["id"]
+
+    def mass_sends(self, appid: str | None = None) -> dict:
+        """The mass sends WeChat accepted: {"count", "sends", "per_clientmsgid", "previews"}."""
+        return self._call("GET", "official-account/mass-sends", params={"appid": appid} if appid else None)
+
+    def end_next_mass_send_with(self, appid: str, status: str) -> None:
+        """Make the account's next mass send end with `status`: "send success", "send fail" or e.g. "err(20001)"."""
+        self._call("POST", "official-account/mass-send-outcome", {"appid": appid, "status": status})
 
     def outbox(self, state: str | None = None) -> list[dict]:
         """The callbacks sent or waiting, with every attempt's outcome; optionally only those in `state`."""

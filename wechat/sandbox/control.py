@@ -33,19 +33,22 @@ def reset(sandbox: Sandbox, request: Request) -> Response:
 
 
 def register_app(sandbox: Sandbox, request: Request) -> Response:
-    """POST {"appid", "secret", "kind", "callback"?} registers an app, or replaces it (201).
+    """POST {"appid", "secret", "kind", "account_type"?, "callback"?} registers an app, or replaces it (201).
 
-    kind is "official_account" or "mini_program". callback, where WeChat pushes the
+    kind is "official_account" or "mini_program". account_type, for an Official
+    Account only: "subscription" (the default; 1 mass send a Beijing day) or
+    "service" (4 a Beijing calendar month). callback, where WeChat pushes the
     app's messages and events: {"url", "token", "mode": "plain" | "compatible" |
     "safe", "encoding_aes_key" (43 letters and digits; required unless plain)}.
     """
-    body = ControlInput(request, allowed={"appid", "secret", "kind", "callback"})
+    body = ControlInput(request, allowed={"appid", "secret", "kind", "account_type", "callback"})
     appid, secret, kind = (body.text(name, required=True) for name in ("appid", "secret", "kind"))
     if kind not in APP_KINDS:
         raise BadControlInput(f"kind must be one of {', '.join(APP_KINDS)}")
     callback_input = body.nested("callback", allowed=CALLBACK_FIELDS)
     callback = CallbackConfig.from_control_input(callback_input) if callback_input else None
-    app = SandboxApp(appid=appid, secret=secret, kind=kind, callback=callback)  # type: ignore[arg-type]
+    account_type = body.text("account_type")
+    app = SandboxApp(appid=appid, secret=secret, kind=kind, callback=callback, account_type=account_type)  # type: ignore[arg-type]
     sandbox.register_app(app)
     return json_response(app.public(), 201)
 

@@ -9,31 +9,55 @@ from __future__ import annotations
 # 45011), "检验登录态 checkSessionKey, 错误码" (87009), "获取接口调用凭据 getAccessToken /
 # getStableAccessToken" (40002, 40013, 40125, 40164, 45009). 40163 is in no table but is
 # what jscode2session answers a reused code ("code been used, rid: 680a9de1-5392a330-75f1ca8d",
-# quoted on 微信开放社区 developers.weixin.qq.com/community).
+# quoted on 微信开放社区 developers.weixin.qq.com/community). Publishing: "上传图文消息图片
+# uploadImage, 错误码" (40005, 40009); 全局返回码说明 for the media, news and mass-send codes
+# (40003, 40004, 40006, 40007, 40008, 40032, 41005, 44003, 44004, 45003, 45004, 45005,
+# 45008, 45028, 45110, 45159); "群发接口和原创校验" for 40130, 45065 and 45067.
 ERRMSGS: dict[int, str] = {
     -1: "system error",
     40001: "invalid credential, access_token is invalid or not latest",
     40002: "invalid grant_type",
+    40003: "invalid openid",
+    40004: "invalid media type",
+    40005: "invalid file type",
+    40006: "invalid media size",
+    40007: "invalid media_id",
+    40008: "invalid message type",
+    40009: "invalid image size",
     40013: "invalid appid",
     40014: "invalid access_token",
     40029: "invalid code",
+    40032: "invalid openid list size",
     40066: "invalid url",
     40125: "invalid appsecret",
+    40130: "invalid openid list size, at least two openid",
     40163: "code been used",
     40164: "invalid ip, not in whitelist",
     40226: "code blocked",
     41001: "access_token missing",
     41002: "appid missing",
     41004: "appsecret missing",
+    41005: "media data missing",
     41008: "missing code",
     41009: "missing openid",
     42001: "access_token expired",
     43001: "require GET method",
     43002: "require POST method",
     44002: "empty post data",
+    44003: "empty news data",
+    44004: "empty content",
     45002: "content size out of limit",
+    45003: "title size out of limit",
+    45004: "description size out of limit",
+    45005: "url size out of limit",
+    45008: "article size out of limit",
     45009: "reach max api daily quota limit",
     45011: "api minute-quota reach limit  mustslower  retry next minute",
+    45028: "has no masssend quota",
+    45065: "clientmsgid exist",
+    45067: "clientmsgid size out of limit",
+    45110: "author size out of limit",
+    45159: "invalid tag id",
     47001: "data format error",
     48001: "api unauthorized",
     87009: "invalid signature",
@@ -71,11 +95,15 @@ ErrorCode = int | str
 
 class WeChatErrcode(Exception):
     """Answered in the route's protocol: for api.weixin.qq.com HTTP 200 {"errcode": N, "errmsg": "..., rid: ..."};
-    for WeChat Pay a text code (e.g. "SYSTEMERROR") as <err_code> with <err_code_des>."""
+    for WeChat Pay a text code (e.g. "SYSTEMERROR") as <err_code> with <err_code_des>.
 
-    def __init__(self, errcode: ErrorCode, errmsg: str | None = None):
+    `extra`: fields WeChat adds to this error's JSON answer (45065 carries the existing msg_id).
+    """
+
+    def __init__(self, errcode: ErrorCode, errmsg: str | None = None, *, extra: dict | None = None):
         self.errcode = errcode
         self.errmsg = errmsg or default_errmsg(errcode)
+        self.extra = extra or {}
         super().__init__(f"{errcode} {self.errmsg}")
 
 

@@ -57,10 +57,18 @@ def original_id(appid: str) -> str:
     return "gh_" + appid.removeprefix("wx")[:12]
 
 
-def message_xml(fields: dict[str, str | int]) -> str:
-    """WeChat's push XML: text in CDATA, numbers bare."""
+XmlValue = str | int | dict[str, "XmlValue"] | list["XmlValue"]
 
-    def element(name: str, value: str | int) -> str:
+
+def message_xml(fields: dict[str, XmlValue]) -> str:
+    """WeChat's push XML: text in CDATA, numbers bare; a dict nests, a list repeats its element
+    ({"item": [a, b]} is <item>a</item><item>b</item>, as in MASSSENDJOBFINISH's ResultList)."""
+
+    def element(name: str, value: XmlValue) -> str:
+        if isinstance(value, dict):
+            return f"<{name}>" + "".join(element(key, inner) for key, inner in value.items()) + f"</{name}>"
+        if isinstance(value, list):
+            return "".join(element(name, inner) for inner in value)
         if isinstance(value, int):
             return f"<{name}>{value}</{name}>"
         return f"<{name}><![CDATA[{value.replace(']]>', ']]]]><![CDATA[>')}]]></{name}>"
@@ -69,9 +77,18 @@ def message_xml(fields: dict[str, str | int]) -> str:
 
 
 def push_to_official_account(
-    sandbox: Sandbox, app: SandboxApp, *, openid: str, fields: dict[str, str | int], description: str
+    sandbox: Sandbox,
+    app: SandboxApp,
+    *,
+    openid: str,
+    fields: dict[str, XmlValue],
+    description: str,
+    delay: float = 0,
 ) -> Delivery:
-    """Queue a push to the account's callback URL, as its message mode wants it; call under the lock."""
+    """Queue a push to the account's callback URL, as its message mode wants it, `delay` seconds from now.
+
+    Call under the lock.
+    """
     callback = app.callback
     if callback is None or callback.token is None:
         raise BadControlInput(f"{app.appid} has no callback set up; register it with one (POST /sandbox/apps)")
@@ -97,6 +114,7 @@ def push_to_official_account(
         policy="official_account_push",
         description=description,
         now=now,
+        due_at=now + delay,
     )
 
 
@@ -117,7 +135,7 @@ def send_follower_event(sandbox: Sandbox, request: Request) -> Response:
         app = sandbox.registered_app(appid)
         if app.kind != "official_account":
             raise BadControlInput(f"{appid} is a {app.kind}; events are pushed to Official Accounts")
-        fields: dict[str, str | int] = {"CreateTime": int(sandbox.now()), "MsgType": "event", "Event": event}
+        fields: dict[str, XmlValue] = {"CreateTime": int(sandbox.now()), "MsgType": "event", "Event": event}
         if event_key is not None:
             fields["EventKey"] = event_key
         delivery = push_to_official_account(

@@ -59,7 +59,7 @@ class JsonErrcodeProtocol(Protocol):
     name = "json"
 
     def error_response(self, error: WeChatErrcode, *, rid: str) -> Response:
-        return json_response({"errcode": error.errcode, "errmsg": f"{error.errmsg}, rid: {rid}"})
+        return json_response({"errcode": error.errcode, "errmsg": f"{error.errmsg}, rid: {rid}", **error.extra})
 
     def check_fault_code(self, code: ErrorCode) -> str | None:
         if isinstance(code, bool) or not isinstance(code, int):

@@ -35,6 +35,9 @@ from wechat.sandbox import (
     control,
     merchants,
     miniprogram,
+    official_account_followers,
+    official_account_mass_send,
+    official_account_publishing,
     official_account_push,
     outbox,
     pay_bills,
@@ -60,7 +63,20 @@ from wechat.sandbox.web import error_response
 
 logger = logging.getLogger(__name__)
 
-FEATURES = (control, tokens, miniprogram, outbox, official_account_push, merchants, pay_orders, pay_refunds, pay_bills)
+FEATURES = (
+    control,
+    tokens,
+    miniprogram,
+    outbox,
+    official_account_push,
+    merchants,
+    official_account_publishing,
+    official_account_followers,
+    official_account_mass_send,
+    pay_orders,
+    pay_refunds,
+    pay_bills,
+)
 # WeChat documents no URL limit; past this a request target is "content size out of limit" (45002).
 MAX_URL_BYTES = 8 * 1024
 # A client that declares more body than it sends, or stalls, loses its connection after this.

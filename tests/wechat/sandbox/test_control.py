@@ -111,7 +111,8 @@ def test_a_registered_app_gets_tokens(own_sandbox):
     registered = client.register_app("wxneweraccount", "new-secret", "official_account")
     answer = fetch_token(own_sandbox.url, appid="wxneweraccount", secret="new-secret")
 
-    assert registered == {"appid": "wxneweraccount", "kind": "official_account"}
+    # An Official Account registered without an account_type is a subscription account.
+    assert registered == {"appid": "wxneweraccount", "kind": "official_account", "account_type": "subscription"}
     assert answer["expires_in"] == 7200
 
 
@@ -135,7 +136,8 @@ def test_apps_carry_their_callback_setup_and_never_show_its_secrets(own_sandbox)
     }
     assert registered.status_code == 201
     assert registered.json()["callback"] == expected_callback
-    assert {"appid": "wxcallbacks", "kind": "official_account", "callback": expected_callback} in listed.json()["apps"]
+    listed_app = {"appid": "wxcallbacks", "kind": "official_account", "account_type": "subscription"}
+    assert {**listed_app, "callback": expected_callback} in listed.json()["apps"]
     state = requests.get(own_sandbox.url + "sandbox/state", timeout=TIMEOUT)
     for secret in ("callback-app-secret", "oaToken123", AES_KEY):
         assert secret not in registered.text + listed.text + state.text
