@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "articles",
     "orders",
     "demo",
+    "treebeard",
+    "import_export",
 ]
 
 MIDDLEWARE = [

@@ -4,14 +4,23 @@ import factory
 
 from articles.models import Article
 from catalog.models import Category, Product, ProductImage, Sku
+from catalog.services import product_image_thumbnails_make
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
+    """A root category, or a child of `parent`: tree nodes are placed by treebeard, not saved directly."""
+
     class Meta:
         model = Category
 
     name = factory.Sequence(lambda number: f"Category {number}")
     slug = factory.Sequence(lambda number: f"category-{number}")
+
+    @classmethod
+    def _create(cls, model_class, *args, parent=None, **kwargs):
+        if parent is None:
+            return model_class.objects.add_root(create_kwargs=kwargs)
+        return model_class.objects.add_child(parent, create_kwargs=kwargs)
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -35,9 +44,16 @@ class SkuFactory(factory.django.DjangoModelFactory):
 class ProductImageFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ProductImage
+        skip_postgeneration_save = True
 
     product = factory.SubFactory(ProductFactory)
     image = factory.django.ImageField(width=64, height=64, color="steelblue", format="JPEG", filename="product.jpg")
+
+    @factory.post_generation
+    def thumbnails(product_image, create, extracted, **kwargs):
+        # As the admin does on upload; thumbnails=False leaves them out, like an image from before thumbnails.
+        if create and extracted is not False:
+            product_image_thumbnails_make(product_image=product_image)
 
 
 class ArticleFactory(factory.django.DjangoModelFactory):

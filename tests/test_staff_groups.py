@@ -21,6 +21,8 @@ CATALOG_EVERYTHING = {
     for action in ["add", "change", "delete", "view"]
 }
 CATALOG_VIEW = {f"catalog.view_{model}" for model in ["category", "product", "sku", "productimage"]}
+# From catalog's own grants migration; adjustments are added through a service, never changed or deleted.
+STOCK_ADJUSTMENTS = {"catalog.add_stockadjustment", "catalog.view_stockadjustment"}
 ARTICLE_EVERYTHING = {f"articles.{action}_article" for action in ["add", "change", "delete", "view"]}
 
 
@@ -48,7 +50,10 @@ def test_marketing_writes_articles_and_reads_the_catalog():
 
 
 def test_operations_runs_the_catalog_and_reads_articles():
-    assert _group_permissions("Operations") == CATALOG_EVERYTHING | {"articles.view_article", "customers.view_customer"}
+    assert _group_permissions("Operations") == CATALOG_EVERYTHING | STOCK_ADJUSTMENTS | {
+        "articles.view_article",
+        "customers.view_customer",
+    }
 
 
 def test_marketing_cannot_change_products(staff_member):
@@ -89,14 +94,17 @@ def test_marketing_sees_a_product_read_only(client, staff_member):
 def test_the_migration_reverses_and_reapplies_cleanly():
     staff_groups_migration.revoke(apps, schema_editor)
     assert not Group.objects.filter(name="Marketing").exists()
-    # Operations keeps what a later migration (customers) granted it.
-    assert _group_permissions("Operations") == {"customers.view_customer"}
+    # Operations keeps what later migrations (customers, catalog) granted it.
+    assert _group_permissions("Operations") == {"customers.view_customer"} | STOCK_ADJUSTMENTS
 
     staff_groups_migration.grant(apps, schema_editor)
     staff_groups_migration.grant(apps, schema_editor)
 
     assert _group_permissions("Marketing") == ARTICLE_EVERYTHING | CATALOG_VIEW
-    assert _group_permissions("Operations") == CATALOG_EVERYTHING | {"articles.view_article", "customers.view_customer"}
+    assert _group_permissions("Operations") == CATALOG_EVERYTHING | STOCK_ADJUSTMENTS | {
+        "articles.view_article",
+        "customers.view_customer",
+    }
 
 
 def test_revoking_keeps_a_group_that_other_grants_still_use():
@@ -107,4 +115,4 @@ def test_revoking_keeps_a_group_that_other_grants_still_use():
     staff_groups_migration.revoke(apps, schema_editor)
 
     assert _group_permissions("Marketing") == {"catalog.change_product"}
-    assert _group_permissions("Operations") == {"customers.view_customer"}
+    assert _group_permissions("Operations") == {"customers.view_customer"} | STOCK_ADJUSTMENTS

@@ -10,8 +10,8 @@ pytestmark = pytest.mark.django_db
 # Session, user, the category filter's choices, two counts, the page of rows:
 # the same whether the page holds one product or twenty.
 PRODUCT_CHANGELIST_QUERY_LIMIT = 6
-# Session, user, two counts, the page of rows.
-CATEGORY_CHANGELIST_QUERY_LIMIT = 5
+# Session, user, two counts, the page of rows and treebeard's lookup of the level shown.
+CATEGORY_CHANGELIST_QUERY_LIMIT = 6
 
 
 def _inline_management_form(prefix: str, *, total: int, initial: int = 0) -> dict:
