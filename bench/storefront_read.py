@@ -14,7 +14,10 @@ drives each storefront read with wrk at --connections connections:
 The baseline for each is an endpoint in the same server that answers that
 read's own body, captured beforehand, as prebuilt bytes: the same Django stack,
 middleware and bytes on the wire, without queries or serialization. The ratio
-is our requests/s over the baseline's.
+is our requests/s over the baseline's, twice: as deployed (repeated reads
+answered from the cache for their max-age; a cache per gunicorn worker here,
+Redis shared by all in production) and with the cache switched off, so every
+read queries and serializes.
 """
 
 import argparse
@@ -24,6 +27,7 @@ import random
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,7 +55,8 @@ TITLE_WORDS = (
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--products", type=int, default=10_000)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=5, help="per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved runs of each read and its baseline")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers")
     parser.add_argument("--keep-database", action="store_true", help="leave bench_storefront for inspection")
@@ -84,29 +89,55 @@ def main() -> None:
     }
     bodies = capture_bodies(host=host, scenarios=scenarios, baseline_dir=work_dir / "baseline")
 
-    server = start_gunicorn(port=port, workers=options.workers, environment=environment, log=work_dir / "gunicorn.log")
+    servers = {
+        cache_mode: start_gunicorn(
+            port=port,
+            workers=options.workers,
+            environment={**environment, "BENCH_RESPONSE_CACHE": cache_mode},
+            log=work_dir / f"gunicorn-{cache_mode}.log",
+        )
+        for cache_mode, port in {"on": port, "off": free_port()}.items()
+    }
+    urls = {cache_mode: f"http://127.0.0.1:{server.port}" for cache_mode, server in servers.items()}
     try:
-        wait_until_serving(f"http://{host}/api/v1/catalog/categories", server)
+        for cache_mode, server in servers.items():
+            wait_until_serving(f"{urls[cache_mode]}/api/v1/catalog/categories", server)
         print(
             f"gunicorn {options.workers} workers, wrk {options.connections} connections, "
-            f"{options.seconds} s per run\n",
+            f"{options.seconds} s per run; latencies in ms\n"
+            "  cached: as deployed, repeated reads answered from the shared cache for 15 s\n"
+            "  uncached: the cache switched off, every read queries and serializes\n",
             flush=True,
         )
-        print(f"{'read':<14} {'bytes':>6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}   baseline:"
-              f" {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}   ratio")  # fmt: skip
+        print(
+            f"{'read':<14} {'bytes':>6} | {'baseline req/s':>14} {'p50':>6} {'p99':>6} |"
+            f" {'cached req/s':>12} {'p50':>6} {'p99':>6} {'ratio':>5} |"
+            f" {'uncached req/s':>14} {'p50':>6} {'p99':>6} {'ratio':>5}"
+        )
         for name, paths in scenarios.items():
-            url = f"http://{host}"
-            ours = wrk_run(url=url, paths=paths, options=options, script_dir=work_dir)
-            baseline = wrk_run(url=url, paths=[f"/bench/baseline/{slug(name)}"], options=options, script_dir=work_dir)
+            runs = {
+                "baseline": (urls["on"], [f"/bench/baseline/{slug(name)}"]),
+                "cached": (urls["on"], paths),
+                "uncached": (urls["off"], paths),
+            }
+            # Interleaved rounds, so a change in the machine's load falls on all three alike.
+            results = {label: [] for label in runs}
+            for _ in range(options.rounds):
+                for label, (url, run_paths) in runs.items():
+                    results[label].append(wrk_run(url=url, paths=run_paths, options=options, script_dir=work_dir))
+            baseline, cached, uncached = (WrkResult.combined(results[label]) for label in runs)
             print(
-                f"{name:<14} {bodies[name]:>6} {ours.requests_per_second:>9.0f} {ours.p50_ms:>8.2f} {ours.p99_ms:>8.2f}"
-                f"   baseline: {baseline.requests_per_second:>9.0f} {baseline.p50_ms:>8.2f} {baseline.p99_ms:>8.2f}"
-                f"   {ours.requests_per_second / baseline.requests_per_second:5.2f}",
+                f"{name:<14} {bodies[name]:>6} | {baseline.requests_per_second:>14.0f} {baseline.p50_ms:>6.1f}"
+                f" {baseline.p99_ms:>6.1f} | {cached.requests_per_second:>12.0f} {cached.p50_ms:>6.1f}"
+                f" {cached.p99_ms:>6.1f} {cached.requests_per_second / baseline.requests_per_second:>5.2f} |"
+                f" {uncached.requests_per_second:>14.0f} {uncached.p50_ms:>6.1f} {uncached.p99_ms:>6.1f}"
+                f" {uncached.requests_per_second / baseline.requests_per_second:>5.2f}",
                 flush=True,
             )
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for server in servers.values():
+            server.terminate()
+            server.wait(timeout=30)
         from django.db import connections
 
         connections.close_all()
@@ -170,7 +201,7 @@ def catalog_load(*, product_count: int) -> list[int]:
     from PIL import Image
 
     from catalog.models import Category, Product, ProductImage, Sku
-    from catalog.services import product_image_create
+    from catalog.services import product_display_prices_refresh, product_image_create
 
     randomness = random.Random(7)
     leaves = []
@@ -218,6 +249,7 @@ def catalog_load(*, product_count: int) -> list[int]:
                 )
             )
     Sku.objects.bulk_create(skus, batch_size=5000)
+    product_display_prices_refresh(product_ids=[product.pk for product in products])
 
     # One real upload with its thumbnails; every product's image row points at the same files.
     buffer = io.BytesIO()
@@ -287,9 +319,11 @@ def start_gunicorn(*, port: int, workers: int, environment: dict[str, str], log:
         "warning",
     ]
     with open(log, "w") as log_file:
-        return subprocess.Popen(
+        server = subprocess.Popen(
             command, cwd=BASE_DIR, env={**os.environ, **environment}, stdout=log_file, stderr=subprocess.STDOUT
         )
+    server.port = port
+    return server
 
 
 def wait_until_serving(url: str, server: subprocess.Popen) -> None:
@@ -307,12 +341,28 @@ def wait_until_serving(url: str, server: subprocess.Popen) -> None:
 
 
 class WrkResult:
-    def __init__(self, output: str):
-        self.requests_per_second = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
-        self.p50_ms = self._percentile_ms(output, "50")
-        self.p99_ms = self._percentile_ms(output, "99")
+    def __init__(self, *, requests_per_second: float, p50_ms: float, p99_ms: float):
+        self.requests_per_second = requests_per_second
+        self.p50_ms = p50_ms
+        self.p99_ms = p99_ms
+
+    @classmethod
+    def parsed(cls, output: str) -> "WrkResult":
         if errors := re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: .*", output):
             print(f"  wrk reported: {errors.group(0)}", flush=True)
+        return cls(
+            requests_per_second=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+            p50_ms=cls._percentile_ms(output, "50"),
+            p99_ms=cls._percentile_ms(output, "99"),
+        )
+
+    @classmethod
+    def combined(cls, rounds: list["WrkResult"]) -> "WrkResult":
+        return cls(
+            requests_per_second=statistics.median(result.requests_per_second for result in rounds),
+            p50_ms=statistics.median(result.p50_ms for result in rounds),
+            p99_ms=statistics.median(result.p99_ms for result in rounds),
+        )
 
     @staticmethod
     def _percentile_ms(output: str, percentile: str) -> float:
@@ -333,7 +383,7 @@ def wrk_run(*, url: str, paths: list[str], options, script_dir: Path) -> WrkResu
     finished = subprocess.run(
         [*common, "--duration", f"{options.seconds}s", "--latency", url], check=True, capture_output=True, text=True
     )
-    return WrkResult(finished.stdout)
+    return WrkResult.parsed(finished.stdout)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from catalog.resources import ProductResource, SkuResource
 from catalog.selectors import products_with_sku_summary
 from catalog.services import (
     product_description_clean,
+    product_display_prices_refresh,
     product_image_thumbnails_make,
     products_shelf_set,
     sku_stock_adjust,
@@ -186,6 +187,10 @@ class ProductAdmin(ImportNeedsAddAndChange, ImportExportMixin, admin.ModelAdmin)
         changed = products_shelf_set(product_ids=queryset.values_list("pk", flat=True), on_shelf=False)
         self.message_user(request, f"{changed} product(s) taken off shelf.", messages.SUCCESS)
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        product_display_prices_refresh(product_ids=[form.instance.pk])
+
     def save_formset(self, request, form, formset, change):
         if formset.model is Sku:
             self._save_skus(request, formset)
@@ -250,6 +255,17 @@ class SkuAdmin(ImportNeedsAddAndChange, ImportExportMixin, admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if initial_stock:
             sku_stock_adjust(sku_id=obj.pk, delta=initial_stock, reason="Initial stock", by=request.user)
+        # A SKU moved to another product changes both products' prices.
+        product_display_prices_refresh(product_ids={obj.product_id, form.initial.get("product", obj.product_id)})
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        product_display_prices_refresh(product_ids=[obj.product_id])
+
+    def delete_queryset(self, request, queryset):
+        product_ids = set(queryset.values_list("product_id", flat=True))
+        super().delete_queryset(request, queryset)
+        product_display_prices_refresh(product_ids=product_ids)
 
     def get_urls(self):
         adjust = path(

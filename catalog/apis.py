@@ -1,10 +1,13 @@
 """Storefront reads for the Mini Program: public, cacheable, answered in a fixed number of queries."""
 
+from functools import wraps
+
 from django.core.files.storage import default_storage
 from django.http import Http404
+from django.middleware.http import ConditionalGetMiddleware
 from django.utils.cache import patch_cache_control
 from django.utils.decorators import method_decorator
-from django.views.decorators.http import conditional_page
+from django.views.decorators.cache import cache_page
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -23,12 +26,15 @@ from catalog.selectors import (
 from config.api_schema import ERROR_RESPONSES, ErrorSerializer
 from config.pagination import CURSOR_PAGINATION_PARAMETERS, CursorPagination, cursor_page_serializer
 
-# Shoppers may see a price or stock up to this old; order creation checks both again.
-STOREFRONT_MAX_AGE_SECONDS = 30
+# How old an answer may be: phones and proxies keep it this long (Cache-Control), and so does
+# the server (the shared cache), so a shopper sees a price or stock at most twice this old.
+# Order creation checks both again, and this is what lets the list stand a crowd.
+STOREFRONT_MAX_AGE_SECONDS = 15
 
 STOREFRONT_CACHING = (
     f"Public and cacheable: answers carry `Cache-Control: public, max-age={STOREFRONT_MAX_AGE_SECONDS}` and an "
-    "`ETag`; send it back as `If-None-Match` to get `304 Not Modified` while nothing changed."
+    "`ETag`; send it back as `If-None-Match` to get `304 Not Modified` while nothing changed. Answers may be "
+    f"up to {STOREFRONT_MAX_AGE_SECONDS} s old; stock is checked again when an order is placed."
 )
 NOT_MODIFIED = OpenApiResponse(description="Not modified: the `ETag` sent in `If-None-Match` still matches.")
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such product, or it is off shelf")
@@ -38,9 +44,29 @@ def _absolute_media_url(request, name: str | None) -> str | None:
     return request.build_absolute_uri(default_storage.url(name)) if name else None
 
 
-@method_decorator(conditional_page, name="dispatch")
+def conditional_get(view):
+    """ETag (a hash of the body) on every answer, and 304 for a matching If-None-Match.
+
+    Django's conditional_page does this after rendering, which an answer taken from
+    the cache (already rendered) never goes through again; so render here, then check.
+    """
+
+    @wraps(view)
+    def answered(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if callable(getattr(response, "render", None)) and not response.is_rendered:
+            response.render()
+        return ConditionalGetMiddleware(lambda request: response)(request)
+
+    return answered
+
+
+@method_decorator([conditional_get, cache_page(STOREFRONT_MAX_AGE_SECONDS, key_prefix="storefront")], name="dispatch")
 class StorefrontApi(APIView):
-    """Public reads shoppers' phones and any proxy may cache briefly; ETag and 304 via Django's ConditionalGet."""
+    """Public reads, the same for every shopper: kept briefly by phones, proxies and our shared cache.
+
+    Django's cache_page keys each answer by its full URL (and its Vary headers).
+    """
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -132,7 +158,9 @@ class ProductListApi(StorefrontApi):
         title = serializers.CharField()
         subtitle = serializers.CharField()
         category_id = serializers.IntegerField()
-        price_fen = serializers.IntegerField(help_text="The cheapest active SKU's price in fen.")
+        price_fen = serializers.IntegerField(
+            source="display_price_fen", help_text="The cheapest active SKU's price in fen."
+        )
         list_price_fen = serializers.IntegerField(
             allow_null=True, help_text="That SKU's crossed-out list price in fen, or null."
         )
@@ -142,8 +170,7 @@ class ProductListApi(StorefrontApi):
 
         @extend_schema_field(OpenApiTypes.URI)
         def get_thumbnail(self, product) -> str | None:
-            # Images uploaded before thumbnails existed fall back to the original.
-            return _absolute_media_url(self.context["request"], product.cover_thumbnail or product.cover_image)
+            return _absolute_media_url(self.context["request"], product.cover_thumbnail)
 
     @extend_schema(
         operation_id="catalog_products",

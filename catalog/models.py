@@ -55,6 +55,15 @@ class Product(models.Model):
     )
     # Counted by the orders app when an order is paid; the storefront sorts by it.
     sales_count = models.PositiveIntegerField(default=0)
+    # Kept by catalog.services.product_display_prices_refresh whenever SKUs change, so the storefront
+    # filters and sorts by price through an index instead of computing every product's cheapest SKU.
+    display_price_fen = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=None,
+        editable=False,
+        help_text="The cheapest active SKU's price in fen; empty when no SKU is on sale.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -67,6 +76,7 @@ class Product(models.Model):
             models.Index(fields=["category", "is_active", "-created_at"], name="catalog_product_listing_idx"),
             models.Index(fields=["is_active", "-created_at", "-id"], name="catalog_product_newest_idx"),
             models.Index(fields=["is_active", "-sales_count", "-id"], name="catalog_product_sales_idx"),
+            models.Index(fields=["is_active", "display_price_fen", "id"], name="catalog_product_price_idx"),
         ]
 
     def __str__(self) -> str:

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from import_export import fields, resources, widgets
 
 from catalog.models import Category, Product, Sku
-from catalog.services import product_description_clean, sku_stock_adjust
+from catalog.services import product_description_clean, product_display_prices_refresh, sku_stock_adjust
 from config.money import fen_from_yuan, yuan_from_fen
 
 
@@ -67,11 +67,18 @@ class SkuResource(resources.ModelResource):
         skip_unchanged = True
         report_skipped = False
 
+    def before_import(self, dataset, **kwargs):
+        self.touched_product_ids: set[int] = set()
+
+    def after_import(self, dataset, result, **kwargs):
+        product_display_prices_refresh(product_ids=self.touched_product_ids)
+
     def save_instance(self, instance, is_create, row, **kwargs):
         """Saves the SKU with its old stock, then moves stock through sku_stock_adjust so the change is audited."""
         wanted_stock = instance.stock
         instance.stock = 0 if is_create else Sku.objects.values_list("stock", flat=True).get(pk=instance.pk)
         super().save_instance(instance, is_create, row, **kwargs)
+        self.touched_product_ids.add(instance.product_id)
         if wanted_stock != instance.stock:
             adjustment = sku_stock_adjust(
                 sku_id=instance.pk,

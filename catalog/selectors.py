@@ -19,15 +19,29 @@ trigram index on UPPER(title) for queries of 3+ characters, or a search engine.
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    BooleanField,
+    CharField,
+    ExpressionWrapper,
+    Max,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, NullIf
 
 from catalog.models import Category, Product, ProductImage, Sku
 
 # Each storefront ordering ends on the primary key so a cursor never skips or repeats ties.
 PRODUCT_ORDERINGS = {
     "newest": ("-created_at", "-id"),
-    "price": ("price_fen", "id"),
-    "-price": ("-price_fen", "-id"),
+    "price": ("display_price_fen", "id"),
+    "-price": ("-display_price_fen", "-id"),
     "sales": ("sales_count", "id"),
     "-sales": ("-sales_count", "-id"),
 }
@@ -88,34 +102,38 @@ def storefront_categories() -> QuerySet[Category]:
 def storefront_products(*, filters: ProductFilters) -> QuerySet[Product]:
     """On-shelf products with at least one active SKU, filtered and ordered for the storefront list.
 
-    Each carries `price_fen` and `list_price_fen` of its cheapest active SKU, `in_stock`
-    and its main image's `cover_image` / `cover_thumbnail`, all computed by correlated
-    subqueries in the one query that fetches the page, so a page costs one query
-    whatever its size. Price filters and ordering use that cheapest price.
+    Price filters and ordering use the stored `display_price_fen` (the cheapest active
+    SKU's price) and its index. Each product also carries `list_price_fen` of that SKU,
+    `in_stock` and its main image's `cover_thumbnail`, from correlated
+    subqueries evaluated only for the rows of the page, so a page costs one query
+    whatever its size.
     """
     active_skus = Sku.objects.filter(product=OuterRef("pk"), is_active=True)
-    cheapest = active_skus.order_by("price_fen", "id")
     main_image = ProductImage.objects.filter(product=OuterRef("pk")).order_by("position", "id")
     products = (
-        Product.objects.filter(is_active=True)
+        Product.objects.filter(is_active=True, display_price_fen__isnull=False)
         .annotate(
-            price_fen=Subquery(cheapest.values("price_fen")[:1]),
-            list_price_fen=Subquery(cheapest.values("list_price_fen")[:1]),
-            in_stock=Exists(active_skus.filter(stock__gt=0)),
-            cover_image=Subquery(main_image.values("image")[:1]),
-            cover_thumbnail=Subquery(main_image.values("list_thumbnail")[:1]),
+            list_price_fen=Subquery(active_skus.order_by("price_fen", "id").values("list_price_fen")[:1]),
+            # A per-product LIMIT 1 lookup: PostgreSQL may answer EXISTS by hashing every SKU in stock.
+            sku_in_stock_id=Subquery(active_skus.filter(stock__gt=0).values("id")[:1]),
+            in_stock=ExpressionWrapper(Q(sku_in_stock_id__isnull=False), output_field=BooleanField()),
+            # Images uploaded before thumbnails existed show the original in the list.
+            cover_thumbnail=Subquery(
+                main_image.annotate(
+                    shown=Coalesce(NullIf("list_thumbnail", Value("")), "image", output_field=CharField())
+                ).values("shown")[:1]
+            ),
         )
-        .filter(price_fen__isnull=False)
-        .only("id", "title", "subtitle", "sales_count", "category_id", "created_at")
+        .only("id", "title", "subtitle", "sales_count", "category_id", "created_at", "display_price_fen")
     )
     if filters.category is not None:
         products = products.filter(category__path__startswith=filters.category.path)
     if filters.keyword:
         products = products.filter(Q(title__icontains=filters.keyword) | Q(subtitle__icontains=filters.keyword))
     if filters.price_min_fen is not None:
-        products = products.filter(price_fen__gte=filters.price_min_fen)
+        products = products.filter(display_price_fen__gte=filters.price_min_fen)
     if filters.price_max_fen is not None:
-        products = products.filter(price_fen__lte=filters.price_max_fen)
+        products = products.filter(display_price_fen__lte=filters.price_max_fen)
     if filters.in_stock is not None:
         products = products.filter(in_stock=filters.in_stock)
     return products.order_by(*PRODUCT_ORDERINGS[filters.ordering])

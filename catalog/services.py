@@ -6,6 +6,7 @@ import nh3
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 
 from catalog import thumbnails
 from catalog.exceptions import StockAdjustmentRefused
@@ -31,6 +32,14 @@ def product_description_clean(*, html: str) -> str:
         url_schemes=DESCRIPTION_URL_SCHEMES,
         link_rel=None,
     ).strip()
+
+
+def product_display_prices_refresh(*, product_ids: Iterable[int]) -> None:
+    """Store each product's cheapest active SKU price; call after any change to SKUs' prices or activity."""
+    cheapest = Sku.objects.filter(product=OuterRef("pk"), is_active=True).order_by("price_fen", "id")
+    Product.objects.filter(pk__in=list(product_ids)).update(
+        display_price_fen=Subquery(cheapest.values("price_fen")[:1])
+    )
 
 
 @transaction.atomic

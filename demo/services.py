@@ -9,7 +9,12 @@ from PIL import Image, ImageDraw, ImageFont
 
 from articles.models import Article
 from catalog.models import Category, Product, Sku
-from catalog.services import product_description_clean, product_image_create, product_image_thumbnails_make
+from catalog.services import (
+    product_description_clean,
+    product_display_prices_refresh,
+    product_image_create,
+    product_image_thumbnails_make,
+)
 from demo import data
 
 DEMO_USERNAME = "demo"
@@ -102,6 +107,7 @@ def _demo_product_save(*, demo_product: data.DemoProduct, category: Category) ->
                 "is_active": True,
             },
         )
+    product_display_prices_refresh(product_ids=[product.pk])
     if not product.images.exists():
         jpeg = _placeholder_jpeg(
             label=demo_product.image_label, colour=demo_product.image_colour, size=PRODUCT_IMAGE_SIZE

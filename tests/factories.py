@@ -4,7 +4,7 @@ import factory
 
 from articles.models import Article
 from catalog.models import Category, Product, ProductImage, Sku
-from catalog.services import product_image_thumbnails_make
+from catalog.services import product_display_prices_refresh, product_image_thumbnails_make
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -34,11 +34,18 @@ class ProductFactory(factory.django.DjangoModelFactory):
 class SkuFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Sku
+        skip_postgeneration_save = True
 
     product = factory.SubFactory(ProductFactory)
     code = factory.Sequence(lambda number: f"SKU-{number:05d}")
     price_fen = 3990
     stock = 10
+
+    @factory.post_generation
+    def display_price(sku, create, extracted, **kwargs):
+        # As every service that changes SKUs does.
+        if create:
+            product_display_prices_refresh(product_ids=[sku.product_id])
 
 
 class ProductImageFactory(factory.django.DjangoModelFactory):

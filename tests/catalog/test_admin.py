@@ -377,6 +377,7 @@ def test_confirming_a_sku_import_saves_prices_in_fen_and_audits_stock_changes(ad
     assert (existing.price_fen, existing.list_price_fen, existing.stock) == (3990, 5990, 10)
     created = Sku.objects.get(code="MUG-2")
     assert (created.price_fen, created.list_price_fen, created.stock, created.is_active) == (1200, None, 3, False)
+    assert _display_price(product) == 3990  # the cheaper new SKU is inactive
     assert sorted(StockAdjustment.objects.values_list("sku__code", "delta", "stock_after", "created_by")) == [
         ("MUG-1", 6, 10, admin_user.pk),
         ("MUG-2", 3, 3, admin_user.pk),
@@ -447,3 +448,43 @@ def test_adding_a_subcategory_places_it_under_its_parent_in_position_order(admin
 
     assert response.status_code == 302
     assert [category.slug for category in Category.objects.order_by("path")] == ["tea", "teaware", "leaves"]
+
+
+# --- display prices follow SKU edits ---------------------------------------------
+
+
+def _display_price(product: Product) -> int | None:
+    return Product.objects.values_list("display_price_fen", flat=True).get(pk=product.pk)
+
+
+def test_editing_a_sku_price_in_the_product_editor_updates_the_storefront_price(admin_client):
+    sku = SkuFactory(price_fen=3990)
+    form = _product_add_form(category_id=sku.product.category_id, price="29.90") | {
+        **_inline_management_form("skus", total=1, initial=1),
+        "title": sku.product.title,
+        "skus-0-id": str(sku.pk),
+        "skus-0-product": str(sku.product_id),
+        "skus-0-code": sku.code,
+    }
+
+    response = admin_client.post(reverse("admin:catalog_product_change", args=[sku.product_id]), form)
+
+    assert response.status_code == 302
+    assert _display_price(sku.product) == 2990
+
+
+def test_deactivating_the_cheapest_sku_or_deleting_it_moves_the_storefront_price(admin_client):
+    product = ProductFactory()
+    cheap = SkuFactory(product=product, price_fen=1000)
+    dear = SkuFactory(product=product, price_fen=5000)
+
+    response = admin_client.post(
+        reverse("admin:catalog_sku_change", args=[cheap.pk]),
+        {"product": str(product.pk), "code": cheap.code, "specs": "{}", "price_fen": "10.00", "list_price_fen": ""},
+    )
+    assert response.status_code == 302
+    assert _display_price(product) == 5000
+
+    admin_client.post(reverse("admin:catalog_sku_delete", args=[dear.pk]), {"post": "yes"})
+    assert not Sku.objects.filter(pk=dear.pk).exists()
+    assert _display_price(product) is None  # nothing left on sale: invisible in the storefront

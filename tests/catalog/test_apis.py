@@ -2,6 +2,7 @@ import datetime
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -105,17 +106,32 @@ def test_reads_carry_etag_and_public_cache_control_and_answer_304_when_unchanged
     again = api.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
 
     assert first.status_code == 200
-    assert set(first["Cache-Control"].split(", ")) == {"public", "max-age=30"}
+    assert set(first["Cache-Control"].split(", ")) == {"public", "max-age=15"}
     assert first["ETag"]
     assert again.status_code == 304
     assert again.content == b""
+    cache.clear()  # and when the answer is built afresh
+    assert api.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
 
 
-def test_a_change_gives_a_new_etag_and_a_full_answer(api):
+def test_a_repeated_read_is_answered_from_the_shared_cache_until_it_expires(api, django_assert_num_queries):
+    product = _product(title="Mug")
+    first = api.get(f"{PRODUCTS_URL}/{product.pk}")
+    Product.objects.filter(pk=product.pk).update(title="Big mug")
+
+    with django_assert_num_queries(0):
+        cached = api.get(f"{PRODUCTS_URL}/{product.pk}")
+
+    assert cached.json()["title"] == "Mug"
+    assert cached["ETag"] == first["ETag"]
+
+
+def test_a_change_gives_a_new_etag_and_a_full_answer_once_the_cached_one_expires(api):
     product = _product(title="Mug")
     first = api.get(f"{PRODUCTS_URL}/{product.pk}")
 
     Product.objects.filter(pk=product.pk).update(title="Big mug")
+    cache.clear()  # as the cached answer expires after max-age
     again = api.get(f"{PRODUCTS_URL}/{product.pk}", HTTP_IF_NONE_MATCH=first["ETag"])
 
     assert again.status_code == 200

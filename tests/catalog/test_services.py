@@ -11,6 +11,7 @@ from catalog.exceptions import StockAdjustmentRefused
 from catalog.models import Product, Sku, StockAdjustment
 from catalog.services import (
     product_description_clean,
+    product_display_prices_refresh,
     product_image_create,
     product_image_thumbnails_make,
     products_shelf_set,
@@ -194,3 +195,27 @@ def test_sku_model_refuses_a_list_price_below_the_price():
         sku.full_clean()
 
     assert refused.value.messages == ["The list price cannot be below the price."]
+
+
+# --- display prices --------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_display_price_is_the_cheapest_active_sku_or_empty():
+    mug, teapot, bare = ProductFactory(), ProductFactory(), ProductFactory()
+    Sku.objects.bulk_create(
+        [
+            Sku(product=mug, code="MUG-1", price_fen=1000, is_active=False),
+            Sku(product=mug, code="MUG-2", price_fen=4500),
+            Sku(product=mug, code="MUG-3", price_fen=3990),
+            Sku(product=teapot, code="POT-1", price_fen=100, is_active=False),
+        ]
+    )
+
+    product_display_prices_refresh(product_ids=[mug.pk, teapot.pk, bare.pk])
+
+    assert dict(Product.objects.values_list("pk", "display_price_fen")) == {
+        mug.pk: 3990,
+        teapot.pk: None,
+        bare.pk: None,
+    }
