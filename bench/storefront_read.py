@@ -104,7 +104,7 @@ def main() -> None:
             wait_until_serving(f"{urls[cache_mode]}/api/v1/catalog/categories", server)
         print(
             f"gunicorn {options.workers} workers, wrk {options.connections} connections, "
-            f"{options.seconds} s per run; latencies in ms\n"
+            f"{options.rounds} interleaved rounds of {options.seconds} s, medians; latencies in ms\n"
             "  cached: as deployed, repeated reads answered from the shared cache for 15 s\n"
             "  uncached: the cache switched off, every read queries and serializes\n",
             flush=True,

@@ -1,23 +1,32 @@
 """Catalog reads shared by the storefront APIs and the admin.
 
-Keyword search is a plain case-insensitive substring match (`icontains`: LIKE on
-SQLite, UPPER(...) LIKE on PostgreSQL). Chinese has no spaces between words, so
-any word-splitting search (PostgreSQL's full-text search, whose parsers split
-on whitespace and punctuation) would need a Chinese segmenter extension;
-a substring match finds "马克杯" inside "景德镇手作陶瓷马克杯" with none.
+Keyword search is a case-insensitive substring match (`icontains`: LIKE on SQLite,
+UPPER(column) LIKE UPPER(pattern) on PostgreSQL) over title and subtitle. Chinese
+has no spaces between words, so word-splitting search (PostgreSQL's full-text
+parsers split on whitespace and punctuation) would need a Chinese segmenter
+extension; a substring match finds "马克杯" inside "景德镇手作陶瓷马克杯" with none.
 
-No index for it on PostgreSQL, measured and decided (bench_storefront, 10,000
-products, README "Benchmarks"): a pg_trgm GIN index cannot help the typical
-query. Shoppers type one or two Chinese words, usually 2-3 characters, and a
-pattern shorter than 3 characters yields no trigram to look up, so PostgreSQL
-scans anyway; pg_trgm also takes only "alphanumeric" characters, which depends
-on the database's locale (CJK counts in C.UTF-8 and most UTF-8 locales, not
-in "C"). The search runs only over on-shelf products and scanning their titles
-takes a few milliseconds at this size. Revisit past ~100,000 products with a
-trigram index on UPPER(title) for queries of 3+ characters, or a search engine.
+On PostgreSQL, catalog/migrations/0005 adds pg_trgm GIN indexes on UPPER(title)
+and UPPER(subtitle), the expressions icontains compares. Measured on the bench
+catalog (10,000 products, bench/storefront_read.py --keep-database; a busy
+2-core machine, so compare the rows, not the absolute times), newest first:
+
+    query              no index    trigram indexes
+    马克杯 (common)      33 ms       0.9 ms   (planner now stops at the first page)
+    景德镇陶瓷马克杯      23 ms       0.5 ms   (bitmap scan on the trigram indexes)
+    茶具 (common)        31 ms       0.9 ms
+    咖啡 (no match)      22 ms        32 ms    (2 characters: no trigram to look up)
+
+Trigrams need at least 3 characters, so a rare 2-character word still scans
+the table (the last row); acceptable at this size, and a search engine with a
+Chinese tokenizer is the step after ~100,000 products. pg_trgm keeps
+only characters the database's locale calls alphanumeric: CJK counts in
+C.UTF-8 (checked with show_trgm('马克杯')) and the usual UTF-8 locales, not in
+the "C" locale, where the indexes would index nothing and searches would scan.
 """
 
 from dataclasses import dataclass
+from functools import cache
 
 from django.db.models import (
     BooleanField,
@@ -104,28 +113,10 @@ def storefront_products(*, filters: ProductFilters) -> QuerySet[Product]:
 
     Price filters and ordering use the stored `display_price_fen` (the cheapest active
     SKU's price) and its index. Each product also carries `list_price_fen` of that SKU,
-    `in_stock` and its main image's `cover_thumbnail`, from correlated
-    subqueries evaluated only for the rows of the page, so a page costs one query
-    whatever its size.
+    `in_stock` and its main image's `cover_thumbnail`, from correlated subqueries
+    evaluated only for the rows of the page, so a page costs one query whatever its size.
     """
-    active_skus = Sku.objects.filter(product=OuterRef("pk"), is_active=True)
-    main_image = ProductImage.objects.filter(product=OuterRef("pk")).order_by("position", "id")
-    products = (
-        Product.objects.filter(is_active=True, display_price_fen__isnull=False)
-        .annotate(
-            list_price_fen=Subquery(active_skus.order_by("price_fen", "id").values("list_price_fen")[:1]),
-            # A per-product LIMIT 1 lookup: PostgreSQL may answer EXISTS by hashing every SKU in stock.
-            sku_in_stock_id=Subquery(active_skus.filter(stock__gt=0).values("id")[:1]),
-            in_stock=ExpressionWrapper(Q(sku_in_stock_id__isnull=False), output_field=BooleanField()),
-            # Images uploaded before thumbnails existed show the original in the list.
-            cover_thumbnail=Subquery(
-                main_image.annotate(
-                    shown=Coalesce(NullIf("list_thumbnail", Value("")), "image", output_field=CharField())
-                ).values("shown")[:1]
-            ),
-        )
-        .only("id", "title", "subtitle", "sales_count", "category_id", "created_at", "display_price_fen")
-    )
+    products = _storefront_products_annotated().all()
     if filters.category is not None:
         products = products.filter(category__path__startswith=filters.category.path)
     if filters.keyword:
@@ -137,6 +128,33 @@ def storefront_products(*, filters: ProductFilters) -> QuerySet[Product]:
     if filters.in_stock is not None:
         products = products.filter(in_stock=filters.in_stock)
     return products.order_by(*PRODUCT_ORDERINGS[filters.ordering])
+
+
+@cache
+def _storefront_products_annotated() -> QuerySet[Product]:
+    """Built once per process and cloned per request: resolving the subqueries costs more than running them.
+
+    The queryset is never evaluated itself, only cloned by .all() and .filter(), so
+    no rows are cached in it; it holds no data, just the compiled expressions.
+    """
+    active_skus = Sku.objects.filter(product=OuterRef("pk"), is_active=True)
+    main_image = ProductImage.objects.filter(product=OuterRef("pk")).order_by("position", "id")
+    return (
+        Product.objects.filter(is_active=True, display_price_fen__isnull=False)
+        # A per-product LIMIT 1 lookup: PostgreSQL may answer EXISTS by hashing every SKU in stock.
+        .alias(sku_in_stock_id=Subquery(active_skus.filter(stock__gt=0).order_by().values("id")[:1]))
+        .annotate(
+            list_price_fen=Subquery(active_skus.order_by("price_fen", "id").values("list_price_fen")[:1]),
+            in_stock=ExpressionWrapper(Q(sku_in_stock_id__isnull=False), output_field=BooleanField()),
+            # Images uploaded before thumbnails existed show the original in the list.
+            cover_thumbnail=Subquery(
+                main_image.annotate(
+                    shown=Coalesce(NullIf("list_thumbnail", Value("")), "image", output_field=CharField())
+                ).values("shown")[:1]
+            ),
+        )
+        .only("id", "title", "subtitle", "sales_count", "category_id", "created_at", "display_price_fen")
+    )
 
 
 def storefront_product(*, product_id: int) -> Product | None:
