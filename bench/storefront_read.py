@@ -14,10 +14,10 @@ drives each storefront read with wrk at --connections connections:
 The baseline for each is an endpoint in the same server that answers that
 read's own body, captured beforehand, as prebuilt bytes: the same Django stack,
 middleware and bytes on the wire, without queries or serialization. The ratio
-is our requests/s over the baseline's, twice: as deployed (repeated reads
-answered from the cache for their max-age; a cache per gunicorn worker here,
-Redis shared by all in production) and with the cache switched off, so every
-read queries and serializes.
+is our requests/s over the baseline's, twice: as deployed (a repeated read is
+answered from the cache for its max-age; here each gunicorn worker has its own
+local-memory cache, in production Redis is shared by all) and with the cache
+switched off, so every read queries and serializes.
 """
 
 import argparse

@@ -124,6 +124,18 @@ def test_a_repeated_read_is_answered_from_the_shared_cache_until_it_expires(api,
 
     assert cached.json()["title"] == "Mug"
     assert cached["ETag"] == first["ETag"]
+    assert (cached["Cache-Control"], cached["Vary"]) == (first["Cache-Control"], "Accept")
+
+
+def test_the_cache_keeps_json_and_the_browsable_page_apart(api):
+    _product(title="Mug")
+
+    page = api.get(PRODUCTS_URL, HTTP_ACCEPT="text/html")
+    json_answer = api.get(PRODUCTS_URL, HTTP_ACCEPT="application/json")
+
+    assert page["Content-Type"].startswith("text/html")
+    assert json_answer["Content-Type"] == "application/json"
+    assert json_answer.json()["results"][0]["title"] == "Mug"
 
 
 def test_a_change_gives_a_new_etag_and_a_full_answer_once_the_cached_one_expires(api):
