@@ -8,6 +8,7 @@ The order is the queryset's own: the selector decides it, and its last field
 must be unique (the primary key) so ties are broken the same way on every page.
 """
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import pagination, serializers
 from rest_framework.exceptions import NotFound, ValidationError
@@ -41,8 +42,21 @@ class CursorPagination(pagination.CursorPagination):
         try:
             return super().decode_cursor(request)
         except NotFound as error:
-            message = "Invalid cursor: use the next or previous link of a page as it is."
-            raise ValidationError({self.cursor_query_param: [message]}) from error
+            raise _invalid_cursor() from error
+
+    def paginate_queryset(self, queryset, request, view=None):
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (ValueError, TypeError, DjangoValidationError) as error:
+            # A well-formed cursor whose position is not a value of the ordering field
+            # (made by hand, or from another ordering) fails when the position is compared.
+            if request.query_params.get(self.cursor_query_param):
+                raise _invalid_cursor() from error
+            raise
+
+
+def _invalid_cursor() -> ValidationError:
+    return ValidationError({"cursor": ["Invalid cursor: use the next or previous link of a page as it is."]})
 
 
 CURSOR_PAGINATION_PARAMETERS = [

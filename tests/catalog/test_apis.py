@@ -1,5 +1,7 @@
+import base64
 import datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache
@@ -283,6 +285,17 @@ def test_bad_filter_values_are_a_400_naming_the_field(api, params, field, messag
 
     assert response.status_code == 400
     assert response.json() == {"code": "invalid", "message": "Some fields are invalid.", "fields": {field: [message]}}
+
+
+@pytest.mark.parametrize(("ordering", "position"), [("newest", "yesterday"), ("price", "cheap"), ("sales", "")])
+def test_a_forged_cursor_is_a_400(api, ordering, position):
+    _product(title="Mug")
+    forged = base64.b64encode(urlencode({"o": "0", "r": "0", "p": position}).encode()).decode()
+
+    response = api.get(PRODUCTS_URL, {"ordering": ordering, "cursor": forged})
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["cursor"]
 
 
 def test_an_inactive_category_cannot_be_filtered_by(api):
