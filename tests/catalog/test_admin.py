@@ -14,6 +14,7 @@ from PIL import Image
 from catalog.admin import ProductAdmin, SkuAdmin
 from catalog.models import Category, Product, ProductImage, Sku, StockAdjustment
 from catalog.resources import SkuResource
+from catalog.selectors import category_tree
 from tests.factories import CategoryFactory, ProductFactory, ProductImageFactory, SkuFactory
 
 pytestmark = pytest.mark.django_db
@@ -488,3 +489,24 @@ def test_deactivating_the_cheapest_sku_or_deleting_it_moves_the_storefront_price
     admin_client.post(reverse("admin:catalog_sku_delete", args=[dear.pk]), {"post": "yes"})
     assert not Sku.objects.filter(pk=dear.pk).exists()
     assert _display_price(product) is None  # nothing left on sale: invisible in the storefront
+
+
+def test_changing_a_categorys_position_moves_it_among_its_siblings(admin_client):
+    tea = CategoryFactory(name="Tea", slug="tea", position=1)
+    CategoryFactory(name="Kitchen", slug="kitchen", position=2)
+
+    response = admin_client.post(
+        reverse("admin:catalog_category_change", args=[tea.pk]),
+        {
+            "name": "Tea",
+            "slug": "tea",
+            "position": "3",
+            "is_active": "on",
+            "treebeard_position": "sorted-sibling",
+            "treebeard_ref_node": "",
+        },
+    )
+
+    assert response.status_code == 302
+    assert [category.slug for category in Category.objects.order_by("path")] == ["kitchen", "tea"]
+    assert [node.slug for node in category_tree()] == ["kitchen", "tea"]
