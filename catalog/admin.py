@@ -1,11 +1,28 @@
 from decimal import Decimal
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from import_export.admin import ImportExportMixin
+from treebeard.admin import TreeAdmin
+from treebeard.forms import movenodeform_factory
 
-from catalog.models import Category, Product, ProductImage, Sku
+from catalog.exceptions import StockAdjustmentRefused
+from catalog.models import Category, Product, ProductImage, Sku, StockAdjustment
+from catalog.resources import ProductResource, SkuResource
 from catalog.selectors import products_with_sku_summary
+from catalog.services import (
+    product_description_clean,
+    product_display_prices_refresh,
+    product_image_thumbnails_make,
+    products_shelf_set,
+    sku_stock_adjust,
+)
 from config.money import fen_from_yuan, format_fen, yuan_from_fen
 
 
@@ -37,33 +54,91 @@ class YuanPriceField(forms.DecimalField):
 
 class SkuAdminForm(forms.ModelForm):
     price_fen = YuanPriceField(label="Price (¥)", help_text="In yuan, e.g. 39.90.")
+    list_price_fen = YuanPriceField(
+        label="List price (¥)", required=False, help_text="Optional crossed-out price in yuan."
+    )
 
     class Meta:
         model = Sku
-        fields = ["code", "specs", "price_fen", "stock", "is_active"]
+        fields = ["code", "specs", "price_fen", "list_price_fen", "stock", "is_active"]
         # Sized so a SKU row fits a laptop screen; specs are a line or two of JSON.
         widgets = {
             "code": forms.TextInput(attrs={"size": 20}),
             "specs": forms.Textarea(attrs={"rows": 2, "cols": 28}),
         }
+        labels = {"stock": "Stock"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # Existing stock changes only through "Adjust stock", which audits and locks.
+            self.fields["stock"].disabled = True
+            self.fields["stock"].help_text = "Change it with Adjust stock."
+        else:
+            self.fields["stock"].help_text = "Initial stock; recorded as an adjustment."
 
 
 class SkuInline(admin.TabularInline):
     model = Sku
     form = SkuAdminForm
     extra = 1
+    readonly_fields = ["stock_adjust_link"]
+
+    @admin.display(description="")
+    def stock_adjust_link(self, sku: Sku) -> str:
+        if not sku.pk:
+            return ""
+        return format_html('<a href="{}">Adjust stock</a>', reverse("admin:catalog_sku_adjust_stock", args=[sku.pk]))
 
 
 class ProductImageInline(admin.TabularInline):
     model = ProductImage
-    fields = ["image", "position"]
+    fields = ["image", "position", "thumbnail_preview"]
+    readonly_fields = ["thumbnail_preview"]
     extra = 1
+
+    @admin.display(description="List thumbnail")
+    def thumbnail_preview(self, product_image: ProductImage) -> str:
+        if not product_image.list_thumbnail:
+            return "—"
+        return format_html('<img src="{}" width="80" height="80" alt="">', product_image.list_thumbnail.url)
+
+
+class ProductAdminForm(forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = ["category", "title", "subtitle", "description", "is_active"]
+
+    def clean_description(self) -> str:
+        return product_description_clean(html=self.cleaned_data["description"])
+
+
+class ImportNeedsAddAndChange:
+    """Importing creates and changes rows, so it needs both permissions; export needs view."""
+
+    def has_import_permission(self, request) -> bool:
+        return self.has_add_permission(request) and self.has_change_permission(request)
+
+    def has_export_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
+    def get_import_data_kwargs(self, **kwargs):
+        # The confirmed import also rolls back on a row that fails validation, not only on errors.
+        return {**super().get_import_data_kwargs(**kwargs), "rollback_on_validation_errors": True}
+
+    def process_result(self, result, request):
+        if result.has_errors() or result.has_validation_errors():
+            self.message_user(
+                request, "Nothing was imported: some rows are invalid. Import the file again to see them.", "ERROR"
+            )
+            return redirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_import"))
+        return super().process_result(result, request)
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(TreeAdmin):
+    form = movenodeform_factory(Category, fields=["name", "slug", "position", "is_active"])
     list_display = ["name", "slug", "position", "is_active", "product_count"]
-    list_editable = ["position", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -77,12 +152,15 @@ class CategoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
-    list_display = ["title", "category", "price_range", "total_stock", "is_active", "updated_at"]
+class ProductAdmin(ImportNeedsAddAndChange, ImportExportMixin, admin.ModelAdmin):
+    form = ProductAdminForm
+    resource_classes = [ProductResource]
+    list_display = ["title", "category", "price_range", "total_stock", "sales_count", "is_active", "updated_at"]
     list_select_related = ["category"]
     list_filter = ["is_active", "category"]
     search_fields = ["title", "skus__code"]
     inlines = [SkuInline, ProductImageInline]
+    actions = ["put_on_shelf", "take_off_shelf"]
 
     def get_queryset(self, request):
         return products_with_sku_summary(products=super().get_queryset(request))
@@ -98,3 +176,149 @@ class ProductAdmin(admin.ModelAdmin):
     @admin.display(description="Stock", ordering="total_stock")
     def total_stock(self, product: Product) -> int:
         return product.total_stock or 0
+
+    @admin.action(description="Put selected products on shelf", permissions=["change"])
+    def put_on_shelf(self, request, queryset):
+        changed = products_shelf_set(product_ids=queryset.values_list("pk", flat=True), on_shelf=True)
+        self.message_user(request, f"{changed} product(s) put on shelf.", messages.SUCCESS)
+
+    @admin.action(description="Take selected products off shelf", permissions=["change"])
+    def take_off_shelf(self, request, queryset):
+        changed = products_shelf_set(product_ids=queryset.values_list("pk", flat=True), on_shelf=False)
+        self.message_user(request, f"{changed} product(s) taken off shelf.", messages.SUCCESS)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        product_display_prices_refresh(product_ids=[form.instance.pk])
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is Sku:
+            self._save_skus(request, formset)
+        elif formset.model is ProductImage:
+            uploaded = [image_form for image_form in formset.forms if "image" in image_form.changed_data]
+            formset.save()
+            for image_form in uploaded:
+                if image_form.instance.pk and image_form not in formset.deleted_forms:
+                    product_image_thumbnails_make(product_image=image_form.instance)
+        else:
+            formset.save()
+
+    def _save_skus(self, request, formset) -> None:
+        """New SKUs start empty and get their initial stock as an audited adjustment."""
+        skus = formset.save(commit=False)
+        for sku in formset.deleted_objects:
+            sku.delete()
+        for sku in skus:
+            initial_stock = sku.stock if sku._state.adding else 0
+            if sku._state.adding:
+                sku.stock = 0
+            sku.save()
+            if initial_stock:
+                sku_stock_adjust(sku_id=sku.pk, delta=initial_stock, reason="Initial stock", by=request.user)
+        formset.save_m2m()
+
+
+class StockAdjustForm(forms.Form):
+    delta = forms.IntegerField(
+        label="Change", help_text="Units to add (e.g. 20) or remove (e.g. -3). Stock never goes below zero."
+    )
+    reason = forms.CharField(max_length=200, help_text="Why, e.g. 'Delivery from the kiln' or 'Broken in storage'.")
+
+
+@admin.register(Sku)
+class SkuAdmin(ImportNeedsAddAndChange, ImportExportMixin, admin.ModelAdmin):
+    form = SkuAdminForm
+    resource_classes = [SkuResource]
+    fields = ["product", "code", "specs", "price_fen", "list_price_fen", "stock", "is_active"]
+    list_display = ["code", "product", "price", "stock", "is_active", "stock_adjust_link"]
+    list_select_related = ["product"]
+    list_filter = ["is_active"]
+    search_fields = ["code", "product__title"]
+    autocomplete_fields = ["product"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["fields"] = self.fields
+        return super().get_form(request, obj, change, **kwargs)
+
+    @admin.display(description="Price", ordering="price_fen")
+    def price(self, sku: Sku) -> str:
+        return format_fen(sku.price_fen)
+
+    @admin.display(description="")
+    def stock_adjust_link(self, sku: Sku) -> str:
+        return format_html('<a href="{}">Adjust stock</a>', reverse("admin:catalog_sku_adjust_stock", args=[sku.pk]))
+
+    def save_model(self, request, obj, form, change):
+        initial_stock = 0 if change else obj.stock
+        if not change:
+            obj.stock = 0
+        super().save_model(request, obj, form, change)
+        if initial_stock:
+            sku_stock_adjust(sku_id=obj.pk, delta=initial_stock, reason="Initial stock", by=request.user)
+        # A SKU moved to another product changes both products' prices.
+        product_display_prices_refresh(product_ids={obj.product_id, form.initial.get("product", obj.product_id)})
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        product_display_prices_refresh(product_ids=[obj.product_id])
+
+    def delete_queryset(self, request, queryset):
+        product_ids = set(queryset.values_list("product_id", flat=True))
+        super().delete_queryset(request, queryset)
+        product_display_prices_refresh(product_ids=product_ids)
+
+    def get_urls(self):
+        adjust = path(
+            "<int:sku_id>/adjust-stock/",
+            self.admin_site.admin_view(self.adjust_stock_view),
+            name="catalog_sku_adjust_stock",
+        )
+        return [adjust, *super().get_urls()]
+
+    def adjust_stock_view(self, request, sku_id: int):
+        if not request.user.has_perm("catalog.add_stockadjustment"):
+            raise PermissionDenied
+        sku = get_object_or_404(Sku.objects.select_related("product"), pk=sku_id)
+        form = StockAdjustForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                adjustment = sku_stock_adjust(
+                    sku_id=sku.pk, delta=form.cleaned_data["delta"], reason=form.cleaned_data["reason"], by=request.user
+                )
+            except StockAdjustmentRefused as refused:
+                for field_name, field_messages in refused.fields.items():
+                    for message in field_messages:
+                        form.add_error(field_name if field_name in form.fields else None, message)
+            else:
+                self.message_user(
+                    request, f"Stock of {sku.code} is now {adjustment.stock_after} ({adjustment.delta:+d}).", "SUCCESS"
+                )
+                return redirect(reverse("admin:catalog_product_change", args=[sku.product_id]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Adjust stock of {sku.code}",
+            "opts": self.opts,
+            "sku": sku,
+            "form": form,
+            "recent_adjustments": sku.stock_adjustments.select_related("created_by")[:10],
+        }
+        return TemplateResponse(request, "admin/catalog/sku/adjust_stock.html", context)
+
+
+@admin.register(StockAdjustment)
+class StockAdjustmentAdmin(admin.ModelAdmin):
+    """The audit log: written only through Adjust stock, never edited."""
+
+    list_display = ["created_at", "sku", "delta", "stock_after", "reason", "created_by"]
+    list_select_related = ["sku", "created_by"]
+    list_filter = ["created_at"]
+    search_fields = ["sku__code", "reason"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,5 +1,7 @@
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from treebeard.mp_tree import MP_Node
 
 
 def validate_sku_specs(specs) -> None:
@@ -12,14 +14,26 @@ def validate_sku_specs(specs) -> None:
         )
 
 
-class Category(models.Model):
+class Category(MP_Node):
+    """A node of the category tree (django-treebeard, materialized path).
+
+    Materialized path over django-mptt: treebeard is maintained (mptt's maintainers
+    have marked it unmaintained), and a path prefix answers both questions the
+    storefront asks in one indexed query each: the whole tree in display order
+    (ORDER BY path) and "this category and everything under it" (path LIKE 'prefix%').
+    Siblings are kept sorted by `node_order_by`, so path order is display order.
+    """
+
     name = models.CharField(max_length=64)
     slug = models.SlugField(max_length=64, unique=True)
-    position = models.PositiveSmallIntegerField(default=0, help_text="Lower numbers come first in the storefront.")
-    is_active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(
+        default=0, help_text="Lower numbers come first among the category's siblings in the storefront."
+    )
+    is_active = models.BooleanField(default=True, help_text="An inactive category hides its subcategories too.")
+
+    node_order_by = ["position", "name"]
 
     class Meta:
-        ordering = ["position", "name"]
         verbose_name = "category"
         verbose_name_plural = "categories"
 
@@ -32,8 +46,24 @@ class Product(models.Model):
 
     category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
     title = models.CharField(max_length=120)
-    description = models.TextField(blank=True)
-    is_active = models.BooleanField(default=True)
+    subtitle = models.CharField(max_length=200, blank=True, default="")
+    description = models.TextField(
+        blank=True, help_text="HTML; cleaned to a safe subset (paragraphs, headings, lists, images) when saved."
+    )
+    is_active = models.BooleanField(
+        "on shelf", default=True, help_text="Off-shelf products are invisible in the storefront."
+    )
+    # Counted by the orders app when an order is paid; the storefront sorts by it.
+    sales_count = models.PositiveIntegerField(default=0)
+    # Kept by catalog.services.product_display_prices_refresh whenever SKUs change, so the storefront
+    # filters and sorts by price through an index instead of computing every product's cheapest SKU.
+    display_price_fen = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=None,
+        editable=False,
+        help_text="The cheapest active SKU's price in fen; empty when no SKU is on sale.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -44,6 +74,9 @@ class Product(models.Model):
         indexes = [
             # The storefront lists a category's active products, newest first.
             models.Index(fields=["category", "is_active", "-created_at"], name="catalog_product_listing_idx"),
+            models.Index(fields=["is_active", "-created_at", "-id"], name="catalog_product_newest_idx"),
+            models.Index(fields=["is_active", "-sales_count", "-id"], name="catalog_product_sales_idx"),
+            models.Index(fields=["is_active", "display_price_fen", "id"], name="catalog_product_price_idx"),
         ]
 
     def __str__(self) -> str:
@@ -62,6 +95,12 @@ class Sku(models.Model):
         help_text='What sets this variant apart, e.g. {"color": "white", "size": "350 ml"}.',
     )
     price_fen = models.PositiveIntegerField(help_text="Price in fen: 3990 is ¥39.90.")
+    list_price_fen = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=None,
+        help_text="The crossed-out 'was' price in fen, if any; never below the price.",
+    )
     # Signed on purpose: the CheckConstraint, not the column type, refuses a negative
     # stock, so a conditional decrement that would overdraw fails the same way everywhere.
     stock = models.IntegerField(default=0)
@@ -71,6 +110,10 @@ class Sku(models.Model):
         ordering = ["price_fen", "code"]
         verbose_name = "SKU"
         verbose_name_plural = "SKUs"
+        indexes = [
+            # The storefront looks up each product's cheapest active SKU.
+            models.Index(fields=["product", "is_active", "price_fen", "id"], name="catalog_sku_cheapest_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(stock__gte=0),
@@ -82,21 +125,58 @@ class Sku(models.Model):
                 name="catalog_sku_price_not_negative",
                 violation_error_message="Price cannot be negative.",
             ),
+            models.CheckConstraint(
+                condition=models.Q(list_price_fen__isnull=True) | models.Q(list_price_fen__gte=models.F("price_fen")),
+                name="catalog_sku_list_price_not_below_price",
+                violation_error_message="The list price cannot be below the price.",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.code
 
 
+class StockAdjustment(models.Model):
+    """One change of a SKU's stock made by staff, kept for audit; written only by sku_stock_adjust."""
+
+    sku = models.ForeignKey(Sku, on_delete=models.CASCADE, related_name="stock_adjustments")
+    delta = models.IntegerField(help_text="Units added (positive) or removed (negative).")
+    reason = models.CharField(max_length=200)
+    stock_after = models.IntegerField(help_text="The SKU's stock right after this change.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "stock adjustment"
+        verbose_name_plural = "stock adjustments"
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(delta=0), name="catalog_stockadjustment_delta_not_zero"),
+            models.CheckConstraint(
+                condition=models.Q(stock_after__gte=0), name="catalog_stockadjustment_stock_after_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sku} {self.delta:+d}"
+
+
 class ProductImage(models.Model):
+    """A product photo and its two thumbnails, made once by product_image_thumbnails_make when it is uploaded."""
+
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images")
     image = models.ImageField(upload_to="catalog/")
+    list_thumbnail = models.ImageField(upload_to="catalog/thumbnails/", blank=True, default="", editable=False)
+    detail_thumbnail = models.ImageField(upload_to="catalog/thumbnails/", blank=True, default="", editable=False)
     position = models.PositiveSmallIntegerField(default=0, help_text="The lowest position is the main image.")
 
     class Meta:
         ordering = ["position", "id"]
         verbose_name = "product image"
         verbose_name_plural = "product images"
+        indexes = [models.Index(fields=["product", "position", "id"], name="catalog_productimage_main_idx")]
 
     def __str__(self) -> str:
         return f"{self.product} image {self.position}"

@@ -82,6 +82,8 @@ INSTALLED_APPS = [
     "articles",
     "orders",
     "demo",
+    "treebeard",
+    "import_export",
 ]
 
 MIDDLEWARE = [

@@ -14,6 +14,7 @@ admin.site.site_url = None
 api_v1 = [
     path("health", HealthApi.as_view(), name="health"),
     path("", include("customers.urls")),
+    path("catalog/", include("catalog.urls")),
     path("", include("orders.urls")),
 ]
 

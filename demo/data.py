@@ -8,6 +8,7 @@ class DemoCategory:
     slug: str
     name: str
     position: int
+    parent_slug: str | None = None  # parents come before their children in CATEGORIES
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class DemoSku:
     specs: dict[str, str]
     price_fen: int
     stock: int
+    list_price_fen: int | None = None
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class DemoProduct:
     key: str  # names the image file
     category_slug: str
     title: str
+    subtitle: str
     description: str
     # Latin text: Pillow's built-in font has no Chinese glyphs.
     image_label: str
@@ -43,6 +46,8 @@ class DemoArticle:
 
 CATEGORIES = [
     DemoCategory(slug="tea", name="茶与茶具", position=10),
+    DemoCategory(slug="tea-leaves", name="茶叶", position=10, parent_slug="tea"),
+    DemoCategory(slug="teaware", name="茶具", position=20, parent_slug="tea"),
     DemoCategory(slug="kitchen", name="餐厨", position=20),
     DemoCategory(slug="home", name="家居", position=30),
 ]
@@ -52,36 +57,45 @@ PRODUCTS = [
         key="ceramic-mug",
         category_slug="kitchen",
         title="景德镇手作陶瓷马克杯",
-        description="景德镇匠人手工拉坯，釉面温润，可进微波炉与洗碗机。",
+        subtitle="月白与青瓷两色，350ml 刚好一杯拿铁",
+        description="<p>景德镇匠人手工拉坯，釉面温润，可进微波炉与洗碗机。</p>",
         image_label="Ceramic Mug",
         image_colour="#3d7ea6",
         skus=[
-            DemoSku(code="MUG-350-WHITE", specs={"颜色": "月白", "容量": "350ml"}, price_fen=3990, stock=120),
+            DemoSku(
+                code="MUG-350-WHITE",
+                specs={"颜色": "月白", "容量": "350ml"},
+                price_fen=3990,
+                stock=120,
+                list_price_fen=5990,
+            ),
             DemoSku(code="MUG-350-CELADON", specs={"颜色": "青瓷", "容量": "350ml"}, price_fen=4500, stock=80),
             DemoSku(code="MUG-500-WHITE", specs={"颜色": "月白", "容量": "500ml"}, price_fen=4990, stock=0),
         ],
     ),
     DemoProduct(
         key="tea-set",
-        category_slug="tea",
+        category_slug="teaware",
         title="汝窑功夫茶具套装",
-        description="一壶一海，配品茗杯，开片自然，适合三五好友围炉煮茶。",
+        subtitle="一壶一海，开片自然",
+        description="<p>一壶一海，配品茗杯，开片自然，适合三五好友围炉煮茶。</p>",
         image_label="Tea Set",
         image_colour="#6b8e4e",
         skus=[
-            DemoSku(code="TEASET-6CUP", specs={"配置": "一壶六杯"}, price_fen=12800, stock=30),
+            DemoSku(code="TEASET-6CUP", specs={"配置": "一壶六杯"}, price_fen=12800, stock=30, list_price_fen=15800),
             DemoSku(code="TEASET-8CUP", specs={"配置": "一壶八杯"}, price_fen=16800, stock=12),
         ],
     ),
     DemoProduct(
         key="puer-cake",
-        category_slug="tea",
+        category_slug="tea-leaves",
         title="云南勐海古树普洱茶饼 357g",
-        description="勐海古树春茶压制，生茶鲜爽回甘，熟茶醇厚顺滑。",
+        subtitle="古树春茶，生熟可选",
+        description="<p>勐海古树春茶压制，生茶鲜爽回甘，熟茶醇厚顺滑。</p>",
         image_label="Pu'er Tea Cake",
         image_colour="#8c5a3c",
         skus=[
-            DemoSku(code="PUER-357-RAW", specs={"类型": "生茶"}, price_fen=29800, stock=40),
+            DemoSku(code="PUER-357-RAW", specs={"类型": "生茶"}, price_fen=29800, stock=40, list_price_fen=32800),
             DemoSku(code="PUER-357-RIPE", specs={"类型": "熟茶"}, price_fen=25800, stock=55),
         ],
     ),
@@ -89,7 +103,8 @@ PRODUCTS = [
         key="bamboo-board",
         category_slug="kitchen",
         title="楠竹整竹砧板",
-        description="整竹压制，不易开裂，双面可用。",
+        subtitle="整竹压制，双面可用",
+        description="<p>整竹压制，不易开裂，双面可用。</p>",
         image_label="Bamboo Board",
         image_colour="#b08d3c",
         skus=[
@@ -101,7 +116,8 @@ PRODUCTS = [
         key="cotton-bedding",
         category_slug="home",
         title="新疆长绒棉床品四件套",
-        description="60 支长绒棉贡缎，亲肤透气，含被套、床单与两只枕套。",
+        subtitle="60 支贡缎，亲肤透气",
+        description="<p>60 支长绒棉贡缎，亲肤透气，含被套、床单与两只枕套。</p>",
         image_label="Cotton Bedding",
         image_colour="#7a6fa8",
         skus=[

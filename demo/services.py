@@ -8,7 +8,13 @@ from django.db import transaction
 from PIL import Image, ImageDraw, ImageFont
 
 from articles.models import Article
-from catalog.models import Category, Product, ProductImage, Sku
+from catalog.models import Category, Product, Sku
+from catalog.services import (
+    product_description_clean,
+    product_display_prices_refresh,
+    product_image_create,
+    product_image_thumbnails_make,
+)
 from demo import data
 
 DEMO_USERNAME = "demo"
@@ -34,13 +40,11 @@ def demo_data_load(*, admin_password: str) -> DemoDataSummary:
     Images are generated only where missing, so reruns leave no orphan files.
     """
     admin = _demo_admin_save(password=admin_password)
-    categories = {
-        demo_category.slug: Category.objects.update_or_create(
-            slug=demo_category.slug,
-            defaults={"name": demo_category.name, "position": demo_category.position, "is_active": True},
-        )[0]
-        for demo_category in data.CATEGORIES
-    }
+    categories: dict[str, Category] = {}
+    for demo_category in data.CATEGORIES:
+        categories[demo_category.slug] = _demo_category_save(
+            demo_category=demo_category, parent=categories.get(demo_category.parent_slug)
+        )
     for demo_product in data.PRODUCTS:
         _demo_product_save(demo_product=demo_product, category=categories[demo_product.category_slug])
     for demo_article in data.ARTICLES:
@@ -67,10 +71,29 @@ def _demo_admin_save(*, password: str):
     return admin
 
 
+def _demo_category_save(*, demo_category: data.DemoCategory, parent: Category | None) -> Category:
+    values = {"name": demo_category.name, "position": demo_category.position, "is_active": True}
+    category = Category.objects.filter(slug=demo_category.slug).first()
+    if category is None:
+        create_kwargs = {"slug": demo_category.slug, **values}
+        if parent is None:
+            return Category.objects.add_root(create_kwargs=create_kwargs)
+        return Category.objects.add_child(parent, create_kwargs=create_kwargs)
+    for name, value in values.items():
+        setattr(category, name, value)
+    category.save(update_fields=list(values))
+    return category
+
+
 def _demo_product_save(*, demo_product: data.DemoProduct, category: Category) -> None:
     product, _ = Product.objects.update_or_create(
         title=demo_product.title,
-        defaults={"category": category, "description": demo_product.description, "is_active": True},
+        defaults={
+            "category": category,
+            "subtitle": demo_product.subtitle,
+            "description": product_description_clean(html=demo_product.description),
+            "is_active": True,
+        },
     )
     for demo_sku in demo_product.skus:
         Sku.objects.update_or_create(
@@ -79,16 +102,20 @@ def _demo_product_save(*, demo_product: data.DemoProduct, category: Category) ->
                 "product": product,
                 "specs": demo_sku.specs,
                 "price_fen": demo_sku.price_fen,
+                "list_price_fen": demo_sku.list_price_fen,
                 "stock": demo_sku.stock,
                 "is_active": True,
             },
         )
+    product_display_prices_refresh(product_ids=[product.pk])
     if not product.images.exists():
-        product_image = ProductImage(product=product, position=0)
         jpeg = _placeholder_jpeg(
             label=demo_product.image_label, colour=demo_product.image_colour, size=PRODUCT_IMAGE_SIZE
         )
-        product_image.image.save(f"{demo_product.key}.jpg", ContentFile(jpeg), save=True)
+        product_image_create(product=product, image=ContentFile(jpeg, name=f"{demo_product.key}.jpg"))
+    for product_image in product.images.filter(list_thumbnail=""):
+        # Demo databases made before thumbnails existed get theirs on the next load.
+        product_image_thumbnails_make(product_image=product_image)
 
 
 def _demo_article_save(*, demo_article: data.DemoArticle, created_by) -> None:

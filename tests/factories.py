@@ -4,16 +4,25 @@ import factory
 
 from articles.models import Article
 from catalog.models import Category, Product, ProductImage, Sku
+from catalog.services import product_display_prices_refresh, product_image_thumbnails_make
 from customers.models import Customer
 from orders.models import Address, CartItem
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
+    """A root category, or a child of `parent`: tree nodes are placed by treebeard, not saved directly."""
+
     class Meta:
         model = Category
 
     name = factory.Sequence(lambda number: f"Category {number}")
     slug = factory.Sequence(lambda number: f"category-{number}")
+
+    @classmethod
+    def _create(cls, model_class, *args, parent=None, **kwargs):
+        if parent is None:
+            return model_class.objects.add_root(create_kwargs=kwargs)
+        return model_class.objects.add_child(parent, create_kwargs=kwargs)
 
 
 class ProductFactory(factory.django.DjangoModelFactory):
@@ -27,19 +36,33 @@ class ProductFactory(factory.django.DjangoModelFactory):
 class SkuFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Sku
+        skip_postgeneration_save = True
 
     product = factory.SubFactory(ProductFactory)
     code = factory.Sequence(lambda number: f"SKU-{number:05d}")
     price_fen = 3990
     stock = 10
 
+    @factory.post_generation
+    def display_price(sku, create, extracted, **kwargs):
+        # As every service that changes SKUs does.
+        if create:
+            product_display_prices_refresh(product_ids=[sku.product_id])
+
 
 class ProductImageFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = ProductImage
+        skip_postgeneration_save = True
 
     product = factory.SubFactory(ProductFactory)
     image = factory.django.ImageField(width=64, height=64, color="steelblue", format="JPEG", filename="product.jpg")
+
+    @factory.post_generation
+    def thumbnails(product_image, create, extracted, **kwargs):
+        # As the admin does on upload; thumbnails=False leaves them out, like an image from before thumbnails.
+        if create and extracted is not False:
+            product_image_thumbnails_make(product_image=product_image)
 
 
 class ArticleFactory(factory.django.DjangoModelFactory):

@@ -21,6 +21,8 @@ CATALOG_EVERYTHING = {
     for action in ["add", "change", "delete", "view"]
 }
 CATALOG_VIEW = {f"catalog.view_{model}" for model in ["category", "product", "sku", "productimage"]}
+# From catalog's own grants migration; adjustments are added through a service, never changed or deleted.
+STOCK_ADJUSTMENTS = {"catalog.add_stockadjustment", "catalog.view_stockadjustment"}
 ORDERS_OPERATIONS = {
     "orders.view_order",
     "orders.ship_order",
@@ -28,7 +30,9 @@ ORDERS_OPERATIONS = {
     "orders.view_orderevent",
     "orders.view_skustockandsales",
 }
-OPERATIONS_EVERYTHING = CATALOG_EVERYTHING | {"articles.view_article", "customers.view_customer"} | ORDERS_OPERATIONS
+# What later migrations (customers, catalog, orders) grant Operations beyond the staff-groups migration.
+OPERATIONS_LATER = {"customers.view_customer"} | STOCK_ADJUSTMENTS | ORDERS_OPERATIONS
+OPERATIONS_EVERYTHING = CATALOG_EVERYTHING | {"articles.view_article"} | OPERATIONS_LATER
 ARTICLE_EVERYTHING = {f"articles.{action}_article" for action in ["add", "change", "delete", "view"]}
 
 
@@ -96,9 +100,9 @@ def test_marketing_sees_a_product_read_only(client, staff_member):
 
 def test_the_migration_reverses_and_reapplies_cleanly():
     staff_groups_migration.revoke(apps, schema_editor)
-    # Each group keeps what later migrations (customers, orders, wechat) granted it.
+    # Each group keeps what later migrations (customers, catalog, orders, wechat) granted it.
     assert _group_permissions("Marketing") == {"wechat.view_officialaccount"}
-    assert _group_permissions("Operations") == {"customers.view_customer"} | ORDERS_OPERATIONS
+    assert _group_permissions("Operations") == OPERATIONS_LATER
 
     staff_groups_migration.grant(apps, schema_editor)
     staff_groups_migration.grant(apps, schema_editor)
@@ -115,4 +119,4 @@ def test_revoking_keeps_a_group_that_other_grants_still_use():
     staff_groups_migration.revoke(apps, schema_editor)
 
     assert _group_permissions("Marketing") == {"catalog.change_product", "wechat.view_officialaccount"}
-    assert _group_permissions("Operations") == {"customers.view_customer"} | ORDERS_OPERATIONS
+    assert _group_permissions("Operations") == OPERATIONS_LATER

@@ -106,7 +106,7 @@ def test_operations_adds_a_product_with_a_sku_priced_in_yuan(browser, live_serve
     page.get_by_role("rowheader", name="Products").get_by_role("link").click()
     page.get_by_role("link", name="Add product").click()
     page.get_by_label("Category").select_option(label="Tea ware")
-    page.get_by_label("Title").fill("Celadon tea cup")
+    page.locator("#id_title").fill("Celadon tea cup")
     page.locator("#id_skus-0-code").fill("CUP-CELADON")
     page.locator("#id_skus-0-specs").fill('{"color": "celadon"}')
     page.locator("#id_skus-0-price_fen").fill("39.90")
