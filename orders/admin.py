@@ -82,8 +82,21 @@ class ShipForm(forms.Form):
     )
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Pages staff read but never edit: orders change only through services (ship, cancel, pay)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(ReadOnlyAdmin):
     """Orders are read here and changed only through the status service (the ship page)."""
 
     list_display = [
@@ -112,15 +125,6 @@ class OrderAdmin(admin.ModelAdmin):
         ("Attribution", {"fields": ["source_scene", "source_campaign"]}),
     ]
     readonly_fields = [field for fieldset in fieldsets for field in fieldset[1]["fields"]]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Total", ordering="total_fen")
     def total(self, order: Order) -> str:
@@ -174,7 +178,7 @@ class StockLevelFilter(admin.SimpleListFilter):
 
 
 @admin.register(SkuStockAndSales)
-class SkuStockAndSalesAdmin(admin.ModelAdmin):
+class SkuStockAndSalesAdmin(ReadOnlyAdmin):
     """Stock beside what orders hold and sold, per SKU; stock itself is edited on the product."""
 
     list_display = ["code", "product", "is_active", "stock", "awaiting_payment", "sold", "revenue"]
@@ -199,15 +203,6 @@ class SkuStockAndSalesAdmin(admin.ModelAdmin):
             )
             .order_by("-units_sold", "code")
         )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="Awaiting payment", ordering="units_awaiting_payment")
     def awaiting_payment(self, sku) -> int:
