@@ -165,3 +165,5 @@ ARTICLES = [
         cover_colour="#6b8e4e",
     ),
 ]
+
+OFFICIAL_ACCOUNT_NAME = "茶器生活 Tea Living"

@@ -1,6 +1,7 @@
 import io
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
@@ -16,6 +17,8 @@ from catalog.services import (
     product_image_thumbnails_make,
 )
 from demo import data
+from wechat.models import OfficialAccount
+from wechat.sandbox.server import DEVELOPMENT_CALLBACK_TOKEN, DEVELOPMENT_ENCODING_AES_KEY
 
 DEMO_USERNAME = "demo"
 DEMO_STAFF_GROUPS = ["Marketing", "Operations"]
@@ -49,6 +52,7 @@ def demo_data_load(*, admin_password: str) -> DemoDataSummary:
         _demo_product_save(demo_product=demo_product, category=categories[demo_product.category_slug])
     for demo_article in data.ARTICLES:
         _demo_article_save(demo_article=demo_article, created_by=admin)
+    _demo_official_account_save()
     return DemoDataSummary(
         username=admin.username,
         password=admin_password,
@@ -57,6 +61,22 @@ def demo_data_load(*, admin_password: str) -> DemoDataSummary:
         sku_count=sum(len(demo_product.skus) for demo_product in data.PRODUCTS),
         article_count=len(data.ARTICLES),
     )
+
+
+def _demo_official_account_save() -> OfficialAccount:
+    """The settings' Official Account, as the sandbox registers it: `make demo` runs the sandbox pushing to us."""
+    account, _ = OfficialAccount.objects.update_or_create(
+        appid=settings.WECHAT_OFFICIAL_ACCOUNT_APPID,
+        defaults={
+            "name": data.OFFICIAL_ACCOUNT_NAME,
+            "app_secret": settings.WECHAT_OFFICIAL_ACCOUNT_SECRET,
+            "account_type": OfficialAccount.AccountType.SUBSCRIPTION,  # the sandbox's default, and stricter quota
+            "callback_token": DEVELOPMENT_CALLBACK_TOKEN,
+            "encoding_aes_key": DEVELOPMENT_ENCODING_AES_KEY,
+            "message_mode": OfficialAccount.MessageMode.SAFE,
+        },
+    )
+    return account
 
 
 def _demo_admin_save(*, password: str):

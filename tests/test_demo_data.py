@@ -1,4 +1,5 @@
 import io
+import time
 
 import pytest
 from django.contrib.auth import authenticate, get_user_model
@@ -100,3 +101,36 @@ def test_refuses_to_run_without_debug(settings, monkeypatch):
 
     assert not get_user_model().objects.exists()
     assert not Product.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_demo_account_hears_the_sandbox_started_as_make_demo_starts_it(debug_on, monkeypatch, live_server):
+    """make demo runs the sandbox with --callback-base-url: a follower's event reaches the demo's account."""
+    from wechat.models import OfficialAccount
+    from wechat.sandbox.client import SandboxClient
+    from wechat.sandbox.server import sandbox_apps_from_settings, start_in_thread
+    from wechat.signals import official_account_message_received
+
+    _load_demo_data(monkeypatch)
+    account = OfficialAccount.objects.get()
+    heard = []
+
+    def hear(sender, account, message, **kwargs):
+        heard.append(message)
+
+    official_account_message_received.connect(hear)
+    running = start_in_thread(apps=sandbox_apps_from_settings(callback_base_url=live_server.url))
+    sandbox = SandboxClient(running.url)
+    try:
+        sandbox.send_follower_event(appid=account.appid, openid="o-demo-follower", event="subscribe")
+        deadline = time.monotonic() + 10
+        while sandbox.outbox("pending") + sandbox.outbox("delivering") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [delivery] = sandbox.outbox()
+    finally:
+        running.stop()
+        official_account_message_received.disconnect(hear)
+
+    assert account.message_mode == "safe"
+    assert delivery["state"] == "delivered"
+    assert [(message["Event"], message["FromUserName"]) for message in heard] == [("subscribe", "o-demo-follower")]

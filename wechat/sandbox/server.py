@@ -45,6 +45,7 @@ from wechat.sandbox import (
     pay_refunds,
     tokens,
 )
+from wechat.sandbox.apps import CallbackConfig
 from wechat.sandbox.errors import ControlError, WeChatErrcode
 from wechat.sandbox.faults import Fault
 from wechat.sandbox.protocols import Protocol, json_response, new_rid, protocol_for_unknown_path
@@ -305,16 +306,37 @@ def server_url(server: BaseWSGIServer) -> str:
     return f"http://{host}:{server.port}/"
 
 
-def sandbox_apps_from_settings() -> list[SandboxApp]:
-    """The Official Account and Mini Program our settings name, with their secrets."""
+# Development values for the settings' Official Account's callback (server configuration in WeChat's
+# console): the demo's account in our database carries the same, so the sandbox's pushes verify.
+DEVELOPMENT_CALLBACK_TOKEN = "sandboxCallbackToken"
+DEVELOPMENT_ENCODING_AES_KEY = "SandboxEncodingAESKeyForDevelopment00000000"
+
+
+def sandbox_apps_from_settings(*, callback_base_url: str | None = None) -> list[SandboxApp]:
+    """The Official Account and Mini Program our settings name, with their secrets.
+
+    With `callback_base_url` (our web server, e.g. http://127.0.0.1:8000/), WeChat pushes the
+    Official Account's events to its callback URL there, in safe mode, with the development
+    token and AES key.
+    """
     # Imported here so that only this helper (and the management command) needs Django.
     from django.conf import settings
 
+    callback = None
+    if callback_base_url:
+        base = callback_base_url.rstrip("/")
+        callback = CallbackConfig(
+            url=f"{base}/wechat/oa/{settings.WECHAT_OFFICIAL_ACCOUNT_APPID}/",
+            mode="safe",
+            token=DEVELOPMENT_CALLBACK_TOKEN,
+            encoding_aes_key=DEVELOPMENT_ENCODING_AES_KEY,
+        )
     return [
         SandboxApp(
             appid=settings.WECHAT_OFFICIAL_ACCOUNT_APPID,
             secret=settings.WECHAT_OFFICIAL_ACCOUNT_SECRET,
             kind="official_account",
+            callback=callback,
         ),
         SandboxApp(
             appid=settings.WECHAT_MINI_PROGRAM_APPID,

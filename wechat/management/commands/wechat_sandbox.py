@@ -38,16 +38,22 @@ class Command(BaseCommand):
             default=DEFAULT_READ_TIMEOUT_SECONDS,
             help=f"seconds a client may stall while sending its request (default {DEFAULT_READ_TIMEOUT_SECONDS})",
         )
+        parser.add_argument(
+            "--callback-base-url",
+            help="our web server (e.g. http://127.0.0.1:8000/): the Official Account's events are pushed to "
+            "<it>/wechat/oa/<appid>/ in safe mode with the development token and AES key (make demo sets it)",
+        )
 
-    def handle(self, *args, host: str, port: int, read_timeout: float, **options):
-        apps = sandbox_apps_from_settings()
+    def handle(self, *args, host: str, port: int, read_timeout: float, callback_base_url: str | None, **options):
+        apps = sandbox_apps_from_settings(callback_base_url=callback_base_url)
         merchants = sandbox_merchants_from_settings()
         server = make_sandbox_server(apps=apps, host=host, port=port, read_timeout=read_timeout)
         register_merchants(server.app.sandbox, merchants)
         url = server_url(server)
         self.stdout.write(f"WeChat sandbox at {url} (control API and endpoint list: {url}sandbox/)")
         for app in apps:
-            self.stdout.write(f"  {app.kind}: {app.appid}")
+            pushes = f", pushing events to {app.callback.url}" if app.callback else ""
+            self.stdout.write(f"  {app.kind}: {app.appid}{pushes}")
         for merchant in merchants:
             self.stdout.write(f"  WeChat Pay merchant: {merchant.mch_id} for {merchant.appid}")
         self.stdout.write("Ctrl-C stops it.")
