@@ -3,7 +3,9 @@
     .venv/bin/python bench/storefront_read.py [--products 10000] [--seconds 10] [--connections 32]
 
 Needs PostgreSQL (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/bench_storefront;
-the database is dropped and created afresh) and wrk (Debian: apt-get install -y wrk).
+the database is dropped and created afresh), Redis for the cache every worker shares, as in
+production (BENCH_CACHE_URL, default redis://127.0.0.1:6379/14, flushed) and wrk (Debian:
+apt-get install -y wrk).
 
 It loads a catalog of --products products (three SKUs and an image each, in a
 category tree), starts the app under gunicorn with production settings, and
@@ -15,8 +17,7 @@ The baseline for each is an endpoint in the same server that answers that
 read's own body, captured beforehand, as prebuilt bytes: the same Django stack,
 middleware and bytes on the wire, without queries or serialization. The ratio
 is our requests/s over the baseline's, twice: as deployed (a repeated read is
-answered from the cache for its max-age; here each gunicorn worker has its own
-local-memory cache, in production Redis is shared by all) and with the cache
+answered from the shared cache for its max-age) and with the cache
 switched off, so every read queries and serializes.
 """
 
@@ -36,12 +37,14 @@ from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
 import psycopg
+import redis
 import requests
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_storefront"
+DEFAULT_CACHE_URL = "redis://127.0.0.1:6379/14"
 SKUS_PER_PRODUCT = 3
 ROOT_CATEGORIES = ["茶与茶具", "餐厨", "家居", "文具", "服饰", "食品", "个护", "数码", "户外", "母婴"]
 SUBCATEGORIES_PER_ROOT = 5
@@ -67,6 +70,7 @@ def main() -> None:
 
     database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
     database_recreate(database_url)
+    redis.Redis.from_url(os.environ.get("BENCH_CACHE_URL", DEFAULT_CACHE_URL)).flushdb()  # no answers from a past run
     work_dir = Path(tempfile.mkdtemp(prefix="bench-storefront-"))
     port = free_port()
     environment = bench_environment(database_url=database_url, work_dir=work_dir)
@@ -152,6 +156,7 @@ def bench_environment(*, database_url: str, work_dir: Path) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "bench.storefront_settings",
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": "bench-only-" + "x" * 50,
+        "DJANGO_FIELD_ENCRYPTION_SALT": "bench-only-salt",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DJANGO_LOG_LEVEL": "WARNING",
@@ -160,7 +165,7 @@ def bench_environment(*, database_url: str, work_dir: Path) -> dict[str, str]:
         "DATABASE_URL": database_url,
         # Persistent connections, as a production web server keeps them.
         "DATABASE_CONN_MAX_AGE": "600",
-        "CACHE_URL": "locmemcache://",
+        "CACHE_URL": os.environ.get("BENCH_CACHE_URL", DEFAULT_CACHE_URL),
         "CELERY_BROKER_URL": "memory://",
         "BENCH_BASELINE_DIR": str(work_dir / "baseline"),
         **{
