@@ -1,5 +1,7 @@
 """One error body for every API: {"code": ..., "message": ..., "fields": {...}}."""
 
+import logging
+
 from django.core.exceptions import (
     PermissionDenied,
     RequestDataTooBig,
@@ -8,11 +10,15 @@ from django.core.exceptions import (
     TooManyFilesSent,
 )
 from django.http import Http404
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
 
 
 def api_exception_handler(exc, context):
@@ -45,6 +51,11 @@ def _as_api_exception(exc: Exception) -> Exception:
         return TooManyFields()
     if isinstance(exc, SuspiciousOperation):
         return BadRequest()
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
+        # The shared cache holds rate limits and WeChat tokens: without it nothing can be served,
+        # and the client should come back later rather than read it as our bug.
+        logger.error("the shared cache is unreachable: %s", type(exc).__name__)
+        return DependencyUnavailable()
     return exc
 
 
@@ -52,6 +63,12 @@ class RequestTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "request_too_large"
     default_detail = "The request body is too large."
+
+
+class DependencyUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "service_unavailable"
+    default_detail = "A service we depend on is unavailable. Please try again shortly."
 
 
 class BadRequest(exceptions.APIException):

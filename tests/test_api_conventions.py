@@ -50,6 +50,23 @@ def test_health_fails_when_the_cache_is_down(settings):
     assert response.json()["checks"]["database"] == "ok"
 
 
+def test_a_login_while_the_shared_cache_is_down_is_a_503_not_our_bug(settings, caplog):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5},
+        }
+    }
+
+    response = APIClient().post("/api/v1/auth/login", {"code": "any-code"}, format="json")
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "service_unavailable"
+    assert response.json()["fields"] == {}
+    assert "the shared cache is unreachable" in caplog.text
+
+
 def test_unknown_api_paths_and_wrong_methods_use_the_error_body():
     client = APIClient()
 
