@@ -1,9 +1,13 @@
+import importlib
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 
 from wechat.sandbox.client import SandboxClient
 from wechat.sandbox.server import sandbox_apps_from_settings, sandbox_merchants_from_settings, start_in_thread
@@ -15,6 +19,18 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def staff_groups():
+    """The staff groups, for transactional tests: an earlier one ends by emptying every table, groups included.
+
+    The migration's own grant function is idempotent and puts them back exactly as a fresh
+    database has them. (serialized_rollback cannot: it reloads content types whose ids the
+    flush has already reassigned.)
+    """
+    migration = importlib.import_module("articles.migrations.0002_staff_groups")
+    migration.grant(apps, SimpleNamespace(connection=connection))
 
 
 @pytest.fixture(scope="session")
@@ -47,8 +63,6 @@ def celery_worker(django_db_setup, django_db_blocker):
     import sys
     import time
     from pathlib import Path
-
-    from django.conf import settings
 
     from config import celery_app
 

@@ -104,7 +104,9 @@ def test_refuses_to_run_without_debug(settings, monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_demo_account_hears_the_sandbox_started_as_make_demo_starts_it(debug_on, monkeypatch, live_server):
+def test_the_demo_account_hears_the_sandbox_started_as_make_demo_starts_it(
+    debug_on, monkeypatch, live_server, staff_groups
+):
     """make demo runs the sandbox with --callback-base-url: a follower's event reaches the demo's account."""
     from wechat.models import OfficialAccount
     from wechat.sandbox.client import SandboxClient

@@ -7,13 +7,11 @@ import importlib
 import importlib.util
 import os
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.db import connection, connections
+from django.db import connections
 
 from catalog.models import Sku
 from tests.factories import CategoryFactory
@@ -32,17 +30,7 @@ CHROMIUM_ARGS = [
 PASSWORD = "browser-test-password"
 
 # The live server reads what the test writes, so the test cannot hide its rows in a transaction.
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def staff_groups():
-    # An earlier transactional test ends by emptying every table, the staff groups
-    # included. The migration's own grant function is idempotent and puts them back
-    # exactly as a fresh database has them. (serialized_rollback cannot: it reloads
-    # content types whose ids the flush has already reassigned.)
-    migration = importlib.import_module("articles.migrations.0002_staff_groups")
-    migration.grant(apps, SimpleNamespace(connection=connection))
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("staff_groups")]
 
 
 @pytest.fixture
