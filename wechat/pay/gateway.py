@@ -102,7 +102,7 @@ def merchant_config() -> MerchantConfig:
         api_key=settings.WECHAT_PAY_API_KEY,
         api_base_url=settings.WECHAT_PAY_API_BASE_URL,
         timeout=settings.WECHAT_HTTP_TIMEOUT,
-        sign_type=getattr(settings, "WECHAT_PAY_SIGN_TYPE", "MD5"),
+        sign_type=settings.WECHAT_PAY_SIGN_TYPE,
         cert_path=settings.WECHAT_PAY_CERT_PATH,
         key_path=settings.WECHAT_PAY_KEY_PATH,
     )

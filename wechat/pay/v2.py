@@ -16,6 +16,7 @@ from wechat.errors import (
     WeChatError,
     WeChatMisconfigured,
     WeChatPermanentError,
+    WeChatTransientError,
     error_for_errcode,
     error_from_exception,
 )
@@ -207,6 +208,8 @@ class WeChatPayV2:
             first = next(chunks, b"")
             if first.lstrip().startswith(b"<xml>"):
                 refusal = parse_xml(first + b"".join(chunks))
+                if refusal.get("return_msg") == "Bill Creating":  # before 10:00 Beijing the next day
+                    raise WeChatTransientError("the bill is not made yet", errcode="BILL_CREATING")
                 raise error_for_errcode(
                     refusal.get("error_code") or refusal.get("err_code") or "BILL_REFUSED",
                     refusal.get("return_msg", ""),

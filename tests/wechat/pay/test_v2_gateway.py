@@ -66,7 +66,8 @@ def test_payment_parameters_are_signed_for_wx_request_payment(gateway):
     assert parameters["appId"] == gateway.config.appid
     pay_sign = parameters.pop("paySign")
     assert signature_valid({**parameters, "sign": pay_sign}, gateway.config.api_key, gateway.config.sign_type)
-    assert not signature_valid({**parameters, "sign": pay_sign, "package": "prepay_id=wx2"}, gateway.config.api_key)
+    tampered = {**parameters, "sign": pay_sign, "package": "prepay_id=wx2"}
+    assert not signature_valid(tampered, gateway.config.api_key, gateway.config.sign_type)
 
 
 def test_a_paid_order_is_queried_as_success_with_its_transaction_id(gateway, sandbox):
@@ -130,10 +131,22 @@ def test_the_bill_of_a_paid_day_streams_as_lines_read_by_header_name(sandbox, gz
     assert row["订单金额"] == "39.90"
 
 
-def test_a_bill_not_yet_made_is_refused(sandbox):
-    today = datetime.fromtimestamp(sandbox.advance_clock(0)["now"], BEIJING).date()
+def test_a_bill_is_not_ready_before_ten_the_next_day_and_never_for_today(sandbox):
+    gateway = payment_gateway()
+    out_trade_no = new_order_number()
+    prepay(gateway, out_trade_no)
+    paid = sandbox.pay_order(out_trade_no)["order"]
+    paid_day = datetime.strptime(paid["time_end"], "%Y%m%d%H%M%S").date()
     with pytest.raises(WeChatPermanentError):
-        list(payment_gateway().bill_download(today - timedelta(days=1)))
+        list(gateway.bill_download(paid_day))
+    now = datetime.fromtimestamp(sandbox.advance_clock(0)["now"], BEIJING)
+    next_day_nine = datetime.combine(paid_day + timedelta(days=1), datetime.min.time(), tzinfo=BEIJING) + timedelta(
+        hours=9
+    )
+    sandbox.advance_clock((next_day_nine - now).total_seconds())
+    with pytest.raises(WeChatTransientError) as creating:
+        list(gateway.bill_download(paid_day))
+    assert creating.value.errcode == "BILL_CREATING"
 
 
 def test_systemerror_is_transient(gateway, sandbox):
