@@ -157,14 +157,19 @@ class WeChatPayV2:
         sign_type = sign_type or fields.get("sign_type") or self.config.sign_type
         if not signature_valid(fields, self.config.api_key, sign_type):
             raise InvalidPayMessage("payment notification signature does not match")
-        return PaymentNotification(
-            out_trade_no=fields["out_trade_no"],
-            transaction_id=fields["transaction_id"],
-            total_fee=int(fields["total_fee"]),
-            openid=fields.get("openid", ""),
-            time_end=fields.get("time_end", ""),
-            result_code=fields["result_code"],
-        )
+        if (fields.get("appid"), fields.get("mch_id")) != (self.config.appid, self.config.mch_id):
+            raise InvalidPayMessage("payment notification is for another app or merchant")
+        try:
+            return PaymentNotification(
+                out_trade_no=fields["out_trade_no"],
+                transaction_id=fields["transaction_id"],
+                total_fee=int(fields["total_fee"]),
+                openid=fields.get("openid", ""),
+                time_end=fields.get("time_end", ""),
+                result_code=fields["result_code"],
+            )
+        except (KeyError, ValueError) as exc:
+            raise InvalidPayMessage(f"payment notification without a valid {exc}") from exc
 
     def _call(self, path: str, fields: dict[str, str], *, with_certificate: bool = False) -> dict[str, str]:
         response = self._post(path, fields, with_certificate=with_certificate)

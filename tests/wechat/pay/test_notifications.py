@@ -10,8 +10,8 @@ from werkzeug import Request, Response
 from werkzeug.serving import make_server
 
 from wechat.pay.gateway import payment_gateway
-from wechat.pay.signing import HMAC_SHA256, MD5
-from wechat.pay.v2 import BEIJING, InvalidPayMessage
+from wechat.pay.signing import HMAC_SHA256, MD5, sign
+from wechat.pay.v2 import BEIJING, InvalidPayMessage, build_xml
 
 PAY_SUCCESS = "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>"
 
@@ -39,6 +39,16 @@ def test_the_wrong_sign_type_fails(settings, wechat_sample):
     settings.WECHAT_PAY_API_KEY = "sandboxapikey0000000000000000000"
     with pytest.raises(InvalidPayMessage):
         payment_gateway().notification_verify(wechat_sample("pay-notify-md5.xml"), HMAC_SHA256)
+
+
+def test_a_signed_notification_for_another_merchant_or_without_an_amount_is_refused(settings):
+    settings.WECHAT_PAY_API_KEY = "sandboxapikey0000000000000000000"
+    fields = {"appid": settings.WECHAT_MINI_PROGRAM_APPID, "mch_id": "1900000109", "return_code": "SUCCESS"}
+    for changed in ({}, {"mch_id": settings.WECHAT_PAY_MCH_ID}):
+        message = {**fields, **changed, "out_trade_no": "1", "transaction_id": "2", "result_code": "SUCCESS"}
+        message["sign"] = sign(message, settings.WECHAT_PAY_API_KEY)
+        with pytest.raises(InvalidPayMessage):
+            payment_gateway().notification_verify(build_xml(message), MD5)
 
 
 @pytest.mark.parametrize(
