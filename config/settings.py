@@ -277,6 +277,10 @@ WECHAT_PAY_MCH_ID = env.str("WECHAT_PAY_MCH_ID", default="10000100")
 WECHAT_PAY_API_KEY = env.str("WECHAT_PAY_API_KEY", default="sandboxapikey0000000000000000000")
 WECHAT_PAY_CERT_PATH = env.str("WECHAT_PAY_CERT_PATH", default="") or None
 WECHAT_PAY_KEY_PATH = env.str("WECHAT_PAY_KEY_PATH", default="") or None
+# How we sign WeChat Pay v2 requests; WeChat signs its answers and notifications the same way.
+WECHAT_PAY_SIGN_TYPE = env.str("WECHAT_PAY_SIGN_TYPE", default="MD5")
+if WECHAT_PAY_SIGN_TYPE not in {"MD5", "HMAC-SHA256"}:
+    _problems.append(f"WECHAT_PAY_SIGN_TYPE must be 'MD5' or 'HMAC-SHA256', not {WECHAT_PAY_SIGN_TYPE!r}.")
 
 if _problems:
     raise SettingsRefused(_problems)

@@ -9,7 +9,6 @@ import requests
 from django.conf import settings
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
-from wechatpy.pay import WeChatPay
 
 from wechat.errors import TOKEN_ERRCODES, error_from_exception
 from wechat.tokens import AccessTokenStore, TokenSource
@@ -87,22 +86,3 @@ def client_for_official_account(account) -> SharedTokenClient:
 
 def mini_program_client() -> SharedTokenClient:
     return _client(appid=settings.WECHAT_MINI_PROGRAM_APPID, secret=settings.WECHAT_MINI_PROGRAM_SECRET)
-
-
-class _BaseUrlPay(WeChatPay):
-    def __init__(self, *, api_base_url: str, **kwargs):
-        self.API_BASE_URL = api_base_url  # before __init__, which mounts the certificate on it
-        super().__init__(**kwargs)
-
-
-def pay_client() -> WeChatPay:
-    """WeChat Pay v2 for the Mini Program's merchant account."""
-    return _BaseUrlPay(
-        api_base_url=settings.WECHAT_PAY_API_BASE_URL,
-        appid=settings.WECHAT_MINI_PROGRAM_APPID,
-        api_key=settings.WECHAT_PAY_API_KEY,
-        mch_id=settings.WECHAT_PAY_MCH_ID,
-        mch_cert=settings.WECHAT_PAY_CERT_PATH,
-        mch_key=settings.WECHAT_PAY_KEY_PATH,
-        timeout=settings.WECHAT_HTTP_TIMEOUT,
-    )

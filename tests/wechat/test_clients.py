@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from wechat.clients import official_account_client, pay_client
+from wechat.clients import official_account_client
 from wechat.errors import (
     WeChatMisconfigured,
     WeChatPermanentError,
@@ -119,19 +119,3 @@ def test_busy_token_endpoint_is_transient(sandbox):
 
     with pytest.raises(WeChatTransientError):
         official_account_client().token_store.get()
-
-
-def test_the_pay_client_is_built_from_settings(settings):
-    settings.WECHAT_PAY_API_BASE_URL = "http://127.0.0.1:9/"
-    settings.WECHAT_HTTP_TIMEOUT = 2.5
-
-    client = pay_client()
-
-    assert client.API_BASE_URL == "http://127.0.0.1:9/"
-    assert type(client).API_BASE_URL == "https://api.mch.weixin.qq.com/"  # the class default is untouched
-    assert (client.appid, client.mch_id, client.api_key) == (
-        settings.WECHAT_MINI_PROGRAM_APPID,
-        settings.WECHAT_PAY_MCH_ID,
-        settings.WECHAT_PAY_API_KEY,
-    )
-    assert client.timeout == 2.5
