@@ -23,12 +23,12 @@ class OfficialAccountForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        for name in ("app_secret", "encoding_aes_key"):
-            if cleaned.get(name):
-                continue
-            if self.instance.pk:
-                cleaned[name] = getattr(OfficialAccount.objects.get(pk=self.instance.pk), name)
-            else:
+        kept = [name for name in ("app_secret", "encoding_aes_key") if not cleaned.get(name)]
+        if kept and self.instance.pk:
+            stored = OfficialAccount.objects.get(pk=self.instance.pk)
+            cleaned.update({name: getattr(stored, name) for name in kept})
+        else:
+            for name in kept:
                 self.add_error(name, "Required for a new account.")
         return cleaned
 
