@@ -94,3 +94,194 @@ class Article(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+MAX_ARTICLES_PER_PUSH = 8
+# message/mass/send takes at most 10,000 openids a call.
+MASS_SEND_BATCH_SIZE = 10_000
+
+
+class FollowerTag(models.Model):
+    """A tag as WeChat's tags/get lists it for one account; staff pick one as a push's audience."""
+
+    account = models.ForeignKey("wechat.OfficialAccount", on_delete=models.CASCADE, related_name="follower_tags")
+    tag_id = models.PositiveIntegerField("WeChat tag id")
+    name = models.CharField(max_length=30)
+    follower_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["account", "name"]
+        verbose_name = "follower tag"
+        verbose_name_plural = "follower tags"
+        constraints = [models.UniqueConstraint(fields=["account", "tag_id"], name="articles_followertag_one_per_id")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Follower(models.Model):
+    """Someone following an account, kept current by subscribe/unsubscribe events and the daily sync."""
+
+    account = models.ForeignKey("wechat.OfficialAccount", on_delete=models.CASCADE, related_name="followers")
+    openid = models.CharField(max_length=64)
+    nickname = models.CharField(max_length=100, blank=True)
+    tag_ids = models.JSONField(default=list, blank=True, help_text="WeChat tag ids, as user/info gives them.")
+    is_subscribed = models.BooleanField(default=True)
+    subscribed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["account", "-subscribed_at", "id"]
+        verbose_name = "follower"
+        verbose_name_plural = "followers"
+        constraints = [models.UniqueConstraint(fields=["account", "openid"], name="articles_follower_one_per_openid")]
+
+    def __str__(self) -> str:
+        return self.nickname or self.openid
+
+
+class PushStatus(models.TextChoices):
+    DRAFT = "draft", "draft"
+    SCHEDULED = "scheduled", "scheduled"
+    SENDING = "sending", "sending"
+    SENT = "sent", "sent"
+    PARTLY_SENT = "partly_sent", "partly sent"
+    FAILED = "failed", "failed"
+    CANCELLED = "cancelled", "cancelled"
+
+
+class PushMode(models.TextChoices):
+    MASS_SEND = "mass_send", "Mass send (notifies followers, uses quota)"
+    PUBLISH_ONLY = "publish_only", "Publish only (no notification, no quota)"
+
+
+class PushAudience(models.TextChoices):
+    ALL = "all", "All followers"
+    TAG = "tag", "Followers with a tag"
+    OPENIDS = "openids", "A list of openids"
+
+
+class Push(models.Model):
+    """1–8 ordered articles sent to one account's followers at a time: the unit of WeChat's mass-send quota."""
+
+    account = models.ForeignKey("wechat.OfficialAccount", on_delete=models.PROTECT, related_name="pushes")
+    title = models.CharField(max_length=100, help_text="For staff only; followers see the articles' titles.")
+    mode = models.CharField(max_length=16, choices=PushMode.choices, default=PushMode.MASS_SEND)
+    audience = models.CharField(max_length=16, choices=PushAudience.choices, default=PushAudience.ALL)
+    audience_tag_id = models.PositiveIntegerField("audience tag id", null=True, blank=True)
+    audience_openids = models.TextField(blank=True, help_text="One openid a line.")
+    status = models.CharField(max_length=16, choices=PushStatus.choices, default=PushStatus.DRAFT, editable=False)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+    failure_reason = models.CharField(max_length=300, blank=True, editable=False)
+
+    # What each send step stored, so a retried or restarted task resumes after it (see articles/sending.py).
+    thumb_media_id = models.CharField(max_length=128, blank=True, editable=False)
+    draft_media_id = models.CharField(max_length=128, blank=True, editable=False)
+    publish_id = models.CharField(max_length=64, blank=True, editable=False)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="pushes"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-scheduled_at", "-created_at"]
+        verbose_name = "push"
+        verbose_name_plural = "pushes"
+        permissions = [("send_push", "Can schedule, cancel and preview pushes")]
+        indexes = [
+            # Beat's claim: scheduled pushes by due time.
+            models.Index(fields=["scheduled_at"], condition=models.Q(status="scheduled"), name="articles_push_due"),
+            models.Index(fields=["account", "scheduled_at"], name="articles_push_account_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(audience="tag") | models.Q(audience_tag_id__isnull=False),
+                name="articles_push_tag_audience_has_tag",
+                violation_error_message="Pick the tag whose followers receive the push.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class PushArticle(models.Model):
+    push = models.ForeignKey(Push, on_delete=models.CASCADE, related_name="push_articles")
+    article = models.ForeignKey(Article, on_delete=models.PROTECT, related_name="push_articles")
+    position = models.PositiveSmallIntegerField()
+    # Filled from MASSSENDJOBFINISH's ArticleUrlResult or PUBLISHJOBFINISH.
+    article_url = models.URLField(max_length=500, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["push", "position"]
+        verbose_name = "article in push"
+        verbose_name_plural = "articles in push"
+        constraints = [
+            models.UniqueConstraint(fields=["push", "position"], name="articles_pusharticle_one_per_position"),
+            models.UniqueConstraint(fields=["push", "article"], name="articles_pusharticle_article_once"),
+            models.CheckConstraint(
+                condition=models.Q(position__gte=1, position__lte=MAX_ARTICLES_PER_PUSH),
+                name="articles_pusharticle_position_1_to_8",
+                violation_error_message=f"A push holds 1 to {MAX_ARTICLES_PER_PUSH} articles.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.article_id}"
+
+
+class PushBatch(models.Model):
+    """One mass-send call: the whole audience for sendall, up to 10,000 openids for send.
+
+    `clientmsgid` is derived from the push and batch number, so WeChat refuses a second send of
+    the same batch (45065) whatever happens to our task.
+    """
+
+    push = models.ForeignKey(Push, on_delete=models.CASCADE, related_name="batches")
+    number = models.PositiveIntegerField()
+    clientmsgid = models.CharField(max_length=32, unique=True)
+    msg_id = models.CharField(max_length=32, blank=True)
+    msg_data_id = models.CharField(max_length=32, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    # From MASSSENDJOBFINISH.
+    job_status = models.CharField(max_length=64, blank=True)
+    job_status_reason = models.CharField(max_length=200, blank=True)
+    total_count = models.PositiveIntegerField(null=True, blank=True)
+    filter_count = models.PositiveIntegerField(null=True, blank=True)
+    sent_count = models.PositiveIntegerField(null=True, blank=True)
+    error_count = models.PositiveIntegerField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["push", "number"]
+        verbose_name = "send batch"
+        verbose_name_plural = "send batches"
+        constraints = [models.UniqueConstraint(fields=["push", "number"], name="articles_pushbatch_one_per_number")]
+        indexes = [models.Index(fields=["msg_id"], name="articles_pushbatch_msg_id")]
+
+    def __str__(self) -> str:
+        return f"{self.push_id} #{self.number}"
+
+
+class PushEvent(models.Model):
+    """One status change of a push, appended by the status service and never edited."""
+
+    push = models.ForeignKey(Push, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=16, choices=PushStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=PushStatus.choices)
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="push_events"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = "push event"
+        verbose_name_plural = "push events"
+
+    def __str__(self) -> str:
+        return f"{self.push_id}: {self.from_status or '—'} → {self.to_status}"

@@ -220,3 +220,83 @@ class SkuStockAndSales(Sku):
         proxy = True
         verbose_name = "stock and sales"
         verbose_name_plural = "stock and sales"
+
+
+class PaymentStatus(models.TextChoices):
+    PENDING = "pending", "awaiting payment"
+    PAID = "paid", "paid"
+    CLOSED = "closed", "closed at WeChat"
+    FAILED = "failed", "failed"
+
+
+class Payment(models.Model):
+    """One attempt to pay an order through WeChat Pay: one `out_trade_no`, one prepay.
+
+    `refunded_fen` is the sum of the payment's refunds that are not failed; the database keeps
+    it within the amount paid, so two concurrent refunds cannot together refund too much.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
+    out_trade_no = models.CharField(max_length=32, unique=True, editable=False)
+    amount_fen = models.PositiveBigIntegerField()
+    # The notification is signed the way the prepay was (and may not say which).
+    sign_type = models.CharField(max_length=16)
+    prepay_id = models.CharField(max_length=64, blank=True)
+    prepay_expires_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
+    transaction_id = models.CharField(max_length=32, null=True, blank=True, unique=True)
+    refunded_fen = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "payment"
+        verbose_name_plural = "payments"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order"], condition=Q(status="paid"), name="orders_payment_one_paid_per_order"
+            ),
+            models.CheckConstraint(
+                condition=Q(refunded_fen__lte=models.F("amount_fen")),
+                name="orders_payment_refunds_within_amount",
+                violation_error_message="The refunds would exceed what was paid.",
+            ),
+        ]
+        indexes = [models.Index(fields=["paid_at"], name="orders_payment_paid_at")]
+
+    def __str__(self) -> str:
+        return self.out_trade_no
+
+
+class RefundStatus(models.TextChoices):
+    REQUESTED = "requested", "requested"
+    PROCESSING = "processing", "processing at WeChat"
+    SUCCEEDED = "succeeded", "refunded"
+    FAILED = "failed", "failed"
+
+
+class Refund(models.Model):
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    out_refund_no = models.CharField(max_length=64, unique=True, editable=False)
+    amount_fen = models.PositiveBigIntegerField()
+    reason = models.CharField(max_length=80)
+    status = models.CharField(max_length=16, choices=RefundStatus.choices, default=RefundStatus.REQUESTED)
+    refund_id = models.CharField(max_length=32, null=True, blank=True, unique=True)
+    failure_reason = models.CharField(max_length=200, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "refund"
+        verbose_name_plural = "refunds"
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="orders_refund_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.out_refund_no
