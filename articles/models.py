@@ -285,3 +285,25 @@ class PushEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.push_id}: {self.from_status or '—'} → {self.to_status}"
+
+
+class MassSendQuotaSpent(models.Model):
+    """WeChat answered 45028 (no mass-send quota left) in this window: quota was spent outside our product."""
+
+    account = models.ForeignKey("wechat.OfficialAccount", on_delete=models.CASCADE, related_name="quota_spent")
+    # The window's first Beijing date: the day (subscription) or the first of the month (service).
+    window_start = models.DateField()
+    push = models.ForeignKey(Push, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    reason = models.CharField(max_length=200)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-window_start"]
+        verbose_name = "mass-send window spent at WeChat"
+        verbose_name_plural = "mass-send windows spent at WeChat"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "window_start"], name="articles_quotaspent_one_per_window")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.window_start}"
