@@ -242,7 +242,22 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Orders: unpaid orders give their stock back after this long. Workers must consume the
 # `orders` queue too (celery worker -Q celery,orders).
 ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=30)
-CELERY_TASK_ROUTES = {"orders.tasks.*": {"queue": "orders"}}
+# Pushes: mass sends wait on WeChat's 60 calls a minute, so they get their own queue and
+# workers must consume it too (celery worker -Q celery,orders,mass_send).
+MASS_SEND_QUEUE = env.str("MASS_SEND_QUEUE", default="mass_send")
+CELERY_TASK_ROUTES = {"orders.tasks.*": {"queue": "orders"}, "articles.tasks.*": {"queue": MASS_SEND_QUEUE}}
+# The send task retries WeChat's transient errors this often, backing off exponentially up to the cap.
+PUSH_SEND_MAX_RETRIES = env.int("PUSH_SEND_MAX_RETRIES", default=6)
+PUSH_SEND_RETRY_BASE_SECONDS = env.float("PUSH_SEND_RETRY_BASE_SECONDS", default=10.0)
+PUSH_SEND_RETRY_MAX_SECONDS = env.float("PUSH_SEND_RETRY_MAX_SECONDS", default=600.0)
+# A push in `sending` with no step stored for this long lost its worker: beat resumes it.
+# Longer than the longest retry wait, so a retry on its way is not doubled.
+PUSH_SEND_STALLED_SECONDS = env.int("PUSH_SEND_STALLED_SECONDS", default=900)
+# A publication without PUBLISHJOBFINISH after this long is asked about with freepublish/get.
+PUSH_PUBLICATION_WAIT_SECONDS = env.int("PUSH_PUBLICATION_WAIT_SECONDS", default=600)
+# WeChat's 群发接口 limit: 60 mass-send calls a minute per account, shared by all workers.
+WECHAT_MASS_SEND_CALLS_PER_MINUTE = env.int("WECHAT_MASS_SEND_CALLS_PER_MINUTE", default=60)
+WECHAT_MASS_SEND_SLOT_WAIT_SECONDS = env.float("WECHAT_MASS_SEND_SLOT_WAIT_SECONDS", default=65.0)
 
 # --- WeChat ---------------------------------------------------------------
 # Development talks to the local sandbox; production to WeChat itself, and never to a

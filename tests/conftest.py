@@ -82,7 +82,7 @@ def celery_worker(django_db_setup, django_db_blocker):
                 "--pool=solo",
                 "--loglevel=INFO",
                 "--queues",
-                settings.CELERY_TASK_DEFAULT_QUEUE,
+                f"{settings.CELERY_TASK_DEFAULT_QUEUE},{settings.MASS_SEND_QUEUE}",
                 "--without-mingle",
                 "--without-gossip",
                 "--without-heartbeat",
