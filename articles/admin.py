@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.db import models
 
-from articles.models import Article
+from articles.admin_preview import PushPreviewMixin
+from articles.models import Article, Push
 
 
 @admin.register(Article)
@@ -24,3 +25,12 @@ class ArticleAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+# Only what the preview action needs; the pushes admin replaces this class and keeps
+# PushPreviewMixin in its bases and "preview_on_wechat" in its actions.
+@admin.register(Push)
+class PushAdmin(PushPreviewMixin, admin.ModelAdmin):
+    list_display = ["title", "account", "mode", "status", "scheduled_at", "sent_at"]
+    list_select_related = ["account"]
+    actions = ["preview_on_wechat"]
