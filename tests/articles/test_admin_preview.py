@@ -98,5 +98,5 @@ def test_staff_without_the_send_permission_cannot_preview(client, push):
 
     assert client.get(preview_url(push)).status_code == 403
     changelist = client.get(reverse("admin:articles_push_changelist"))
-    actions = [name for name, _ in changelist.context["action_form"].fields["action"].choices]
-    assert "preview_on_wechat" not in actions
+    action_form = changelist.context["action_form"]  # None when no action is offered at all
+    assert action_form is None or "preview_on_wechat" not in dict(action_form.fields["action"].choices)
