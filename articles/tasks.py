@@ -2,15 +2,20 @@
 
 import logging
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from articles.services.delivery import push_publication_check
-from articles.services.dispatch import publications_unconfirmed, pushes_due_claim, pushes_stalled_claim
+from articles.services.delivery import push_mass_send_results_check, push_publication_check
+from articles.services.dispatch import (
+    mass_send_results_unconfirmed,
+    publications_unconfirmed,
+    pushes_due_claim,
+    pushes_stalled_claim,
+)
 from articles.services.sending import push_send, push_send_give_up
 from wechat.errors import WeChatTransientError
 
@@ -43,8 +48,13 @@ def check_publication(push_id: int) -> None:
 
 
 @shared_task
+def check_mass_send_results(push_id: int, accepted_before: float) -> None:
+    push_mass_send_results_check(push_id=push_id, accepted_before=datetime.fromtimestamp(accepted_before, UTC))
+
+
+@shared_task
 def dispatch_pushes() -> None:
-    """Every minute (beat): send due pushes, resume stalled ones, ask WeChat about unconfirmed publications."""
+    """Every minute (beat): send due pushes, resume stalled ones, ask WeChat about results that never came."""
     now = timezone.now()
     with transaction.atomic():
         for push_id in pushes_due_claim(now=now):
@@ -55,3 +65,6 @@ def dispatch_pushes() -> None:
             send_push.delay_on_commit(push_id)
     for push_id in publications_unconfirmed(now=now, waited=timedelta(seconds=settings.PUSH_PUBLICATION_WAIT_SECONDS)):
         check_publication.delay(push_id)
+    result_wait = timedelta(seconds=settings.PUSH_MASS_SEND_RESULT_WAIT_SECONDS)
+    for push_id in mass_send_results_unconfirmed(now=now, waited=result_wait):
+        check_mass_send_results.delay(push_id, (now - result_wait).timestamp())

@@ -255,6 +255,9 @@ PUSH_SEND_RETRY_MAX_SECONDS = env.float("PUSH_SEND_RETRY_MAX_SECONDS", default=6
 PUSH_SEND_STALLED_SECONDS = env.int("PUSH_SEND_STALLED_SECONDS", default=900)
 # A publication without PUBLISHJOBFINISH after this long is asked about with freepublish/get.
 PUSH_PUBLICATION_WAIT_SECONDS = env.int("PUSH_PUBLICATION_WAIT_SECONDS", default=600)
+# A mass send without MASSSENDJOBFINISH after this long is asked about with message/mass/get.
+# Over 30 minutes: with API mass-send protection on, an administrator has 30 minutes to confirm.
+PUSH_MASS_SEND_RESULT_WAIT_SECONDS = env.int("PUSH_MASS_SEND_RESULT_WAIT_SECONDS", default=3600)
 # WeChat's 群发接口 limit: 60 mass-send calls a minute per account, shared by all workers.
 WECHAT_MASS_SEND_CALLS_PER_MINUTE = env.int("WECHAT_MASS_SEND_CALLS_PER_MINUTE", default=60)
 WECHAT_MASS_SEND_SLOT_WAIT_SECONDS = env.float("WECHAT_MASS_SEND_SLOT_WAIT_SECONDS", default=65.0)

@@ -5,58 +5,81 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('articles', '0004_mass_send_quota_spent'),
-        ('wechat', '0003_callback_token_validator'),
+        ("articles", "0004_mass_send_quota_spent"),
+        ("wechat", "0003_callback_token_validator"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='push',
-            name='draft_fingerprint',
+            model_name="push",
+            name="draft_fingerprint",
             field=models.CharField(blank=True, editable=False, max_length=64),
         ),
         migrations.AddField(
-            model_name='push',
-            name='send_progress_at',
+            model_name="push",
+            name="send_progress_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='pusharticle',
-            name='thumb_media_id',
+            model_name="pusharticle",
+            name="thumb_media_id",
             field=models.CharField(blank=True, editable=False, max_length=128),
         ),
         migrations.CreateModel(
-            name='MassSendJobFinished',
+            name="MassSendJobFinished",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('msg_id', models.CharField(max_length=32)),
-                ('message', models.JSONField()),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='wechat.officialaccount')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("msg_id", models.CharField(max_length=32)),
+                ("message", models.JSONField()),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="wechat.officialaccount"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'mass-send job result',
-                'verbose_name_plural': 'mass-send job results',
-                'constraints': [models.UniqueConstraint(fields=('account', 'msg_id'), name='articles_massjobfinished_once')],
+                "verbose_name": "mass-send job result",
+                "verbose_name_plural": "mass-send job results",
+                "constraints": [
+                    models.UniqueConstraint(fields=("account", "msg_id"), name="articles_massjobfinished_once")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='UploadedImage',
+            name="UploadedImage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('sha256', models.CharField(max_length=64)),
-                ('kind', models.CharField(choices=[('inline', 'inline image (uploadimg URL)'), ('thumb', 'cover (permanent thumb)')], max_length=8)),
-                ('url', models.URLField(blank=True, max_length=500)),
-                ('media_id', models.CharField(blank=True, max_length=128)),
-                ('uploaded_at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='uploaded_images', to='wechat.officialaccount')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("sha256", models.CharField(max_length=64)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("inline", "inline image (uploadimg URL)"), ("thumb", "cover (permanent thumb)")],
+                        max_length=8,
+                    ),
+                ),
+                ("url", models.URLField(blank=True, max_length=500)),
+                ("media_id", models.CharField(blank=True, max_length=128)),
+                ("uploaded_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="uploaded_images",
+                        to="wechat.officialaccount",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'image uploaded to WeChat',
-                'verbose_name_plural': 'images uploaded to WeChat',
-                'constraints': [models.UniqueConstraint(fields=('account', 'sha256', 'kind'), name='articles_uploadedimage_once_per_kind')],
+                "verbose_name": "image uploaded to WeChat",
+                "verbose_name_plural": "images uploaded to WeChat",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("account", "sha256", "kind"), name="articles_uploadedimage_once_per_kind"
+                    )
+                ],
             },
         ),
     ]

@@ -6,8 +6,10 @@ push it thinks unanswered: recording the same event again changes nothing.
 """
 
 import logging
+from datetime import datetime
 
 from django.db import transaction
+from django.utils import timezone
 
 from articles.models import MassSendJobFinished, Push, PushArticle, PushBatch, PushMode, PushStatus
 from articles.services.push_status import push_status_set
@@ -46,6 +48,8 @@ PUBLISH_STATUS_REASONS = {
     6: "banned after publishing",
 }
 PUBLISHED, PUBLISHING = 0, 1
+# 查询群发消息发送状态 (message/mass/get): msg_status → a MASSSENDJOBFINISH-like Status.
+MASS_GET_STATUSES = {"SEND_SUCCESS": SEND_SUCCESS, "SEND_FAIL": "send fail", "DELETE": "send success"}
 
 
 def job_status_reason(status: str) -> str:
@@ -165,6 +169,39 @@ def push_outcome_settle_locked(*, push: Push) -> None:
         )
     else:
         push_status_set(push=push, to_status=PushStatus.FAILED, reason=reason)
+
+
+def push_mass_send_results_check(*, push_id: int, accepted_before: datetime) -> None:
+    """message/mass/get for batches accepted before `accepted_before` whose MASSSENDJOBFINISH never came.
+
+    WeChat does not guarantee the event arrives; without this the push would stay in
+    `sending`. mass/get tells only success or failure, not the counts: a late event still
+    fills them in. "SENDING" (e.g. waiting for an administrator's confirmation) waits.
+    """
+    push = Push.objects.select_related("account").filter(pk=push_id).first()
+    if push is None or push.status != PushStatus.SENDING:
+        return
+    waiting = push.batches.exclude(msg_id="").filter(finished_at__isnull=True, accepted_at__lt=accepted_before)
+    client = client_for_official_account(push.account)
+    for batch in waiting:
+        msg_status = str(client.message.get_mass(batch.msg_id).get("msg_status", ""))
+        if msg_status in MASS_GET_STATUSES:
+            _batch_status_from_query(batch_id=batch.pk, status=MASS_GET_STATUSES[msg_status], msg_status=msg_status)
+
+
+@transaction.atomic
+def _batch_status_from_query(*, batch_id: int, status: str, msg_status: str) -> None:
+    batch = PushBatch.objects.get(pk=batch_id)
+    push = Push.objects.select_for_update().get(pk=batch.push_id)
+    batch = PushBatch.objects.select_for_update().get(pk=batch_id)
+    if batch.finished_at is not None:
+        return  # the event came meanwhile
+    reason = job_status_reason(status) or ""
+    batch.job_status = status
+    batch.job_status_reason = f"{reason} (message/mass/get said {msg_status}; no MASSSENDJOBFINISH came)".strip()[:200]
+    batch.finished_at = timezone.now()
+    batch.save(update_fields=["job_status", "job_status_reason", "finished_at"])
+    push_outcome_settle_locked(push=push)
 
 
 # --- publications ----------------------------------------------------------------------------

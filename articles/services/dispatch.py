@@ -60,3 +60,15 @@ def publications_unconfirmed(*, now: datetime, waited: timedelta, limit: int = C
         .order_by("pk")
         .values_list("pk", flat=True)[:limit]
     )
+
+
+def mass_send_results_unconfirmed(*, now: datetime, waited: timedelta, limit: int = CLAIM_LIMIT) -> list[int]:
+    """Sending pushes with a batch accepted `waited` ago and no MASSSENDJOBFINISH yet: to ask message/mass/get."""
+    late = PushBatch.objects.filter(
+        push=OuterRef("pk"), finished_at__isnull=True, accepted_at__lt=now - waited
+    ).exclude(msg_id="")
+    return list(
+        Push.objects.filter(Exists(late), status=PushStatus.SENDING, mode=PushMode.MASS_SEND)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )

@@ -239,7 +239,9 @@ def _covers_upload(push: Push, client, push_articles: list[PushArticle]) -> None
             continue
         if not item.article.cover:
             raise ImageCannotFit(f"“{item.article.title}” has no cover; WeChat requires one.")
-        image = _uploaded(push, data=_stored_bytes(item.article.cover.name), kind=UploadedImage.Kind.THUMB, upload=upload)
+        image = _uploaded(
+            push, data=_stored_bytes(item.article.cover.name), kind=UploadedImage.Kind.THUMB, upload=upload
+        )
         item.thumb_media_id = image.media_id
         PushArticle.objects.filter(pk=item.pk).update(thumb_media_id=image.media_id)
 

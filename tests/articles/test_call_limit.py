@@ -29,7 +29,8 @@ TAKER = """
 import json, sys, time, django
 django.setup()
 from articles.services.call_limit import CallSlotsBusy, call_slot_acquire
-key, limit, period, run_for, start_at = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+key, limit = sys.argv[1], int(sys.argv[2])
+period, run_for, start_at = (float(value) for value in sys.argv[3:6])
 time.sleep(max(0.0, start_at - time.time()))
 taken = []
 while time.time() < start_at + run_for:

@@ -7,18 +7,22 @@ article_detail), "接收事件推送" (WeChat retries an unanswered push: record
 """
 
 import time
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import pytest
+from django.utils import timezone
 
 from articles.models import MassSendJobFinished, Push, PushAudience, PushBatch, PushMode, PushStatus
 from articles.services.delivery import (
     job_status_reason,
     mass_send_job_finished_record,
     push_batch_result_apply,
+    push_mass_send_results_check,
     push_publication_check,
     push_publication_result_apply,
 )
+from articles.services.dispatch import mass_send_results_unconfirmed
 from articles.services.sending import push_send
 from tests.articles.pushes import CALLBACK_TOKEN, account_registered, push_created, wait_for
 from wechat.models import OfficialAccount
@@ -228,3 +232,23 @@ def test_still_publishing_changes_nothing(sandbox):
 
     push.refresh_from_db()
     assert push.status == PushStatus.SENDING
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("outcome", "status"), [("send success", PushStatus.SENT), ("send fail", PushStatus.FAILED)])
+def test_a_mass_send_whose_event_never_came_is_settled_by_mass_get(sandbox, outcome, status):
+    account = account_registered(sandbox)  # no callback URL: MASSSENDJOBFINISH never comes
+    sandbox.end_next_mass_send_with(account.appid, outcome)
+    push = push_created(account)
+    push_send(push_id=push.pk)
+    later = timezone.now() + timedelta(hours=2)
+    assert mass_send_results_unconfirmed(now=later, waited=timedelta(hours=1)) == [push.pk]
+    assert mass_send_results_unconfirmed(now=timezone.now(), waited=timedelta(hours=1)) == []
+
+    push_mass_send_results_check(push_id=push.pk, accepted_before=later - timedelta(hours=1))
+
+    push.refresh_from_db()
+    assert push.status == status
+    batch = push.batches.get()
+    assert batch.job_status == outcome and "message/mass/get said" in batch.job_status_reason
+    assert mass_send_results_unconfirmed(now=later, waited=timedelta(hours=1)) == []

@@ -19,6 +19,7 @@ from tests.factories import ArticleFactory
 from wechat.clients import client_for_official_account
 from wechat.errors import WeChatPermanentError, WeChatTimeout, WeChatTransientError
 from wechat.models import OfficialAccount
+from wechat.sandbox.official_account_followers import AccountFollowers
 
 pytestmark = pytest.mark.django_db
 
@@ -324,3 +325,21 @@ def test_our_own_call_limit_holds_sends_back_as_transient_errors(sandbox):
     assert 1 <= sent <= 2
     assert held_back == 3 - sent
     assert all(call["errcode"] is None for call in sandbox.received(SENDALL))  # WeChat never had to refuse one
+
+
+def test_a_push_in_three_batches_counts_once_against_each_followers_four_a_month(sandbox):
+    """群发接口和原创校验: a service account's followers each receive at most 4 mass sends a month."""
+    account = account_registered(sandbox, account_type=OfficialAccount.AccountType.SERVICE)
+    sandbox.add_followers(account.appid, count=25_001)
+    followers = AccountFollowers(appid=account.appid)
+    in_batches = push_created(
+        account, audience=PushAudience.OPENIDS, openids=[followers.openid(index) for index in range(25_001)]
+    )
+    push_send(push_id=in_batches.pk)
+
+    for _ in range(4):
+        push_send(push_id=push_created(account).pk)
+
+    filtered = [send["filter_count"] for send in sandbox.mass_sends(account.appid)["sends"]]
+    # Each follower got the batched push once: three more reach everyone, the fifth no one.
+    assert filtered == [8334, 8334, 8333, 25_001, 25_001, 25_001, 0]

@@ -172,9 +172,7 @@ def worker_process(queue: str, sandbox_url: str, **environment):
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_for(
-            lambda: "ready." in log_path.read_text() or worker.poll() is not None, timeout=60, what="the worker"
-        )
+        wait_for(lambda: "ready." in log_path.read_text() or worker.poll() is not None, timeout=60, what="the worker")
         assert worker.poll() is None, log_path.read_text()[-3000:]
         yield worker
     finally:
