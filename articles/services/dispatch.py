@@ -20,7 +20,12 @@ def pushes_due_claim(*, now: datetime, limit: int = CLAIM_LIMIT) -> list[int]:
         .order_by("scheduled_at", "pk")[:limit]
     )
     for push in due:
-        push_status_set(push=push, to_status=PushStatus.SENDING, extra_fields={"send_progress_at": now})
+        # A push staff retried (failed → scheduled) starts a new attempt: its failed batches
+        # and publication are history (the failure is in its events), not work to resume.
+        PushBatch.objects.filter(push=push).delete()
+        push_status_set(
+            push=push, to_status=PushStatus.SENDING, extra_fields={"send_progress_at": now, "publish_id": ""}
+        )
     return [push.pk for push in due]
 
 

@@ -65,6 +65,8 @@ from wechat.errors import WeChatError, WeChatPermanentError, WeChatRateLimited
 logger = logging.getLogger(__name__)
 
 CLIENTMSGID_EXISTS = 45065
+# "same clientmsgid retry too fast": WeChat is still taking the first try; wait a minute.
+CLIENTMSGID_RETRY_TOO_FAST = 45066
 QUOTA_SPENT = 45028
 # `<img ... src="...">` in content cleaned by nh3 (attributes quoted); group 3 is the src.
 IMG_SRC = re.compile(r"(<img\b[^>]*?\bsrc\s*=\s*)([\"'])(.*?)\2", re.IGNORECASE | re.DOTALL)
@@ -302,9 +304,14 @@ def batch_audiences(push: Push) -> list[Audience]:
     return audiences
 
 
-def batch_clientmsgid(push: Push, number: int) -> str:
-    """Stable per push and batch, ≤ 32 ASCII characters; the creation time keeps it unique across databases."""
-    return f"push{push.pk}-{int(push.created_at.timestamp())}-b{number}"
+def batch_clientmsgid(push: Push, number: int, *, attempt: int) -> str:
+    """Stable per push, attempt and batch, ≤ 32 ASCII characters ("p<id>-<created>-<attempt>-<batch>").
+
+    The creation time keeps it unique across databases (a development database reset
+    reuses push ids); the attempt lets staff retry a failed push with new ids, which
+    WeChat would otherwise refuse as repeats (45065) for 24 hours.
+    """
+    return f"p{push.pk}-{int(push.created_at.timestamp())}-{attempt}-{number}"
 
 
 @transaction.atomic
@@ -312,8 +319,9 @@ def _batches_create(push: Push, count: int) -> list[PushBatch]:
     """The push's batches, created once: a concurrent run waits on the lock and finds them."""
     Push.objects.select_for_update().get(pk=push.pk)
     if not push.batches.exists():
+        attempt = push.events.filter(to_status=PushStatus.SENDING).count()
         PushBatch.objects.bulk_create(
-            PushBatch(push=push, number=number, clientmsgid=batch_clientmsgid(push, number))
+            PushBatch(push=push, number=number, clientmsgid=batch_clientmsgid(push, number, attempt=attempt))
             for number in range(1, count + 1)
         )
     return list(push.batches.order_by("number"))
@@ -366,6 +374,8 @@ def _mass_send_call(push: Push, client, media_id: str, batch: PushBatch, audienc
         if error.errcode == CLIENTMSGID_EXISTS and error.body.get("msg_id"):
             logger.info("push %s batch %s: WeChat already has it (45065)", push.pk, batch.number)
             return str(error.body["msg_id"]), str(error.body.get("msg_data_id", ""))
+        if error.errcode == CLIENTMSGID_RETRY_TOO_FAST:
+            raise WeChatRateLimited(str(error), errcode=error.errcode) from error
         raise
     return str(answer["msg_id"]), str(answer.get("msg_data_id", ""))
 

@@ -9,8 +9,10 @@ kept), "全局返回码说明" (-1 busy, 45009 call quota, 40001 token invalid).
 import pytest
 from django.core.files.storage import default_storage
 from django.test import override_settings
+from django.utils import timezone
 
-from articles.models import MassSendQuotaSpent, PushAudience, PushBatch, PushEvent, PushMode, PushStatus
+from articles.models import MassSendQuotaSpent, Push, PushAudience, PushBatch, PushEvent, PushMode, PushStatus
+from articles.services.dispatch import pushes_due_claim
 from articles.services.push_status import push_transition
 from articles.services.sending import push_preview_send, push_send
 from articles.signals import push_send_step_stored
@@ -343,3 +345,35 @@ def test_a_push_in_three_batches_counts_once_against_each_followers_four_a_month
     filtered = [send["filter_count"] for send in sandbox.mass_sends(account.appid)["sends"]]
     # Each follower got the batched push once: three more reach everyone, the fifth no one.
     assert filtered == [8334, 8334, 8333, 25_001, 25_001, 25_001, 0]
+
+
+def test_45066_retry_too_fast_is_transient(sandbox):
+    account = account_registered(sandbox)
+    push = push_created(account)
+    sandbox.add_fault(SENDALL, errcode=45066, errmsg="same clientmsgid retry too fast")
+
+    with pytest.raises(WeChatTransientError):
+        push_send(push_id=push.pk)
+
+    push.refresh_from_db()
+    assert push.status == PushStatus.SENDING
+    push_send(push_id=push.pk)
+    assert sandbox.mass_sends(account.appid)["count"] == 1
+
+
+def test_a_failed_push_retried_by_staff_is_sent_with_new_clientmsgids(sandbox):
+    account = account_registered(sandbox)
+    push = push_created(account)
+    sandbox.add_fault(SENDALL, errcode=45028)
+    push_send(push_id=push.pk)
+    first_attempt = push.batches.get().clientmsgid
+    push_transition(push_id=push.pk, to_status=PushStatus.SCHEDULED)  # staff: retry
+    Push.objects.filter(pk=push.pk).update(scheduled_at=timezone.now())
+
+    assert pushes_due_claim(now=timezone.now()) == [push.pk]
+    push_send(push_id=push.pk)
+
+    batch = push.batches.get()
+    assert batch.clientmsgid != first_attempt and batch.msg_id
+    assert sandbox.mass_sends(account.appid)["per_clientmsgid"] == {batch.clientmsgid: 1}
+    assert calls(sandbox, "/cgi-bin/draft/add") == 1  # the articles did not change: the draft is reused
