@@ -272,11 +272,15 @@ def _draft_article(item: PushArticle, inline_urls: dict[str, str], *, single: bo
 # --- step 4: mass send or publication ----------------------------------------------------------
 
 
+# message/mass/send takes 2 to 10,000 openids (40130 under 2).
+MIN_OPENIDS = 2
+
+
 @dataclass(frozen=True)
 class Audience:
     is_to_all: bool = False
     tag_id: int | None = None
-    openids: tuple[str, ...] = ()
+    openids: tuple[str, ...] | None = None  # a batch of send's touser; None for sendall
 
 
 def push_openids(push: Push) -> list[str]:
@@ -328,6 +332,9 @@ def _batches_create(push: Push, count: int) -> list[PushBatch]:
 
 
 def _batches_send(push: Push, client, media_id: str) -> None:
+    if push.audience == PushAudience.OPENIDS and len(push_openids(push)) < MIN_OPENIDS:
+        push_send_give_up(push_id=push.pk, reason=f"WeChat sends to a list of at least {MIN_OPENIDS} openids.")
+        return
     audiences = batch_audiences(push)
     batches = _batches_create(push, len(audiences))
     for batch, audience in zip(batches, audiences, strict=True):
@@ -362,7 +369,7 @@ def _mass_send_call(push: Push, client, media_id: str, batch: PushBatch, audienc
     except CallSlotsBusy as busy:
         raise WeChatRateLimited(f"our own mass-send limit: {busy}") from busy
     try:
-        if audience.openids:
+        if audience.openids is not None:
             answer = client.message.send_mass_article(
                 media_id, tag_or_users=list(audience.openids), client_msg_id=batch.clientmsgid
             )

@@ -377,3 +377,16 @@ def test_a_failed_push_retried_by_staff_is_sent_with_new_clientmsgids(sandbox):
     assert batch.clientmsgid != first_attempt and batch.msg_id
     assert sandbox.mass_sends(account.appid)["per_clientmsgid"] == {batch.clientmsgid: 1}
     assert calls(sandbox, "/cgi-bin/draft/add") == 1  # the articles did not change: the draft is reused
+
+
+@pytest.mark.parametrize("openid_count", [0, 1])
+def test_an_openid_list_under_two_fails_before_calling_wechat(sandbox, openid_count):
+    account = account_registered(sandbox)
+    push = push_created(account, audience=PushAudience.OPENIDS, openids=openids(openid_count))
+
+    push_send(push_id=push.pk)
+
+    push.refresh_from_db()
+    assert push.status == PushStatus.FAILED
+    assert push.failure_reason == "WeChat sends to a list of at least 2 openids."
+    assert calls(sandbox, SEND) == calls(sandbox, SENDALL) == 0
