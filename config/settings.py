@@ -242,7 +242,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Orders: unpaid orders give their stock back after this long. Workers must consume the
 # `orders` queue too (celery worker -Q celery,orders).
 ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=30)
-CELERY_TASK_ROUTES = {"orders.tasks.*": {"queue": "orders"}}
+# Follower syncs take minutes for a large account: their own queue keeps them from delaying
+# sends or payments (workers consume it too: -Q celery,orders,followers). Named exactly, so
+# they stay there whatever pattern routes the rest of articles.tasks.
+CELERY_TASK_ROUTES = {
+    "orders.tasks.*": {"queue": "orders"},
+    "articles.tasks.sync_account_followers": {"queue": "followers"},
+    "articles.tasks.sync_followers_of_every_account": {"queue": "followers"},
+}
 
 # --- WeChat ---------------------------------------------------------------
 # Development talks to the local sandbox; production to WeChat itself, and never to a

@@ -55,8 +55,8 @@ def sandbox(sandbox_server, settings) -> SandboxClient:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker):
-    """A real `celery worker` process on this run's broker and queue, using the test database."""
+def celery_worker(django_db_setup, django_db_blocker, sandbox_server):
+    """A real `celery worker` process on this run's broker and queue, using the test database and sandbox."""
     import os
     import socket
     import subprocess
@@ -69,7 +69,14 @@ def celery_worker(django_db_setup, django_db_blocker):
     log_path = Path(settings.VAR_DIR) / "test-celery-worker.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     node_name = f"tests-{os.getpid()}@{socket.gethostname()}"
-    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test", "USE_TEST_DATABASE": "1"}
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings_test",
+        "USE_TEST_DATABASE": "1",
+        # Tasks that call WeChat reach this run's sandbox, as the test process does.
+        "WECHAT_API_BASE_URL": sandbox_server.url,
+        "WECHAT_PAY_API_BASE_URL": sandbox_server.url,
+    }
     with open(log_path, "w") as log:
         worker = subprocess.Popen(
             [
