@@ -2,21 +2,23 @@
 
     DATABASE_URL=postgres://user@host:5432/name .venv/bin/python bench/follower_sync.py [--followers 200000]
 
-Creates its own database (<name>_follower_bench, dropped at the end) and starts the sandbox in a
-thread on a free loopback port, with one Official Account and `followers` followers (a tenth of
-them tagged). The sync is the product's own: followers_sync() through wechatpy over HTTP, paging
-user/get (10,000 a page), user/info/batchget (100 a call) and tags/get, upserting a page at a time.
+Creates its own database (<name>_follower_bench, dropped at the end) and starts the sandbox as its
+own process (manage.py wechat_sandbox) on a free loopback port, with one Official Account and
+`followers` followers (a tenth of them tagged): in its own process, its state and its log of the
+requests it received are not counted as the sync's memory, and it does not share our GIL.
+The sync is the product's own: followers_sync() through wechatpy over HTTP, paging user/get
+(10,000 a page), user/info/batchget (100 a call) and tags/get, upserting a page at a time.
 The baseline writes the same rows (read back from the sync's result) with one bulk_create into an
 empty table: no WeChat calls, no upsert, everything in memory at once.
 
 Each side runs twice: once timed (followers/s), once under tracemalloc for its peak of Python
-allocations (tracemalloc slows Python down, so it is not timed). The sync's peak includes the
-in-process sandbox's allocations for the requests it answers.
+allocations in this process (tracemalloc slows Python down, so that run is not timed).
 """
 
 import argparse
-import logging
 import os
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -73,16 +75,39 @@ from django.conf import settings  # noqa: E402
 # As in production: DEBUG would keep every query in memory, which is exactly what is measured.
 settings.DEBUG = False
 
+import requests  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from articles.models import Follower  # noqa: E402
 from articles.services.followers import followers_sync  # noqa: E402
 from wechat.models import OfficialAccount  # noqa: E402
-from wechat.sandbox.apps import SandboxApp  # noqa: E402
 from wechat.sandbox.client import SandboxClient  # noqa: E402
-from wechat.sandbox.server import start_in_thread  # noqa: E402
 
 ROW_FIELDS = ["account_id", "openid", "nickname", "tag_ids", "is_subscribed", "subscribed_at", "synced_at"]
+
+
+def _sandbox_start() -> tuple[subprocess.Popen, str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "wechat_sandbox", "--port", str(port)],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_DEBUG": "true"},
+        stdout=subprocess.DEVNULL,  # a line per request
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(f"{url}sandbox/", timeout=1)
+            return process, url
+        except requests.ConnectionError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                sys.exit("the WeChat sandbox did not start")
+            time.sleep(0.1)
 
 
 def _sync(account: OfficialAccount) -> int:
@@ -121,12 +146,12 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_NAME} database afterwards")
     options = parser.parse_args()
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request would be most of the work
-    sandbox = start_in_thread(apps=[SandboxApp(appid=APPID, secret=SECRET, kind="official_account")])
-    settings.WECHAT_API_BASE_URL = sandbox.url
+    sandbox, sandbox_url = _sandbox_start()
+    settings.WECHAT_API_BASE_URL = sandbox_url
     try:
         call_command("migrate", verbosity=0)
-        control = SandboxClient(sandbox.url, timeout=60)
+        control = SandboxClient(sandbox_url, timeout=60)
+        control.register_app(APPID, SECRET, "official_account")
         vip = control.create_tag(APPID, "VIP")
         tagged = options.followers // 10
         control.add_followers(APPID, count=options.followers - tagged)
@@ -153,7 +178,8 @@ def main() -> None:
         _empty_followers()
         insert_peak = _peak_bytes(lambda: _bulk_insert(rows))
     finally:
-        sandbox.stop()
+        sandbox.terminate()
+        sandbox.wait(timeout=10)
         if not options.keep:
             from django.db import connections
 
@@ -162,7 +188,7 @@ def main() -> None:
 
     mb = 1024 * 1024
     print(f"followers: {options.followers:,} ({tagged:,} tagged); PostgreSQL {settings.DATABASES['default']['HOST']}")
-    print("peak memory: tracemalloc's peak of Python allocations during the run (measured in a second, untimed run)")
+    print("peak memory: tracemalloc's peak of this process's Python allocations (from a second, untimed run)")
     print(f"{'':28}{'followers/s':>14}{'seconds':>10}{'peak MB':>10}")
     print(f"{'sync from the sandbox':28}{synced / sync_seconds:>14,.0f}{sync_seconds:>10.1f}{sync_peak / mb:>10.1f}")
     print(
