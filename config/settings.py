@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "demo",
     "treebeard",
     "import_export",
+    "django_prose_editor",
 ]
 
 MIDDLEWARE = [

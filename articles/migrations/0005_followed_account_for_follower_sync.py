@@ -4,25 +4,23 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('articles', '0004_mass_send_quota_spent'),
-        ('wechat', '0003_callback_token_validator'),
+        ("articles", "0004_mass_send_quota_spent"),
+        ("wechat", "0003_callback_token_validator"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FollowedAccount',
-            fields=[
-            ],
+            name="FollowedAccount",
+            fields=[],
             options={
-                'verbose_name': 'followed account',
-                'verbose_name_plural': 'followers by account',
-                'permissions': [('sync_followedaccount', "Can sync an account's followers from WeChat")],
-                'proxy': True,
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "followed account",
+                "verbose_name_plural": "followers by account",
+                "permissions": [("sync_followedaccount", "Can sync an account's followers from WeChat")],
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('wechat.officialaccount',),
+            bases=("wechat.officialaccount",),
         ),
     ]
