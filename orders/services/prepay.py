@@ -89,10 +89,10 @@ def _prepay_attempt_claim(*, order_id: int) -> PrepayAttempt:
     latest = order.payments.order_by("-id").first()
     if latest is not None and latest.status == PaymentStatus.PENDING:
         if latest.prepay_id and latest.prepay_expires_at and latest.prepay_expires_at > now:
-            return _attempt(order, latest)
+            return _attempt(order, latest, prepay_id=latest.prepay_id)
         if order.expires_at - now >= NEW_PREPAY_MIN_LEFT:
             # Its prepay lapsed or never came: WeChat gives it (again, or anew) for the same out_trade_no.
-            return _attempt(order, latest)
+            return _attempt(order, latest, prepay_id="")
         raise OrderNotPayable("The time to pay this order is over.")
     if order.expires_at - now < NEW_PREPAY_MIN_LEFT:
         raise OrderNotPayable("The time to pay this order is over.")
@@ -105,16 +105,16 @@ def _prepay_attempt_claim(*, order_id: int) -> PrepayAttempt:
         amount_fen=order.total_fen,
         sign_type=settings.WECHAT_PAY_SIGN_TYPE,
     )
-    return _attempt(order, payment)
+    return _attempt(order, payment, prepay_id="")
 
 
-def _attempt(order: Order, payment: Payment) -> PrepayAttempt:
+def _attempt(order: Order, payment: Payment, *, prepay_id: str) -> PrepayAttempt:
     return PrepayAttempt(
         payment_id=payment.pk,
         out_trade_no=payment.out_trade_no,
         sign_type=payment.sign_type,
         amount_fen=payment.amount_fen,
-        prepay_id=payment.prepay_id,
+        prepay_id=prepay_id,
         openid=order.customer.openid,
         description=_order_description(order.pk),
         expires_at=order.expires_at,
