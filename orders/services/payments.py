@@ -70,6 +70,20 @@ def payment_paid_record(
     order_id = Payment.objects.filter(out_trade_no=out_trade_no).values_list("order_id", flat=True).first()
     if order_id is None:
         return PaidOutcome.UNKNOWN_PAYMENT
+    return _payment_paid_apply(
+        order_id=order_id,
+        out_trade_no=out_trade_no,
+        transaction_id=transaction_id,
+        amount_fen=amount_fen,
+        paid_at=paid_at,
+        reason=reason,
+    )
+
+
+def _payment_paid_apply(
+    *, order_id: int, out_trade_no: str, transaction_id: str, amount_fen: int, paid_at: datetime, reason: str
+) -> PaidOutcome:
+    """payment_paid_record's work, in the caller's transaction (the notification's, to save a savepoint)."""
     order = Order.objects.select_for_update().get(pk=order_id)
     payment = Payment.objects.select_for_update().get(out_trade_no=out_trade_no)
     # The amount first: a signed message naming another amount is flagged even when we are paid already.
@@ -192,7 +206,8 @@ def payment_notification_record(*, payment: Payment, notice: Notice, raw_body: s
     if notice.result_code != "SUCCESS":
         outcome = NotificationOutcome.NOT_PAID
     else:
-        paid = payment_paid_record(
+        paid = _payment_paid_apply(
+            order_id=payment.order_id,
             out_trade_no=payment.out_trade_no,
             transaction_id=notice.transaction_id,
             amount_fen=notice.total_fee,
