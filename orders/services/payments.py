@@ -6,6 +6,7 @@ the expiry task, reconciliation) ends in `payment_paid_record`.
 
 import enum
 import logging
+import re
 from dataclasses import replace
 from datetime import datetime
 
@@ -39,6 +40,8 @@ P = PaymentStatus
 PAYMENT_TRANSITIONS = frozenset(
     {(P.PENDING, P.PAID), (P.FAILED, P.PAID), (P.PENDING, P.CLOSED), (P.FAILED, P.CLOSED), (P.PENDING, P.FAILED)}
 )
+# 统一下单 out_trade_no: 32个字符内，只能是数字、大小写字母_-|*@
+OUT_TRADE_NO_PATTERN = re.compile(r"[A-Za-z0-9_\-|*@]{1,32}")
 # 查询订单 trade_state values meaning WeChat took the money (REFUND: taken, then a refund began).
 PAID_TRADE_STATES = frozenset({"SUCCESS", "REFUND"})
 
@@ -189,7 +192,9 @@ def payment_notification_receive(*, body: bytes) -> NotificationOutcome:
         out_trade_no = parse_xml(body).get("out_trade_no", "")
     except InvalidPayMessage as error:
         raise PaymentNotificationRefused(str(error), status=400) from error
-    payment = Payment.objects.filter(out_trade_no=out_trade_no).first() if out_trade_no else None
+    # Checked before the database sees it: PostgreSQL refuses some characters (NUL) with an error.
+    well_formed = OUT_TRADE_NO_PATTERN.fullmatch(out_trade_no)
+    payment = Payment.objects.filter(out_trade_no=out_trade_no).first() if well_formed else None
     if payment is None:
         raise PaymentNotificationRefused(f"no payment {out_trade_no[:32]!r}")
     try:

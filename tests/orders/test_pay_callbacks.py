@@ -149,12 +149,13 @@ def test_an_amount_other_than_ours_is_stored_flagged_and_never_paid(client, paym
     ("changes", "sign_type"),
     [
         ({"out_trade_no": "2026112300000000000000099"}, None),  # unknown order
+        ({"out_trade_no": "2026112300000000000000099 OR 1=1" * 2}, None),  # not an out_trade_no at all
         ({"appid": "wx0000000000000bad"}, None),
         ({"mch_id": "1900000109"}, None),
         ({}, "wrong-key"),  # bad signature
         ({}, "other-sign-type"),  # signed, but not the way this payment was
     ],
-    ids=["unknown order", "wrong appid", "wrong mch_id", "bad signature", "wrong sign type"],
+    ids=["unknown order", "malformed out_trade_no", "wrong appid", "wrong mch_id", "bad signature", "wrong sign type"],
 )
 def test_notifications_we_cannot_trust_or_place_are_refused_and_not_stored(
     settings, client, payment, order, sku, changes, sign_type
