@@ -117,7 +117,12 @@ def _payment_status_set(*, payment: Payment, to_status: str, **fields) -> None:
 
 @transaction.atomic
 def payment_status_change(*, payment_id: int, to_status: str) -> bool:
-    """Close or fail a payment under its lock; False when it is no longer in a state that allows it."""
+    """Close or fail a payment under its lock; False when it is no longer in a state that allows it.
+
+    Paid is not set here: only payment_paid_record pays, with the order and the sales count.
+    """
+    if to_status == P.PAID:
+        raise ValueError("a payment becomes paid through payment_paid_record only")
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     if (payment.status, to_status) not in PAYMENT_TRANSITIONS:
         return False
