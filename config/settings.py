@@ -12,7 +12,7 @@ from pathlib import Path
 
 import environ
 
-from config.settings_checks import SettingsRefused, wechat_base_url_problem
+from config.settings_checks import SettingsRefused, notify_url_problem, wechat_base_url_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # DJANGO_ENV_FILE names another file, so a test or a second checkout never touches a developer's .env.
@@ -42,6 +42,7 @@ _PRODUCTION_REQUIRED = {
     "WECHAT_MINI_PROGRAM_SECRET": "the Mini Program's AppSecret",
     "WECHAT_PAY_MCH_ID": "the WeChat Pay merchant id",
     "WECHAT_PAY_API_KEY": "the WeChat Pay v2 API key that signs payment requests",
+    "WECHAT_PAY_NOTIFY_URL": "where WeChat Pay posts payment results: https://<this site>/wechat/pay/notify/",
 }
 if not DEBUG:
     _missing = [name for name in _PRODUCTION_REQUIRED if not env.str(name, default="")]
@@ -285,6 +286,14 @@ WECHAT_PAY_MCH_ID = env.str("WECHAT_PAY_MCH_ID", default="10000100")
 WECHAT_PAY_API_KEY = env.str("WECHAT_PAY_API_KEY", default="sandboxapikey0000000000000000000")
 WECHAT_PAY_CERT_PATH = env.str("WECHAT_PAY_CERT_PATH", default="") or None
 WECHAT_PAY_KEY_PATH = env.str("WECHAT_PAY_KEY_PATH", default="") or None
+# Where WeChat Pay posts payment results (统一下单 notify_url): our /wechat/pay/notify/ as WeChat reaches
+# it, absolute and without query parameters. Development points it at runserver, which the sandbox reaches.
+WECHAT_PAY_NOTIFY_URL = env.str(
+    "WECHAT_PAY_NOTIFY_URL",
+    default=f"http://127.0.0.1:{env.int('WEB_PORT', default=8000)}/wechat/pay/notify/" if DEBUG else "",
+)
+if WECHAT_PAY_NOTIFY_URL and (problem := notify_url_problem("WECHAT_PAY_NOTIFY_URL", WECHAT_PAY_NOTIFY_URL)):
+    _problems.append(problem)
 # How we sign WeChat Pay v2 requests; WeChat signs its answers and notifications the same way.
 WECHAT_PAY_SIGN_TYPE = env.str("WECHAT_PAY_SIGN_TYPE", default="MD5")
 if WECHAT_PAY_SIGN_TYPE not in {"MD5", "HMAC-SHA256"}:

@@ -7,11 +7,20 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from config.money import format_fen
 from orders.exceptions import OrderTransitionNotAllowed
-from orders.models import Carrier, Order, OrderEvent, OrderLine, OrderStatus, SkuStockAndSales
+from orders.models import (
+    Carrier,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    PaymentNotification,
+    SkuStockAndSales,
+)
 from orders.services.status import order_ship
 
 # Statuses in which the customer has paid and the goods count as sold.
@@ -57,6 +66,19 @@ class OrderEventInline(ReadOnlyInline):
     verbose_name_plural = "timeline"
     fields = ["at", "from_status", "to_status", "actor", "staff_user", "reason"]
     readonly_fields = fields
+
+
+class PaymentInline(ReadOnlyInline):
+    """The order's WeChat Pay attempts; their notifications are listed beside them on the order page."""
+
+    model = Payment
+    fields = ["out_trade_no", "amount", "sign_type", "status", "transaction_id", "paid_at", "created_at"]
+    readonly_fields = fields
+    show_change_link = True
+
+    @admin.display(description="Amount")
+    def amount(self, payment: Payment) -> str:
+        return format_fen(payment.amount_fen)
 
 
 class PaidFilter(admin.SimpleListFilter):
@@ -116,9 +138,10 @@ class OrderAdmin(ReadOnlyAdmin):
     search_fields = ["=order_no", "=phone", "=customer__openid"]
     search_help_text = "Order number, phone or openid (exact)."
     show_full_result_count = False
-    inlines = [OrderLineInline, OrderEventInline]
+    inlines = [OrderLineInline, PaymentInline, OrderEventInline]
     fieldsets = [
         (None, {"fields": ["order_no", "status", "ship_link", "customer", "total", "note"]}),
+        ("Payment notifications", {"fields": ["payment_notifications"]}),
         ("Delivery", {"fields": ["recipient", "phone", "province", "city", "district", "address_detail"]}),
         ("Shipment", {"fields": ["carrier", "tracking_number", "shipped_at"]}),
         ("Dates", {"fields": ["created_at", "expires_at", "paid_at"]}),
@@ -136,6 +159,32 @@ class OrderAdmin(ReadOnlyAdmin):
             return "—"
         return format_html(
             '<a class="button" href="{}">Ship this order</a>', reverse("admin:orders_order_ship", args=[order.pk])
+        )
+
+    @admin.display(description="Received from WeChat Pay")
+    def payment_notifications(self, order: Order) -> str:
+        notifications = PaymentNotification.objects.filter(payment__order=order).order_by("received_at", "id")
+        if not notifications:
+            return "—"
+        rows = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
+            (
+                (
+                    reverse("admin:orders_paymentnotification_change", args=[notification.pk]),
+                    notification.received_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    notification.out_trade_no,
+                    format_fen(notification.total_fee),
+                    notification.result_code,
+                    notification.get_outcome_display(),
+                )
+                for notification in notifications
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>received</th><th>out_trade_no</th><th>amount</th><th>result</th>"
+            "<th>outcome</th></tr></thead><tbody>{}</tbody></table>",
+            rows,
         )
 
     def get_urls(self):
@@ -163,6 +212,92 @@ class OrderAdmin(ReadOnlyAdmin):
             "form": form,
         }
         return TemplateResponse(request, "admin/orders/order/ship.html", context)
+
+
+class NeedsAttentionFilter(admin.SimpleListFilter):
+    """Notifications of money WeChat took that our books do not show as paid: another amount, or a dead order."""
+
+    title = "needs attention"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "needs attention"), ("no", "handled")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(outcome__in=PaymentNotification.NEEDS_ATTENTION)
+        if self.value() == "no":
+            return queryset.exclude(outcome__in=PaymentNotification.NEEDS_ATTENTION)
+        return queryset
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    """WeChat Pay attempts, one out_trade_no each; changed only by the payment services."""
+
+    list_display = ["out_trade_no", "order_link", "amount", "sign_type", "status", "transaction_id", "paid_at"]
+    list_filter = ["status", "sign_type", "created_at"]
+    search_fields = ["=out_trade_no", "=transaction_id", "=order__order_no"]
+    search_help_text = "out_trade_no, transaction_id or order number (exact)."
+    list_select_related = ["order"]
+    fields = [
+        "out_trade_no",
+        "order_link",
+        "amount",
+        "sign_type",
+        "status",
+        "prepay_id",
+        "prepay_expires_at",
+        "transaction_id",
+        "refunded_fen",
+        "created_at",
+        "paid_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Amount", ordering="amount_fen")
+    def amount(self, payment: Payment) -> str:
+        return format_fen(payment.amount_fen)
+
+    @admin.display(description="Order")
+    def order_link(self, payment: Payment) -> str:
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[payment.order_id]), payment.order
+        )
+
+
+@admin.register(PaymentNotification)
+class PaymentNotificationAdmin(ReadOnlyAdmin):
+    """Every verified payment notification as WeChat sent it; "needs attention" lists the ones staff must settle."""
+
+    list_display = ["received_at", "out_trade_no", "transaction_id", "amount", "result_code", "outcome"]
+    list_filter = [NeedsAttentionFilter, "outcome", "result_code", "received_at"]
+    search_fields = ["=out_trade_no", "=transaction_id", "=payment__order__order_no"]
+    search_help_text = "out_trade_no, transaction_id or order number (exact)."
+    date_hierarchy = "received_at"
+    fields = [
+        "received_at",
+        "payment_link",
+        "out_trade_no",
+        "transaction_id",
+        "amount",
+        "result_code",
+        "outcome",
+        "raw_body",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Amount", ordering="total_fee")
+    def amount(self, notification: PaymentNotification) -> str:
+        return format_fen(notification.total_fee)
+
+    @admin.display(description="Payment")
+    def payment_link(self, notification: PaymentNotification) -> str:
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:orders_payment_change", args=[notification.payment_id]),
+            notification.payment,
+        )
 
 
 class StockLevelFilter(admin.SimpleListFilter):

@@ -1,4 +1,4 @@
-from config.errors import ApplicationError
+from config.errors import ApplicationError, ServiceUnavailable
 
 
 class NotFound(ApplicationError):
@@ -85,3 +85,19 @@ class OrderNotCancellable(ApplicationError):
     status_code = 409
     code = "order_not_cancellable"
     message = "Only an order awaiting payment can be cancelled."
+
+
+class OrderNotPayable(ApplicationError):
+    status_code = 409
+    code = "order_not_payable"
+    message = "This order can no longer be paid."
+
+
+class PaymentUnavailable(ServiceUnavailable):
+    code = "wechat_unavailable"
+    message = "WeChat Pay is busy right now. Please try again in a moment."
+
+
+class PaymentMisconfigured(ServiceUnavailable):
+    code = "wechat_misconfigured"
+    message = "Paying is unavailable: this shop is misconfigured for WeChat Pay. Its operators have been alerted."

@@ -300,3 +300,45 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return self.out_refund_no
+
+
+class NotificationOutcome(models.TextChoices):
+    APPLIED = "applied", "marked the order paid"
+    DUPLICATE = "duplicate", "duplicate: nothing changed"
+    AMOUNT_MISMATCH = "amount_mismatch", "amount differs from ours: not paid, staff check"
+    ORDER_NOT_PAYABLE = "order_not_payable", "money taken for an order no longer payable: staff refund"
+    NOT_PAID = "not_paid", "WeChat reports the payment failed"
+
+
+class PaymentNotification(models.Model):
+    """A payment notification from WeChat Pay whose signature checked out, as received; appended, never edited.
+
+    Every copy is kept, duplicates included, so staff can see what WeChat told us and when.
+    """
+
+    # Outcomes staff must act on: money may have moved that our books do not show as paid.
+    NEEDS_ATTENTION = (NotificationOutcome.AMOUNT_MISMATCH, NotificationOutcome.ORDER_NOT_PAYABLE)
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="notifications")
+    out_trade_no = models.CharField(max_length=32)
+    transaction_id = models.CharField(max_length=32)
+    total_fee = models.PositiveBigIntegerField(help_text="The amount WeChat says was paid, in fen.")
+    result_code = models.CharField(max_length=16)
+    outcome = models.CharField(max_length=32, choices=NotificationOutcome.choices)
+    raw_body = models.TextField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = "payment notification"
+        verbose_name_plural = "payment notifications"
+        indexes = [
+            models.Index(
+                fields=["-received_at"],
+                condition=Q(outcome__in=["amount_mismatch", "order_not_payable"]),
+                name="orders_paynotify_attention",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.out_trade_no} ({self.get_outcome_display()})"

@@ -26,6 +26,7 @@ PRODUCTION_ENVIRONMENT = {
     "WECHAT_MINI_PROGRAM_SECRET": "mp-secret",
     "WECHAT_PAY_MCH_ID": "1900000001",
     "WECHAT_PAY_API_KEY": "pay-api-key",
+    "WECHAT_PAY_NOTIFY_URL": "https://shop.example.com/wechat/pay/notify/",
 }
 MISSING_LINES = {
     "DJANGO_SECRET_KEY": "DJANGO_SECRET_KEY is not set: the key Django signs sessions, password-reset links and "
@@ -34,6 +35,8 @@ MISSING_LINES = {
     "that encrypts app secrets in the database.",
     "WECHAT_OFFICIAL_ACCOUNT_SECRET": "WECHAT_OFFICIAL_ACCOUNT_SECRET is not set: the Official Account's AppSecret.",
     "WECHAT_PAY_API_KEY": "WECHAT_PAY_API_KEY is not set: the WeChat Pay v2 API key that signs payment requests.",
+    "WECHAT_PAY_NOTIFY_URL": "WECHAT_PAY_NOTIFY_URL is not set: where WeChat Pay posts payment results: "
+    "https://<this site>/wechat/pay/notify/.",
 }
 PRINT_BASE_URLS = (
     "from django.conf import settings; print(settings.WECHAT_API_BASE_URL, settings.WECHAT_PAY_API_BASE_URL)"
@@ -76,7 +79,7 @@ def test_production_refuses_to_start_without_secrets_one_line_each(start):
 
     assert result.returncode == 1
     lines = result.stderr.splitlines()
-    assert len(lines) == 13  # the twelve values, then where they come from
+    assert len(lines) == 14  # the thirteen values, then where they come from
     for line in MISSING_LINES.values():
         assert line in lines
     assert lines[-1].startswith("DJANGO_DEBUG is off, so these come from the environment or ")
@@ -220,3 +223,13 @@ def test_a_missing_env_file_is_refused(start, tmp_path):
 )
 def test_non_public_addresses_are_recognised(host, kind):
     assert non_public_address_kind(host) == kind
+
+
+@pytest.mark.parametrize(
+    "notify_url", ["/wechat/pay/notify/", "https://shop.example.com/wechat/pay/notify/?order=1", "ftp://shop/"]
+)
+def test_a_notify_url_wechat_pay_cannot_post_to_is_refused(start, notify_url):
+    result = start(_manage("check"), {**PRODUCTION_ENVIRONMENT, "WECHAT_PAY_NOTIFY_URL": notify_url})
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"WECHAT_PAY_NOTIFY_URL={notify_url}") or f"{notify_url!r}" in result.stderr

@@ -29,6 +29,8 @@ ORDERS_OPERATIONS = {
     "orders.view_orderline",
     "orders.view_orderevent",
     "orders.view_skustockandsales",
+    "orders.view_payment",
+    "orders.view_paymentnotification",
 }
 # What later migrations (customers, catalog, orders) grant Operations beyond the staff-groups migration.
 OPERATIONS_LATER = {"customers.view_customer"} | STOCK_ADJUSTMENTS | ORDERS_OPERATIONS
