@@ -43,9 +43,13 @@ def sandbox_server():
 
 @pytest.fixture
 def sandbox(sandbox_server, settings) -> SandboxClient:
-    """The sandbox with fresh state, and our settings pointed at it."""
+    """The sandbox with fresh state, and our settings pointed at it (secapi/ at its TLS port, with its certificates)."""
     settings.WECHAT_API_BASE_URL = sandbox_server.url
     settings.WECHAT_PAY_API_BASE_URL = sandbox_server.url
+    settings.WECHAT_PAY_SECAPI_BASE_URL = sandbox_server.secapi_url
+    settings.WECHAT_PAY_CA_BUNDLE = sandbox_server.tls.ca_path
+    certificate = sandbox_server.tls.merchant_certificate(settings.WECHAT_PAY_MCH_ID)
+    settings.WECHAT_PAY_CERT_PATH, settings.WECHAT_PAY_KEY_PATH = certificate.cert_path, certificate.key_path
     client = SandboxClient(sandbox_server.url)
     client.reset()
     # A restored snapshot keeps only the merchant key's digest: register it again to sign with it.

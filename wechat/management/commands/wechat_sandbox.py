@@ -1,5 +1,7 @@
 """python manage.py wechat_sandbox: run the WeChat sandbox in the foreground until Ctrl-C."""
 
+import threading
+from pathlib import Path
 from typing import ClassVar
 
 from django.conf import settings
@@ -9,11 +11,13 @@ from wechat.sandbox.outbox import OutboxCourier
 from wechat.sandbox.server import (
     DEFAULT_READ_TIMEOUT_SECONDS,
     make_sandbox_server,
+    make_secapi_server,
     register_merchants,
     sandbox_apps_from_settings,
     sandbox_merchants_from_settings,
     server_url,
 )
+from wechat.sandbox.tls import CertificateAuthority
 
 
 class Command(BaseCommand):
@@ -33,6 +37,20 @@ class Command(BaseCommand):
             help=f"port to listen on (default WECHAT_SANDBOX_PORT, {settings.WECHAT_SANDBOX_PORT})",
         )
         parser.add_argument(
+            "--tls-port",
+            type=int,
+            default=settings.WECHAT_SANDBOX_TLS_PORT,
+            help="port serving secapi/ (refunds) over TLS with a client certificate required "
+            f"(default WECHAT_SANDBOX_TLS_PORT, {settings.WECHAT_SANDBOX_TLS_PORT})",
+        )
+        parser.add_argument(
+            "--tls-dir",
+            type=Path,
+            default=settings.WECHAT_SANDBOX_TLS_DIR,
+            help="folder the CA, server and merchant certificates are written to at start "
+            f"(default WECHAT_SANDBOX_TLS_DIR, {settings.WECHAT_SANDBOX_TLS_DIR})",
+        )
+        parser.add_argument(
             "--read-timeout",
             type=float,
             default=DEFAULT_READ_TIMEOUT_SECONDS,
@@ -44,13 +62,29 @@ class Command(BaseCommand):
             "<it>/wechat/oa/<appid>/ in safe mode with the development token and AES key (make demo sets it)",
         )
 
-    def handle(self, *args, host: str, port: int, read_timeout: float, callback_base_url: str | None, **options):
+    def handle(
+        self,
+        *args,
+        host: str,
+        port: int,
+        tls_port: int,
+        tls_dir: Path,
+        read_timeout: float,
+        callback_base_url: str | None,
+        **options,
+    ):
         apps = sandbox_apps_from_settings(callback_base_url=callback_base_url)
         merchants = sandbox_merchants_from_settings()
         server = make_sandbox_server(apps=apps, host=host, port=port, read_timeout=read_timeout)
+        authority = CertificateAuthority(tls_dir)
+        secapi_server = make_secapi_server(server.app, authority, host=host, port=tls_port, read_timeout=read_timeout)
         register_merchants(server.app.sandbox, merchants)
         url = server_url(server)
         self.stdout.write(f"WeChat sandbox at {url} (control API and endpoint list: {url}sandbox/)")
+        self.stdout.write(
+            f"  secapi/ over TLS at {server_url(secapi_server)}, client certificate required; "
+            f"CA and merchant certificates in {tls_dir}"
+        )
         for app in apps:
             pushes = f", pushing events to {app.callback.url}" if app.callback else ""
             self.stdout.write(f"  {app.kind}: {app.appid}{pushes}")
@@ -59,8 +93,12 @@ class Command(BaseCommand):
         self.stdout.write("Ctrl-C stops it.")
         self.stdout.flush()
         courier = OutboxCourier(server.app.sandbox).start()
+        secapi_thread = threading.Thread(target=secapi_server.serve_forever, name="wechat-sandbox-secapi", daemon=True)
+        secapi_thread.start()
         try:
             server.serve_forever()  # returns, closing the socket, on Ctrl-C
         finally:
             courier.stop()
+            secapi_server.shutdown()
+            secapi_server.server_close()
         self.stdout.write("WeChat sandbox stopped.")
