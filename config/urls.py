@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import HealthApi
+from orders.refund_callbacks import refund_notify
 
 # The product's name in the admin; no "View site" link, since the storefront is the Mini Program.
 admin.site.site_header = admin.site.site_title = "WeChat CMS"
@@ -22,6 +23,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    # WeChat Pay's refund notifications; orders/ handles them (wechat/ knows nothing of orders).
+    path("wechat/pay/refund-notify/", refund_notify, name="wechat-pay-refund-notify"),
     path("wechat/", include("wechat.urls")),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ] + static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -29,6 +29,9 @@ ORDERS_OPERATIONS = {
     "orders.view_orderline",
     "orders.view_orderevent",
     "orders.view_skustockandsales",
+    "orders.refund_order",
+    "orders.view_refund",
+    "orders.view_refundevent",
 }
 # What later migrations (customers, catalog, orders) grant Operations beyond the staff-groups migration.
 OPERATIONS_LATER = {"customers.view_customer"} | STOCK_ADJUSTMENTS | ORDERS_OPERATIONS
