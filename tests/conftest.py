@@ -73,13 +73,20 @@ def celery_worker(django_db_setup, django_db_blocker, sandbox_server):
     log_path = Path(settings.VAR_DIR) / "test-celery-worker.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     node_name = f"tests-{os.getpid()}@{socket.gethostname()}"
+    certificate = sandbox_server.tls.merchant_certificate(settings.WECHAT_PAY_MCH_ID)
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
         "USE_TEST_DATABASE": "1",
-        # Tasks that call WeChat reach this run's sandbox, as the test process does.
+        # WeChat is the session's sandbox, as the `sandbox` fixture points this process at it.
         "WECHAT_API_BASE_URL": sandbox_server.url,
         "WECHAT_PAY_API_BASE_URL": sandbox_server.url,
+        "WECHAT_PAY_SECAPI_BASE_URL": sandbox_server.secapi_url,
+        "WECHAT_PAY_CA_BUNDLE": sandbox_server.tls.ca_path,
+        "WECHAT_PAY_CERT_PATH": certificate.cert_path,
+        "WECHAT_PAY_KEY_PATH": certificate.key_path,
+        # Refunds are notified to the order's notify_url: no live server outlives a test.
+        "WECHAT_PAY_REFUND_NOTIFY_URL": "",
     }
     with open(log_path, "w") as log:
         worker = subprocess.Popen(

@@ -6,39 +6,72 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0004_payments_and_refunds'),
+        ("orders", "0004_payments_and_refunds"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='RefundEvent',
+            name="RefundEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(blank=True, choices=[('requested', 'requested'), ('processing', 'processing at WeChat'), ('succeeded', 'refunded'), ('failed', 'failed')], max_length=16)),
-                ('to_status', models.CharField(choices=[('requested', 'requested'), ('processing', 'processing at WeChat'), ('succeeded', 'refunded'), ('failed', 'failed')], max_length=16)),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("requested", "requested"),
+                            ("processing", "processing at WeChat"),
+                            ("succeeded", "refunded"),
+                            ("failed", "failed"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("requested", "requested"),
+                            ("processing", "processing at WeChat"),
+                            ("succeeded", "refunded"),
+                            ("failed", "failed"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'refund event',
-                'verbose_name_plural': 'refund events',
-                'ordering': ['at', 'id'],
+                "verbose_name": "refund event",
+                "verbose_name_plural": "refund events",
+                "ordering": ["at", "id"],
             },
         ),
         migrations.AlterModelOptions(
-            name='order',
-            options={'ordering': ['-created_at', '-id'], 'permissions': [('ship_order', 'Can ship orders'), ('refund_order', 'Can refund orders')], 'verbose_name': 'order', 'verbose_name_plural': 'orders'},
+            name="order",
+            options={
+                "ordering": ["-created_at", "-id"],
+                "permissions": [("ship_order", "Can ship orders"), ("refund_order", "Can refund orders")],
+                "verbose_name": "order",
+                "verbose_name_plural": "orders",
+            },
         ),
         migrations.AddIndex(
-            model_name='refund',
-            index=models.Index(condition=models.Q(('status__in', ['requested', 'processing'])), fields=['created_at'], name='orders_refund_unsettled_by_age'),
+            model_name="refund",
+            index=models.Index(
+                condition=models.Q(("status__in", ["requested", "processing"])),
+                fields=["created_at"],
+                name="orders_refund_unsettled_by_age",
+            ),
         ),
         migrations.AddField(
-            model_name='refundevent',
-            name='refund',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='orders.refund'),
+            model_name="refundevent",
+            name="refund",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="events", to="orders.refund"
+            ),
         ),
     ]

@@ -1,0 +1,28 @@
+"""A paid order to refund: paid at the sandbox through its control API, recorded paid here as the notification would."""
+
+from django.utils import timezone
+
+from orders.models import Order, OrderActor, OrderStatus, Payment, PaymentStatus
+from orders.services.status import order_transition
+from tests.factories import PaymentFactory
+from wechat.pay.gateway import payment_gateway
+
+# The payment notification goes nowhere: these tests record the payment themselves.
+NOWHERE = "http://127.0.0.1:9/wechat/pay/notify/"
+
+
+def paid_payment(sandbox, order: Order) -> Payment:
+    payment_gateway().prepay(
+        out_trade_no=order.order_no,
+        total_fee=order.total_fen,
+        openid=order.customer.openid,
+        body="Ceramic mug",
+        notify_url=NOWHERE,
+        time_expire=order.expires_at,
+        client_ip="127.0.0.1",
+    )
+    paid = sandbox.pay_order(order.order_no)["order"]
+    order_transition(order_id=order.pk, to_status=OrderStatus.PAID, actor=OrderActor.PAYMENT)
+    return PaymentFactory(
+        order=order, status=PaymentStatus.PAID, transaction_id=paid["transaction_id"], paid_at=timezone.now()
+    )
