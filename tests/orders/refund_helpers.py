@@ -1,6 +1,10 @@
 """A paid order to refund: paid at the sandbox through its control API, recorded paid here as the notification would."""
 
+import pytest
+from django.conf import settings as django_settings
 from django.utils import timezone
+
+from config.celery import app as celery_app
 
 from orders.models import Order, OrderActor, OrderStatus, Payment, PaymentStatus
 from orders.services.status import order_transition
@@ -26,3 +30,21 @@ def paid_payment(sandbox, order: Order) -> Payment:
     return PaymentFactory(
         order=order, status=PaymentStatus.PAID, transaction_id=paid["transaction_id"], paid_at=timezone.now()
     )
+
+
+@pytest.fixture
+def tasks_run_eagerly():
+    """Tasks queued on commit run at once in this process, as a worker would run them (transactional tests)."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture
+def order_tasks_to_the_test_worker(monkeypatch):
+    """The `orders` queue's tasks go to this run's queue, which the test worker consumes."""
+
+    def route(name, *args, **kwargs):
+        return {"queue": django_settings.CELERY_TASK_DEFAULT_QUEUE} if name.startswith("orders.tasks.") else None
+
+    monkeypatch.setattr(celery_app.amqp.router, "routes", [route])
