@@ -5,7 +5,6 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from config.celery import app as celery_app
-
 from orders.models import Order, OrderActor, OrderStatus, Payment, PaymentStatus
 from orders.services.status import order_transition
 from tests.factories import PaymentFactory

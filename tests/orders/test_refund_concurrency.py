@@ -10,7 +10,11 @@ from tests import real_services
 from tests.orders.refund_helpers import paid_payment, tasks_run_eagerly  # noqa: F401
 from tests.orders.test_concurrency import run_at_once
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("tasks_run_eagerly"),
+]
 
 
 @pytest.fixture(autouse=True)
@@ -18,9 +22,7 @@ def _postgresql():
     real_services.require(connection.vendor == "postgresql", "PostgreSQL as DATABASE_URL")
 
 
-def test_two_partial_refunds_that_together_exceed_the_payment_one_is_refused(
-    sandbox, tasks_run_eagerly, sku, place_order
-):
+def test_two_partial_refunds_that_together_exceed_the_payment_one_is_refused(sandbox, sku, place_order):
     payment = paid_payment(sandbox, place_order([(sku, 1)]))  # 3990 fen
 
     results = run_at_once(
@@ -38,7 +40,7 @@ def test_two_partial_refunds_that_together_exceed_the_payment_one_is_refused(
     assert len(sandbox.pay_refunds()) == 1
 
 
-def test_many_concurrent_partial_refunds_never_refund_more_than_was_paid(sandbox, tasks_run_eagerly, sku, place_order):
+def test_many_concurrent_partial_refunds_never_refund_more_than_was_paid(sandbox, sku, place_order):
     payment = paid_payment(sandbox, place_order([(sku, 1)]))  # 3990 fen: room for three of 1000
 
     results = run_at_once(

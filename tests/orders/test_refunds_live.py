@@ -36,8 +36,9 @@ def refund_deliveries(sandbox) -> list[dict]:
     [(3990, OrderStatus.REFUNDED), (1000, OrderStatus.PARTIALLY_REFUNDED)],
     ids=["full", "partial"],
 )
+@pytest.mark.usefixtures("tasks_run_eagerly")
 def test_a_refund_goes_through_and_its_notification_settles_it_once(
-    live_server, sandbox, settings, tasks_run_eagerly, sku, place_order, amount_fen, order_status
+    live_server, sandbox, settings, sku, place_order, amount_fen, order_status
 ):
     settings.WECHAT_PAY_REFUND_NOTIFY_URL = f"{live_server.url}/wechat/pay/refund-notify/"
     payment = paid_payment(sandbox, place_order([(sku, 1)]))
@@ -64,9 +65,8 @@ def test_a_refund_goes_through_and_its_notification_settles_it_once(
     assert Order.objects.get(pk=payment.order_id).events.count() == 4
 
 
-def test_a_second_partial_refund_ends_the_order_refunded(
-    live_server, sandbox, settings, tasks_run_eagerly, sku, place_order
-):
+@pytest.mark.usefixtures("tasks_run_eagerly")
+def test_a_second_partial_refund_ends_the_order_refunded(live_server, sandbox, settings, sku, place_order):
     settings.WECHAT_PAY_REFUND_NOTIFY_URL = f"{live_server.url}/wechat/pay/refund-notify/"
     payment = paid_payment(sandbox, place_order([(sku, 1)]))
 
@@ -85,8 +85,9 @@ def _finished_submissions() -> int:
     return sum(1 for line in log.splitlines() if f"Task {submit_refund.name}[" in line and "succeeded" in line)
 
 
+@pytest.mark.usefixtures("order_tasks_to_the_test_worker")
 def test_a_real_worker_makes_the_refund_at_wechat_once_though_the_task_runs_twice(
-    celery_worker, order_tasks_to_the_test_worker, sandbox, sku, place_order
+    celery_worker, sandbox, sku, place_order
 ):
     payment = paid_payment(sandbox, place_order([(sku, 1)]))
     finished_before = _finished_submissions()
