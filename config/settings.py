@@ -290,11 +290,14 @@ WECHAT_PAY_MCH_ID = env.str("WECHAT_PAY_MCH_ID", default="10000100")
 WECHAT_PAY_API_KEY = env.str("WECHAT_PAY_API_KEY", default="sandboxapikey0000000000000000000")
 # secapi/ (refunds) is on WeChat Pay's host too, called with the merchant certificate; the sandbox serves
 # it on its TLS port with certificates it issues, so development reads them where it writes them.
-WECHAT_PAY_SECAPI_BASE_URL = _wechat_base_url(
-    "WECHAT_PAY_SECAPI_BASE_URL",
-    production_default=WECHAT_PAY_API_BASE_URL,
-    development_default=f"https://127.0.0.1:{WECHAT_SANDBOX_TLS_PORT}/",
-)
+if DEBUG or env.str("WECHAT_PAY_SECAPI_BASE_URL", default=""):
+    WECHAT_PAY_SECAPI_BASE_URL = _wechat_base_url(
+        "WECHAT_PAY_SECAPI_BASE_URL",
+        production_default=WECHAT_PAY_API_BASE_URL,
+        development_default=f"https://127.0.0.1:{WECHAT_SANDBOX_TLS_PORT}/",
+    )
+else:
+    WECHAT_PAY_SECAPI_BASE_URL = WECHAT_PAY_API_BASE_URL  # WeChat's one host, checked above
 _sandbox_merchant_files = WECHAT_SANDBOX_TLS_DIR / f"merchant-{WECHAT_PAY_MCH_ID}"
 WECHAT_PAY_CERT_PATH = (
     env.str("WECHAT_PAY_CERT_PATH", default=f"{_sandbox_merchant_files}-cert.pem" if DEBUG else "") or None
