@@ -63,7 +63,9 @@ def refund_request(
         raise ApplicationError("Some fields are invalid.", fields={"reason": ["Say why the order is refunded."]})
     payments = Payment.objects.select_for_update()
     payment = (
-        payments.filter(pk=payment_id) if payment_id is not None else payments.filter(order_id=order_id, status="paid")
+        payments.filter(pk=payment_id)
+        if payment_id is not None
+        else payments.filter(order_id=order_id, status=PaymentStatus.PAID)
     ).first()
     if payment is None or payment.status != PaymentStatus.PAID:
         raise PaymentNotRefundable()
