@@ -29,6 +29,7 @@ from orders.services.refund_status import refund_status_set
 from orders.services.status import order_transition
 from wechat.errors import WeChatPermanentError, WeChatTransientError
 from wechat.pay.gateway import RefundNotification, payment_gateway
+from wechat.pay.v2 import InvalidPayMessage
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +122,11 @@ def refund_submit(*, refund_id: int) -> None:
             notify_url=settings.WECHAT_PAY_REFUND_NOTIFY_URL or None,
         )
     except WeChatTransientError:
+        raise
+    except InvalidPayMessage:
+        # An answer we cannot trust says nothing either way: WeChat may have made the refund. It stays
+        # requested, its amount reserved, and is submitted again later (the same out_refund_no).
+        logger.error("refund %s: WeChat's answer failed verification", refund.out_refund_no)
         raise
     except WeChatPermanentError as error:
         logger.warning("WeChat refused refund %s: %s", refund.out_refund_no, error)
@@ -260,8 +266,8 @@ def refunds_settle_stale(*, older_than_minutes: int | None = None, batch_size: i
         if status == RefundStatus.REQUESTED:
             try:
                 refund_submit(refund_id=refund_id)
-            except WeChatTransientError as error:
-                logger.warning("refund %s still cannot reach WeChat: %s", refund_id, error)
+            except (WeChatTransientError, InvalidPayMessage) as error:
+                logger.warning("refund %s is still not accepted by WeChat: %s", refund_id, error)
         else:
             settled += refund_query_settle(refund_id=refund_id)
     return settled
