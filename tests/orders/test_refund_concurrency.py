@@ -2,13 +2,15 @@
 
 import pytest
 from django.db import connection
+from django.test import Client
 
 from orders.exceptions import RefundExceedsPaid
-from orders.models import Payment, Refund
+from orders.models import Order, OrderStatus, Payment, Refund, RefundStatus
 from orders.services.refunds import refund_request
 from tests import real_services
 from tests.orders.refund_helpers import paid_payment, tasks_run_eagerly  # noqa: F401
 from tests.orders.test_concurrency import run_at_once
+from tests.orders.test_refunds import PAY_SUCCESS, notification
 
 pytestmark = [
     pytest.mark.services,
@@ -56,3 +58,21 @@ def test_many_concurrent_partial_refunds_never_refund_more_than_was_paid(sandbox
     assert sorted(Refund.objects.values_list("out_refund_no", flat=True)) == [
         f"{payment.out_trade_no}R0{n}" for n in (1, 2, 3)
     ]
+
+
+def test_ten_concurrent_copies_of_a_refund_notification_settle_it_once(sandbox, sku, place_order):
+    payment = paid_payment(sandbox, place_order([(sku, 1)]))
+    refund = refund_request(payment_id=payment.pk, amount_fen=1000, reason="chipped", staff_user=None)
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.PROCESSING
+    body = notification(refund)
+
+    responses = run_at_once(
+        [lambda: Client().post("/wechat/pay/refund-notify/", data=body, content_type="text/xml") for _ in range(10)]
+    )
+
+    assert {response.content for response in responses} == {PAY_SUCCESS}
+    assert refund.events.filter(to_status=RefundStatus.SUCCEEDED).count() == 1
+    order = Order.objects.get(pk=payment.order_id)
+    assert order.status == OrderStatus.PARTIALLY_REFUNDED
+    assert order.events.filter(to_status=OrderStatus.PARTIALLY_REFUNDED).count() == 1
