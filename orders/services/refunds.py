@@ -3,8 +3,8 @@
 Money never leaves twice and never more than was paid: `Payment.refunded_fen` counts every
 refund that has not failed, raised under the payment's row lock and bounded by a database
 constraint; each refund's `out_refund_no` makes a repeated call to WeChat the same refund.
-Rows are locked in one order everywhere, payment then refund then order, so two of these
-never wait on each other in a circle.
+Rows are locked in one order everywhere, order then payment then refund (the order
+payment_paid_record takes too), so no two of these wait on each other in a circle.
 """
 
 import logging
@@ -62,12 +62,16 @@ def refund_request(
     reason = reason.strip()
     if not reason:
         raise ApplicationError("Some fields are invalid.", fields={"reason": ["Say why the order is refunded."]})
-    payments = Payment.objects.select_for_update()
-    payment = (
-        payments.filter(pk=payment_id)
+    payments = (
+        Payment.objects.filter(pk=payment_id)
         if payment_id is not None
-        else payments.filter(order_id=order_id, status=PaymentStatus.PAID)
-    ).first()
+        else Payment.objects.filter(order_id=order_id, status=PaymentStatus.PAID)
+    )
+    payment_order_id = payments.values_list("order_id", flat=True).first()
+    if payment_order_id is None:
+        raise PaymentNotRefundable()
+    order = Order.objects.select_for_update().get(pk=payment_order_id)
+    payment = payments.select_for_update().first()
     if payment is None or payment.status != PaymentStatus.PAID:
         raise PaymentNotRefundable()
     refundable_fen = payment.amount_fen - payment.refunded_fen
@@ -78,7 +82,7 @@ def refund_request(
             Payment.objects.filter(pk=payment.pk).update(refunded_fen=F("refunded_fen") + amount_fen)
     except IntegrityError as error:
         raise RefundExceedsPaid(requested_fen=amount_fen, refundable_fen=refundable_fen) from error
-    # Numbered under the payment's lock: stable, unique, and within WeChat's 64 characters.
+    # Numbered under the order's and payment's locks: stable, unique, and within WeChat's 64 characters.
     sequence = Refund.objects.filter(payment=payment).count() + 1
     refund = Refund.objects.create(
         payment=payment,
@@ -88,7 +92,6 @@ def refund_request(
         requested_by=staff_user,
     )
     RefundEvent.objects.create(refund=refund, to_status=RefundStatus.REQUESTED, reason=reason[:200])
-    order = Order.objects.select_for_update().get(pk=payment.order_id)
     if order.status != OrderStatus.REFUNDING:  # a second refund while one is under way leaves it refunding
         order_transition(
             order_id=order.pk,
@@ -151,7 +154,8 @@ def _refund_mark_processing(*, refund_id: int, wechat_refund_id: str) -> None:
 @transaction.atomic
 def refund_settle(*, refund_id: int, succeeded: bool, reason: str, wechat_refund_id: str | None = None) -> bool:
     """Settle an unsettled refund as succeeded or failed (its amount given back), then its order; False if settled."""
-    payment_id = Refund.objects.filter(pk=refund_id).values_list("payment_id", flat=True).get()
+    payment_id, order_id = Refund.objects.filter(pk=refund_id).values_list("payment_id", "payment__order_id").get()
+    order = Order.objects.select_for_update().get(pk=order_id)
     payment = Payment.objects.select_for_update().get(pk=payment_id)
     refund = Refund.objects.select_for_update().get(pk=refund_id)
     if refund.status not in UNSETTLED_STATUSES:
@@ -163,13 +167,13 @@ def refund_settle(*, refund_id: int, succeeded: bool, reason: str, wechat_refund
         extra_fields["failure_reason"] = reason[:200]
         refund_status_set(refund=refund, to_status=RefundStatus.FAILED, reason=reason, extra_fields=extra_fields)
         Payment.objects.filter(pk=payment.pk).update(refunded_fen=F("refunded_fen") - refund.amount_fen)
-    _order_settle_after_refund(order_id=payment.order_id, paid_fen=payment.amount_fen, refund=refund)
+    _order_settle_after_refund(order=order, paid_fen=payment.amount_fen, refund=refund)
     return True
 
 
-def _order_settle_after_refund(*, order_id: int, paid_fen: int, refund: Refund) -> None:
+def _order_settle_after_refund(*, order: Order, paid_fen: int, refund: Refund) -> None:
     """Once none of its refunds is under way: refunded, partially refunded, or (none went through) back as it was."""
-    order = Order.objects.select_for_update().get(pk=order_id)
+    order_id = order.pk
     if order.status != OrderStatus.REFUNDING:
         return
     refunds = Refund.objects.filter(payment__order_id=order_id)

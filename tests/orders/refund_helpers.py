@@ -1,12 +1,12 @@
-"""A paid order to refund: paid at the sandbox through its control API, recorded paid here as the notification would."""
+"""A paid order to refund: paid at the sandbox through its control API, recorded paid as its notification would be."""
 
 import pytest
 from django.conf import settings as django_settings
 from django.utils import timezone
 
 from config.celery import app as celery_app
-from orders.models import Order, OrderActor, OrderStatus, Payment, PaymentStatus
-from orders.services.status import order_transition
+from orders.models import Order, Payment
+from orders.services.payments import PaidOutcome, payment_paid_record
 from tests.factories import PaymentFactory
 from wechat.pay.gateway import payment_gateway
 
@@ -25,10 +25,17 @@ def paid_payment(sandbox, order: Order) -> Payment:
         client_ip="127.0.0.1",
     )
     paid = sandbox.pay_order(order.order_no)["order"]
-    order_transition(order_id=order.pk, to_status=OrderStatus.PAID, actor=OrderActor.PAYMENT)
-    return PaymentFactory(
-        order=order, status=PaymentStatus.PAID, transaction_id=paid["transaction_id"], paid_at=timezone.now()
+    payment = PaymentFactory(order=order)
+    outcome = payment_paid_record(
+        out_trade_no=payment.out_trade_no,
+        transaction_id=paid["transaction_id"],
+        amount_fen=payment.amount_fen,
+        paid_at=timezone.now(),
+        reason="paid in the sandbox",
     )
+    assert outcome == PaidOutcome.APPLIED
+    payment.refresh_from_db()
+    return payment
 
 
 @pytest.fixture
