@@ -1,5 +1,6 @@
 """python manage.py wechat_sandbox: run the WeChat sandbox in the foreground until Ctrl-C."""
 
+import tempfile
 import threading
 from pathlib import Path
 from typing import ClassVar
@@ -39,16 +40,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--tls-port",
             type=int,
-            default=settings.WECHAT_SANDBOX_TLS_PORT,
-            help="port serving secapi/ (refunds) over TLS with a client certificate required "
-            f"(default WECHAT_SANDBOX_TLS_PORT, {settings.WECHAT_SANDBOX_TLS_PORT})",
+            help="port serving secapi/ (refunds) over TLS with a client certificate required (default "
+            f"WECHAT_SANDBOX_TLS_PORT, {settings.WECHAT_SANDBOX_TLS_PORT}, with the default --port; else any free one)",
         )
         parser.add_argument(
             "--tls-dir",
             type=Path,
-            default=settings.WECHAT_SANDBOX_TLS_DIR,
-            help="folder the CA, server and merchant certificates are written to at start "
-            f"(default WECHAT_SANDBOX_TLS_DIR, {settings.WECHAT_SANDBOX_TLS_DIR})",
+            help="folder the CA, server and merchant certificates are written to at start (default "
+            f"WECHAT_SANDBOX_TLS_DIR, {settings.WECHAT_SANDBOX_TLS_DIR}, with the default --port; else a temporary "
+            "one)",
         )
         parser.add_argument(
             "--read-timeout",
@@ -67,8 +67,8 @@ class Command(BaseCommand):
         *args,
         host: str,
         port: int,
-        tls_port: int,
-        tls_dir: Path,
+        tls_port: int | None,
+        tls_dir: Path | None,
         read_timeout: float,
         callback_base_url: str | None,
         **options,
@@ -76,6 +76,7 @@ class Command(BaseCommand):
         apps = sandbox_apps_from_settings(callback_base_url=callback_base_url)
         merchants = sandbox_merchants_from_settings()
         server = make_sandbox_server(apps=apps, host=host, port=port, read_timeout=read_timeout)
+        tls_port, tls_dir, temporary = self._tls_place(port=port, tls_port=tls_port, tls_dir=tls_dir)
         authority = CertificateAuthority(tls_dir)
         secapi_server = make_secapi_server(server.app, authority, host=host, port=tls_port, read_timeout=read_timeout)
         register_merchants(server.app.sandbox, merchants)
@@ -101,4 +102,24 @@ class Command(BaseCommand):
             courier.stop()
             secapi_server.shutdown()
             secapi_server.server_close()
+            if temporary is not None:
+                temporary.cleanup()
         self.stdout.write("WeChat sandbox stopped.")
+
+    @staticmethod
+    def _tls_place(
+        *, port: int, tls_port: int | None, tls_dir: Path | None
+    ) -> tuple[int, Path, tempfile.TemporaryDirectory | None]:
+        """The TLS port and certificate folder, unless given: the settings' for the settings' sandbox.
+
+        Another --port is another sandbox (a bench, a test): it must not take the demo's TLS port, nor
+        replace the certificates the demo's web server and worker read.
+        """
+        if port == settings.WECHAT_SANDBOX_PORT:
+            tls_port = settings.WECHAT_SANDBOX_TLS_PORT if tls_port is None else tls_port
+            return tls_port, tls_dir or settings.WECHAT_SANDBOX_TLS_DIR, None
+        tls_port = 0 if tls_port is None else tls_port
+        if tls_dir is not None:
+            return tls_port, tls_dir, None
+        temporary = tempfile.TemporaryDirectory(prefix="wechat-sandbox-tls-")
+        return tls_port, Path(temporary.name), temporary
