@@ -220,6 +220,9 @@ def refund_notification_record(*, notification: RefundNotification) -> bool:
         succeeded = False
     else:
         raise RefundNotificationRejected(f"unknown refund_status {notification.refund_status!r}")
+    if succeeded and refund.status == RefundStatus.FAILED:
+        # We took WeChat's refusal as final and gave the amount back, yet the money went: staff must look.
+        logger.error("WeChat reports refund %s succeeded, which we recorded as failed", refund.out_refund_no)
     return refund_settle(
         refund_id=refund.pk,
         succeeded=succeeded,
