@@ -43,6 +43,8 @@ _PRODUCTION_REQUIRED = {
     "WECHAT_PAY_MCH_ID": "the WeChat Pay merchant id",
     "WECHAT_PAY_API_KEY": "the WeChat Pay v2 API key that signs payment requests",
     "WECHAT_PAY_NOTIFY_URL": "where WeChat Pay posts payment results: https://<this site>/wechat/pay/notify/",
+    "WECHAT_PAY_CERT_PATH": "the merchant certificate (apiclient_cert.pem) that refunds (secapi/) are made with",
+    "WECHAT_PAY_KEY_PATH": "the merchant certificate's private key (apiclient_key.pem)",
 }
 if not DEBUG:
     _missing = [name for name in _PRODUCTION_REQUIRED if not env.str(name, default="")]
@@ -55,6 +57,10 @@ if not DEBUG:
 
 WECHAT_SANDBOX_PORT = env.int("WECHAT_SANDBOX_PORT", default=8900)
 _SANDBOX_URL = f"http://127.0.0.1:{WECHAT_SANDBOX_PORT}/"
+# The sandbox serves WeChat Pay's secapi/ (refunds) over TLS on this port, asking for the merchant
+# certificate it issued; it writes its CA and that certificate here as it starts (make demo).
+WECHAT_SANDBOX_TLS_PORT = env.int("WECHAT_SANDBOX_TLS_PORT", default=WECHAT_SANDBOX_PORT + 1)
+WECHAT_SANDBOX_TLS_DIR = Path(env.str("WECHAT_SANDBOX_TLS_DIR", default=str(VAR_DIR / "wechat-sandbox-tls")))
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-development-key-only-for-debug-mode-0123456789")
 # App secrets and EncodingAESKeys are encrypted in the database with a key derived from SECRET_KEY and this
@@ -259,8 +265,8 @@ CELERY_TASK_ROUTES = {
 WECHAT_ALLOW_PRIVATE_BASE_URL = env.bool("WECHAT_ALLOW_PRIVATE_BASE_URL", default=False)
 
 
-def _wechat_base_url(name: str, *, production_default: str) -> str:
-    url = env.str(name, default=_SANDBOX_URL if DEBUG else production_default).rstrip("/") + "/"
+def _wechat_base_url(name: str, *, production_default: str, development_default: str = _SANDBOX_URL) -> str:
+    url = env.str(name, default=development_default if DEBUG else production_default).rstrip("/") + "/"
     problem = wechat_base_url_problem(name, url, allow_private=DEBUG or WECHAT_ALLOW_PRIVATE_BASE_URL)
     if problem:
         _problems.append(problem)
@@ -284,8 +290,6 @@ WECHAT_MINI_PROGRAM_APPID = env.str("WECHAT_MINI_PROGRAM_APPID", default="wx2421
 WECHAT_MINI_PROGRAM_SECRET = env.str("WECHAT_MINI_PROGRAM_SECRET", default="sandbox-mini-program-secret")
 WECHAT_PAY_MCH_ID = env.str("WECHAT_PAY_MCH_ID", default="10000100")
 WECHAT_PAY_API_KEY = env.str("WECHAT_PAY_API_KEY", default="sandboxapikey0000000000000000000")
-WECHAT_PAY_CERT_PATH = env.str("WECHAT_PAY_CERT_PATH", default="") or None
-WECHAT_PAY_KEY_PATH = env.str("WECHAT_PAY_KEY_PATH", default="") or None
 # Where WeChat Pay posts payment results (统一下单 notify_url): our /wechat/pay/notify/ as WeChat reaches
 # it, absolute and without query parameters. Development points it at runserver, which the sandbox reaches.
 WECHAT_PAY_NOTIFY_URL = env.str(
@@ -294,6 +298,35 @@ WECHAT_PAY_NOTIFY_URL = env.str(
 )
 if WECHAT_PAY_NOTIFY_URL and (problem := notify_url_problem("WECHAT_PAY_NOTIFY_URL", WECHAT_PAY_NOTIFY_URL)):
     _problems.append(problem)
+# secapi/ (refunds) is on WeChat Pay's host too, called with the merchant certificate; the sandbox serves
+# it on its TLS port with certificates it issues, so development reads them where it writes them.
+if DEBUG or env.str("WECHAT_PAY_SECAPI_BASE_URL", default=""):
+    WECHAT_PAY_SECAPI_BASE_URL = _wechat_base_url(
+        "WECHAT_PAY_SECAPI_BASE_URL",
+        production_default=WECHAT_PAY_API_BASE_URL,
+        development_default=f"https://127.0.0.1:{WECHAT_SANDBOX_TLS_PORT}/",
+    )
+else:
+    WECHAT_PAY_SECAPI_BASE_URL = WECHAT_PAY_API_BASE_URL  # WeChat's one host, checked above
+_sandbox_merchant_files = WECHAT_SANDBOX_TLS_DIR / f"merchant-{WECHAT_PAY_MCH_ID}"
+WECHAT_PAY_CERT_PATH = (
+    env.str("WECHAT_PAY_CERT_PATH", default=f"{_sandbox_merchant_files}-cert.pem" if DEBUG else "") or None
+)
+WECHAT_PAY_KEY_PATH = (
+    env.str("WECHAT_PAY_KEY_PATH", default=f"{_sandbox_merchant_files}-key.pem" if DEBUG else "") or None
+)
+# The CAs WeChat Pay's server certificate is checked against: the system's in production (unset),
+# the sandbox's own CA in development.
+WECHAT_PAY_CA_BUNDLE = (
+    env.str("WECHAT_PAY_CA_BUNDLE", default=str(WECHAT_SANDBOX_TLS_DIR / "ca.pem") if DEBUG else "") or None
+)
+# Where WeChat Pay posts refund results. Unset, WeChat uses the URL set in the merchant platform.
+WECHAT_PAY_REFUND_NOTIFY_URL = env.str(
+    "WECHAT_PAY_REFUND_NOTIFY_URL",
+    default=f"http://127.0.0.1:{env.int('WEB_PORT', default=8000)}/wechat/pay/refund-notify/" if DEBUG else "",
+)
+# A refund WeChat has not reported on after this long is asked about (pay/refundquery) by a beat task.
+WECHAT_PAY_REFUND_QUERY_AFTER_MINUTES = env.int("WECHAT_PAY_REFUND_QUERY_AFTER_MINUTES", default=10)
 # How we sign WeChat Pay v2 requests; WeChat signs its answers and notifications the same way.
 WECHAT_PAY_SIGN_TYPE = env.str("WECHAT_PAY_SIGN_TYPE", default="MD5")
 if WECHAT_PAY_SIGN_TYPE not in {"MD5", "HMAC-SHA256"}:

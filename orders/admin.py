@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -9,7 +11,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from config.money import format_fen
+from config.errors import ApplicationError
+from config.money import fen_from_yuan, format_fen
 from orders.exceptions import OrderTransitionNotAllowed
 from orders.models import (
     Carrier,
@@ -19,8 +22,12 @@ from orders.models import (
     OrderStatus,
     Payment,
     PaymentNotification,
+    PaymentStatus,
+    Refund,
+    RefundEvent,
     SkuStockAndSales,
 )
+from orders.services.refunds import refund_request
 from orders.services.status import order_ship
 
 # Statuses in which the customer has paid and the goods count as sold.
@@ -104,6 +111,50 @@ class ShipForm(forms.Form):
     )
 
 
+REFUNDABLE_STATUSES = [
+    OrderStatus.PAID,
+    OrderStatus.SHIPPED,
+    OrderStatus.COMPLETED,
+    OrderStatus.REFUNDING,
+    OrderStatus.PARTIALLY_REFUNDED,
+]
+
+
+class RefundForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[("full", "Full: everything not yet refunded"), ("partial", "Partial: the amount below")],
+        widget=forms.RadioSelect,
+        initial="partial",
+    )
+    amount_yuan = forms.DecimalField(
+        label="Amount (yuan)",
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=12,
+        decimal_places=2,
+        help_text="For a partial refund, e.g. 12.50.",
+    )
+    reason = forms.CharField(max_length=80, help_text="Kept with the refund and the order's timeline.")
+
+    def __init__(self, *args, refundable_fen: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.refundable_fen = refundable_fen
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("kind") == "full":
+            cleaned["amount_fen"] = self.refundable_fen
+        elif cleaned.get("amount_yuan") is not None:
+            cleaned["amount_fen"] = fen_from_yuan(cleaned["amount_yuan"])  # two decimals: exact
+        elif "amount_yuan" not in self.errors:
+            self.add_error("amount_yuan", "Enter the amount of a partial refund.")
+        if cleaned.get("amount_fen", 0) > self.refundable_fen:
+            self.add_error("amount_yuan", f"At most {format_fen(self.refundable_fen)} is left to refund.")
+        if cleaned.get("kind") == "full" and self.refundable_fen == 0:
+            self.add_error(None, "Everything paid is refunded or being refunded already.")
+        return cleaned
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Pages staff read but never edit: orders change only through services (ship, cancel, pay)."""
 
@@ -140,7 +191,7 @@ class OrderAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     inlines = [OrderLineInline, PaymentInline, OrderEventInline]
     fieldsets = [
-        (None, {"fields": ["order_no", "status", "ship_link", "customer", "total", "note"]}),
+        (None, {"fields": ["order_no", "status", "ship_link", "refund_link", "customer", "total", "note"]}),
         ("Payment notifications", {"fields": ["payment_notifications"]}),
         ("Delivery", {"fields": ["recipient", "phone", "province", "city", "district", "address_detail"]}),
         ("Shipment", {"fields": ["carrier", "tracking_number", "shipped_at"]}),
@@ -187,9 +238,59 @@ class OrderAdmin(ReadOnlyAdmin):
             rows,
         )
 
+    @admin.display(description="Refund")
+    def refund_link(self, order: Order) -> str:
+        if order.status not in REFUNDABLE_STATUSES:
+            return "—"
+        return format_html(
+            '<a class="button" href="{}">Refund</a>', reverse("admin:orders_order_refund", args=[order.pk])
+        )
+
     def get_urls(self):
         ship = path("<int:order_id>/ship/", self.admin_site.admin_view(self.ship_view), name="orders_order_ship")
-        return [ship, *super().get_urls()]
+        refund = path(
+            "<int:order_id>/refund/", self.admin_site.admin_view(self.refund_view), name="orders_order_refund"
+        )
+        return [ship, refund, *super().get_urls()]
+
+    def refund_view(self, request, order_id: int):
+        if not request.user.has_perm("orders.refund_order"):
+            raise PermissionDenied
+        order = get_object_or_404(Order, pk=order_id)
+        payment = Payment.objects.filter(order=order, status=PaymentStatus.PAID).first()
+        refundable_fen = payment.amount_fen - payment.refunded_fen if payment else 0
+        form = RefundForm(request.POST or None, refundable_fen=refundable_fen)
+        if payment is None:
+            form.add_error(None, "This order has no paid payment to refund.")
+        elif request.method == "POST" and form.is_valid():
+            try:
+                refund = refund_request(
+                    payment_id=payment.pk,
+                    amount_fen=form.cleaned_data["amount_fen"],
+                    reason=form.cleaned_data["reason"],
+                    staff_user=request.user,
+                )
+            except ApplicationError as error:  # over what is left (a refund made meanwhile), order not refundable
+                form.add_error(None, error.message)
+            else:
+                messages.success(
+                    request,
+                    f"Refund {refund.out_refund_no} of {format_fen(refund.amount_fen)} is requested from WeChat Pay.",
+                )
+                return redirect("admin:orders_order_change", order.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Refund order {order.order_no}",
+            "opts": self.opts,
+            "order": order,
+            "payment": payment,
+            "paid": format_fen(payment.amount_fen) if payment else "—",
+            "refunded": format_fen(payment.refunded_fen) if payment else "—",
+            "refundable": format_fen(refundable_fen),
+            "refunds": Refund.objects.filter(payment__order=order),
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/orders/order/refund.html", context)
 
     def ship_view(self, request, order_id: int):
         if not request.user.has_perm("orders.ship_order"):
@@ -350,3 +451,44 @@ class SkuStockAndSalesAdmin(ReadOnlyAdmin):
     @admin.display(description="Revenue", ordering="revenue_fen")
     def revenue(self, sku) -> str:
         return format_fen(sku.revenue_fen)
+
+
+class RefundEventInline(ReadOnlyInline):
+    model = RefundEvent
+    verbose_name_plural = "timeline"
+    fields = ["at", "from_status", "to_status", "reason"]
+    readonly_fields = fields
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    """Refunds are read here; they are asked for on the order's refund page and settled by WeChat Pay."""
+
+    list_display = ["out_refund_no", "order_link", "amount", "status", "refund_id", "requested_by", "created_at"]
+    list_select_related = ["payment__order", "requested_by"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["=out_refund_no", "=refund_id", "=payment__out_trade_no", "=payment__order__order_no"]
+    search_help_text = "Refund number, WeChat refund id, payment or order number (exact)."
+    inlines = [RefundEventInline]
+    fields = [
+        "out_refund_no",
+        "order_link",
+        "amount",
+        "status",
+        "reason",
+        "refund_id",
+        "failure_reason",
+        "requested_by",
+        "created_at",
+        "settled_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Amount", ordering="amount_fen")
+    def amount(self, refund: Refund) -> str:
+        return format_fen(refund.amount_fen)
+
+    @admin.display(description="Order")
+    def order_link(self, refund: Refund) -> str:
+        order = refund.payment.order
+        return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[order.pk]), order.order_no)

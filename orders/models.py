@@ -137,7 +137,7 @@ class Order(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = "order"
         verbose_name_plural = "orders"
-        permissions = [("ship_order", "Can ship orders")]
+        permissions = [("ship_order", "Can ship orders"), ("refund_order", "Can refund orders")]
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="orders_order_customer_recent"),
             # The expiry task's claim: unpaid orders by deadline.
@@ -297,6 +297,14 @@ class Refund(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="orders_refund_amount_positive"),
         ]
+        indexes = [
+            # The settling task's claim: refunds WeChat has not reported on, oldest first.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status__in=["requested", "processing"]),
+                name="orders_refund_unsettled_by_age",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.out_refund_no
@@ -342,3 +350,21 @@ class PaymentNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.out_trade_no} ({self.get_outcome_display()})"
+
+
+class RefundEvent(models.Model):
+    """One status change of a refund, appended by the refund status service and never edited."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=16, choices=RefundStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=RefundStatus.choices)
+    reason = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = "refund event"
+        verbose_name_plural = "refund events"
+
+    def __str__(self) -> str:
+        return f"{self.refund_id}: {self.from_status or '—'} → {self.to_status}"

@@ -31,6 +31,9 @@ ORDERS_OPERATIONS = {
     "orders.view_skustockandsales",
     "orders.view_payment",
     "orders.view_paymentnotification",
+    "orders.refund_order",
+    "orders.view_refund",
+    "orders.view_refundevent",
 }
 # What later migrations (customers, catalog, orders) grant Operations beyond the staff-groups migration.
 OPERATIONS_LATER = {"customers.view_customer"} | STOCK_ADJUSTMENTS | ORDERS_OPERATIONS

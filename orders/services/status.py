@@ -23,6 +23,10 @@ ALLOWED_TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     (S.COMPLETED, S.REFUNDING): frozenset({A.STAFF}),
     (S.REFUNDING, S.REFUNDED): frozenset({A.PAYMENT}),
     (S.REFUNDING, S.PARTIALLY_REFUNDED): frozenset({A.PAYMENT}),
+    # A refund WeChat refused, with nothing refunded before: the order is back where it was.
+    (S.REFUNDING, S.PAID): frozenset({A.PAYMENT}),
+    (S.REFUNDING, S.SHIPPED): frozenset({A.PAYMENT}),
+    (S.REFUNDING, S.COMPLETED): frozenset({A.PAYMENT}),
     (S.PARTIALLY_REFUNDED, S.SHIPPED): frozenset({A.STAFF}),
     (S.PARTIALLY_REFUNDED, S.COMPLETED): frozenset({A.CUSTOMER, A.STAFF, A.SYSTEM}),
     (S.PARTIALLY_REFUNDED, S.REFUNDING): frozenset({A.STAFF}),
