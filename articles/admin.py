@@ -1,12 +1,110 @@
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.templatetags.static import static
+from django.urls import path, reverse_lazy
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django_prose_editor.fields import ProseEditorFormField
+from django_prose_editor.widgets import AdminProseEditorWidget
 
 from articles.admin_preview import PushPreviewMixin
+from articles.content import article_content_clean, article_content_is_empty
+from articles.images import ImageCannotFit, image_for_thumb
 from articles.models import Article, Push
+from articles.selectors import article_preview_account_name
+from articles.services.articles import article_inline_image_store, article_save
+
+# What WeChat articles are made of; the cleaner (articles/content.py) keeps the same and a little more.
+EDITOR_EXTENSIONS = {
+    "Heading": {"levels": [1, 2, 3]},
+    "Bold": True,
+    "Italic": True,
+    "Underline": True,
+    "Strike": True,
+    "BulletList": True,
+    "OrderedList": True,
+    "ListItem": True,
+    "Blockquote": True,
+    "HorizontalRule": True,
+    "HardBreak": True,
+    "Link": {"enableTarget": False, "protocols": ["http", "https"]},
+    "TextAlign": {"types": ["heading", "paragraph"]},
+    # Keep colours pasted from Word and web pages (WeChat shows them).
+    "TextStyle": True,
+    "Color": True,
+    # articles/static/articles/editor_image_upload.js: the image button uploads to our admin.
+    "WeChatImage": {"uploadUrl": reverse_lazy("admin:articles_article_upload_image")},
+    "HTML": True,
+}
+PREVIEW_TEMPLATE = "articles/preview.html"
+# The preview page shows cleaned HTML only; this forbids scripts there should anything slip through.
+PREVIEW_CONTENT_SECURITY_POLICY = "script-src 'none'; object-src 'none'; frame-src 'none'; base-uri 'none'"
+
+
+class WeChatEditorWidget(AdminProseEditorWidget):
+    """django-prose-editor's bundled editor (no CDN), plus our image upload module."""
+
+    def get_config(self):
+        config = super().get_config()
+        return config | {"js_modules": [*config["js_modules"], static("articles/editor_image_upload.js")]}
+
+
+def _https_url_fields(field: models.Field, **kwargs) -> forms.Field | None:
+    # WeChat serves and links over HTTPS; a link typed without a scheme means https.
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
+
+
+class ArticleAdminForm(forms.ModelForm):
+    content = ProseEditorFormField(
+        config={"extensions": EDITOR_EXTENSIONS},
+        widget=WeChatEditorWidget,
+        sanitize=article_content_clean,
+        help_text=Article._meta.get_field("content").help_text,
+    )
+
+    class Meta:
+        model = Article
+        formfield_callback = _https_url_fields
+        fields = [
+            "title",
+            "author",
+            "digest",
+            "cover",
+            "content",
+            "content_source_url",
+            "need_open_comment",
+            "only_fans_can_comment",
+        ]
+
+    def clean_content(self) -> str:
+        content = self.cleaned_data["content"]
+        if article_content_is_empty(content):
+            raise forms.ValidationError("Write some text or add an image: nothing WeChat would show is left.")
+        return content
+
+    def clean_cover(self):
+        cover = self.cleaned_data.get("cover")
+        # Only a newly chosen file; the stored cover was checked when it was chosen.
+        if cover and hasattr(cover, "content_type"):
+            try:
+                image_for_thumb(cover.read())
+            except ImageCannotFit as refusal:
+                raise forms.ValidationError(str(refusal)) from refusal
+            finally:
+                cover.seek(0)
+        return cover
 
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
+    form = ArticleAdminForm
     list_display = ["title", "author", "created_by", "created_at", "updated_at"]
     list_select_related = ["created_by"]
     list_filter = ["created_at", "need_open_comment"]
@@ -22,9 +120,80 @@ class ArticleAdmin(admin.ModelAdmin):
     ]
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        article_save(article=obj, staff_user=request.user)
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("upload-image/", wrap(self.upload_image_view), name="articles_article_upload_image"),
+            path("preview/", wrap(self.preview_render_view), name="articles_article_preview_render"),
+            path("<path:object_id>/preview/", wrap(self.preview_view), name="articles_article_preview"),
+            *super().get_urls(),
+        ]
+
+    def upload_image_view(self, request):
+        """The editor's image button: keep the image as uploaded, or say why WeChat could never take it."""
+        if request.method != "POST":
+            return JsonResponse({"error": "Upload with POST."}, status=405)
+        if not (self.has_add_permission(request) or self.has_change_permission(request)):
+            raise PermissionDenied
+        upload = request.FILES.get("image")
+        if upload is None:
+            return JsonResponse({"error": "Choose an image to upload."}, status=400)
+        try:
+            url = article_inline_image_store(data=upload.read())
+        except ImageCannotFit as refusal:
+            return JsonResponse({"error": str(refusal)}, status=400)
+        return JsonResponse({"url": url}, status=201)
+
+    @staticmethod
+    def _preview_response(request, context: dict) -> TemplateResponse:
+        response = TemplateResponse(
+            request, PREVIEW_TEMPLATE, {"account_name": article_preview_account_name(), **context}
+        )
+        response["Content-Security-Policy"] = PREVIEW_CONTENT_SECURITY_POLICY
+        return response
+
+    def preview_render_view(self, request):
+        """The change page's live phone preview: the unsaved form's title, author and cleaned content."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        return require_POST(self._preview_of_form)(request)
+
+    def _preview_of_form(self, request):
+        return self._preview_response(
+            request,
+            {
+                "title": request.POST.get("title", ""),
+                "author": request.POST.get("author", ""),
+                "content": article_content_clean(request.POST.get("content", "")),
+                "date": timezone.localdate(),
+                "cover_url": "",
+            },
+        )
+
+    def preview_view(self, request, object_id: str):
+        """The saved article as followers will see it, on a phone-sized page."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        if not object_id.isdigit():
+            raise Http404("No such article.")
+        article = get_object_or_404(Article, pk=object_id)
+        return self._preview_response(
+            request,
+            {
+                "title": article.title,
+                "author": article.author,
+                # Cleaned again: rows written outside the admin may not have been.
+                "content": article_content_clean(article.content),
+                "date": timezone.localdate(article.updated_at),
+                "cover_url": article.cover.url if article.cover else "",
+            },
+        )
+
+
+# Registered on import: the follower lists live in their own module.
+from articles import admin_followers  # noqa: E402, F401
 
 
 # Only what the preview action needs; the pushes admin replaces this class and keeps

@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThan, LessThan
 
+from wechat.models import OfficialAccount
+
 # WeChat's draft/add limits. Content under 20,000 characters also stays under its
 # 1 MB limit: even four UTF-8 bytes a character is 80 KB.
 WECHAT_TITLE_MAX_LENGTH = 32
@@ -139,6 +141,19 @@ class Follower(models.Model):
 
     def __str__(self) -> str:
         return self.nickname or self.openid
+
+
+class FollowedAccount(OfficialAccount):
+    """An Official Account seen from its followers: the admin lists these and syncs them from WeChat.
+
+    A proxy, so wechat/ (which knows nothing of followers) keeps its own admin and permissions.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "followed account"
+        verbose_name_plural = "followers by account"
+        permissions = [("sync_followedaccount", "Can sync an account's followers from WeChat")]
 
 
 class PushStatus(models.TextChoices):

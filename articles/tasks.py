@@ -1,4 +1,7 @@
-"""Celery entry points for pushes, on the `mass_send` queue (CELERY_TASK_ROUTES). Thin: each calls services."""
+"""Celery entry points of articles. Thin: each calls services.
+
+Pushes run on the `mass_send` queue, follower syncs on `followers` (CELERY_TASK_ROUTES).
+"""
 
 import logging
 import random
@@ -16,10 +19,39 @@ from articles.services.dispatch import (
     pushes_due_claim,
     pushes_stalled_claim,
 )
+from articles.services.followers import followers_sync
 from articles.services.sending import push_send, push_send_give_up
-from wechat.errors import WeChatTransientError
+from wechat.errors import WeChatQuotaExhausted, WeChatTransientError
+from wechat.models import OfficialAccount
 
 logger = logging.getLogger(__name__)
+
+
+# Idempotent (a run upserts what WeChat lists and skips while another holds the account), so a
+# redelivered message is harmless. The service already retries each WeChat call; a run that
+# still fails transiently is retried whole, later. A spent daily quota waits for tomorrow's run.
+@shared_task(
+    acks_late=True,
+    autoretry_for=(WeChatTransientError,),
+    dont_autoretry_for=(WeChatQuotaExhausted,),
+    retry_backoff=300,
+    retry_backoff_max=3600,
+    max_retries=3,
+)
+def sync_account_followers(account_id: int) -> int:
+    account = OfficialAccount.objects.filter(pk=account_id).first()
+    if account is None:
+        return 0
+    return followers_sync(account=account).followers
+
+
+@shared_task
+def sync_followers_of_every_account() -> int:
+    """Beat's daily entry: one sync task per account, so accounts sync side by side and fail alone."""
+    account_ids = list(OfficialAccount.objects.values_list("pk", flat=True))
+    for account_id in account_ids:
+        sync_account_followers.delay(account_id)
+    return len(account_ids)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)

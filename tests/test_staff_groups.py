@@ -29,11 +29,25 @@ ORDERS_OPERATIONS = {
     "orders.view_orderline",
     "orders.view_orderevent",
     "orders.view_skustockandsales",
+    "orders.view_payment",
+    "orders.view_paymentnotification",
+    "orders.refund_order",
+    "orders.view_refund",
+    "orders.view_refundevent",
 }
 # What later migrations (customers, catalog, orders) grant Operations beyond the staff-groups migration.
 OPERATIONS_LATER = {"customers.view_customer"} | STOCK_ADJUSTMENTS | ORDERS_OPERATIONS
 OPERATIONS_EVERYTHING = CATALOG_EVERYTHING | {"articles.view_article"} | OPERATIONS_LATER
 ARTICLE_EVERYTHING = {f"articles.{action}_article" for action in ["add", "change", "delete", "view"]}
+# What later migrations (wechat, articles' followers) grant Marketing beyond the staff-groups migration.
+MARKETING_LATER = {
+    "wechat.view_officialaccount",
+    "articles.view_follower",
+    "articles.view_followertag",
+    "articles.view_followedaccount",
+    "articles.sync_followedaccount",
+}
+MARKETING_EVERYTHING = ARTICLE_EVERYTHING | CATALOG_VIEW | MARKETING_LATER
 
 
 def _group_permissions(name: str) -> set[str]:
@@ -56,7 +70,7 @@ def staff_member(django_user_model):
 
 
 def test_marketing_writes_articles_and_reads_the_catalog_and_official_accounts():
-    assert _group_permissions("Marketing") == ARTICLE_EVERYTHING | CATALOG_VIEW | {"wechat.view_officialaccount"}
+    assert _group_permissions("Marketing") == MARKETING_EVERYTHING
 
 
 def test_operations_runs_the_catalog_and_reads_articles():
@@ -100,14 +114,14 @@ def test_marketing_sees_a_product_read_only(client, staff_member):
 
 def test_the_migration_reverses_and_reapplies_cleanly():
     staff_groups_migration.revoke(apps, schema_editor)
-    # Each group keeps what later migrations (customers, catalog, orders, wechat) granted it.
-    assert _group_permissions("Marketing") == {"wechat.view_officialaccount"}
+    # Each group keeps what later migrations (customers, catalog, orders, wechat, articles) granted it.
+    assert _group_permissions("Marketing") == MARKETING_LATER
     assert _group_permissions("Operations") == OPERATIONS_LATER
 
     staff_groups_migration.grant(apps, schema_editor)
     staff_groups_migration.grant(apps, schema_editor)
 
-    assert _group_permissions("Marketing") == ARTICLE_EVERYTHING | CATALOG_VIEW | {"wechat.view_officialaccount"}
+    assert _group_permissions("Marketing") == MARKETING_EVERYTHING
     assert _group_permissions("Operations") == OPERATIONS_EVERYTHING
 
 
@@ -118,5 +132,5 @@ def test_revoking_keeps_a_group_that_other_grants_still_use():
 
     staff_groups_migration.revoke(apps, schema_editor)
 
-    assert _group_permissions("Marketing") == {"catalog.change_product", "wechat.view_officialaccount"}
+    assert _group_permissions("Marketing") == {"catalog.change_product"} | MARKETING_LATER
     assert _group_permissions("Operations") == OPERATIONS_LATER

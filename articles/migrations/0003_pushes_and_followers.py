@@ -6,163 +6,310 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('articles', '0002_staff_groups'),
-        ('wechat', '0003_callback_token_validator'),
+        ("articles", "0002_staff_groups"),
+        ("wechat", "0003_callback_token_validator"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Push',
+            name="Push",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(help_text="For staff only; followers see the articles' titles.", max_length=100)),
-                ('mode', models.CharField(choices=[('mass_send', 'Mass send (notifies followers, uses quota)'), ('publish_only', 'Publish only (no notification, no quota)')], default='mass_send', max_length=16)),
-                ('audience', models.CharField(choices=[('all', 'All followers'), ('tag', 'Followers with a tag'), ('openids', 'A list of openids')], default='all', max_length=16)),
-                ('audience_tag_id', models.PositiveIntegerField(blank=True, null=True, verbose_name='audience tag id')),
-                ('audience_openids', models.TextField(blank=True, help_text='One openid a line.')),
-                ('status', models.CharField(choices=[('draft', 'draft'), ('scheduled', 'scheduled'), ('sending', 'sending'), ('sent', 'sent'), ('partly_sent', 'partly sent'), ('failed', 'failed'), ('cancelled', 'cancelled')], default='draft', editable=False, max_length=16)),
-                ('scheduled_at', models.DateTimeField(blank=True, null=True)),
-                ('failure_reason', models.CharField(blank=True, editable=False, max_length=300)),
-                ('thumb_media_id', models.CharField(blank=True, editable=False, max_length=128)),
-                ('draft_media_id', models.CharField(blank=True, editable=False, max_length=128)),
-                ('publish_id', models.CharField(blank=True, editable=False, max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('sent_at', models.DateTimeField(blank=True, editable=False, null=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='pushes', to='wechat.officialaccount')),
-                ('created_by', models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='pushes', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "title",
+                    models.CharField(help_text="For staff only; followers see the articles' titles.", max_length=100),
+                ),
+                (
+                    "mode",
+                    models.CharField(
+                        choices=[
+                            ("mass_send", "Mass send (notifies followers, uses quota)"),
+                            ("publish_only", "Publish only (no notification, no quota)"),
+                        ],
+                        default="mass_send",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "audience",
+                    models.CharField(
+                        choices=[
+                            ("all", "All followers"),
+                            ("tag", "Followers with a tag"),
+                            ("openids", "A list of openids"),
+                        ],
+                        default="all",
+                        max_length=16,
+                    ),
+                ),
+                ("audience_tag_id", models.PositiveIntegerField(blank=True, null=True, verbose_name="audience tag id")),
+                ("audience_openids", models.TextField(blank=True, help_text="One openid a line.")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "draft"),
+                            ("scheduled", "scheduled"),
+                            ("sending", "sending"),
+                            ("sent", "sent"),
+                            ("partly_sent", "partly sent"),
+                            ("failed", "failed"),
+                            ("cancelled", "cancelled"),
+                        ],
+                        default="draft",
+                        editable=False,
+                        max_length=16,
+                    ),
+                ),
+                ("scheduled_at", models.DateTimeField(blank=True, null=True)),
+                ("failure_reason", models.CharField(blank=True, editable=False, max_length=300)),
+                ("thumb_media_id", models.CharField(blank=True, editable=False, max_length=128)),
+                ("draft_media_id", models.CharField(blank=True, editable=False, max_length=128)),
+                ("publish_id", models.CharField(blank=True, editable=False, max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("sent_at", models.DateTimeField(blank=True, editable=False, null=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="pushes", to="wechat.officialaccount"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        editable=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="pushes",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'push',
-                'verbose_name_plural': 'pushes',
-                'ordering': ['-scheduled_at', '-created_at'],
-                'permissions': [('send_push', 'Can schedule, cancel and preview pushes')],
+                "verbose_name": "push",
+                "verbose_name_plural": "pushes",
+                "ordering": ["-scheduled_at", "-created_at"],
+                "permissions": [("send_push", "Can schedule, cancel and preview pushes")],
             },
         ),
         migrations.CreateModel(
-            name='PushArticle',
+            name="PushArticle",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField()),
-                ('article_url', models.URLField(blank=True, editable=False, max_length=500)),
-                ('article', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='push_articles', to='articles.article')),
-                ('push', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='push_articles', to='articles.push')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("position", models.PositiveSmallIntegerField()),
+                ("article_url", models.URLField(blank=True, editable=False, max_length=500)),
+                (
+                    "article",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="push_articles", to="articles.article"
+                    ),
+                ),
+                (
+                    "push",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="push_articles", to="articles.push"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'article in push',
-                'verbose_name_plural': 'articles in push',
-                'ordering': ['push', 'position'],
+                "verbose_name": "article in push",
+                "verbose_name_plural": "articles in push",
+                "ordering": ["push", "position"],
             },
         ),
         migrations.CreateModel(
-            name='PushBatch',
+            name="PushBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('clientmsgid', models.CharField(max_length=32, unique=True)),
-                ('msg_id', models.CharField(blank=True, max_length=32)),
-                ('msg_data_id', models.CharField(blank=True, max_length=32)),
-                ('accepted_at', models.DateTimeField(blank=True, null=True)),
-                ('job_status', models.CharField(blank=True, max_length=64)),
-                ('job_status_reason', models.CharField(blank=True, max_length=200)),
-                ('total_count', models.PositiveIntegerField(blank=True, null=True)),
-                ('filter_count', models.PositiveIntegerField(blank=True, null=True)),
-                ('sent_count', models.PositiveIntegerField(blank=True, null=True)),
-                ('error_count', models.PositiveIntegerField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('push', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='batches', to='articles.push')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.PositiveIntegerField()),
+                ("clientmsgid", models.CharField(max_length=32, unique=True)),
+                ("msg_id", models.CharField(blank=True, max_length=32)),
+                ("msg_data_id", models.CharField(blank=True, max_length=32)),
+                ("accepted_at", models.DateTimeField(blank=True, null=True)),
+                ("job_status", models.CharField(blank=True, max_length=64)),
+                ("job_status_reason", models.CharField(blank=True, max_length=200)),
+                ("total_count", models.PositiveIntegerField(blank=True, null=True)),
+                ("filter_count", models.PositiveIntegerField(blank=True, null=True)),
+                ("sent_count", models.PositiveIntegerField(blank=True, null=True)),
+                ("error_count", models.PositiveIntegerField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "push",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="batches", to="articles.push"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'send batch',
-                'verbose_name_plural': 'send batches',
-                'ordering': ['push', 'number'],
+                "verbose_name": "send batch",
+                "verbose_name_plural": "send batches",
+                "ordering": ["push", "number"],
             },
         ),
         migrations.CreateModel(
-            name='PushEvent',
+            name="PushEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(blank=True, choices=[('draft', 'draft'), ('scheduled', 'scheduled'), ('sending', 'sending'), ('sent', 'sent'), ('partly_sent', 'partly sent'), ('failed', 'failed'), ('cancelled', 'cancelled')], max_length=16)),
-                ('to_status', models.CharField(choices=[('draft', 'draft'), ('scheduled', 'scheduled'), ('sending', 'sending'), ('sent', 'sent'), ('partly_sent', 'partly sent'), ('failed', 'failed'), ('cancelled', 'cancelled')], max_length=16)),
-                ('reason', models.CharField(blank=True, max_length=300)),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('push', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='articles.push')),
-                ('staff_user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='push_events', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("draft", "draft"),
+                            ("scheduled", "scheduled"),
+                            ("sending", "sending"),
+                            ("sent", "sent"),
+                            ("partly_sent", "partly sent"),
+                            ("failed", "failed"),
+                            ("cancelled", "cancelled"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "draft"),
+                            ("scheduled", "scheduled"),
+                            ("sending", "sending"),
+                            ("sent", "sent"),
+                            ("partly_sent", "partly sent"),
+                            ("failed", "failed"),
+                            ("cancelled", "cancelled"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=300)),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "push",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="events", to="articles.push"
+                    ),
+                ),
+                (
+                    "staff_user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="push_events",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'push event',
-                'verbose_name_plural': 'push events',
-                'ordering': ['at', 'id'],
+                "verbose_name": "push event",
+                "verbose_name_plural": "push events",
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Follower',
+            name="Follower",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('openid', models.CharField(max_length=64)),
-                ('nickname', models.CharField(blank=True, max_length=100)),
-                ('tag_ids', models.JSONField(blank=True, default=list, help_text='WeChat tag ids, as user/info gives them.')),
-                ('is_subscribed', models.BooleanField(default=True)),
-                ('subscribed_at', models.DateTimeField(blank=True, null=True)),
-                ('unsubscribed_at', models.DateTimeField(blank=True, null=True)),
-                ('synced_at', models.DateTimeField(blank=True, null=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='followers', to='wechat.officialaccount')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("openid", models.CharField(max_length=64)),
+                ("nickname", models.CharField(blank=True, max_length=100)),
+                (
+                    "tag_ids",
+                    models.JSONField(blank=True, default=list, help_text="WeChat tag ids, as user/info gives them."),
+                ),
+                ("is_subscribed", models.BooleanField(default=True)),
+                ("subscribed_at", models.DateTimeField(blank=True, null=True)),
+                ("unsubscribed_at", models.DateTimeField(blank=True, null=True)),
+                ("synced_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="followers",
+                        to="wechat.officialaccount",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'follower',
-                'verbose_name_plural': 'followers',
-                'ordering': ['account', '-subscribed_at', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('account', 'openid'), name='articles_follower_one_per_openid')],
+                "verbose_name": "follower",
+                "verbose_name_plural": "followers",
+                "ordering": ["account", "-subscribed_at", "id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("account", "openid"), name="articles_follower_one_per_openid")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='FollowerTag',
+            name="FollowerTag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tag_id', models.PositiveIntegerField(verbose_name='WeChat tag id')),
-                ('name', models.CharField(max_length=30)),
-                ('follower_count', models.PositiveIntegerField(default=0)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='follower_tags', to='wechat.officialaccount')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("tag_id", models.PositiveIntegerField(verbose_name="WeChat tag id")),
+                ("name", models.CharField(max_length=30)),
+                ("follower_count", models.PositiveIntegerField(default=0)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="follower_tags",
+                        to="wechat.officialaccount",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'follower tag',
-                'verbose_name_plural': 'follower tags',
-                'ordering': ['account', 'name'],
-                'constraints': [models.UniqueConstraint(fields=('account', 'tag_id'), name='articles_followertag_one_per_id')],
+                "verbose_name": "follower tag",
+                "verbose_name_plural": "follower tags",
+                "ordering": ["account", "name"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("account", "tag_id"), name="articles_followertag_one_per_id")
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='push',
-            index=models.Index(condition=models.Q(('status', 'scheduled')), fields=['scheduled_at'], name='articles_push_due'),
+            model_name="push",
+            index=models.Index(
+                condition=models.Q(("status", "scheduled")), fields=["scheduled_at"], name="articles_push_due"
+            ),
         ),
         migrations.AddIndex(
-            model_name='push',
-            index=models.Index(fields=['account', 'scheduled_at'], name='articles_push_account_time'),
+            model_name="push",
+            index=models.Index(fields=["account", "scheduled_at"], name="articles_push_account_time"),
         ),
         migrations.AddConstraint(
-            model_name='push',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('audience', 'tag'), _negated=True), ('audience_tag_id__isnull', False), _connector='OR'), name='articles_push_tag_audience_has_tag', violation_error_message='Pick the tag whose followers receive the push.'),
+            model_name="push",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("audience", "tag"), _negated=True), ("audience_tag_id__isnull", False), _connector="OR"
+                ),
+                name="articles_push_tag_audience_has_tag",
+                violation_error_message="Pick the tag whose followers receive the push.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pusharticle',
-            constraint=models.UniqueConstraint(fields=('push', 'position'), name='articles_pusharticle_one_per_position'),
+            model_name="pusharticle",
+            constraint=models.UniqueConstraint(
+                fields=("push", "position"), name="articles_pusharticle_one_per_position"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='pusharticle',
-            constraint=models.UniqueConstraint(fields=('push', 'article'), name='articles_pusharticle_article_once'),
+            model_name="pusharticle",
+            constraint=models.UniqueConstraint(fields=("push", "article"), name="articles_pusharticle_article_once"),
         ),
         migrations.AddConstraint(
-            model_name='pusharticle',
-            constraint=models.CheckConstraint(condition=models.Q(('position__gte', 1), ('position__lte', 8)), name='articles_pusharticle_position_1_to_8', violation_error_message='A push holds 1 to 8 articles.'),
+            model_name="pusharticle",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("position__gte", 1), ("position__lte", 8)),
+                name="articles_pusharticle_position_1_to_8",
+                violation_error_message="A push holds 1 to 8 articles.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='pushbatch',
-            index=models.Index(fields=['msg_id'], name='articles_pushbatch_msg_id'),
+            model_name="pushbatch",
+            index=models.Index(fields=["msg_id"], name="articles_pushbatch_msg_id"),
         ),
         migrations.AddConstraint(
-            model_name='pushbatch',
-            constraint=models.UniqueConstraint(fields=('push', 'number'), name='articles_pushbatch_one_per_number'),
+            model_name="pushbatch",
+            constraint=models.UniqueConstraint(fields=("push", "number"), name="articles_pushbatch_one_per_number"),
         ),
     ]

@@ -5,28 +5,47 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('articles', '0003_pushes_and_followers'),
-        ('wechat', '0003_callback_token_validator'),
+        ("articles", "0003_pushes_and_followers"),
+        ("wechat", "0003_callback_token_validator"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='MassSendQuotaSpent',
+            name="MassSendQuotaSpent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('window_start', models.DateField()),
-                ('reason', models.CharField(max_length=200)),
-                ('at', models.DateTimeField(auto_now_add=True)),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='quota_spent', to='wechat.officialaccount')),
-                ('push', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='articles.push')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("window_start", models.DateField()),
+                ("reason", models.CharField(max_length=200)),
+                ("at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="quota_spent",
+                        to="wechat.officialaccount",
+                    ),
+                ),
+                (
+                    "push",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="articles.push",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'mass-send window spent at WeChat',
-                'verbose_name_plural': 'mass-send windows spent at WeChat',
-                'ordering': ['-window_start'],
-                'constraints': [models.UniqueConstraint(fields=('account', 'window_start'), name='articles_quotaspent_one_per_window')],
+                "verbose_name": "mass-send window spent at WeChat",
+                "verbose_name_plural": "mass-send windows spent at WeChat",
+                "ordering": ["-window_start"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("account", "window_start"), name="articles_quotaspent_one_per_window"
+                    )
+                ],
             },
         ),
     ]

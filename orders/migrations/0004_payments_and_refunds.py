@@ -6,70 +6,120 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0003_operations_ship_orders'),
+        ("orders", "0003_operations_ship_orders"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Payment',
+            name="Payment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('out_trade_no', models.CharField(editable=False, max_length=32, unique=True)),
-                ('amount_fen', models.PositiveBigIntegerField()),
-                ('sign_type', models.CharField(max_length=16)),
-                ('prepay_id', models.CharField(blank=True, max_length=64)),
-                ('prepay_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('pending', 'awaiting payment'), ('paid', 'paid'), ('closed', 'closed at WeChat'), ('failed', 'failed')], default='pending', max_length=16)),
-                ('transaction_id', models.CharField(blank=True, max_length=32, null=True, unique=True)),
-                ('refunded_fen', models.PositiveBigIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('paid_at', models.DateTimeField(blank=True, null=True)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='orders.order')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("out_trade_no", models.CharField(editable=False, max_length=32, unique=True)),
+                ("amount_fen", models.PositiveBigIntegerField()),
+                ("sign_type", models.CharField(max_length=16)),
+                ("prepay_id", models.CharField(blank=True, max_length=64)),
+                ("prepay_expires_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "awaiting payment"),
+                            ("paid", "paid"),
+                            ("closed", "closed at WeChat"),
+                            ("failed", "failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("transaction_id", models.CharField(blank=True, max_length=32, null=True, unique=True)),
+                ("refunded_fen", models.PositiveBigIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("paid_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="payments", to="orders.order"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'payment',
-                'verbose_name_plural': 'payments',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "payment",
+                "verbose_name_plural": "payments",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Refund',
+            name="Refund",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('out_refund_no', models.CharField(editable=False, max_length=64, unique=True)),
-                ('amount_fen', models.PositiveBigIntegerField()),
-                ('reason', models.CharField(max_length=80)),
-                ('status', models.CharField(choices=[('requested', 'requested'), ('processing', 'processing at WeChat'), ('succeeded', 'refunded'), ('failed', 'failed')], default='requested', max_length=16)),
-                ('refund_id', models.CharField(blank=True, max_length=32, null=True, unique=True)),
-                ('failure_reason', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('settled_at', models.DateTimeField(blank=True, null=True)),
-                ('payment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='orders.payment')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("out_refund_no", models.CharField(editable=False, max_length=64, unique=True)),
+                ("amount_fen", models.PositiveBigIntegerField()),
+                ("reason", models.CharField(max_length=80)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("requested", "requested"),
+                            ("processing", "processing at WeChat"),
+                            ("succeeded", "refunded"),
+                            ("failed", "failed"),
+                        ],
+                        default="requested",
+                        max_length=16,
+                    ),
+                ),
+                ("refund_id", models.CharField(blank=True, max_length=32, null=True, unique=True)),
+                ("failure_reason", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("settled_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "payment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="refunds", to="orders.payment"
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="refunds",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'refund',
-                'verbose_name_plural': 'refunds',
-                'ordering': ['-created_at', '-id'],
+                "verbose_name": "refund",
+                "verbose_name_plural": "refunds",
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.AddIndex(
-            model_name='payment',
-            index=models.Index(fields=['paid_at'], name='orders_payment_paid_at'),
+            model_name="payment",
+            index=models.Index(fields=["paid_at"], name="orders_payment_paid_at"),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'paid')), fields=('order',), name='orders_payment_one_paid_per_order'),
+            model_name="payment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "paid")), fields=("order",), name="orders_payment_one_paid_per_order"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(('refunded_fen__lte', models.F('amount_fen'))), name='orders_payment_refunds_within_amount', violation_error_message='The refunds would exceed what was paid.'),
+            model_name="payment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("refunded_fen__lte", models.F("amount_fen"))),
+                name="orders_payment_refunds_within_amount",
+                violation_error_message="The refunds would exceed what was paid.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='refund',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_fen__gt', 0)), name='orders_refund_amount_positive'),
+            model_name="refund",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_fen__gt", 0)), name="orders_refund_amount_positive"
+            ),
         ),
     ]

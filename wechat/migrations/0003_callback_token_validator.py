@@ -5,15 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('wechat', '0002_staff_groups'),
+        ("wechat", "0002_staff_groups"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='officialaccount',
-            name='callback_token',
-            field=models.CharField(max_length=32, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9]{3,32}$', '3 to 32 letters or digits.')]),
+            model_name="officialaccount",
+            name="callback_token",
+            field=models.CharField(
+                max_length=32,
+                validators=[django.core.validators.RegexValidator("^[A-Za-z0-9]{3,32}$", "3 to 32 letters or digits.")],
+            ),
         ),
     ]

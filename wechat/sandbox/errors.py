@@ -12,7 +12,9 @@ from __future__ import annotations
 # quoted on 微信开放社区 developers.weixin.qq.com/community). Publishing: "上传图文消息图片
 # uploadImage, 错误码" (40005, 40009); 全局返回码说明 for the media, news and mass-send codes
 # (40003, 40004, 40006, 40007, 40008, 40032, 41005, 44003, 44004, 45003, 45004, 45005,
-# 45008, 45028, 45110, 45159); "群发接口和原创校验" for 40130, 45065 and 45067.
+# 45008, 45028, 45110, 45159); "群发接口和原创校验" for 40130, 45065 and 45067. Followers:
+# "用户管理 / 用户标签管理" for 45056, 45059, 45157 and 45158 (its table gives them in Chinese
+# only; these English wordings are ours).
 ERRMSGS: dict[int, str] = {
     -1: "system error",
     40001: "invalid credential, access_token is invalid or not latest",
@@ -54,9 +56,13 @@ ERRMSGS: dict[int, str] = {
     45009: "reach max api daily quota limit",
     45011: "api minute-quota reach limit  mustslower  retry next minute",
     45028: "has no masssend quota",
+    45056: "too many tags now, no need to add new",
+    45059: "tag number of this fan out of limit",
     45065: "clientmsgid exist",
     45067: "clientmsgid size out of limit",
     45110: "author size out of limit",
+    45157: "invalid tag name",
+    45158: "tag name too long",
     45159: "invalid tag id",
     47001: "data format error",
     48001: "api unauthorized",

@@ -1,11 +1,18 @@
 """An Official Account's followers and tags: set up by the control API, read with user/get, batchget and tags/get.
 
 Follows 公众号文档 "用户管理 / 获取用户列表" (10,000 openids a page, paged by next_openid),
-"批量获取用户基本信息" (100 a call) and "用户标签管理" (tags/get). A 200,000-follower
-audience must cost next to nothing: followers added by count are not stored one by one
-but as runs of generated openids ("o" + 9 characters of the account + an 18-digit
-index: 28 characters, as WeChat's openids are), each run with its tags; only followers
-added by openid are kept individually.
+"批量获取用户基本信息" (100 a call) and "用户标签管理" (tags/get, tags/create with 45157
+duplicate name, 45158 name over 30 bytes, 45056 over 100 tags; tags/members/batchtagging
+and batchuntagging with at most 50 openids (40032), 45159 unknown tag, 45059 a follower
+over 20 tags, 40003 an openid that is not a follower). A 200,000-follower audience must
+cost next to nothing: followers added by count are not stored one by one but as runs of
+generated openids ("o" + 9 characters of the account + an 18-digit index: 28 characters,
+as WeChat's openids are), each run with its tags; only followers added by openid, those
+tagged one by one, and those who unsubscribed are kept individually.
+
+A subscribe or unsubscribe event (POST /sandbox/official-account/events) changes who
+follows, as the follower's action does at WeChat: an unsubscribed follower leaves user/get
+and batchget answers subscribe 0 for them ("接收事件推送 / 关注/取消关注事件").
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ LISTED_OPENIDS = 10_000
 # 用户标签管理: ids 0, 1 and 2 are WeChat's own; an account's tags start above them.
 FIRST_TAG_ID = 100
 MAX_TAGS = 100  # 用户标签管理: "一个公众号，最多可以创建100个标签"
+MAX_TAGS_PER_FOLLOWER = 20  # 用户标签管理: 45059 "有粉丝身上的标签数已经超过限制，即超过20个"
+TAGGING_MAX_OPENIDS = 50  # 用户标签管理, 批量为用户打标签: "每次传入的openid列表个数不能超过50个"
 TAG_NAME_MAX_BYTES = 30  # 用户标签管理: "标签名（30个字符以内）" (45158 past 30 bytes)
 OPENID_SHAPE = re.compile(r"[A-Za-z0-9_-]{6,64}")
 INDEX_DIGITS = 18
@@ -60,8 +69,13 @@ class AccountFollowers:
     runs: list[Run] = field(default_factory=list)
     generated: int = 0
     by_openid: dict[str, list[int]] = field(default_factory=dict)  # openid -> tag ids
-    subscribed_at: dict[str, float] = field(default_factory=dict)  # of the openids in by_openid
+    # When followers added by openid, or who subscribed through an event, last subscribed.
+    subscribed_at: dict[str, float] = field(default_factory=dict)
     tags: dict[int, str] = field(default_factory=dict)
+    # Generated followers whose tags changed one by one (batchtagging), openid -> tag ids.
+    retagged: dict[str, list[int]] = field(default_factory=dict)
+    # Followers who unsubscribed; they keep their place in user/get's order, so a cursor on one still pages on.
+    unsubscribed: set[str] = field(default_factory=set)
 
     def openid(self, index: int) -> str:
         return f"{_prefix(self.appid)}{index:0{INDEX_DIGITS}d}"
@@ -79,18 +93,45 @@ class AccountFollowers:
 
     def tags_of(self, openid: str) -> list[int] | None:
         """The follower's tag ids, or None if `openid` does not follow the account."""
+        if openid in self.unsubscribed:
+            return None
+        return self._tags_kept(openid)
+
+    def _tags_kept(self, openid: str) -> list[int] | None:
+        """The tags of someone who follows or once followed (WeChat keeps them); None for a stranger."""
         if openid in self.by_openid:
             return self.by_openid[openid]
+        if openid in self.retagged:
+            return self.retagged[openid]
         index = self._generated_index(openid)
         return None if index is None else self._run_of(index).tag_ids
+
+    def set_tags(self, openid: str, tag_ids: list[int]) -> None:
+        """Call for a follower (tags_of not None)."""
+        if openid in self.by_openid:
+            self.by_openid[openid] = sorted(tag_ids)
+        else:
+            self.retagged[openid] = sorted(tag_ids)
+
+    def subscribe(self, openid: str, now: float) -> None:
+        """The person follows (again): a stranger is added after everyone else; subscribe_time becomes now."""
+        self.unsubscribed.discard(openid)
+        if self._tags_kept(openid) is None:
+            self.by_openid[openid] = []
+        self.subscribed_at[openid] = now
+
+    def unsubscribe(self, openid: str) -> None:
+        if self._tags_kept(openid) is not None:
+            self.unsubscribed.add(openid)
 
     def info(self, openid: str) -> dict:
         """批量获取用户基本信息: what WeChat tells of one openid (subscribe 0 for someone who does not follow)."""
         tag_ids = self.tags_of(openid)
         if tag_ids is None:
             return {"subscribe": 0, "openid": openid}
-        index = self._generated_index(openid) if openid not in self.by_openid else None
-        subscribed_at = self.subscribed_at[openid] if index is None else self._run_of(index).added_at
+        subscribed_at = self.subscribed_at.get(openid)
+        if subscribed_at is None:
+            subscribed_at = self._run_of(self._generated_index(openid)).added_at
         return {
             "subscribe": 1,
             "openid": openid,
@@ -117,17 +158,23 @@ class AccountFollowers:
             start = self.generated + list(self.by_openid).index(after) + 1
         else:
             raise WeChatErrcode(40003)
-        end = min(start + limit, self.count())
-        generated = [self.openid(index) for index in range(start, min(end, self.generated))]
-        named = list(itertools.islice(self.by_openid, max(0, start - self.generated), max(0, end - self.generated)))
-        return generated + named
+        positions = itertools.chain(
+            (self.openid(index) for index in range(start, self.generated)),
+            itertools.islice(self.by_openid, max(0, start - self.generated), None),
+        )
+        return list(itertools.islice((openid for openid in positions if openid not in self.unsubscribed), limit))
 
     def count(self, tag_id: int | None = None) -> int:
         """How many follow the account (with `tag_id`, how many have that tag)."""
         if tag_id is None:
-            return self.generated + len(self.by_openid)
+            return self.generated + len(self.by_openid) - len(self.unsubscribed)
         generated = sum(run.count for run in self.runs if tag_id in run.tag_ids)
-        return generated + sum(1 for tag_ids in self.by_openid.values() if tag_id in tag_ids)
+        # A retagged generated follower counts by its own tags instead of its run's.
+        for openid, tag_ids in self.retagged.items():
+            generated += (tag_id in tag_ids) - (tag_id in self._run_of(self._generated_index(openid)).tag_ids)
+        named = sum(1 for tag_ids in self.by_openid.values() if tag_id in tag_ids)
+        gone = sum(1 for openid in self.unsubscribed if tag_id in (self._tags_kept(openid) or []))
+        return generated + named - gone
 
     def to_snapshot(self) -> dict:
         return {
@@ -136,6 +183,8 @@ class AccountFollowers:
             "by_openid": self.by_openid,
             "subscribed_at": self.subscribed_at,
             "tags": {str(tag_id): name for tag_id, name in self.tags.items()},
+            "retagged": self.retagged,
+            "unsubscribed": sorted(self.unsubscribed),
         }
 
     @classmethod
@@ -150,6 +199,8 @@ class AccountFollowers:
             by_openid={str(openid): [int(t) for t in tags] for openid, tags in data["by_openid"].items()},
             subscribed_at={str(openid): float(at) for openid, at in data["subscribed_at"].items()},
             tags={int(tag_id): str(name) for tag_id, name in data["tags"].items()},
+            retagged={str(openid): [int(t) for t in tags] for openid, tags in data.get("retagged", {}).items()},
+            unsubscribed={str(openid) for openid in data.get("unsubscribed", [])},
         )
 
 
@@ -227,6 +278,7 @@ def add_followers(sandbox: Sandbox, request: Request) -> Response:
             listed = [account.openid(index) for index in shown]
         else:
             for openid in openids:
+                account.unsubscribed.discard(openid)
                 account.by_openid[openid] = sorted(set(account.by_openid.get(openid, [])) | set(tags))
                 account.subscribed_at.setdefault(openid, sandbox.now())
             listed = list(openids)
@@ -307,10 +359,99 @@ def get_tags(sandbox: Sandbox, request: Request) -> Response:
     return json_response({"tags": tags})
 
 
+def follower_event_apply(sandbox: Sandbox, *, appid: str, openid: str, event: str) -> None:
+    """What a follower's subscribe or unsubscribe does to who follows the account; call under the lock."""
+    account = sandbox.part(Followers).of(appid)
+    if event == "subscribe":
+        account.subscribe(openid, sandbox.now())
+    elif event == "unsubscribe":
+        account.unsubscribe(openid)
+
+
+def create_tag_at_wechat(sandbox: Sandbox, request: Request) -> Response:
+    """WeChat cgi-bin/tags/create: POST {"tag": {"name"}} gives {"tag": {"id", "name"}}.
+
+    45157 a name already used (or empty), 45158 a name over 30 bytes, 45056 the account's 101st tag.
+    """
+    app = authenticated_app(sandbox, request)
+    tag = json_body_of(request).get("tag")
+    name = tag.get("name") if isinstance(tag, dict) else None
+    if not isinstance(name, str):
+        raise WeChatErrcode(47001)
+    if len(name.encode()) > TAG_NAME_MAX_BYTES:
+        raise WeChatErrcode(45158)
+    with sandbox.lock:
+        account = sandbox.part(Followers).of(app.appid)
+        if not name.strip() or name in account.tags.values():
+            raise WeChatErrcode(45157)
+        if len(account.tags) >= MAX_TAGS:
+            raise WeChatErrcode(45056)
+        tag_id = max(account.tags, default=FIRST_TAG_ID - 1) + 1
+        account.tags[tag_id] = name
+    return json_response({"tag": {"id": tag_id, "name": name}})
+
+
+def _tagging_input(sandbox: Sandbox, request: Request) -> tuple[str, list[str], int]:
+    app = authenticated_app(sandbox, request)
+    body = json_body_of(request)
+    openids, tag_id = body.get("openid_list"), body.get("tagid")
+    if not isinstance(openids, list) or not all(isinstance(openid, str) for openid in openids):
+        raise WeChatErrcode(47001)
+    if isinstance(tag_id, str) and tag_id.isdigit():
+        tag_id = int(tag_id)
+    if not isinstance(tag_id, int) or isinstance(tag_id, bool):
+        raise WeChatErrcode(47001)
+    if not 1 <= len(openids) <= TAGGING_MAX_OPENIDS:
+        raise WeChatErrcode(40032)
+    return app.appid, openids, tag_id
+
+
+def _change_tags(sandbox: Sandbox, request: Request, *, add: bool) -> Response:
+    appid, openids, tag_id = _tagging_input(sandbox, request)
+    with sandbox.lock:
+        account = sandbox.part(Followers).of(appid)
+        if tag_id not in account.tags:
+            raise WeChatErrcode(45159)
+        current = {openid: account.tags_of(openid) for openid in openids}
+        if any(tag_ids is None for tag_ids in current.values()):
+            raise WeChatErrcode(40003)  # nothing changes when one openid is refused
+        changed = {
+            openid: sorted(set(tag_ids) | {tag_id}) if add else [t for t in tag_ids if t != tag_id]
+            for openid, tag_ids in current.items()
+        }
+        if any(len(tag_ids) > MAX_TAGS_PER_FOLLOWER for tag_ids in changed.values()):
+            raise WeChatErrcode(45059)
+        for openid, tag_ids in changed.items():
+            account.set_tags(openid, tag_ids)
+    return json_response({"errcode": 0, "errmsg": "ok"})
+
+
+def tag_followers(sandbox: Sandbox, request: Request) -> Response:
+    """WeChat cgi-bin/tags/members/batchtagging: POST {"openid_list": [... up to 50], "tagid"} tags those followers.
+
+    40032 more than 50 (or none), 45159 an unknown tag, 40003 an openid that does not follow,
+    45059 a follower who would have more than 20 tags.
+    """
+    return _change_tags(sandbox, request, add=True)
+
+
+def untag_followers(sandbox: Sandbox, request: Request) -> Response:
+    """WeChat cgi-bin/tags/members/batchuntagging: POST {"openid_list": [... up to 50], "tagid"} removes the tag.
+
+    Errors as batchtagging's.
+    """
+    return _change_tags(sandbox, request, add=False)
+
+
 ROUTES = (
     Route("/cgi-bin/user/get", ("GET",), get_followers, app_kinds=OFFICIAL_ACCOUNT),
     Route("/cgi-bin/user/info/batchget", ("POST",), get_followers_info, app_kinds=OFFICIAL_ACCOUNT, json_body=True),
     Route("/cgi-bin/tags/get", ("GET",), get_tags, app_kinds=OFFICIAL_ACCOUNT),
+    Route("/cgi-bin/tags/create", ("POST",), create_tag_at_wechat, app_kinds=OFFICIAL_ACCOUNT, json_body=True),
+    Route("/cgi-bin/tags/members/batchtagging", ("POST",), tag_followers, app_kinds=OFFICIAL_ACCOUNT, json_body=True),
+    Route(
+        "/cgi-bin/tags/members/batchuntagging", ("POST",), untag_followers, app_kinds=OFFICIAL_ACCOUNT, json_body=True
+    ),
     Route("/sandbox/official-account/followers", ("POST",), add_followers),
     Route("/sandbox/official-account/followers", ("GET",), list_followers),
     Route("/sandbox/official-account/tags", ("POST",), create_tag),

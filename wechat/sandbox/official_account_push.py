@@ -124,8 +124,12 @@ def send_follower_event(sandbox: Sandbox, request: Request) -> Response:
     event is one of subscribe, unsubscribe, SCAN, CLICK, VIEW. The push is signed with
     the account's token and, in compatible or safe mode, encrypted with its
     EncodingAESKey; it is delivered at once and retried as WeChat retries (GET
-    /sandbox/outbox shows every attempt).
+    /sandbox/outbox shows every attempt). subscribe and unsubscribe also change who
+    follows the account, as user/get and batchget then tell.
     """
+    # Imported here: the followers module reaches this one through official_account_publishing.
+    from wechat.sandbox.official_account_followers import follower_event_apply
+
     body = ControlInput(request, allowed={"appid", "openid", "event", "event_key"})
     appid, openid = body.text("appid", required=True), body.text("openid", required=True)
     event, event_key = body.text("event", required=True), body.text("event_key", max_length=256)
@@ -141,6 +145,7 @@ def send_follower_event(sandbox: Sandbox, request: Request) -> Response:
         delivery = push_to_official_account(
             sandbox, app, openid=openid, fields=fields, description=f"{event} event from {openid}"
         )
+        follower_event_apply(sandbox, appid=appid, openid=openid, event=event)
         return json_response(delivery.as_dict(), 201)
 
 

@@ -129,6 +129,10 @@ class Sandbox:
         self.clock_offset = 0.0
         self._parts: dict[type, object] = {}
         self._clock_listeners: list[ClockListener] = []
+        # Set when the sandbox also serves secapi/ over TLS (server.py): the CA issuing merchant
+        # certificates (tls.CertificateAuthority) and that port's base URL.
+        self.tls_authority: Any = None
+        self.secapi_url: str | None = None
 
     # --- clock -----------------------------------------------------------------
 

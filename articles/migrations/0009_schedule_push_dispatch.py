@@ -23,7 +23,7 @@ def delete_schedule(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("articles", "0005_send_steps_and_uploaded_images"),
+        ("articles", "0008_send_steps_and_uploaded_images"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 

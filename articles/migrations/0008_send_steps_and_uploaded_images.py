@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("articles", "0004_mass_send_quota_spent"),
+        ("articles", "0007_schedule_follower_sync"),
         ("wechat", "0003_callback_token_validator"),
     ]
 

@@ -1,0 +1,219 @@
+"""Followers and tags of an Official Account, kept current by WeChat's events and a full sync.
+
+Events (接收事件推送 / 关注/取消关注事件) say who subscribed or left and when (CreateTime);
+WeChat retries a push it thinks unanswered and may deliver pushes out of order, so an
+event changes a follower only when it is newer than everything we know of them.
+
+The sync (用户管理: user/get 10,000 openids a page, user/info/batchget 100 a call,
+tags/get) writes one page at a time with one upsert, so its memory does not grow with the
+follower count; every row it writes is stamped with the run's start, and at the end one
+UPDATE marks followers it did not see as unsubscribed. WeChat is never called inside a
+transaction: each page's upsert is its own statement.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from articles.models import Follower, FollowerTag
+from wechat.errors import WeChatQuotaExhausted, WeChatRateLimited, WeChatTransientError
+from wechat.models import OfficialAccount
+from wechat.official_account_followers import INFO_BATCH_SIZE, FollowerInfo, FollowersApi, TagInfo
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Waits before each retry of a WeChat call that failed transiently (busy, unreachable, rate
+# limited): a 200,000-follower sync makes ~2,000 calls, and one busy answer must not
+# restart it. After the last, the error reaches the task, which retries the whole run.
+RETRY_DELAYS_SECONDS: tuple[float, ...] = (1, 2, 4, 8, 16)
+# A run of a large account takes minutes; a second one for the same account meanwhile is skipped.
+SYNC_LOCK_SECONDS = 3 * 60 * 60
+SUBSCRIPTION_EVENTS = {"subscribe": True, "unsubscribe": False}
+OPENID_MAX_LENGTH = Follower._meta.get_field("openid").max_length
+NICKNAME_MAX_LENGTH = Follower._meta.get_field("nickname").max_length
+TAG_NAME_MAX_LENGTH = FollowerTag._meta.get_field("name").max_length
+SYNCED_FIELDS = ["nickname", "tag_ids", "is_subscribed", "subscribed_at", "synced_at"]
+
+
+@dataclass(frozen=True)
+class FollowersSyncResult:
+    followers: int = 0  # subscribed followers written
+    unsubscribed: int = 0  # followers marked unsubscribed because WeChat no longer lists them
+    tags: int = 0
+    skipped: bool = False  # another run for the account held the lock
+
+
+# --- events -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def follower_subscription_record(*, account: OfficialAccount, openid: str, subscribed: bool, at: datetime) -> Follower:
+    """A subscribe (`subscribed`) or unsubscribe that happened `at`; a repeat or an older event changes nothing."""
+    follower, created = Follower.objects.select_for_update().get_or_create(
+        account=account,
+        openid=openid,
+        defaults={
+            "is_subscribed": subscribed,
+            "subscribed_at": at if subscribed else None,
+            "unsubscribed_at": None if subscribed else at,
+        },
+    )
+    if created:
+        return follower
+    known = [moment for moment in (follower.subscribed_at, follower.unsubscribed_at) if moment is not None]
+    if known and at <= max(known):
+        return follower
+    follower.is_subscribed = subscribed
+    if subscribed:
+        follower.subscribed_at = at
+        follower.save(update_fields=["is_subscribed", "subscribed_at"])
+    else:
+        follower.unsubscribed_at = at
+        follower.save(update_fields=["is_subscribed", "unsubscribed_at"])
+    return follower
+
+
+def follower_event_received(sender, *, account: OfficialAccount, message: dict, **kwargs) -> None:
+    """Receiver of wechat.signals.official_account_message_received: subscribe/unsubscribe update the follower."""
+    if message.get("MsgType") != "event":
+        return
+    subscribed = SUBSCRIPTION_EVENTS.get(str(message.get("Event", "")).lower())
+    if subscribed is None:
+        return
+    openid, create_time = str(message.get("FromUserName", "")), str(message.get("CreateTime", ""))
+    if not openid or len(openid) > OPENID_MAX_LENGTH or not create_time.isdigit():
+        # Signed by WeChat yet malformed: nothing to record, and WeChat must still get its "success".
+        logger.warning("ignored a %s event without a usable FromUserName/CreateTime", message.get("Event"))
+        return
+    follower_subscription_record(
+        account=account, openid=openid, subscribed=subscribed, at=datetime.fromtimestamp(int(create_time), tz=UTC)
+    )
+
+
+# --- sync ---------------------------------------------------------------------------------------
+
+
+def followers_sync(
+    *, account: OfficialAccount, retry_delays: Sequence[float] = RETRY_DELAYS_SECONDS
+) -> FollowersSyncResult:
+    """Make the account's followers and tags what WeChat lists now; skipped while another run holds the account."""
+    lock_key, holder = f"articles:followers-sync:{account.pk}", uuid.uuid4().hex
+    if not cache.add(lock_key, holder, timeout=SYNC_LOCK_SECONDS):
+        logger.info("followers of %s are already being synced; skipped", account.appid)
+        return FollowersSyncResult(skipped=True)
+    try:
+        return _sync(account=account, retry_delays=retry_delays)
+    finally:
+        if cache.get(lock_key) == holder:
+            cache.delete(lock_key)
+
+
+def _sync(*, account: OfficialAccount, retry_delays: Sequence[float]) -> FollowersSyncResult:
+    started_at = timezone.now()
+    api = FollowersApi(account)
+    tags = follower_tags_store(account=account, tags=_patiently(api.tags, retry_delays))
+    written, after = 0, ""
+    while True:
+        page = _patiently(lambda after=after: api.openid_page(after=after), retry_delays)
+        if not page.openids:
+            break
+        infos = []
+        for start in range(0, len(page.openids), INFO_BATCH_SIZE):
+            chunk = page.openids[start : start + INFO_BATCH_SIZE]
+            infos.extend(_patiently(lambda chunk=chunk: api.infos(chunk), retry_delays))
+        written += followers_store(account=account, infos=infos, synced_at=started_at)
+        after = page.next_openid or page.openids[-1]
+    unsubscribed = followers_unseen_unsubscribe(account=account, sync_started_at=started_at)
+    logger.info("synced %s: %d followers, %d left, %d tags", account.appid, written, unsubscribed, tags)
+    return FollowersSyncResult(followers=written, unsubscribed=unsubscribed, tags=tags)
+
+
+def followers_store(*, account: OfficialAccount, infos: list[FollowerInfo], synced_at: datetime) -> int:
+    """Upsert the subscribed ones in one statement, stamped `synced_at`; returns how many.
+
+    unsubscribed_at is not overwritten: it keeps when they last left. Someone who left
+    between user/get and batchget (subscribe 0) is not stamped, so the run's end marks them.
+    """
+    rows = [
+        Follower(
+            account=account,
+            openid=info.openid,
+            nickname=info.nickname[:NICKNAME_MAX_LENGTH],
+            tag_ids=info.tag_ids,
+            is_subscribed=True,
+            subscribed_at=info.subscribed_at,
+            synced_at=synced_at,
+        )
+        for info in infos
+        if info.is_subscribed and len(info.openid) <= OPENID_MAX_LENGTH
+    ]
+    Follower.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["account", "openid"], update_fields=SYNCED_FIELDS
+    )
+    return len(rows)
+
+
+def followers_unseen_unsubscribe(*, account: OfficialAccount, sync_started_at: datetime) -> int:
+    """After a full run: who WeChat no longer lists has left. Two UPDATEs, no rows loaded.
+
+    A subscribe event that arrived during the run (subscribed_at after its start) keeps its
+    follower; an unsubscribe event that arrived during it wins over the page read before it.
+    """
+    followers = Follower.objects.filter(account=account, is_subscribed=True)
+    left = (
+        followers.filter(Q(synced_at__lt=sync_started_at) | Q(synced_at__isnull=True))
+        .exclude(subscribed_at__gte=sync_started_at)
+        .update(is_subscribed=False, unsubscribed_at=sync_started_at)
+    )
+    followers.filter(unsubscribed_at__gte=sync_started_at, unsubscribed_at__gt=F("subscribed_at")).update(
+        is_subscribed=False
+    )
+    return left
+
+
+@transaction.atomic
+def follower_tags_store(*, account: OfficialAccount, tags: list[TagInfo]) -> int:
+    """The account's tags become exactly `tags` (at most 100, as WeChat allows); returns how many."""
+    FollowerTag.objects.bulk_create(
+        [
+            FollowerTag(
+                account=account,
+                tag_id=tag.tag_id,
+                name=tag.name[:TAG_NAME_MAX_LENGTH],
+                follower_count=tag.follower_count,
+            )
+            for tag in tags
+        ],
+        update_conflicts=True,
+        unique_fields=["account", "tag_id"],
+        update_fields=["name", "follower_count"],
+    )
+    FollowerTag.objects.filter(account=account).exclude(tag_id__in=[tag.tag_id for tag in tags]).delete()
+    return len(tags)
+
+
+def _patiently(call: Callable[[], T], retry_delays: Sequence[float]) -> T:
+    """`call`, retried after each delay while WeChat fails transiently; a spent daily quota is not waited out."""
+    for delay in retry_delays:
+        try:
+            return call()
+        except WeChatQuotaExhausted:
+            raise
+        except WeChatTransientError as error:
+            # WeChat refuses again within the minute (45011): waiting less would waste the retry.
+            wait = max(delay, error.retry_after) if isinstance(error, WeChatRateLimited) else delay
+            logger.warning("WeChat failed transiently (%s); retrying in %.1fs", error, wait)
+            time.sleep(wait)
+    return call()

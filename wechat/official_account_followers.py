@@ -1,0 +1,83 @@
+"""An Official Account's followers and tags at WeChat, read through wechatpy's user and tag APIs.
+
+公众号文档 "用户管理": 获取用户列表 (user/get: up to 10,000 openids a page; the next page
+starts after `next_openid`, and a page with count 0 ends the list), 批量获取用户基本信息
+(user/info/batchget: at most 100 openids a call; since 2021-12-27 WeChat no longer
+gives nickname or avatar, so nickname is usually absent) and 用户标签管理 (tags/get).
+Errors arrive as wechat.errors' transient/permanent split (the client maps them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from wechat.clients import SharedTokenClient, client_for_official_account
+from wechat.models import OfficialAccount
+
+OPENIDS_PER_PAGE = 10_000
+INFO_BATCH_SIZE = 100
+
+
+@dataclass(frozen=True)
+class OpenidPage:
+    total: int
+    openids: list[str]
+    next_openid: str
+
+
+@dataclass(frozen=True)
+class FollowerInfo:
+    openid: str
+    is_subscribed: bool
+    nickname: str
+    tag_ids: list[int]
+    subscribed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    tag_id: int
+    name: str
+    follower_count: int
+
+
+class FollowersApi:
+    """One account's follower APIs over one client (one shared access token)."""
+
+    def __init__(self, account: OfficialAccount, *, client: SharedTokenClient | None = None):
+        self.client = client or client_for_official_account(account)
+
+    def openid_page(self, *, after: str = "") -> OpenidPage:
+        """One page of followers' openids, those after `after` ("" from the start).
+
+        WeChat sends next_openid on the last page too: only a page without openids ends the list.
+        """
+        answer = self.client.user.get_followers(after or None)
+        openids = (answer.get("data") or {}).get("openid") or []
+        return OpenidPage(
+            total=int(answer.get("total", 0)), openids=list(openids), next_openid=answer.get("next_openid") or ""
+        )
+
+    def infos(self, openids: list[str]) -> list[FollowerInfo]:
+        """What WeChat tells of up to 100 openids, in their order."""
+        if not 1 <= len(openids) <= INFO_BATCH_SIZE:
+            raise ValueError(f"user/info/batchget takes 1 to {INFO_BATCH_SIZE} openids, not {len(openids)}")
+        return [_follower_info(item) for item in self.client.user.get_batch(openids)]
+
+    def tags(self) -> list[TagInfo]:
+        return [
+            TagInfo(tag_id=int(tag["id"]), name=str(tag["name"]), follower_count=int(tag.get("count", 0)))
+            for tag in self.client.tag.get()
+        ]
+
+
+def _follower_info(item: dict) -> FollowerInfo:
+    subscribe_time = item.get("subscribe_time")
+    return FollowerInfo(
+        openid=str(item["openid"]),
+        is_subscribed=int(item.get("subscribe", 0)) == 1,
+        nickname=str(item.get("nickname") or ""),
+        tag_ids=[int(tag_id) for tag_id in item.get("tagid_list") or []],
+        subscribed_at=datetime.fromtimestamp(int(subscribe_time), tz=UTC) if subscribe_time else None,
+    )
