@@ -39,7 +39,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from articles.images import ImageCannotFit, image_for_thumb, image_for_uploadimg
+from articles.images import ImageCannotFit, image_for_thumb, image_for_uploadimg, image_format_extension
 from articles.models import (
     MASS_SEND_BATCH_SIZE,
     Push,
@@ -218,9 +218,10 @@ def _inline_images_upload(push: Push, client, push_articles: list[PushArticle]) 
     urls: dict[str, str] = {}
 
     def upload(data: bytes) -> dict:
-        compressed, fmt = image_for_uploadimg(data)
-        mime = "image/png" if fmt == "png" else "image/jpeg"
-        return {"url": client.media.upload_image((f"image.{fmt}", compressed, mime))}
+        compressed, content_type = image_for_uploadimg(data)
+        # WeChat reads the type from the file name's extension as well as the bytes.
+        name = f"image.{image_format_extension(content_type)}"
+        return {"url": client.media.upload_image((name, compressed, content_type))}
 
     for item in push_articles:
         for match in IMG_SRC.finditer(item.article.content):

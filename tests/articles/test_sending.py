@@ -50,7 +50,10 @@ def test_a_push_to_all_uploads_each_image_once_makes_one_draft_and_sends_once(sa
 
     push_send(push_id=push.pk)
 
-    assert calls(sandbox, "/cgi-bin/media/uploadimg") == 2  # the photo used twice is uploaded once
+    uploads = sandbox.received("/cgi-bin/media/uploadimg")
+    assert len(uploads) == 2  # the photo used twice is uploaded once
+    # Named by their format, as WeChat reads the extension too.
+    assert ['filename="image.jpg"' in uploads[0]["body"], 'filename="image.png"' in uploads[1]["body"]] == [True] * 2
     assert calls(sandbox, "/cgi-bin/material/add_material") == 2
     assert calls(sandbox, "/cgi-bin/draft/add") == 1
     push.refresh_from_db()
