@@ -300,6 +300,19 @@ def push_quota_check(*, account: OfficialAccount, at: datetime, exclude_push_id:
     )
 
 
+def push_send_time(*, at: datetime | None, now: datetime) -> datetime:
+    """When a push scheduled for `at` (None: now) goes out; a time that has passed is refused."""
+    if at is None:
+        return now
+    if at < now - SCHEDULE_PAST_TOLERANCE:
+        raise PushInvalid(
+            fields={
+                "scheduled_at": [f"{beijing_time_label(at)} (Beijing time) has passed; pick a later time or send now."]
+            }
+        )
+    return max(at, now)
+
+
 def _push_sendable_check(push: Push) -> None:
     """What was true when the draft was saved may not be now (a tag deleted at WeChat, an article removed)."""
     push_articles_check(article_ids=list(push.push_articles.order_by("position").values_list("article_id", flat=True)))
@@ -340,13 +353,7 @@ def push_schedule(*, push_id: int, at: datetime | None, staff_user: AbstractBase
     if not push_transition_allowed(from_status=push.status, to_status=PushStatus.SCHEDULED):
         # The status service would refuse too; this says it in staff's words first.
         raise PushNotSchedulable(status=push.get_status_display())
-    if at is not None and at < now - SCHEDULE_PAST_TOLERANCE:
-        raise PushInvalid(
-            fields={
-                "scheduled_at": [f"{beijing_time_label(at)} (Beijing time) has passed; pick a later time or send now."]
-            }
-        )
-    send_time = at if at is not None and at > now else now
+    send_time = push_send_time(at=at, now=now)
     _push_sendable_check(push)
     if push.mode == PushMode.MASS_SEND:
         push_quota_check(account=account, at=send_time, exclude_push_id=push.pk)
