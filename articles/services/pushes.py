@@ -295,7 +295,7 @@ def push_quota_check(*, account: OfficialAccount, at: datetime, exclude_push_id:
     if free is None:
         raise MassSendQuotaFull(f"{reason} No window with room was found ahead.", next_free_slot=None)
     raise MassSendQuotaFull(
-        f"{reason} The next free slot is {beijing_time_label(free.starts_at)} (Beijing time), {free.label}.",
+        f"{reason} The next free slot is {beijing_time_label(free.starts_at)} (Beijing time).",
         next_free_slot=free.starts_at,
     )
 

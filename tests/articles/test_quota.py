@@ -55,8 +55,7 @@ class TestSubscriptionAccountDays:
         next_day = day + timedelta(days=1)
         assert refusal.message == (
             f"This subscription account has used 1 of 1 mass send for {day.day} {day:%B %Y} (Beijing time), "
-            f"counting those scheduled. The next free slot is {next_day.day} {next_day:%B %Y}, 00:00 "
-            f"(Beijing time), {next_day.day} {next_day:%B %Y}."
+            f"counting those scheduled. The next free slot is {next_day.day} {next_day:%B %Y}, 00:00 (Beijing time)."
         )
         assert refusal.next_free_slot == beijing(next_day, 0)
         assert refusal.fields == {"scheduled_at": [refusal.message]}
