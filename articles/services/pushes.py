@@ -244,7 +244,9 @@ def push_update(
     scheduled_at: datetime | None = None,
 ) -> Push:
     """Change a draft: its account, name, mode, audience, intended time and articles (in order)."""
-    push = Push.objects.select_for_update().get(pk=push_id)
+    # Account, then push, as push_schedule takes them: the admin's “Save and schedule” runs both in one
+    # transaction, and the opposite order could deadlock with someone scheduling the same push.
+    _, push = _account_and_push_locked(push_id)
     if push.status != PushStatus.DRAFT:
         raise PushNotEditable(status=push.get_status_display())
     title = _push_fields_check(title=title, mode=mode)
