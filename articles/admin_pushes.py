@@ -224,14 +224,9 @@ class PushEditableInline(admin.TabularInline):
     """Editable while the push is a draft, for whoever may change pushes: it has no permissions of its own."""
 
     def _push_editable(self, request, obj) -> bool:
-        if obj is not None and obj.status != PushStatus.DRAFT:
-            return False
-        return self.parent_admin_has_permission(request, obj)
-
-    def parent_admin_has_permission(self, request, obj) -> bool:
-        opts = Push._meta
-        action = "change" if obj is not None else "add"
-        return request.user.has_perm(f"{opts.app_label}.{action}_{opts.model_name}")
+        if obj is None:  # the add page
+            return request.user.has_perm("articles.add_push")
+        return obj.status == PushStatus.DRAFT and request.user.has_perm("articles.change_push")
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("articles.view_push") or request.user.has_perm("articles.change_push")

@@ -457,3 +457,28 @@ def test_the_calendar_marks_a_window_wechat_reported_spent(admin_client):
     in_month = [cell for week in response.context["weeks"] for cell in week if cell["in_month"]]
     assert all(cell["spent_at_wechat"] for cell in in_month)
     assert "WeChat: quota spent" in response.content.decode()
+
+
+def test_marketing_builds_and_schedules_a_push_without_permissions_on_its_article_rows(client, django_user_model):
+    from django.contrib.auth.models import Group
+
+    marketer = django_user_model.objects.create_user("mei", is_staff=True)
+    marketer.groups.add(Group.objects.get(name="Marketing"))
+    client.force_login(marketer)
+    day = future_day()
+
+    response = client.post(
+        ADD_URL,
+        _form_data(
+            service_account(),
+            _numbered(ArticleFactory.create_batch(2)),
+            scheduled_at_0=day.isoformat(),
+            scheduled_at_1="10:00:00",
+            _schedule="Save and schedule",
+        ),
+    )
+
+    assert response.status_code == 302
+    push = Push.objects.get()
+    assert (push.status, push.push_articles.count()) == (PushStatus.SCHEDULED, 2)
+    assert not marketer.has_perm("articles.add_pusharticle")
