@@ -12,10 +12,9 @@ from django.views.decorators.http import require_POST
 from django_prose_editor.fields import ProseEditorFormField
 from django_prose_editor.widgets import AdminProseEditorWidget
 
-from articles.admin_preview import PushPreviewMixin
 from articles.content import article_content_clean, article_content_is_empty
 from articles.images import ImageCannotFit, image_for_thumb
-from articles.models import Article, Push
+from articles.models import Article
 from articles.selectors import article_preview_account_name
 from articles.services.articles import article_inline_image_store, article_save
 
@@ -192,14 +191,5 @@ class ArticleAdmin(admin.ModelAdmin):
         )
 
 
-# Registered on import: the follower lists live in their own module.
-from articles import admin_followers  # noqa: E402, F401
-
-
-# Only what the preview action needs; the pushes admin replaces this class and keeps
-# PushPreviewMixin in its bases and "preview_on_wechat" in its actions.
-@admin.register(Push)
-class PushAdmin(PushPreviewMixin, admin.ModelAdmin):
-    list_display = ["title", "account", "mode", "status", "scheduled_at", "sent_at"]
-    list_select_related = ["account"]
-    actions = ["preview_on_wechat"]
+# Registered on import: the follower lists and the pushes live in their own modules.
+from articles import admin_followers, admin_pushes  # noqa: E402, F401

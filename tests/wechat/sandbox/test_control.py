@@ -271,10 +271,14 @@ def test_a_snapshot_moves_to_another_sandbox(url, sandbox, own_sandbox):
     other.restore_state(sandbox.state(include_received=True))
 
     # Every app the session's sandbox knows, the settings' two among them (other tests register more).
-    assert {app["appid"] for app in other.apps()} == {app["appid"] for app in sandbox.apps()} >= {
-        settings.WECHAT_OFFICIAL_ACCOUNT_APPID,
-        settings.WECHAT_MINI_PROGRAM_APPID,
-    }
+    assert (
+        {app["appid"] for app in other.apps()}
+        == {app["appid"] for app in sandbox.apps()}
+        >= {
+            settings.WECHAT_OFFICIAL_ACCOUNT_APPID,
+            settings.WECHAT_MINI_PROGRAM_APPID,
+        }
+    )
     assert works(own_sandbox.url, token)
     assert "access_token" in fetch_token(own_sandbox.url)  # the secret's digest verifies the same secret
     assert [call["path"] for call in SandboxClient(own_sandbox.url).received()][:1] == ["/" + TOKEN]
