@@ -164,6 +164,11 @@ class AccountFollowers:
         )
         return list(itertools.islice((openid for openid in positions if openid not in self.unsubscribed), limit))
 
+    def generate(self, *, count: int, tag_ids: list[int], at: float) -> None:
+        """`count` new followers with generated openids, stored as one run (large audiences cost nothing)."""
+        self.runs.append(Run(start=self.generated, count=count, tag_ids=tag_ids, added_at=at))
+        self.generated += count
+
     def count(self, tag_id: int | None = None) -> int:
         """How many follow the account (with `tag_id`, how many have that tag)."""
         if tag_id is None:
@@ -272,8 +277,7 @@ def add_followers(sandbox: Sandbox, request: Request) -> Response:
         tags = sorted(set(tag_ids))
         if count is not None:
             start = account.generated
-            account.runs.append(Run(start=start, count=count, tag_ids=tags, added_at=sandbox.now()))
-            account.generated += count
+            account.generate(count=count, tag_ids=tags, at=sandbox.now())
             shown = range(start, start + count) if count <= LISTED_OPENIDS else (start, start + count - 1)
             listed = [account.openid(index) for index in shown]
         else:
@@ -284,6 +288,14 @@ def add_followers(sandbox: Sandbox, request: Request) -> Response:
             listed = list(openids)
         return json_response(
             {"appid": appid, "added": count or len(openids), "total": account.count(), "openids": listed}, 201
+        )
+
+
+def followers_seed(sandbox: Sandbox, *, appid: str, count: int) -> None:
+    """`count` followers with generated openids for an Official Account, as a sandbox starts (make demo)."""
+    with sandbox.lock:
+        sandbox.part(Followers).of(_official_account(sandbox, appid)).generate(
+            count=count, tag_ids=[], at=sandbox.now()
         )
 
 

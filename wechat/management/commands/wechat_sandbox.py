@@ -8,6 +8,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from wechat.sandbox.official_account_followers import followers_seed
 from wechat.sandbox.outbox import OutboxCourier
 from wechat.sandbox.server import (
     DEFAULT_READ_TIMEOUT_SECONDS,
@@ -61,6 +62,12 @@ class Command(BaseCommand):
             help="our web server (e.g. http://127.0.0.1:8000/): the Official Account's events are pushed to "
             "<it>/wechat/oa/<appid>/ in safe mode with the development token and AES key (make demo sets it)",
         )
+        parser.add_argument(
+            "--followers",
+            type=int,
+            default=0,
+            help="followers the settings' Official Account starts with, so mass sends reach someone (make demo: 1280)",
+        )
 
     def handle(
         self,
@@ -71,6 +78,7 @@ class Command(BaseCommand):
         tls_dir: Path | None,
         read_timeout: float,
         callback_base_url: str | None,
+        followers: int,
         **options,
     ):
         apps = sandbox_apps_from_settings(callback_base_url=callback_base_url)
@@ -80,6 +88,8 @@ class Command(BaseCommand):
         authority = CertificateAuthority(tls_dir)
         secapi_server = make_secapi_server(server.app, authority, host=host, port=tls_port, read_timeout=read_timeout)
         register_merchants(server.app.sandbox, merchants)
+        if followers > 0:
+            followers_seed(server.app.sandbox, appid=settings.WECHAT_OFFICIAL_ACCOUNT_APPID, count=followers)
         url = server_url(server)
         self.stdout.write(f"WeChat sandbox at {url} (control API and endpoint list: {url}sandbox/)")
         self.stdout.write(
@@ -89,6 +99,8 @@ class Command(BaseCommand):
         for app in apps:
             pushes = f", pushing events to {app.callback.url}" if app.callback else ""
             self.stdout.write(f"  {app.kind}: {app.appid}{pushes}")
+        if followers > 0:
+            self.stdout.write(f"  {followers} followers of {settings.WECHAT_OFFICIAL_ACCOUNT_APPID}")
         for merchant in merchants:
             self.stdout.write(f"  WeChat Pay merchant: {merchant.mch_id} for {merchant.appid}")
         self.stdout.write("Ctrl-C stops it.")
