@@ -215,3 +215,7 @@ class SkuStockAndSalesAdmin(ReadOnlyAdmin):
     @admin.display(description="Revenue", ordering="revenue_fen")
     def revenue(self, sku) -> str:
         return format_fen(sku.revenue_fen)
+
+
+# Registered on import: reconciliation runs and discrepancies live in their own module.
+from orders import admin_reconciliation  # noqa: E402, F401

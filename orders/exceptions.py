@@ -85,3 +85,17 @@ class OrderNotCancellable(ApplicationError):
     status_code = 409
     code = "order_not_cancellable"
     message = "Only an order awaiting payment can be cancelled."
+
+
+class ReconciliationAlreadyRunning(ApplicationError):
+    status_code = 409
+    code = "reconciliation_running"
+
+    def __init__(self, *, bill_date):
+        super().__init__(f"{bill_date} is being reconciled now; wait for that run to finish.")
+
+
+class DiscrepancyAlreadyResolved(ApplicationError):
+    status_code = 409
+    code = "discrepancy_resolved"
+    message = "This discrepancy is resolved already."

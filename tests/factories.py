@@ -6,7 +6,7 @@ from articles.models import Article
 from catalog.models import Category, Product, ProductImage, Sku
 from catalog.services import product_display_prices_refresh, product_image_thumbnails_make
 from customers.models import Customer
-from orders.models import Address, CartItem
+from orders.models import Address, CartItem, Payment, Refund
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -103,3 +103,25 @@ class CartItemFactory(factory.django.DjangoModelFactory):
     customer = factory.SubFactory(CustomerFactory)
     sku = factory.SubFactory(SkuFactory)
     quantity = 1
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    """A payment attempt of `order`; pass status="paid", transaction_id and paid_at for one WeChat confirmed."""
+
+    class Meta:
+        model = Payment
+
+    out_trade_no = factory.LazyAttribute(lambda payment: payment.order.order_no)
+    amount_fen = factory.LazyAttribute(lambda payment: payment.order.total_fen)
+    sign_type = "MD5"
+
+
+class RefundFactory(factory.django.DjangoModelFactory):
+    """A refund of `payment`, as requested; pass status and refund_id for one WeChat took."""
+
+    class Meta:
+        model = Refund
+
+    out_refund_no = factory.Sequence(lambda number: f"R{number:012d}")
+    amount_fen = 100
+    reason = "customer asked"
