@@ -67,14 +67,15 @@ class ReconcileDateForm(forms.Form):
     bill_date = forms.DateField(
         label="Date",
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="A Beijing calendar day before today, within the last three months.",
+        help_text="A Beijing calendar day within the last three months; its bill is ready from 10:00 the next day.",
     )
 
     def clean_bill_date(self):
         bill_date = self.cleaned_data["bill_date"]
         today = beijing_today()
-        if bill_date >= today:
-            raise forms.ValidationError("WeChat makes a day's bill the next morning: choose a day before today.")
+        # Today's bill is WeChat's to refuse (it is made the next morning; the sandbox's clock may be ahead).
+        if bill_date > today:
+            raise forms.ValidationError("This day has not happened yet: WeChat makes a day's bill the next morning.")
         if bill_date < today - timedelta(days=BILLS_KEPT_DAYS):
             raise forms.ValidationError("WeChat keeps bills for three months: this day's bill is gone.")
         return bill_date

@@ -29,6 +29,10 @@ ORDERS_OPERATIONS = {
     "orders.view_orderline",
     "orders.view_orderevent",
     "orders.view_skustockandsales",
+    "orders.view_reconciliationrun",
+    "orders.start_reconciliationrun",
+    "orders.view_discrepancy",
+    "orders.resolve_discrepancy",
 }
 # What later migrations (customers, catalog, orders) grant Operations beyond the staff-groups migration.
 OPERATIONS_LATER = {"customers.view_customer"} | STOCK_ADJUSTMENTS | ORDERS_OPERATIONS

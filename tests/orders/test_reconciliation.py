@@ -24,21 +24,29 @@ from orders.models import (
     ReconciliationTrigger,
     RefundStatus,
 )
-from orders.services.payments import PaidOutcome, payment_paid_record
 from orders.services.reconciliation import (
     BEIJING,
     discrepancy_resolve,
     reconciliation_run,
     reconciliation_run_from_lines,
 )
-from tests.factories import PaymentFactory, RefundFactory, SkuFactory
+from tests.factories import RefundFactory
+from tests.orders.reconciliation_helpers import (
+    advance_to,
+    bill_ready,
+    next_morning,
+    paid_at_wechat,
+    paid_payment,
+    refunded_at_wechat,
+    sample_day_record,
+    sample_lines,
+    sandbox_now,
+)
 from wechat.pay.bill import BillFormatError, BillReader, yuan_to_fen
 from wechat.pay.gateway import payment_gateway
 
 K = DiscrepancyKind
 SAMPLE_DATE = date(2026, 11, 22)
-# The sandbox's notifications go nowhere: these tests record payments themselves, or leave them unrecorded.
-NOWHERE = "http://127.0.0.1:9/wechat/pay/notify/"
 
 OLD_LAYOUT_BILL = [
     "交易时间,公众账号ID,商户号,子商户号,设备号,微信订单号,商户订单号,用户标识,交易类型,交易状态,付款银行,货币种类,"
@@ -52,10 +60,6 @@ OLD_LAYOUT_BILL = [
     "总交易单数,总交易额,总退款金额,总代金券或立减优惠退款金额,手续费总金额",
     "`2,`0.01,`0.01,`0.00,`0.00000",
 ]
-
-
-def sample_lines(wechat_sample) -> list[str]:
-    return wechat_sample("bill-sample.csv").decode().split("\r\n")
 
 
 # --- reading bills -------------------------------------------------------------------------------------------
@@ -164,41 +168,9 @@ def test_a_summary_that_disagrees_with_the_rows_is_reported(wechat_sample):
 # --- reconciling a bill at hand ------------------------------------------------------------------------------
 
 
-def _order(total_fen: int):
-    """An order of one SKU costing `total_fen`, placed through order_create."""
-    from orders.services.placement import order_create
-    from tests.factories import AddressFactory
-
-    address = AddressFactory()
-    sku = SkuFactory(price_fen=total_fen, stock=5)
-    return order_create(customer=address.customer, address_id=address.pk, items=[{"sku_id": sku.pk, "quantity": 1}])
-
-
-def _paid(out_trade_no: str, amount_fen: int, transaction_id: str, paid_at: datetime) -> Payment:
-    return PaymentFactory(
-        order=_order(amount_fen),
-        out_trade_no=out_trade_no,
-        amount_fen=amount_fen,
-        status=PaymentStatus.PAID,
-        transaction_id=transaction_id,
-        paid_at=paid_at,
-    )
-
-
 @pytest.fixture
 def sample_day_recorded():
-    """Our side of the sample bill's day: the three payments and the refund, all as WeChat has them."""
-    at = datetime(2026, 11, 22, 9, 15, 2, tzinfo=BEIJING)
-    _paid("20261122091458000001", 3990, "4200002026112211110000000001", at)
-    tea = _paid("20261122114010000002", 12800, "4200002026112211110000000002", at + timedelta(hours=2))
-    _paid("20261122200501000003", 1090, "4200002026112211110000000003", at + timedelta(hours=11))
-    RefundFactory(
-        payment=tea,
-        out_refund_no="R20261122213000000001",
-        amount_fen=2800,
-        status=RefundStatus.SUCCEEDED,
-        refund_id="50002026112201234567890",
-    )
+    sample_day_record()
 
 
 def _reconcile_lines(lines, bill_date=SAMPLE_DATE) -> ReconciliationRun:
@@ -230,7 +202,7 @@ def test_the_sample_bill_against_the_same_payments_finds_nothing(wechat_sample, 
 
 @pytest.mark.django_db
 def test_the_older_layout_reconciles_too():
-    payment = _paid("OLD0001", 1, "4007752001201605045187254815", datetime(2016, 5, 4, 9, 10, tzinfo=BEIJING))
+    payment = paid_payment("OLD0001", 1, "4007752001201605045187254815", datetime(2016, 5, 4, 9, 10, tzinfo=BEIJING))
     RefundFactory(payment=payment, out_refund_no="OLDR1", amount_fen=1, status=RefundStatus.SUCCEEDED)
 
     run = _reconcile_lines(OLD_LAYOUT_BILL, bill_date=date(2016, 5, 4))
@@ -242,8 +214,9 @@ def test_the_older_layout_reconciles_too():
 def test_each_disagreement_with_the_sample_bill_is_one_discrepancy(wechat_sample, sample_day_recorded):
     Payment.objects.filter(out_trade_no="20261122091458000001").update(amount_fen=3900)
     Payment.objects.filter(out_trade_no="20261122200501000003").update(status=PaymentStatus.PENDING)
-    stray = _paid("NOTINBILL1", 500, "4200000000000000000000000009", datetime(2026, 11, 22, 23, 59, tzinfo=BEIJING))
-    _paid("NEXTDAY1", 500, "4200000000000000000000000010", datetime(2026, 11, 23, 0, 0, tzinfo=BEIJING))
+    last_minute, next_day = datetime(2026, 11, 22, 23, 59, tzinfo=BEIJING), datetime(2026, 11, 23, tzinfo=BEIJING)
+    stray = paid_payment("NOTINBILL1", 500, "4200000000000000000000000009", last_minute)
+    paid_payment("NEXTDAY1", 500, "4200000000000000000000000010", next_day)  # the next bill's
     lines = sample_lines(wechat_sample)
     lines[-2] = "`4,`177.80,`28.00,`0.00,`0.89000,`178.00,`28.00"  # 订单总金额 off by 0.80
 
@@ -382,73 +355,10 @@ def test_one_run_per_date_at_a_time_and_an_abandoned_one_gives_way(wechat_sample
 # --- against the sandbox's bill ------------------------------------------------------------------------------
 
 
-def sandbox_now(sandbox) -> datetime:
-    return datetime.fromtimestamp(sandbox.advance_clock(0)["now"], BEIJING)
-
-
-def advance_to(sandbox, moment: datetime) -> None:
-    sandbox.advance_clock(max(0.0, (moment - sandbox_now(sandbox)).total_seconds()))
-
-
-def next_morning(day: date, *, hour: int = 10, minute: int = 1) -> datetime:
-    return datetime.combine(day + timedelta(days=1), datetime.min.time(), BEIJING).replace(hour=hour, minute=minute)
-
-
-def prepaid(order) -> Payment:
-    payment_gateway().prepay(
-        out_trade_no=order.order_no,
-        total_fee=order.total_fen,
-        openid=order.customer.openid,
-        body="Ceramic mug",
-        notify_url=NOWHERE,
-        time_expire=order.expires_at,
-        client_ip="127.0.0.1",
-    )
-    return PaymentFactory(order=order)
-
-
-def paid_at_wechat(sandbox, order, *, recorded: bool = True) -> Payment:
-    """Prepaid through the gateway and paid by the customer in the sandbox; recorded paid as a notification would."""
-    payment = prepaid(order)
-    paid = sandbox.pay_order(order.order_no)["order"]
-    if recorded:
-        outcome = payment_paid_record(
-            out_trade_no=payment.out_trade_no,
-            transaction_id=paid["transaction_id"],
-            amount_fen=payment.amount_fen,
-            paid_at=datetime.strptime(paid["time_end"], "%Y%m%d%H%M%S").replace(tzinfo=BEIJING),
-            reason="payment notification",
-        )
-        assert outcome == PaidOutcome.APPLIED
-    payment.refresh_from_db()
-    return payment
-
-
-def refunded_at_wechat(payment: Payment, amount_fen: int, *, status: str) -> str:
-    out_refund_no = f"R{payment.out_trade_no}"
-    answer = payment_gateway().refund(
-        out_trade_no=payment.out_trade_no,
-        out_refund_no=out_refund_no,
-        total_fee=payment.amount_fen,
-        refund_fee=amount_fen,
-    )
-    RefundFactory(
-        payment=payment, out_refund_no=out_refund_no, amount_fen=amount_fen, status=status, refund_id=answer.refund_id
-    )
-    return out_refund_no
-
-
 @pytest.fixture
 def trading_day(sandbox) -> date:
     """The sandbox's (and our) Beijing date now: the day the test's trades are made."""
     return sandbox_now(sandbox).date()
-
-
-def bill_ready(sandbox, day: date) -> None:
-    """The clock moved to 10:01 the next morning, when WeChat's bill of `day` is ready."""
-    if sandbox_now(sandbox).date() != day:
-        pytest.skip("the Beijing day changed while the bill's trades were made")
-    advance_to(sandbox, next_morning(day))
 
 
 @pytest.mark.django_db
@@ -522,7 +432,7 @@ def test_a_day_without_trades_has_no_bill_and_reconciles_as_empty(sandbox, sku, 
     assert (run.status, run.bill_found, run.payment_rows, run.discrepancy_count) == ("succeeded", False, 0, 0)
     # Had we recorded a payment that day, WeChat's "No Bill Exist" would make it missing there.
     that_morning = datetime.combine(quiet_day, datetime.min.time(), BEIJING)
-    paid = _paid("QUIETDAY1", 3990, "4200000000000000000000000042", that_morning)
+    paid = paid_payment("QUIETDAY1", 3990, "4200000000000000000000000042", that_morning)
     again = reconciliation_run(bill_date=quiet_day, triggered_by=ReconciliationTrigger.COMMAND)
     assert _problems(again) == {(K.MISSING_AT_WECHAT, paid.out_trade_no, "")}
 
