@@ -14,6 +14,7 @@ from tests.orders.reconciliation_helpers import sample_day_record, sample_lines,
 
 pytestmark = pytest.mark.django_db
 
+
 def _member(client, django_user_model, group: str):
     user = django_user_model.objects.create_user(username=group.lower(), is_staff=True)
     user.groups.add(Group.objects.get(name=group))
