@@ -461,3 +461,15 @@ def test_the_download_is_gzip_and_reads_the_same_as_plain(sandbox, trading_day, 
     plain = list(gateway.bill_download(trading_day, gzip=False))
 
     assert zipped == plain and len(list(BillReader(zipped))) == 1
+
+
+@pytest.mark.django_db
+def test_characters_copy_would_misread_are_kept_as_they_are(wechat_sample):
+    lines = sample_lines(wechat_sample)
+    odd = "A\\B\tC"
+    lines[1] = lines[1].replace("`20261122091458000001", f"`{odd}")
+
+    run = _reconcile_lines(lines)
+
+    assert run.status == ReconciliationRunStatus.SUCCEEDED, run.error_message
+    assert (K.MISSING_LOCALLY, odd, "") in _problems(run)
