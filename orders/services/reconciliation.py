@@ -90,7 +90,7 @@ def reconciliation_run(
             lines = payment_gateway().bill_download(bill_date, "ALL", gzip=True)
             _run_compare(run=run, lines=lines, progress=progress)
         except WeChatPermanentError as error:
-            if str(error.errcode) != NO_BILL_ERROR_CODE:
+            if str(error.errcode) != NO_BILL_ERROR_CODE and "No Bill Exist" not in str(error):
                 raise
             _run_compare(run=run, lines=None, progress=progress)
     except WeChatError as error:
