@@ -473,3 +473,28 @@ def test_characters_copy_would_misread_are_kept_as_they_are(wechat_sample):
 
     assert run.status == ReconciliationRunStatus.SUCCEEDED, run.error_message
     assert (K.MISSING_LOCALLY, odd, "") in _problems(run)
+
+
+@pytest.mark.django_db
+def test_money_taken_for_an_order_we_expired_is_left_to_staff(sandbox, trading_day, sku, place_order):
+    from orders.models import OrderActor
+    from orders.services.status import order_transition
+
+    order = place_order([(sku, 1)])
+    payment = paid_at_wechat(sandbox, order, recorded=False)  # paid at the last second, never notified
+    order_transition(order_id=order.pk, to_status=OrderStatus.EXPIRED, actor=OrderActor.SYSTEM)
+    bill_ready(sandbox, trading_day)
+
+    run = reconciliation_run(bill_date=trading_day, triggered_by=ReconciliationTrigger.BEAT)
+
+    [missing] = Discrepancy.objects.all()
+    assert (missing.kind, missing.out_trade_no, missing.status, missing.repaired) == (
+        K.MISSING_LOCALLY,
+        payment.out_trade_no,
+        "open",
+        False,
+    )
+    assert "can no longer be paid" in missing.detail and run.repaired_count == 0
+    payment.refresh_from_db()
+    order.refresh_from_db()
+    assert (payment.status, order.status) == (PaymentStatus.PENDING, OrderStatus.EXPIRED)
