@@ -5,7 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 WEB_PORT ?= 8000
 WECHAT_SANDBOX_PORT ?= 8900
-export WEB_PORT WECHAT_SANDBOX_PORT
+# secapi/ (refunds) over TLS; the sandbox writes its CA and the merchant certificate to var/wechat-sandbox-tls/,
+# where the web server and the worker read them (config/settings.py's development defaults).
+WECHAT_SANDBOX_TLS_PORT ?= 8901
+export WEB_PORT WECHAT_SANDBOX_PORT WECHAT_SANDBOX_TLS_PORT
 
 .PHONY: demo test install
 
@@ -32,6 +35,7 @@ demo: install
 	@echo "  API docs     http://127.0.0.1:$(WEB_PORT)/api/docs/"
 	@echo "  API health   http://127.0.0.1:$(WEB_PORT)/api/v1/health"
 	@echo "  Sandbox      http://127.0.0.1:$(WECHAT_SANDBOX_PORT)/sandbox/"
+	@echo "  secapi (TLS) https://127.0.0.1:$(WECHAT_SANDBOX_TLS_PORT)/  certificates in var/wechat-sandbox-tls/"
 	@echo ""
 	$(BIN)/honcho -f Procfile.demo start || test $$? -eq 130
 

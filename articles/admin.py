@@ -191,5 +191,5 @@ class ArticleAdmin(admin.ModelAdmin):
         )
 
 
-# Registered on import: the follower lists live in their own module.
-from articles import admin_followers  # noqa: E402, F401
+# Registered on import: the follower lists and the pushes live in their own modules.
+from articles import admin_followers, admin_pushes  # noqa: E402, F401

@@ -7,3 +7,45 @@ class PushTransitionNotAllowed(ApplicationError):
 
     def __init__(self, *, from_status: str, to_status: str):
         super().__init__(f"A push cannot go from {from_status} to {to_status}.")
+
+
+class PushInvalid(ApplicationError):
+    """A push that cannot be saved or scheduled as given; `fields` says which part and why."""
+
+    code = "push_invalid"
+    message = "The push cannot be saved as it is."
+
+
+class PushNotEditable(ApplicationError):
+    status_code = 409
+    code = "push_not_editable"
+
+    def __init__(self, *, status: str):
+        super().__init__(f"This push is {status}: only drafts can be changed.")
+
+
+class PushNotCancellable(ApplicationError):
+    status_code = 409
+    code = "push_not_cancellable"
+
+    def __init__(self, *, status: str):
+        super().__init__(f"This push is {status}: only a scheduled push can be cancelled.")
+
+
+class MassSendQuotaFull(ApplicationError):
+    """Scheduling would go over WeChat's mass-send quota for the window; says why and when there is room."""
+
+    status_code = 409
+    code = "mass_send_quota_full"
+
+    def __init__(self, message: str, *, next_free_slot):
+        self.next_free_slot = next_free_slot
+        super().__init__(message, fields={"scheduled_at": [message]})
+
+
+class PushNotSchedulable(ApplicationError):
+    status_code = 409
+    code = "push_not_schedulable"
+
+    def __init__(self, *, status: str):
+        super().__init__(f"This push is {status}: only drafts can be scheduled and failed pushes retried.")

@@ -194,6 +194,11 @@ class Push(models.Model):
     thumb_media_id = models.CharField(max_length=128, blank=True, editable=False)
     draft_media_id = models.CharField(max_length=128, blank=True, editable=False)
     publish_id = models.CharField(max_length=64, blank=True, editable=False)
+    # Which articles (and their versions) the stored draft was made from: a preview's draft is
+    # reused by the real send only while it still matches (articles/services/sending.py).
+    draft_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    # Each send step touches this; beat resumes a push in `sending` whose progress has stalled.
+    send_progress_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -234,6 +239,8 @@ class PushArticle(models.Model):
     position = models.PositiveSmallIntegerField()
     # Filled from MASSSENDJOBFINISH's ArticleUrlResult or PUBLISHJOBFINISH.
     article_url = models.URLField(max_length=500, blank=True, editable=False)
+    # This article's cover, uploaded as a permanent thumb for draft/add.
+    thumb_media_id = models.CharField(max_length=128, blank=True, editable=False)
 
     class Meta:
         ordering = ["push", "position"]
@@ -327,3 +334,53 @@ class MassSendQuotaSpent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.window_start}"
+
+
+class UploadedImage(models.Model):
+    """An image already uploaded to one account at WeChat, so the same bytes are never uploaded twice.
+
+    Keyed by the SHA-256 of our stored file (before compression): an inline image's
+    `media/uploadimg` URL, or a cover's permanent thumb media_id.
+    """
+
+    class Kind(models.TextChoices):
+        INLINE = "inline", "inline image (uploadimg URL)"
+        THUMB = "thumb", "cover (permanent thumb)"
+
+    account = models.ForeignKey("wechat.OfficialAccount", on_delete=models.CASCADE, related_name="uploaded_images")
+    sha256 = models.CharField(max_length=64)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    url = models.URLField(max_length=500, blank=True)
+    media_id = models.CharField(max_length=128, blank=True)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "image uploaded to WeChat"
+        verbose_name_plural = "images uploaded to WeChat"
+        constraints = [
+            models.UniqueConstraint(fields=["account", "sha256", "kind"], name="articles_uploadedimage_once_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.sha256[:12]}"
+
+
+class MassSendJobFinished(models.Model):
+    """A MASSSENDJOBFINISH event as WeChat pushed it, kept once per (account, msg_id).
+
+    The event can arrive before the send's msg_id is stored (a worker killed between
+    WeChat's answer and our write): it is applied to the batch whenever both are known.
+    """
+
+    account = models.ForeignKey("wechat.OfficialAccount", on_delete=models.CASCADE, related_name="+")
+    msg_id = models.CharField(max_length=32)
+    message = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "mass-send job result"
+        verbose_name_plural = "mass-send job results"
+        constraints = [models.UniqueConstraint(fields=["account", "msg_id"], name="articles_massjobfinished_once")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.msg_id}"

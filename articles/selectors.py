@@ -1,12 +1,183 @@
-"""Reads about articles shared by the admin and its preview pages."""
+"""Reads about articles and pushes shared by the admin, its preview pages and the scheduling services."""
 
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from django.db.models import DateTimeField, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from articles.models import MassSendQuotaSpent, Push, PushBatch, PushMode, PushStatus
+from articles.services.quota import (
+    BEIJING,
+    quota_limit,
+    quota_window_label,
+    quota_window_next_start,
+    quota_window_start,
+)
 from wechat.models import OfficialAccount
 
 # Shown when no Official Account has been added yet.
 PREVIEW_ACCOUNT_PLACEHOLDER = "Official Account"
+
+# Pushes that WeChat has taken or will take. A failed push counts too once WeChat accepted
+# one of its batches: that send used the quota whatever happened after.
+QUOTA_COUNTED_STATUSES = (PushStatus.SCHEDULED, PushStatus.SENDING, PushStatus.SENT, PushStatus.PARTLY_SENT)
+# How far ahead the next free window is looked for: past this, something is badly wrong.
+QUOTA_WINDOWS_SEARCHED = 5000
 
 
 def article_preview_account_name() -> str:
     """The name followers see above an article: the first Official Account's, until pushes pick theirs."""
     name = OfficialAccount.objects.order_by("pk").values_list("name", flat=True).first()
     return name or PREVIEW_ACCOUNT_PLACEHOLDER
+
+
+def pushes_with_send_time() -> QuerySet[Push]:
+    """Pushes annotated with `send_time`: when WeChat first accepted a batch, else when it is scheduled.
+
+    A push scheduled for 23:59 may reach WeChat after midnight; WeChat counts it in the window it
+    arrived in, so once that is known it is the time that counts.
+    """
+    first_accepted = (
+        PushBatch.objects.filter(push=OuterRef("pk"), accepted_at__isnull=False)
+        .order_by("accepted_at")
+        .values("accepted_at")[:1]
+    )
+    return Push.objects.annotate(
+        send_time=Coalesce(Subquery(first_accepted, output_field=DateTimeField()), F("scheduled_at"))
+    )
+
+
+def mass_sends_counted() -> QuerySet[Push]:
+    """Mass-send pushes that use quota, with their `send_time`."""
+    accepted = PushBatch.objects.filter(push=OuterRef("pk"), accepted_at__isnull=False)
+    return pushes_with_send_time().filter(
+        Q(status__in=QUOTA_COUNTED_STATUSES) | Exists(accepted), mode=PushMode.MASS_SEND
+    )
+
+
+@dataclass(frozen=True)
+class QuotaWindowUsage:
+    """One account's mass sends in one quota window (a Beijing day or month)."""
+
+    account_type: str
+    start: date
+    limit: int
+    used: int
+    # WeChat answered 45028 in this window: the quota went elsewhere (its web console, another tool).
+    spent_at_wechat: bool
+
+    @property
+    def remaining(self) -> int:
+        return 0 if self.spent_at_wechat else max(0, self.limit - self.used)
+
+    @property
+    def label(self) -> str:
+        return quota_window_label(account_type=self.account_type, start=self.start)
+
+    @property
+    def starts_at(self) -> datetime:
+        return datetime.combine(self.start, time(), BEIJING)
+
+    @property
+    def ends_at(self) -> datetime:
+        end = quota_window_next_start(account_type=self.account_type, start=self.start)
+        return datetime.combine(end, time(), BEIJING)
+
+
+def _window_starts(*, account_type: str, first: date, count: int) -> list[date]:
+    starts = [first]
+    while len(starts) < count:
+        starts.append(quota_window_next_start(account_type=account_type, start=starts[-1]))
+    return starts
+
+
+def quota_windows_for_accounts(
+    *, accounts: Iterable[OfficialAccount], at: datetime, count: int = 2, exclude_push_id: int | None = None
+) -> dict[int, list[QuotaWindowUsage]]:
+    """For each account, the window holding `at` and the `count - 1` after it, in two queries for all accounts."""
+    accounts = list(accounts)
+    if not accounts:
+        return {}
+    starts_by_account = {
+        account.pk: _window_starts(
+            account_type=account.account_type,
+            first=quota_window_start(account_type=account.account_type, at=at),
+            count=count,
+        )
+        for account in accounts
+    }
+    earliest = min(datetime.combine(starts[0], time(), BEIJING) for starts in starts_by_account.values())
+    latest_start = max(starts[-1] for starts in starts_by_account.values())
+    # The latest window's end: a month after its start covers a day's or a month's window.
+    latest_end = datetime.combine(
+        quota_window_next_start(account_type=OfficialAccount.AccountType.SERVICE, start=latest_start), time(), BEIJING
+    )
+    counted = mass_sends_counted().filter(
+        account_id__in=starts_by_account, send_time__gte=earliest, send_time__lt=latest_end
+    )
+    if exclude_push_id is not None:
+        counted = counted.exclude(pk=exclude_push_id)
+    types = {account.pk: account.account_type for account in accounts}
+    used = Counter(
+        (account_id, quota_window_start(account_type=types[account_id], at=send_time))
+        for account_id, send_time in counted.values_list("account_id", "send_time")
+    )
+    spent = set(
+        MassSendQuotaSpent.objects.filter(
+            account_id__in=starts_by_account, window_start__gte=earliest.date(), window_start__lte=latest_start
+        ).values_list("account_id", "window_start")
+    )
+    return {
+        account.pk: [
+            QuotaWindowUsage(
+                account_type=account.account_type,
+                start=start,
+                limit=quota_limit(account_type=account.account_type),
+                used=used[(account.pk, start)],
+                spent_at_wechat=(account.pk, start) in spent,
+            )
+            for start in starts_by_account[account.pk]
+        ]
+        for account in accounts
+    }
+
+
+def quota_window_usage(
+    *, account: OfficialAccount, at: datetime, exclude_push_id: int | None = None
+) -> QuotaWindowUsage:
+    """The account's usage of the window holding `at`."""
+    return quota_windows_for_accounts(accounts=[account], at=at, count=1, exclude_push_id=exclude_push_id)[account.pk][
+        0
+    ]
+
+
+def quota_next_free_window(
+    *, account: OfficialAccount, after: date, exclude_push_id: int | None = None
+) -> QuotaWindowUsage | None:
+    """The first window after the one starting on `after` with a mass send left, or None past the search horizon."""
+    account_type = account.account_type
+    start = quota_window_next_start(account_type=account_type, start=after)
+    counted = mass_sends_counted().filter(account=account, send_time__gte=datetime.combine(start, time(), BEIJING))
+    if exclude_push_id is not None:
+        counted = counted.exclude(pk=exclude_push_id)
+    # Each window holds at most its limit of pushes, so this list stays short.
+    used = Counter(
+        quota_window_start(account_type=account_type, at=send_time)
+        for send_time in counted.values_list("send_time", flat=True)
+    )
+    spent = set(
+        MassSendQuotaSpent.objects.filter(account=account, window_start__gte=start).values_list(
+            "window_start", flat=True
+        )
+    )
+    limit = quota_limit(account_type=account_type)
+    for _ in range(QUOTA_WINDOWS_SEARCHED):
+        if start not in spent and used[start] < limit:
+            return QuotaWindowUsage(
+                account_type=account_type, start=start, limit=limit, used=used[start], spent_at_wechat=False
+            )
+        start = quota_window_next_start(account_type=account_type, start=start)
+    return None

@@ -177,6 +177,8 @@ def bench_environment(*, database_url: str, work_dir: Path) -> dict[str, str]:
                 "WECHAT_MINI_PROGRAM_SECRET",
                 "WECHAT_PAY_MCH_ID",
                 "WECHAT_PAY_API_KEY",
+                "WECHAT_PAY_CERT_PATH",
+                "WECHAT_PAY_KEY_PATH",
             ]
         },
     }

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import environ
 
-from config.settings_checks import SettingsRefused, wechat_base_url_problem
+from config.settings_checks import SettingsRefused, notify_url_problem, wechat_base_url_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # DJANGO_ENV_FILE names another file, so a test or a second checkout never touches a developer's .env.
@@ -42,6 +42,9 @@ _PRODUCTION_REQUIRED = {
     "WECHAT_MINI_PROGRAM_SECRET": "the Mini Program's AppSecret",
     "WECHAT_PAY_MCH_ID": "the WeChat Pay merchant id",
     "WECHAT_PAY_API_KEY": "the WeChat Pay v2 API key that signs payment requests",
+    "WECHAT_PAY_NOTIFY_URL": "where WeChat Pay posts payment results: https://<this site>/wechat/pay/notify/",
+    "WECHAT_PAY_CERT_PATH": "the merchant certificate (apiclient_cert.pem) that refunds (secapi/) are made with",
+    "WECHAT_PAY_KEY_PATH": "the merchant certificate's private key (apiclient_key.pem)",
 }
 if not DEBUG:
     _missing = [name for name in _PRODUCTION_REQUIRED if not env.str(name, default="")]
@@ -54,6 +57,10 @@ if not DEBUG:
 
 WECHAT_SANDBOX_PORT = env.int("WECHAT_SANDBOX_PORT", default=8900)
 _SANDBOX_URL = f"http://127.0.0.1:{WECHAT_SANDBOX_PORT}/"
+# The sandbox serves WeChat Pay's secapi/ (refunds) over TLS on this port, asking for the merchant
+# certificate it issued; it writes its CA and that certificate here as it starts (make demo).
+WECHAT_SANDBOX_TLS_PORT = env.int("WECHAT_SANDBOX_TLS_PORT", default=WECHAT_SANDBOX_PORT + 1)
+WECHAT_SANDBOX_TLS_DIR = Path(env.str("WECHAT_SANDBOX_TLS_DIR", default=str(VAR_DIR / "wechat-sandbox-tls")))
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-development-key-only-for-debug-mode-0123456789")
 # App secrets and EncodingAESKeys are encrypted in the database with a key derived from SECRET_KEY and this
@@ -243,6 +250,24 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Orders: unpaid orders give their stock back after this long. Workers must consume the
 # `orders` queue too (celery worker -Q celery,orders).
 ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=30)
+# Pushes: mass sends wait on WeChat's 60 calls a minute, so they get their own queue and
+# workers must consume it too (celery worker -Q celery,orders,mass_send).
+MASS_SEND_QUEUE = env.str("MASS_SEND_QUEUE", default="mass_send")
+# The send task retries WeChat's transient errors this often, backing off exponentially up to the cap.
+PUSH_SEND_MAX_RETRIES = env.int("PUSH_SEND_MAX_RETRIES", default=6)
+PUSH_SEND_RETRY_BASE_SECONDS = env.float("PUSH_SEND_RETRY_BASE_SECONDS", default=10.0)
+PUSH_SEND_RETRY_MAX_SECONDS = env.float("PUSH_SEND_RETRY_MAX_SECONDS", default=600.0)
+# A push in `sending` with no step stored for this long lost its worker: beat resumes it.
+# Longer than the longest retry wait, so a retry on its way is not doubled.
+PUSH_SEND_STALLED_SECONDS = env.int("PUSH_SEND_STALLED_SECONDS", default=900)
+# A publication without PUBLISHJOBFINISH after this long is asked about with freepublish/get.
+PUSH_PUBLICATION_WAIT_SECONDS = env.int("PUSH_PUBLICATION_WAIT_SECONDS", default=600)
+# A mass send without MASSSENDJOBFINISH after this long is asked about with message/mass/get.
+# Over 30 minutes: with API mass-send protection on, an administrator has 30 minutes to confirm.
+PUSH_MASS_SEND_RESULT_WAIT_SECONDS = env.int("PUSH_MASS_SEND_RESULT_WAIT_SECONDS", default=3600)
+# WeChat's 群发接口 limit: 60 mass-send calls a minute per account, shared by all workers.
+WECHAT_MASS_SEND_CALLS_PER_MINUTE = env.int("WECHAT_MASS_SEND_CALLS_PER_MINUTE", default=60)
+WECHAT_MASS_SEND_SLOT_WAIT_SECONDS = env.float("WECHAT_MASS_SEND_SLOT_WAIT_SECONDS", default=65.0)
 # Follower syncs take minutes for a large account: their own queue keeps them from delaying
 # sends or payments (workers consume it too: -Q celery,orders,followers). Named exactly, so
 # they stay there whatever pattern routes the rest of articles.tasks.
@@ -253,6 +278,8 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.*": {"queue": "orders"},
     "articles.tasks.sync_account_followers": {"queue": "followers"},
     "articles.tasks.sync_followers_of_every_account": {"queue": "followers"},
+    # Everything else of articles.tasks: pushes (exact names above win over a pattern).
+    "articles.tasks.*": {"queue": MASS_SEND_QUEUE},
 }
 
 # --- WeChat ---------------------------------------------------------------
@@ -261,8 +288,8 @@ CELERY_TASK_ROUTES = {
 WECHAT_ALLOW_PRIVATE_BASE_URL = env.bool("WECHAT_ALLOW_PRIVATE_BASE_URL", default=False)
 
 
-def _wechat_base_url(name: str, *, production_default: str) -> str:
-    url = env.str(name, default=_SANDBOX_URL if DEBUG else production_default).rstrip("/") + "/"
+def _wechat_base_url(name: str, *, production_default: str, development_default: str = _SANDBOX_URL) -> str:
+    url = env.str(name, default=development_default if DEBUG else production_default).rstrip("/") + "/"
     problem = wechat_base_url_problem(name, url, allow_private=DEBUG or WECHAT_ALLOW_PRIVATE_BASE_URL)
     if problem:
         _problems.append(problem)
@@ -286,8 +313,43 @@ WECHAT_MINI_PROGRAM_APPID = env.str("WECHAT_MINI_PROGRAM_APPID", default="wx2421
 WECHAT_MINI_PROGRAM_SECRET = env.str("WECHAT_MINI_PROGRAM_SECRET", default="sandbox-mini-program-secret")
 WECHAT_PAY_MCH_ID = env.str("WECHAT_PAY_MCH_ID", default="10000100")
 WECHAT_PAY_API_KEY = env.str("WECHAT_PAY_API_KEY", default="sandboxapikey0000000000000000000")
-WECHAT_PAY_CERT_PATH = env.str("WECHAT_PAY_CERT_PATH", default="") or None
-WECHAT_PAY_KEY_PATH = env.str("WECHAT_PAY_KEY_PATH", default="") or None
+# Where WeChat Pay posts payment results (统一下单 notify_url): our /wechat/pay/notify/ as WeChat reaches
+# it, absolute and without query parameters. Development points it at runserver, which the sandbox reaches.
+WECHAT_PAY_NOTIFY_URL = env.str(
+    "WECHAT_PAY_NOTIFY_URL",
+    default=f"http://127.0.0.1:{env.int('WEB_PORT', default=8000)}/wechat/pay/notify/" if DEBUG else "",
+)
+if WECHAT_PAY_NOTIFY_URL and (problem := notify_url_problem("WECHAT_PAY_NOTIFY_URL", WECHAT_PAY_NOTIFY_URL)):
+    _problems.append(problem)
+# secapi/ (refunds) is on WeChat Pay's host too, called with the merchant certificate; the sandbox serves
+# it on its TLS port with certificates it issues, so development reads them where it writes them.
+if DEBUG or env.str("WECHAT_PAY_SECAPI_BASE_URL", default=""):
+    WECHAT_PAY_SECAPI_BASE_URL = _wechat_base_url(
+        "WECHAT_PAY_SECAPI_BASE_URL",
+        production_default=WECHAT_PAY_API_BASE_URL,
+        development_default=f"https://127.0.0.1:{WECHAT_SANDBOX_TLS_PORT}/",
+    )
+else:
+    WECHAT_PAY_SECAPI_BASE_URL = WECHAT_PAY_API_BASE_URL  # WeChat's one host, checked above
+_sandbox_merchant_files = WECHAT_SANDBOX_TLS_DIR / f"merchant-{WECHAT_PAY_MCH_ID}"
+WECHAT_PAY_CERT_PATH = (
+    env.str("WECHAT_PAY_CERT_PATH", default=f"{_sandbox_merchant_files}-cert.pem" if DEBUG else "") or None
+)
+WECHAT_PAY_KEY_PATH = (
+    env.str("WECHAT_PAY_KEY_PATH", default=f"{_sandbox_merchant_files}-key.pem" if DEBUG else "") or None
+)
+# The CAs WeChat Pay's server certificate is checked against: the system's in production (unset),
+# the sandbox's own CA in development.
+WECHAT_PAY_CA_BUNDLE = (
+    env.str("WECHAT_PAY_CA_BUNDLE", default=str(WECHAT_SANDBOX_TLS_DIR / "ca.pem") if DEBUG else "") or None
+)
+# Where WeChat Pay posts refund results. Unset, WeChat uses the URL set in the merchant platform.
+WECHAT_PAY_REFUND_NOTIFY_URL = env.str(
+    "WECHAT_PAY_REFUND_NOTIFY_URL",
+    default=f"http://127.0.0.1:{env.int('WEB_PORT', default=8000)}/wechat/pay/refund-notify/" if DEBUG else "",
+)
+# A refund WeChat has not reported on after this long is asked about (pay/refundquery) by a beat task.
+WECHAT_PAY_REFUND_QUERY_AFTER_MINUTES = env.int("WECHAT_PAY_REFUND_QUERY_AFTER_MINUTES", default=10)
 # How we sign WeChat Pay v2 requests; WeChat signs its answers and notifications the same way.
 WECHAT_PAY_SIGN_TYPE = env.str("WECHAT_PAY_SIGN_TYPE", default="MD5")
 if WECHAT_PAY_SIGN_TYPE not in {"MD5", "HMAC-SHA256"}:

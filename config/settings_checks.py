@@ -60,3 +60,13 @@ def wechat_base_url_problem(name: str, url: str, *, allow_private: bool) -> str 
     if parts.scheme != "https":
         return f"{name}={url} is not https: WeChat's APIs are called over TLS only; {opt_in}."
     return None
+
+
+def notify_url_problem(name: str, url: str) -> str | None:
+    """Why WeChat Pay cannot post to `url`: 统一下单 wants an absolute URL it can reach, without parameters."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return f"{name}={url!r} is not an absolute http(s) URL such as https://shop.example.com/wechat/pay/notify/."
+    if parts.query or parts.fragment:
+        return f"{name}={url} has query parameters: WeChat Pay refuses a notify_url with them."
+    return None

@@ -18,6 +18,12 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 CACHES["default"]["KEY_PREFIX"] = "test"
 CELERY_TASK_DEFAULT_QUEUE = os.environ["CELERY_TEST_QUEUE"]
+# This run's own mass-send queue too; the test worker consumes both.
+MASS_SEND_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-mass_send"
+CELERY_TASK_ROUTES = {**CELERY_TASK_ROUTES, "articles.tasks.*": {"queue": MASS_SEND_QUEUE}}  # noqa: F405
+# Retries of a busy WeChat come quickly in tests.
+PUSH_SEND_RETRY_BASE_SECONDS = env.float("PUSH_SEND_RETRY_BASE_SECONDS", default=0.2)
+PUSH_SEND_RETRY_MAX_SECONDS = 1.0
 MEDIA_ROOT = VAR_DIR / "test-media"
 # Servers a test starts may ask for a real limit through the environment.
 _login_rate = env.str("API_LOGIN_THROTTLE_RATE", default="1000/min")

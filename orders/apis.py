@@ -2,11 +2,18 @@ import re
 from datetime import datetime
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from config.api_schema import ERROR_RESPONSES, ErrorSerializer
@@ -23,7 +30,9 @@ from orders.selectors import (
 )
 from orders.services.addresses import address_create, address_delete, address_update
 from orders.services.cart import cart_item_add, cart_item_delete, cart_item_update
+from orders.services.payments import order_payments_confirm
 from orders.services.placement import OrderSource, order_create
+from orders.services.prepay import payment_prepay
 from orders.services.status import order_cancel
 
 # Ids are 64-bit; a larger number is refused as invalid, not passed to the database.
@@ -425,14 +434,82 @@ class OrdersApi(APIView):
 
 
 class OrderDetailApi(APIView):
+    class FilterSerializer(serializers.Serializer):
+        check_payment = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="Send 1 after wx.requestPayment succeeded: if the order still awaits payment and WeChat Pay's "
+            "notification has not come, we ask WeChat Pay (orderquery) and the answer shows the order paid if it is.",
+        )
+
     @extend_schema(
         operation_id="orders_retrieve",
         summary="One of my orders, with its timeline",
+        parameters=[FilterSerializer],
         responses={200: OrderDetailOutputSerializer, **NOT_FOUND_RESPONSES},
     )
     def get(self, request, order_no: str):
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
         order = order_for_customer(customer=request.user, order_no=order_no)
+        if filters.validated_data["check_payment"] and order.status == OrderStatus.PENDING_PAYMENT:
+            if order_payments_confirm(order_id=order.pk):
+                order = order_for_customer(customer=request.user, order_no=order_no)
         return Response(OrderDetailOutputSerializer(order, context={"request": request}).data)
+
+
+class OrderPayApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        appId = serializers.CharField(help_text="The Mini Program's AppID.")
+        timeStamp = serializers.CharField(help_text="Seconds since the epoch, as a string.")
+        nonceStr = serializers.CharField()
+        package = serializers.CharField(help_text="prepay_id=<the prepay id>")
+        signType = serializers.ChoiceField(choices=["MD5", "HMAC-SHA256"])
+        paySign = serializers.CharField()
+
+    @extend_schema(
+        operation_id="orders_pay",
+        summary="Prepay my order with WeChat Pay: the parameters for wx.requestPayment",
+        description="Pass the answer as is to wx.requestPayment. Asking again while the prepay is valid returns the "
+        "same prepay (package), freshly signed. After paying, read the order with ?check_payment=1.",
+        request=None,
+        responses={
+            200: OpenApiResponse(
+                OutputSerializer,
+                examples=[
+                    OpenApiExample(
+                        "JSAPI parameters",
+                        value={
+                            "appId": "wx2421b1c4370ec43b",
+                            "timeStamp": "1795417200",
+                            "nonceStr": "5K8264ILTKCH16CQ2502SI8ZNMTM67VS",
+                            "package": "prepay_id=wx2026112315000012345678901234567890",
+                            "signType": "MD5",
+                            "paySign": "C380BEC2BFD727A4B6845133519F3AD6",
+                        },
+                    )
+                ],
+            ),
+            **NOT_FOUND_RESPONSES,
+            409: OpenApiResponse(
+                ErrorSerializer,
+                description="order_not_payable: the order is paid, cancelled or expired (or its time to pay is over)",
+                examples=[
+                    OpenApiExample(
+                        "Already paid",
+                        value={"code": "order_not_payable", "message": "This order is already paid.", "fields": {}},
+                    )
+                ],
+            ),
+            503: OpenApiResponse(
+                ErrorSerializer, description="wechat_unavailable: WeChat Pay is busy or refused; try again shortly"
+            ),
+        },
+    )
+    def post(self, request, order_no: str):
+        order = order_for_customer(customer=request.user, order_no=order_no)
+        parameters = payment_prepay(order=order, client_ip=BaseThrottle().get_ident(request))
+        return Response(self.OutputSerializer(parameters).data)
 
 
 class OrderCancelApi(APIView):

@@ -1,4 +1,5 @@
-from config.errors import ApplicationError
+from config.errors import ApplicationError, ServiceUnavailable
+from config.money import format_fen
 
 
 class NotFound(ApplicationError):
@@ -85,6 +86,54 @@ class OrderNotCancellable(ApplicationError):
     status_code = 409
     code = "order_not_cancellable"
     message = "Only an order awaiting payment can be cancelled."
+
+
+class OrderNotPayable(ApplicationError):
+    status_code = 409
+    code = "order_not_payable"
+    message = "This order can no longer be paid."
+
+
+class PaymentUnavailable(ServiceUnavailable):
+    code = "wechat_unavailable"
+    message = "WeChat Pay is busy right now. Please try again in a moment."
+
+
+class PaymentMisconfigured(ServiceUnavailable):
+    code = "wechat_misconfigured"
+    message = "Paying is unavailable: this shop is misconfigured for WeChat Pay. Its operators have been alerted."
+
+
+class PaymentNotRefundable(ApplicationError):
+    status_code = 409
+    code = "payment_not_refundable"
+    message = "Only a paid order can be refunded."
+
+
+class RefundAmountInvalid(ApplicationError):
+    code = "invalid"
+
+    def __init__(self, message: str):
+        super().__init__("Some fields are invalid.", fields={"amount_fen": [message]})
+
+
+class RefundExceedsPaid(ApplicationError):
+    status_code = 409
+    code = "refund_exceeds_paid"
+
+    def __init__(self, *, requested_fen: int, refundable_fen: int):
+        self.refundable_fen = refundable_fen
+        super().__init__(
+            f"A refund of {format_fen(requested_fen)} is more than the {format_fen(refundable_fen)} "
+            "left to refund of this payment.",
+            fields={"amount_fen": [f"At most {format_fen(refundable_fen)} can be refunded."]},
+        )
+
+
+class RefundNotificationRejected(ApplicationError):
+    """A decrypted refund notification that does not match our refund: answered FAIL and left for staff."""
+
+    code = "refund_notification_rejected"
 
 
 class ReconciliationAlreadyRunning(ApplicationError):

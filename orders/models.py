@@ -137,7 +137,7 @@ class Order(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = "order"
         verbose_name_plural = "orders"
-        permissions = [("ship_order", "Can ship orders")]
+        permissions = [("ship_order", "Can ship orders"), ("refund_order", "Can refund orders")]
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="orders_order_customer_recent"),
             # The expiry task's claim: unpaid orders by deadline.
@@ -297,9 +297,77 @@ class Refund(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="orders_refund_amount_positive"),
         ]
+        indexes = [
+            # The settling task's claim: refunds WeChat has not reported on, oldest first.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status__in=["requested", "processing"]),
+                name="orders_refund_unsettled_by_age",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.out_refund_no
+
+
+class NotificationOutcome(models.TextChoices):
+    APPLIED = "applied", "marked the order paid"
+    DUPLICATE = "duplicate", "duplicate: nothing changed"
+    AMOUNT_MISMATCH = "amount_mismatch", "amount differs from ours: not paid, staff check"
+    ORDER_NOT_PAYABLE = "order_not_payable", "money taken for an order no longer payable: staff refund"
+    NOT_PAID = "not_paid", "WeChat reports the payment failed"
+
+
+class PaymentNotification(models.Model):
+    """A payment notification from WeChat Pay whose signature checked out, as received; appended, never edited.
+
+    Every copy is kept, duplicates included, so staff can see what WeChat told us and when.
+    """
+
+    # Outcomes staff must act on: money may have moved that our books do not show as paid.
+    NEEDS_ATTENTION = (NotificationOutcome.AMOUNT_MISMATCH, NotificationOutcome.ORDER_NOT_PAYABLE)
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="notifications")
+    out_trade_no = models.CharField(max_length=32)
+    transaction_id = models.CharField(max_length=32)
+    total_fee = models.PositiveBigIntegerField(help_text="The amount WeChat says was paid, in fen.")
+    result_code = models.CharField(max_length=16)
+    outcome = models.CharField(max_length=32, choices=NotificationOutcome.choices)
+    raw_body = models.TextField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = "payment notification"
+        verbose_name_plural = "payment notifications"
+        indexes = [
+            models.Index(
+                fields=["-received_at"],
+                condition=Q(outcome__in=["amount_mismatch", "order_not_payable"]),
+                name="orders_paynotify_attention",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.out_trade_no} ({self.get_outcome_display()})"
+
+
+class RefundEvent(models.Model):
+    """One status change of a refund, appended by the refund status service and never edited."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=16, choices=RefundStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=RefundStatus.choices)
+    reason = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = "refund event"
+        verbose_name_plural = "refund events"
+
+    def __str__(self) -> str:
+        return f"{self.refund_id}: {self.from_status or '—'} → {self.to_status}"
 
 
 class ReconciliationRunStatus(models.TextChoices):

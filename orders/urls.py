@@ -8,6 +8,7 @@ from orders.apis import (
     CartItemDetailApi,
     OrderCancelApi,
     OrderDetailApi,
+    OrderPayApi,
     OrdersApi,
 )
 
@@ -20,4 +21,5 @@ urlpatterns = [
     path("orders", OrdersApi.as_view(), name="orders"),
     path("orders/<str:order_no>", OrderDetailApi.as_view(), name="order"),
     path("orders/<str:order_no>/cancel", OrderCancelApi.as_view(), name="order-cancel"),
+    path("orders/<str:order_no>/pay", OrderPayApi.as_view(), name="order-pay"),
 ]

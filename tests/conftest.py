@@ -25,12 +25,25 @@ def _empty_cache():
 def staff_groups():
     """The staff groups, for transactional tests: an earlier one ends by emptying every table, groups included.
 
-    The migration's own grant function is idempotent and puts them back exactly as a fresh
-    database has them. (serialized_rollback cannot: it reloads content types whose ids the
-    flush has already reassigned.)
+    Every migration that grants the groups permissions is run again, in migration order; their grant
+    functions are idempotent and put the groups back exactly as a fresh database has them.
+    (serialized_rollback cannot: it reloads content types whose ids the flush has already reassigned.)
     """
-    migration = importlib.import_module("articles.migrations.0002_staff_groups")
-    migration.grant(apps, SimpleNamespace(connection=connection))
+    for module in _staff_group_migrations():
+        module.grant(apps, SimpleNamespace(connection=connection))
+
+
+def _staff_group_migrations() -> list:
+    from django.db.migrations.loader import MigrationLoader
+
+    graph = MigrationLoader(connection, ignore_no_migrations=True).graph
+    modules = []
+    for leaf in sorted(graph.leaf_nodes()):
+        for app_label, name in graph.forwards_plan(leaf):
+            module = importlib.import_module(graph.nodes[(app_label, name)].__module__)
+            if hasattr(module, "STAFF_GROUP_GRANTS") and module not in modules:
+                modules.append(module)
+    return modules
 
 
 @pytest.fixture(scope="session")
@@ -43,9 +56,13 @@ def sandbox_server():
 
 @pytest.fixture
 def sandbox(sandbox_server, settings) -> SandboxClient:
-    """The sandbox with fresh state, and our settings pointed at it."""
+    """The sandbox with fresh state, and our settings pointed at it (secapi/ at its TLS port, with its certificates)."""
     settings.WECHAT_API_BASE_URL = sandbox_server.url
     settings.WECHAT_PAY_API_BASE_URL = sandbox_server.url
+    settings.WECHAT_PAY_SECAPI_BASE_URL = sandbox_server.secapi_url
+    settings.WECHAT_PAY_CA_BUNDLE = sandbox_server.tls.ca_path
+    certificate = sandbox_server.tls.merchant_certificate(settings.WECHAT_PAY_MCH_ID)
+    settings.WECHAT_PAY_CERT_PATH, settings.WECHAT_PAY_KEY_PATH = certificate.cert_path, certificate.key_path
     client = SandboxClient(sandbox_server.url)
     client.reset()
     # A restored snapshot keeps only the merchant key's digest: register it again to sign with it.
@@ -56,7 +73,7 @@ def sandbox(sandbox_server, settings) -> SandboxClient:
 
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, sandbox_server):
-    """A real `celery worker` process on this run's broker and queue, using the test database and sandbox."""
+    """A real `celery worker` process on this run's broker and queues, using the test database and sandbox."""
     import os
     import socket
     import subprocess
@@ -69,13 +86,20 @@ def celery_worker(django_db_setup, django_db_blocker, sandbox_server):
     log_path = Path(settings.VAR_DIR) / "test-celery-worker.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     node_name = f"tests-{os.getpid()}@{socket.gethostname()}"
+    certificate = sandbox_server.tls.merchant_certificate(settings.WECHAT_PAY_MCH_ID)
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
         "USE_TEST_DATABASE": "1",
-        # Tasks that call WeChat reach this run's sandbox, as the test process does.
+        # WeChat is the session's sandbox, as the `sandbox` fixture points this process at it.
         "WECHAT_API_BASE_URL": sandbox_server.url,
         "WECHAT_PAY_API_BASE_URL": sandbox_server.url,
+        "WECHAT_PAY_SECAPI_BASE_URL": sandbox_server.secapi_url,
+        "WECHAT_PAY_CA_BUNDLE": sandbox_server.tls.ca_path,
+        "WECHAT_PAY_CERT_PATH": certificate.cert_path,
+        "WECHAT_PAY_KEY_PATH": certificate.key_path,
+        # Refunds are notified to the order's notify_url: no live server outlives a test.
+        "WECHAT_PAY_REFUND_NOTIFY_URL": "",
     }
     with open(log_path, "w") as log:
         worker = subprocess.Popen(
@@ -89,7 +113,7 @@ def celery_worker(django_db_setup, django_db_blocker, sandbox_server):
                 "--pool=solo",
                 "--loglevel=INFO",
                 "--queues",
-                settings.CELERY_TASK_DEFAULT_QUEUE,
+                f"{settings.CELERY_TASK_DEFAULT_QUEUE},{settings.MASS_SEND_QUEUE}",
                 "--without-mingle",
                 "--without-gossip",
                 "--without-heartbeat",

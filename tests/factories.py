@@ -2,11 +2,12 @@
 
 import factory
 
-from articles.models import Article
+from articles.models import Article, FollowerTag, Push, PushMode
 from catalog.models import Category, Product, ProductImage, Sku
 from catalog.services import product_display_prices_refresh, product_image_thumbnails_make
 from customers.models import Customer
 from orders.models import Address, CartItem, Payment, Refund
+from wechat.models import OfficialAccount
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -114,6 +115,40 @@ class PaymentFactory(factory.django.DjangoModelFactory):
     out_trade_no = factory.LazyAttribute(lambda payment: payment.order.order_no)
     amount_fen = factory.LazyAttribute(lambda payment: payment.order.total_fen)
     sign_type = "MD5"
+
+
+class OfficialAccountFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OfficialAccount
+
+    name = factory.Sequence(lambda number: f"Tea House {number}")
+    appid = factory.Sequence(lambda number: f"wx{number:016x}")
+    app_secret = "factory-app-secret"
+    account_type = OfficialAccount.AccountType.SERVICE
+    callback_token = "factoryToken42"
+    encoding_aes_key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+    message_mode = OfficialAccount.MessageMode.SAFE
+
+
+class FollowerTagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FollowerTag
+
+    account = factory.SubFactory(OfficialAccountFactory)
+    tag_id = factory.Sequence(lambda number: 100 + number)
+    name = factory.Sequence(lambda number: f"Tag {number}")
+    follower_count = 10
+
+
+class PushFactory(factory.django.DjangoModelFactory):
+    """A push as rows, for reads and quota counts; building one as staff do goes through push_create."""
+
+    class Meta:
+        model = Push
+
+    account = factory.SubFactory(OfficialAccountFactory)
+    title = factory.Sequence(lambda number: f"Push {number}")
+    mode = PushMode.MASS_SEND
 
 
 class RefundFactory(factory.django.DjangoModelFactory):

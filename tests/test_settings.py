@@ -26,6 +26,9 @@ PRODUCTION_ENVIRONMENT = {
     "WECHAT_MINI_PROGRAM_SECRET": "mp-secret",
     "WECHAT_PAY_MCH_ID": "1900000001",
     "WECHAT_PAY_API_KEY": "pay-api-key",
+    "WECHAT_PAY_NOTIFY_URL": "https://shop.example.com/wechat/pay/notify/",
+    "WECHAT_PAY_CERT_PATH": "/etc/wechat-pay/apiclient_cert.pem",
+    "WECHAT_PAY_KEY_PATH": "/etc/wechat-pay/apiclient_key.pem",
 }
 MISSING_LINES = {
     "DJANGO_SECRET_KEY": "DJANGO_SECRET_KEY is not set: the key Django signs sessions, password-reset links and "
@@ -34,9 +37,14 @@ MISSING_LINES = {
     "that encrypts app secrets in the database.",
     "WECHAT_OFFICIAL_ACCOUNT_SECRET": "WECHAT_OFFICIAL_ACCOUNT_SECRET is not set: the Official Account's AppSecret.",
     "WECHAT_PAY_API_KEY": "WECHAT_PAY_API_KEY is not set: the WeChat Pay v2 API key that signs payment requests.",
+    "WECHAT_PAY_NOTIFY_URL": "WECHAT_PAY_NOTIFY_URL is not set: where WeChat Pay posts payment results: "
+    "https://<this site>/wechat/pay/notify/.",
+    "WECHAT_PAY_CERT_PATH": "WECHAT_PAY_CERT_PATH is not set: the merchant certificate (apiclient_cert.pem) that "
+    "refunds (secapi/) are made with.",
 }
 PRINT_BASE_URLS = (
-    "from django.conf import settings; print(settings.WECHAT_API_BASE_URL, settings.WECHAT_PAY_API_BASE_URL)"
+    "from django.conf import settings as s; "
+    "print(s.WECHAT_API_BASE_URL, s.WECHAT_PAY_API_BASE_URL, s.WECHAT_PAY_SECAPI_BASE_URL, s.WECHAT_PAY_CA_BUNDLE)"
 )
 OUR_PREFIXES = ("DJANGO_", "WECHAT_", "CELERY_", "DATABASE_", "CACHE_URL")
 
@@ -76,7 +84,7 @@ def test_production_refuses_to_start_without_secrets_one_line_each(start):
 
     assert result.returncode == 1
     lines = result.stderr.splitlines()
-    assert len(lines) == 13  # the twelve values, then where they come from
+    assert len(lines) == 16  # the fifteen values, then where they come from
     for line in MISSING_LINES.values():
         assert line in lines
     assert lines[-1].startswith("DJANGO_DEBUG is off, so these come from the environment or ")
@@ -114,7 +122,13 @@ def test_production_calls_wechats_real_hosts_by_default(start):
     result = start(_manage("shell", "--no-imports", "-c", PRINT_BASE_URLS), PRODUCTION_ENVIRONMENT)
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["https://api.weixin.qq.com/", "https://api.mch.weixin.qq.com/"]
+    # secapi/ on WeChat Pay's own host, its certificate checked against the system's CAs.
+    assert result.stdout.split() == [
+        "https://api.weixin.qq.com/",
+        "https://api.mch.weixin.qq.com/",
+        "https://api.mch.weixin.qq.com/",
+        "None",
+    ]
 
 
 def test_a_loopback_base_url_is_refused_in_production(start):
@@ -158,7 +172,7 @@ def test_the_opt_in_lets_staging_call_the_sandbox(start):
     result = start(_manage("shell", "--no-imports", "-c", PRINT_BASE_URLS), environment)
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["http://127.0.0.1:8900/", "http://10.0.0.7:8900/"]
+    assert result.stdout.split() == ["http://127.0.0.1:8900/", "http://10.0.0.7:8900/", "http://10.0.0.7:8900/", "None"]
 
 
 def test_a_base_url_that_is_not_a_url_is_refused_even_in_development(start):
@@ -220,3 +234,34 @@ def test_a_missing_env_file_is_refused(start, tmp_path):
 )
 def test_non_public_addresses_are_recognised(host, kind):
     assert non_public_address_kind(host) == kind
+
+
+@pytest.mark.parametrize(
+    "notify_url", ["/wechat/pay/notify/", "https://shop.example.com/wechat/pay/notify/?order=1", "ftp://shop/"]
+)
+def test_a_notify_url_wechat_pay_cannot_post_to_is_refused(start, notify_url):
+    result = start(_manage("check"), {**PRODUCTION_ENVIRONMENT, "WECHAT_PAY_NOTIFY_URL": notify_url})
+
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"WECHAT_PAY_NOTIFY_URL={notify_url}") or f"{notify_url!r}" in result.stderr
+
+
+def test_development_reads_the_sandbox_certificates_where_the_sandbox_writes_them(start, tmp_path):
+    show = (
+        "from django.conf import settings as s; print(s.WECHAT_PAY_SECAPI_BASE_URL, s.WECHAT_SANDBOX_TLS_DIR, "
+        "s.WECHAT_PAY_CA_BUNDLE, s.WECHAT_PAY_CERT_PATH, s.WECHAT_PAY_KEY_PATH)"
+    )
+
+    result = start(
+        _manage("shell", "--no-imports", "-c", show), {"DJANGO_DEBUG": "true", "WECHAT_SANDBOX_PORT": "8911"}
+    )
+
+    assert result.returncode == 0, result.stderr
+    tls_dir = tmp_path / "var" / "wechat-sandbox-tls"
+    assert result.stdout.split() == [
+        "https://127.0.0.1:8912/",
+        str(tls_dir),
+        str(tls_dir / "ca.pem"),
+        str(tls_dir / "merchant-10000100-cert.pem"),
+        str(tls_dir / "merchant-10000100-key.pem"),
+    ]

@@ -29,6 +29,11 @@ ORDERS_OPERATIONS = {
     "orders.view_orderline",
     "orders.view_orderevent",
     "orders.view_skustockandsales",
+    "orders.view_payment",
+    "orders.view_paymentnotification",
+    "orders.refund_order",
+    "orders.view_refund",
+    "orders.view_refundevent",
     "orders.view_reconciliationrun",
     "orders.start_reconciliationrun",
     "orders.view_discrepancy",
@@ -38,13 +43,17 @@ ORDERS_OPERATIONS = {
 OPERATIONS_LATER = {"customers.view_customer"} | STOCK_ADJUSTMENTS | ORDERS_OPERATIONS
 OPERATIONS_EVERYTHING = CATALOG_EVERYTHING | {"articles.view_article"} | OPERATIONS_LATER
 ARTICLE_EVERYTHING = {f"articles.{action}_article" for action in ["add", "change", "delete", "view"]}
-# What later migrations (wechat, articles' followers) grant Marketing beyond the staff-groups migration.
+# What later migrations (wechat, articles' followers and pushes) grant Marketing beyond the staff-groups migration.
 MARKETING_LATER = {
     "wechat.view_officialaccount",
     "articles.view_follower",
     "articles.view_followertag",
     "articles.view_followedaccount",
     "articles.sync_followedaccount",
+    "articles.add_push",
+    "articles.change_push",
+    "articles.view_push",
+    "articles.send_push",
 }
 MARKETING_EVERYTHING = ARTICLE_EVERYTHING | CATALOG_VIEW | MARKETING_LATER
 
@@ -133,3 +142,20 @@ def test_revoking_keeps_a_group_that_other_grants_still_use():
 
     assert _group_permissions("Marketing") == {"catalog.change_product"} | MARKETING_LATER
     assert _group_permissions("Operations") == OPERATIONS_LATER
+
+
+def test_marketing_builds_and_schedules_pushes_but_cannot_delete_them(client, staff_member):
+    marketer = staff_member("Marketing")
+
+    assert marketer.has_perm("articles.send_push")
+    assert not marketer.has_perm("articles.delete_push")
+    client.force_login(marketer)
+    assert client.get("/admin/articles/push/add/").status_code == 200
+    assert client.get("/admin/articles/push/calendar/").status_code == 200
+
+
+def test_operations_cannot_see_pushes(client, staff_member):
+    client.force_login(staff_member("Operations"))
+
+    assert client.get("/admin/articles/push/").status_code == 403
+    assert client.get("/admin/articles/push/calendar/").status_code == 403

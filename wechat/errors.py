@@ -45,8 +45,10 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 class WeChatError(Exception):
-    def __init__(self, message: str, *, errcode: int | str | None = None):
+    def __init__(self, message: str, *, errcode: int | str | None = None, body: dict | None = None):
         self.errcode = errcode
+        # WeChat's whole JSON answer, when it carries more than the code: 45065 names the earlier msg_id.
+        self.body = body or {}
         super().__init__(f"WeChat error {errcode}: {message}" if errcode is not None else message)
 
 
@@ -79,7 +81,7 @@ class WeChatMisconfigured(WeChatPermanentError):
     pass
 
 
-def error_for_errcode(errcode: int | str, message: str) -> WeChatError:
+def error_for_errcode(errcode: int | str, message: str, *, body: dict | None = None) -> WeChatError:
     """Our error for a WeChat errcode (an int) or WeChat Pay err_code (text)."""
     if errcode in BUSY_ERRCODES:
         error_class = WeChatTransientError
@@ -91,7 +93,7 @@ def error_for_errcode(errcode: int | str, message: str) -> WeChatError:
         error_class = WeChatMisconfigured
     else:
         error_class = WeChatPermanentError
-    return error_class(message, errcode=errcode)
+    return error_class(message, errcode=errcode, body=body)
 
 
 def error_from_exception(exc: Exception) -> WeChatError:
@@ -105,7 +107,7 @@ def error_from_exception(exc: Exception) -> WeChatError:
     if isinstance(exc, WeChatClientException):
         errcode = _errcode(exc.errcode)
         if errcode is not None:
-            return error_for_errcode(errcode, str(exc.errmsg or ""))
+            return error_for_errcode(errcode, str(exc.errmsg or ""), body=_json_body(exc.response))
         if isinstance(exc, WeChatPayException) and exc.return_code is not None:
             # return_code FAIL without an err_code: WeChat Pay refused the call itself (bad parameters).
             return WeChatPermanentError(f"WeChat Pay refused the request: {exc.return_msg}")
@@ -125,6 +127,14 @@ def _errcode(raw: object) -> int | str | None:
         return int(raw)
     except (TypeError, ValueError):
         return str(raw)
+
+
+def _json_body(response: object) -> dict | None:
+    try:
+        body = response.json()  # type: ignore[union-attr]
+    except (AttributeError, ValueError):
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def _error_for_status(status: int | None) -> WeChatError:

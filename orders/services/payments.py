@@ -1,14 +1,49 @@
-"""Recording that WeChat Pay took the money for one of our payments: the order is marked paid exactly once."""
+"""Recording that WeChat Pay took the money for one of our payments: the order is marked paid exactly once.
+
+Every path that learns of a payment (the notification, orderquery when the client says it paid,
+the expiry task, reconciliation) ends in `payment_paid_record`.
+"""
 
 import enum
+import logging
+import re
+from dataclasses import replace
 from datetime import datetime
 
 from django.db import transaction
 from django.db.models import F, Sum
+from django.utils import timezone
 
 from catalog.models import Product
-from orders.models import Order, OrderActor, OrderLine, OrderStatus, Payment, PaymentStatus
-from orders.services.status import _order_status_set, order_transition_allowed
+from orders.models import (
+    NotificationOutcome,
+    Order,
+    OrderActor,
+    OrderLine,
+    OrderStatus,
+    Payment,
+    PaymentNotification,
+    PaymentStatus,
+)
+from orders.services.status import _order_status_set
+from wechat.errors import WeChatError
+from wechat.pay.gateway import MerchantConfig, PaymentGateway, merchant_config, payment_gateway
+from wechat.pay.gateway import OrderStatus as WeChatOrderStatus
+from wechat.pay.gateway import PaymentNotification as Notice
+from wechat.pay.v2 import BEIJING, InvalidPayMessage, parse_xml
+
+logger = logging.getLogger(__name__)
+P = PaymentStatus
+
+# (from, to) for a payment's status; anything absent is refused. A failed prepay may still have
+# reached WeChat and been paid there, so it can become paid, or be closed by the expiry task.
+PAYMENT_TRANSITIONS = frozenset(
+    {(P.PENDING, P.PAID), (P.FAILED, P.PAID), (P.PENDING, P.CLOSED), (P.FAILED, P.CLOSED), (P.PENDING, P.FAILED)}
+)
+# 统一下单 out_trade_no: 32个字符内，只能是数字、大小写字母_-|*@
+OUT_TRADE_NO_PATTERN = re.compile(r"[A-Za-z0-9_\-|*@]{1,32}")
+# 查询订单 trade_state values meaning WeChat took the money (REFUND: taken, then a refund began).
+PAID_TRADE_STATES = frozenset({"SUCCESS", "REFUND"})
 
 
 class PaidOutcome(enum.StrEnum):
@@ -17,6 +52,14 @@ class PaidOutcome(enum.StrEnum):
     AMOUNT_MISMATCH = "amount_mismatch"  # WeChat's amount is not ours: never marked paid, staff look
     UNKNOWN_PAYMENT = "unknown_payment"  # no payment of ours has this out_trade_no
     ORDER_NOT_PAYABLE = "order_not_payable"  # money taken for an order already cancelled or paid: staff refund
+
+
+class PaymentNotificationRefused(Exception):
+    """A notification we cannot trust or place; answered FAIL and not stored. `status` is the HTTP status."""
+
+    def __init__(self, reason: str, *, status: int = 200):
+        self.status = status
+        super().__init__(reason)
 
 
 @transaction.atomic
@@ -30,21 +73,61 @@ def payment_paid_record(
     order_id = Payment.objects.filter(out_trade_no=out_trade_no).values_list("order_id", flat=True).first()
     if order_id is None:
         return PaidOutcome.UNKNOWN_PAYMENT
+    return _payment_paid_apply(
+        order_id=order_id,
+        out_trade_no=out_trade_no,
+        transaction_id=transaction_id,
+        amount_fen=amount_fen,
+        paid_at=paid_at,
+        reason=reason,
+    )
+
+
+def _payment_paid_apply(
+    *, order_id: int, out_trade_no: str, transaction_id: str, amount_fen: int, paid_at: datetime, reason: str
+) -> PaidOutcome:
+    """payment_paid_record's work, in the caller's transaction (the notification's, to save a savepoint)."""
     order = Order.objects.select_for_update().get(pk=order_id)
     payment = Payment.objects.select_for_update().get(out_trade_no=out_trade_no)
-    if payment.status == PaymentStatus.PAID:
-        return PaidOutcome.DUPLICATE
+    # The amount first: a signed message naming another amount is flagged even when we are paid already.
     if amount_fen != payment.amount_fen:
         return PaidOutcome.AMOUNT_MISMATCH
-    if not order_transition_allowed(from_status=order.status, to_status=OrderStatus.PAID, actor=OrderActor.PAYMENT):
+    if payment.status == P.PAID:
+        return PaidOutcome.DUPLICATE
+    # Only an order awaiting payment: other statuses may allow a move to paid (a refund WeChat refused
+    # takes an order back), but that is not this payment's doing, and a second paid payment would break
+    # the one-paid-payment-per-order constraint.
+    if order.status != OrderStatus.PENDING_PAYMENT or (payment.status, P.PAID) not in PAYMENT_TRANSITIONS:
         return PaidOutcome.ORDER_NOT_PAYABLE
-    payment.status = PaymentStatus.PAID
-    payment.transaction_id = transaction_id
-    payment.paid_at = paid_at
-    payment.save(update_fields=["status", "transaction_id", "paid_at"])
+    _payment_status_set(payment=payment, to_status=P.PAID, transaction_id=transaction_id, paid_at=paid_at)
     _order_status_set(order=order, to_status=OrderStatus.PAID, actor=OrderActor.PAYMENT, reason=reason)
     _sales_count_add(order_id=order.pk)
     return PaidOutcome.APPLIED
+
+
+def _payment_status_set(*, payment: Payment, to_status: str, **fields) -> None:
+    """Change a payment the caller has locked (or just made) in this transaction."""
+    if (payment.status, to_status) not in PAYMENT_TRANSITIONS:
+        raise ValueError(f"a {payment.status} payment cannot become {to_status}")
+    payment.status = to_status
+    for name, value in fields.items():
+        setattr(payment, name, value)
+    payment.save(update_fields=["status", *fields])
+
+
+@transaction.atomic
+def payment_status_change(*, payment_id: int, to_status: str) -> bool:
+    """Close or fail a payment under its lock; False when it is no longer in a state that allows it.
+
+    Paid is not set here: only payment_paid_record pays, with the order and the sales count.
+    """
+    if to_status == P.PAID:
+        raise ValueError("a payment becomes paid through payment_paid_record only")
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    if (payment.status, to_status) not in PAYMENT_TRANSITIONS:
+        return False
+    _payment_status_set(payment=payment, to_status=to_status)
+    return True
 
 
 def _sales_count_add(*, order_id: int) -> None:
@@ -57,3 +140,189 @@ def _sales_count_add(*, order_id: int) -> None:
     )
     for row in sold:
         Product.objects.filter(pk=row["sku__product_id"]).update(sales_count=F("sales_count") + row["units"])
+
+
+# --- talking to WeChat about one payment -----------------------------------------------------
+
+
+def payment_gateway_for(*, sign_type: str) -> PaymentGateway:
+    """The gateway signing and verifying the way one payment was made, whatever the settings say now."""
+    config: MerchantConfig = merchant_config()
+    return payment_gateway(replace(config, sign_type=sign_type))
+
+
+def wechat_time(text: str | None) -> datetime:
+    """WeChat Pay's yyyyMMddHHmmss (Beijing time) as an aware datetime; now when absent or malformed."""
+    try:
+        return datetime.strptime(text or "", "%Y%m%d%H%M%S").replace(tzinfo=BEIJING)
+    except ValueError:
+        return timezone.now()
+
+
+def payment_paid_record_from_query(*, payment: Payment, status: WeChatOrderStatus, reason: str) -> PaidOutcome:
+    """Record what orderquery said about a paid payment (call only for PAID_TRADE_STATES)."""
+    outcome = payment_paid_record(
+        out_trade_no=payment.out_trade_no,
+        transaction_id=status.transaction_id or "",
+        amount_fen=status.total_fee,
+        paid_at=wechat_time(status.time_end),
+        reason=reason,
+    )
+    if outcome not in (PaidOutcome.APPLIED, PaidOutcome.DUPLICATE):
+        logger.error("WeChat reports payment %s paid, but we could not apply it: %s", payment.out_trade_no, outcome)
+    return outcome
+
+
+def payment_confirm_at_wechat(*, payment: Payment, reason: str) -> PaidOutcome | None:
+    """Ask WeChat (pay/orderquery) whether `payment` was paid and record it if so; None when it was not.
+
+    Raises the gateway's WeChatError; never call inside a transaction.
+    """
+    status = payment_gateway_for(sign_type=payment.sign_type).order_query(payment.out_trade_no)
+    if status.trade_state not in PAID_TRADE_STATES:
+        return None
+    return payment_paid_record_from_query(payment=payment, status=status, reason=reason)
+
+
+# --- the payment notification -----------------------------------------------------------------
+
+
+def payment_notification_receive(*, body: bytes) -> NotificationOutcome:
+    """A payment notification as WeChat posted it: verified as its payment was signed, then recorded.
+
+    Raises PaymentNotificationRefused for anything we cannot trust or place (not stored: an
+    unverified message is nobody's record); a verified one is always stored.
+    """
+    try:
+        out_trade_no = parse_xml(body).get("out_trade_no", "")
+    except InvalidPayMessage as error:
+        raise PaymentNotificationRefused(str(error), status=400) from error
+    # Checked before the database sees it: PostgreSQL refuses some characters (NUL) with an error.
+    well_formed = OUT_TRADE_NO_PATTERN.fullmatch(out_trade_no)
+    payment = Payment.objects.filter(out_trade_no=out_trade_no).first() if well_formed else None
+    if payment is None:
+        raise PaymentNotificationRefused(f"no payment {out_trade_no[:32]!r}")
+    try:
+        # Signed as the order was, and it may not say how: the sign type we recorded decides.
+        notice = payment_gateway_for(sign_type=payment.sign_type).notification_verify(body, payment.sign_type)
+    except InvalidPayMessage as error:
+        raise PaymentNotificationRefused(str(error)) from error
+    return payment_notification_record(payment=payment, notice=notice, raw_body=body.decode("utf-8", "replace"))
+
+
+@transaction.atomic
+def payment_notification_record(*, payment: Payment, notice: Notice, raw_body: str) -> NotificationOutcome:
+    """Apply a verified notification (once, under the order's and payment's locks) and append it."""
+    if notice.result_code != "SUCCESS":
+        outcome = NotificationOutcome.NOT_PAID
+    else:
+        paid = _payment_paid_apply(
+            order_id=payment.order_id,
+            out_trade_no=payment.out_trade_no,
+            transaction_id=notice.transaction_id,
+            amount_fen=notice.total_fee,
+            paid_at=wechat_time(notice.time_end),
+            reason="WeChat Pay payment notification",
+        )
+        outcome = NotificationOutcome(paid.value)
+    PaymentNotification.objects.create(
+        payment=payment,
+        out_trade_no=notice.out_trade_no,
+        transaction_id=notice.transaction_id,
+        total_fee=notice.total_fee,
+        result_code=notice.result_code,
+        outcome=outcome,
+        raw_body=raw_body,
+    )
+    if outcome in PaymentNotification.NEEDS_ATTENTION:
+        logger.error("payment notification for %s needs staff: %s", payment.out_trade_no, outcome.label)
+    return outcome
+
+
+# --- asking WeChat before we give up on a payment ----------------------------------------------
+
+
+def order_payments_confirm(*, order_id: int) -> bool:
+    """The client says it paid (?check_payment=1): ask WeChat about payments no notification has reached.
+
+    Returns whether the order was found paid. WeChat being unreachable changes nothing: the
+    notification or the next check will tell. Never call inside a transaction.
+    """
+    unheard = (
+        Payment.objects.filter(order_id=order_id, order__status=OrderStatus.PENDING_PAYMENT, status=P.PENDING)
+        .exclude(prepay_id="")
+        .filter(notifications__isnull=True)
+    )
+    for payment in unheard:
+        try:
+            outcome = payment_confirm_at_wechat(payment=payment, reason="orderquery: the customer says they paid")
+        except WeChatError as error:
+            logger.warning("could not ask WeChat Pay about %s: %s", payment.out_trade_no, error)
+            continue
+        if outcome in (PaidOutcome.APPLIED, PaidOutcome.DUPLICATE):
+            return True
+    return False
+
+
+class Settlement(enum.StrEnum):
+    PAID = "paid"  # WeChat had taken the money: the order is paid, never to be expired
+    CLOSED = "closed"  # closed at WeChat: nobody can pay any more, the order may expire
+    WAIT = "wait"  # WeChat unreachable, the user mid-payment, or a discrepancy: try next run
+
+
+def order_payments_close_at_wechat(*, order_id: int) -> Settlement:
+    """Before an overdue order expires: query each of its open payments, close the unpaid ones at WeChat.
+
+    Query first, close second (pay/closeorder), so a payment made at the last second is found;
+    ORDERPAID on close means it was paid between the two, and orderquery's data records it.
+    Never call inside a transaction.
+    """
+    for payment in Payment.objects.filter(order_id=order_id, status__in=[P.PENDING, P.FAILED]).order_by("id"):
+        settlement = _payment_close_at_wechat(payment)
+        if settlement != Settlement.CLOSED:
+            return settlement
+    return Settlement.CLOSED
+
+
+def _payment_close_at_wechat(payment: Payment) -> Settlement:
+    gateway = payment_gateway_for(sign_type=payment.sign_type)
+    try:
+        status = gateway.order_query(payment.out_trade_no)
+    except WeChatError as error:
+        if error.errcode != "ORDERNOTEXIST":
+            logger.warning("expiry could not query %s at WeChat Pay: %s", payment.out_trade_no, error)
+            return Settlement.WAIT
+        status = None  # the unified order never reached WeChat: nothing there to pay or close
+    if status is not None and status.trade_state in PAID_TRADE_STATES:
+        return _paid_settlement(payment, status, reason="orderquery before expiry: paid at WeChat")
+    if status is not None and status.trade_state == "USERPAYING":
+        return Settlement.WAIT  # the user is entering their password; WeChat closes it at time_expire otherwise
+    if status is not None and status.trade_state not in ("CLOSED", "REVOKED"):
+        try:
+            gateway.order_close(payment.out_trade_no)
+        except WeChatError as error:
+            if error.errcode == "ORDERPAID":
+                return _paid_after_close_refused(payment, gateway)
+            if error.errcode != "ORDERCLOSED":
+                logger.warning("expiry could not close %s at WeChat Pay: %s", payment.out_trade_no, error)
+                return Settlement.WAIT
+    payment_status_change(payment_id=payment.pk, to_status=P.CLOSED)
+    return Settlement.CLOSED
+
+
+def _paid_after_close_refused(payment: Payment, gateway: PaymentGateway) -> Settlement:
+    try:
+        status = gateway.order_query(payment.out_trade_no)
+    except WeChatError as error:
+        logger.warning("closing %s: WeChat says paid, but orderquery failed: %s", payment.out_trade_no, error)
+        return Settlement.WAIT
+    if status.trade_state not in PAID_TRADE_STATES:
+        logger.error("closing %s: WeChat answered ORDERPAID but orderquery says %s", payment.out_trade_no, status)
+        return Settlement.WAIT
+    return _paid_settlement(payment, status, reason="closeorder answered ORDERPAID: paid at WeChat")
+
+
+def _paid_settlement(payment: Payment, status: WeChatOrderStatus, *, reason: str) -> Settlement:
+    outcome = payment_paid_record_from_query(payment=payment, status=status, reason=reason)
+    # Money taken that we could not apply (another amount, an order paid twice): staff decide, never expire it.
+    return Settlement.PAID if outcome in (PaidOutcome.APPLIED, PaidOutcome.DUPLICATE) else Settlement.WAIT

@@ -39,7 +39,7 @@ from orders.models import (
     ReconciliationRunStatus,
 )
 from orders.services import reconciliation_tables as tables
-from orders.services.payments import PaidOutcome, payment_paid_record
+from orders.services.payments import PAID_TRADE_STATES, PaidOutcome, payment_gateway_for, payment_paid_record
 from orders.services.reconciliation_tables import Finding
 from wechat.errors import WeChatError, WeChatPermanentError, WeChatTransientError
 from wechat.pay.bill import BillReader, BillRow, BillTotals
@@ -53,7 +53,6 @@ NO_BILL_ERROR_CODE = "20002"  # 下载交易账单, 错误码: 20002 No Bill Exi
 RUN_ABANDONED_AFTER = timedelta(hours=2)
 PROGRESS_EVERY_ROWS = 10_000
 REPAIR_PAGE = 200
-WECHAT_PAID_STATES = ("SUCCESS", "REFUND")  # orderquery trade_state of an order that was paid
 
 K, S = DiscrepancyKind, DiscrepancyStatus
 RUN = ReconciliationRunStatus
@@ -308,11 +307,12 @@ def _payment_repair(*, run: ReconciliationRun, discrepancy: Discrepancy) -> bool
     if payment is None:
         return False
     try:
-        answer = payment_gateway().order_query(discrepancy.out_trade_no)
+        # Asked as the payment was signed: WeChat signs its answer the same way.
+        answer = payment_gateway_for(sign_type=payment.sign_type).order_query(discrepancy.out_trade_no)
     except WeChatError as error:
         _discrepancy_note(discrepancy, f"Not repaired: orderquery failed ({error}).")
         return False
-    if answer.trade_state not in WECHAT_PAID_STATES or not answer.transaction_id or not answer.time_end:
+    if answer.trade_state not in PAID_TRADE_STATES or not answer.transaction_id or not answer.time_end:
         _discrepancy_note(discrepancy, f"Not repaired: orderquery answers {answer.trade_state}, not paid.")
         return False
     if answer.total_fee != payment.amount_fen:

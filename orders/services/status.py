@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from catalog.models import Sku
 from orders.exceptions import OrderNotCancellable, OrderTransitionNotAllowed
-from orders.models import Carrier, Order, OrderActor, OrderEvent, OrderLine, OrderStatus
+from orders.models import Carrier, Order, OrderActor, OrderEvent, OrderLine, OrderStatus, Payment, PaymentStatus
 
 S, A = OrderStatus, OrderActor
 
@@ -23,6 +23,10 @@ ALLOWED_TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     (S.COMPLETED, S.REFUNDING): frozenset({A.STAFF}),
     (S.REFUNDING, S.REFUNDED): frozenset({A.PAYMENT}),
     (S.REFUNDING, S.PARTIALLY_REFUNDED): frozenset({A.PAYMENT}),
+    # A refund WeChat refused, with nothing refunded before: the order is back where it was.
+    (S.REFUNDING, S.PAID): frozenset({A.PAYMENT}),
+    (S.REFUNDING, S.SHIPPED): frozenset({A.PAYMENT}),
+    (S.REFUNDING, S.COMPLETED): frozenset({A.PAYMENT}),
     (S.PARTIALLY_REFUNDED, S.SHIPPED): frozenset({A.STAFF}),
     (S.PARTIALLY_REFUNDED, S.COMPLETED): frozenset({A.CUSTOMER, A.STAFF, A.SYSTEM}),
     (S.PARTIALLY_REFUNDED, S.REFUNDING): frozenset({A.STAFF}),
@@ -122,31 +126,52 @@ def orders_expire_overdue(*, batch_size: int = EXPIRY_BATCH_SIZE, max_batches: i
     """Expire unpaid orders past their deadline and return their stock; returns how many expired.
 
     Each batch is its own short transaction and skips rows another run (or a cancel, or a
-    payment) holds, so runs overlap safely and none waits on another. What is left after
-    `max_batches` waits for the next run.
+    payment) holds, so runs overlap safely and none waits on another. Orders that never
+    reached WeChat Pay expire in the batch; those with a payment at WeChat are asked about
+    first and closed there, outside any transaction, so one paid at the last second is marked
+    paid, never expired. What is left after `max_batches` waits for the next run.
     """
+    # Imported here: the payment services build on this module's status changes.
+    from orders.services.payments import Settlement, order_payments_close_at_wechat
+
     expired = 0
+    asked_wechat: set[int] = set()  # orders this run has settled at WeChat (or must retry next run)
     for _ in range(max_batches):
-        batch = _orders_expire_batch(batch_size=batch_size)
-        expired += batch
-        if batch < batch_size:
+        claimed, expired_in_batch, at_wechat = _orders_expire_batch(batch_size=batch_size, skip_ids=asked_wechat)
+        expired += expired_in_batch
+        for order_id in at_wechat:
+            asked_wechat.add(order_id)
+            if order_payments_close_at_wechat(order_id=order_id) == Settlement.CLOSED:
+                expired += _order_expire_closed(order_id=order_id)
+        if claimed < batch_size:
             break
     return expired
 
 
 @transaction.atomic
-def _orders_expire_batch(*, batch_size: int) -> int:
+def _orders_expire_batch(*, batch_size: int, skip_ids: set[int]) -> tuple[int, int, list[int]]:
+    """Claim a batch of overdue orders: expire those with no payment open at WeChat, return the others' ids.
+
+    Returns (claimed, expired, ids of orders to settle at WeChat first).
+    """
     # The batch's status changes in three statements, not three per order, and its stock
     # returns in one pass in SKU id order: restoring order by order could take SKU 5 then
     # SKU 3 while an order_create holds 3 and waits for 5.
     overdue = list(
         Order.objects.select_for_update(skip_locked=True)
         .filter(status=S.PENDING_PAYMENT, expires_at__lte=timezone.now())
+        .exclude(pk__in=skip_ids)
         .order_by("expires_at", "id")[:batch_size]
+    )
+    at_wechat = set(
+        Payment.objects.filter(
+            order_id__in=[order.pk for order in overdue], status__in=[PaymentStatus.PENDING, PaymentStatus.FAILED]
+        ).values_list("order_id", flat=True)
     )
     now = timezone.now()
     events = []
-    for order in overdue:
+    expiring = [order for order in overdue if order.pk not in at_wechat]
+    for order in expiring:
         if not order_transition_allowed(from_status=order.status, to_status=S.EXPIRED, actor=A.SYSTEM):
             raise OrderTransitionNotAllowed(from_status=order.status, to_status=S.EXPIRED, actor=A.SYSTEM)
         events.append(
@@ -159,9 +184,20 @@ def _orders_expire_batch(*, batch_size: int) -> int:
                 at=now,
             )
         )
-    if overdue:
-        order_ids = [order.pk for order in overdue]
+    if expiring:
+        order_ids = [order.pk for order in expiring]
         Order.objects.filter(pk__in=order_ids).update(status=S.EXPIRED)
         OrderEvent.objects.bulk_create(events)
         _stock_restore(order_ids=order_ids)
-    return len(overdue)
+    return len(overdue), len(expiring), [order.pk for order in overdue if order.pk in at_wechat]
+
+
+@transaction.atomic
+def _order_expire_closed(*, order_id: int) -> int:
+    """Expire one order whose payments are closed at WeChat; 0 if a payment or a cancel came first."""
+    order = Order.objects.select_for_update().get(pk=order_id)
+    still_open = order.payments.filter(status__in=[PaymentStatus.PENDING, PaymentStatus.FAILED]).exists()
+    if order.status != S.PENDING_PAYMENT or order.expires_at > timezone.now() or still_open:
+        return 0
+    _order_status_set(order=order, to_status=S.EXPIRED, actor=A.SYSTEM, reason="not paid in time; closed at WeChat Pay")
+    return 1

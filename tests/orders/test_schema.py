@@ -12,6 +12,7 @@ ORDER_PATHS = {
     "/api/v1/orders": {"get", "post"},
     "/api/v1/orders/{order_no}": {"get"},
     "/api/v1/orders/{order_no}/cancel": {"post"},
+    "/api/v1/orders/{order_no}/pay": {"post"},
 }
 
 
@@ -71,3 +72,22 @@ def test_order_create_documents_the_idempotency_key_and_its_errors(schema):
     assert schema["paths"]["/api/v1/orders"]["get"]["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/OrderPage"
     }
+
+
+def test_pay_documents_what_wx_request_payment_takes_with_an_example_and_its_refusals(schema):
+    pay = schema["paths"]["/api/v1/orders/{order_no}/pay"]["post"]
+    answer = pay["responses"]["200"]["content"]["application/json"]
+    output = schema["components"]["schemas"][answer["schema"]["$ref"].rsplit("/", 1)[1]]
+
+    assert set(output["properties"]) == {"appId", "timeStamp", "nonceStr", "package", "signType", "paySign"}
+    assert set(next(iter(answer["examples"].values()))["value"]) == set(output["properties"])
+    assert {"200", "404", "409", "503"} <= set(pay["responses"])
+    assert "requestBody" not in pay
+
+
+def test_the_order_detail_documents_check_payment(schema):
+    retrieve = schema["paths"]["/api/v1/orders/{order_no}"]["get"]
+
+    [check_payment] = [parameter for parameter in retrieve["parameters"] if parameter["name"] == "check_payment"]
+    assert (check_payment["in"], check_payment["schema"]["type"]) == ("query", "boolean")
+    assert "orderquery" in check_payment["description"]

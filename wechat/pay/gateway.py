@@ -22,6 +22,11 @@ class MerchantConfig:
     sign_type: Literal["MD5", "HMAC-SHA256"] = "MD5"
     cert_path: str | None = None
     key_path: str | None = None
+    # secapi/ calls (refunds) present the merchant certificate; WeChat serves them on the same host,
+    # the sandbox on its TLS port. None: api_base_url.
+    secapi_base_url: str | None = None
+    # The CA bundle WeChat Pay's server certificate is checked with; None: the system's.
+    ca_bundle: str | None = None
     version: Literal["v2"] = "v2"
 
 
@@ -65,6 +70,20 @@ class PaymentNotification:
     result_code: str
 
 
+@dataclass(frozen=True)
+class RefundNotification:
+    """退款结果通知, decrypted: what WeChat says became of one refund."""
+
+    out_refund_no: str
+    out_trade_no: str
+    refund_id: str
+    transaction_id: str
+    total_fee: int
+    refund_fee: int
+    refund_status: str  # SUCCESS, CHANGE (failed: to be handled by hand), REFUNDCLOSE
+    success_time: str = ""
+
+
 class PaymentGateway(Protocol):
     def prepay(
         self,
@@ -94,6 +113,8 @@ class PaymentGateway(Protocol):
 
     def notification_verify(self, body: bytes, sign_type: str | None = None) -> PaymentNotification: ...
 
+    def refund_notification_verify(self, body: bytes) -> RefundNotification: ...
+
 
 def merchant_config() -> MerchantConfig:
     return MerchantConfig(
@@ -105,6 +126,8 @@ def merchant_config() -> MerchantConfig:
         sign_type=settings.WECHAT_PAY_SIGN_TYPE,
         cert_path=settings.WECHAT_PAY_CERT_PATH,
         key_path=settings.WECHAT_PAY_KEY_PATH,
+        secapi_base_url=settings.WECHAT_PAY_SECAPI_BASE_URL,
+        ca_bundle=settings.WECHAT_PAY_CA_BUNDLE,
     )
 
 

@@ -1,5 +1,8 @@
 """WeChat Pay v2 (XML over HTTPS, signed with the API key), per 微信支付 V2 开发文档 (JSAPI支付 / API列表)."""
 
+import base64
+import binascii
+import hashlib
 import secrets
 import time
 import zlib
@@ -9,6 +12,8 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 from zoneinfo import ZoneInfo
 
 import requests
+from cryptography.hazmat.primitives import padding
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 
@@ -25,6 +30,7 @@ from wechat.pay.gateway import (
     OrderStatus,
     PaymentNotification,
     PrepayResult,
+    RefundNotification,
     RefundResult,
     RefundStatus,
 )
@@ -45,6 +51,19 @@ def parse_xml(body: bytes) -> dict[str, str]:
     except (ParseError, DefusedXmlException) as exc:
         raise InvalidPayMessage(f"not a WeChat Pay XML message ({type(exc).__name__})") from exc
     return {child.tag: child.text or "" for child in root}
+
+
+def decrypt_req_info(req_info: str, api_key: str) -> bytes:
+    """退款结果通知, 解密步骤: base64, then AES-256-ECB (PKCS#7) keyed with the lower-case hex MD5 of the API key."""
+    key = hashlib.md5(api_key.encode()).hexdigest().encode()  # the key derivation WeChat Pay specifies
+    try:
+        encrypted = base64.b64decode(req_info, validate=True)
+        decryptor = Cipher(algorithms.AES(key), modes.ECB()).decryptor()  # ECB: as WeChat Pay specifies
+        padded = decryptor.update(encrypted) + decryptor.finalize()
+        unpadder = padding.PKCS7(128).unpadder()
+        return unpadder.update(padded) + unpadder.finalize()
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidPayMessage("req_info does not decrypt with our API key") from exc
 
 
 def build_xml(fields: dict[str, str]) -> bytes:
@@ -171,6 +190,28 @@ class WeChatPayV2:
         except (KeyError, ValueError) as exc:
             raise InvalidPayMessage(f"payment notification without a valid {exc}") from exc
 
+    def refund_notification_verify(self, body: bytes) -> RefundNotification:
+        """A refund notification, trusted once its req_info decrypts with our API key (it carries no signature)."""
+        fields = parse_xml(body)
+        if fields.get("return_code") != "SUCCESS" or not fields.get("req_info"):
+            raise InvalidPayMessage("refund notification without return_code SUCCESS and req_info")
+        if (fields.get("appid"), fields.get("mch_id")) != (self.config.appid, self.config.mch_id):
+            raise InvalidPayMessage("refund notification is for another app or merchant")
+        info = parse_xml(decrypt_req_info(fields["req_info"], self.config.api_key))
+        try:
+            return RefundNotification(
+                out_refund_no=info["out_refund_no"],
+                out_trade_no=info["out_trade_no"],
+                refund_id=info["refund_id"],
+                transaction_id=info["transaction_id"],
+                total_fee=int(info["total_fee"]),
+                refund_fee=int(info["refund_fee"]),
+                refund_status=info["refund_status"],
+                success_time=info.get("success_time", ""),
+            )
+        except (KeyError, ValueError) as exc:
+            raise InvalidPayMessage(f"refund notification without a valid {exc}") from exc
+
     def _call(self, path: str, fields: dict[str, str], *, with_certificate: bool = False) -> dict[str, str]:
         response = self._post(path, fields, with_certificate=with_certificate)
         answer = parse_xml(response.content)
@@ -196,15 +237,25 @@ class WeChatPayV2:
         if self.config.sign_type != MD5:
             params["sign_type"] = self.config.sign_type
         params["sign"] = sign(params, self.config.api_key, self.config.sign_type)
-        cert = None
-        if with_certificate and self.config.cert_path:
-            cert = (self.config.cert_path, self.config.key_path) if self.config.key_path else self.config.cert_path
-        url = self.config.api_base_url.rstrip("/") + "/" + path
+        base_url, cert = self.config.api_base_url, None
+        if with_certificate:
+            if not (self.config.cert_path and self.config.key_path):
+                raise WeChatMisconfigured(f"{path} needs the merchant certificate: set WECHAT_PAY_CERT_PATH, _KEY_PATH")
+            base_url, cert = self.config.secapi_base_url or base_url, (self.config.cert_path, self.config.key_path)
+        url = base_url.rstrip("/") + "/" + path
+        verify = self.config.ca_bundle or True
         try:
-            response = requests.post(url, data=build_xml(params), timeout=self.config.timeout, cert=cert, stream=stream)
+            response = requests.post(
+                url, data=build_xml(params), timeout=self.config.timeout, cert=cert, verify=verify, stream=stream
+            )
             response.raise_for_status()
+        except requests.exceptions.SSLError as exc:
+            # The TLS handshake failed, so WeChat never saw the request: our certificate, key or CA is wrong.
+            raise WeChatMisconfigured(f"TLS with WeChat Pay failed for {path}: {exc}") from exc
         except requests.RequestException as exc:
             raise error_from_exception(exc) from exc
+        except OSError as exc:  # requests reads the certificate files as it sends
+            raise WeChatMisconfigured(f"cannot read the merchant certificate for {path}: {exc}") from exc
         return response
 
     def _bill_lines(self, response: requests.Response, *, gzip: bool) -> Iterator[str]:

@@ -20,10 +20,11 @@ CALLBACK_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9]{3,32}")
 ENCODING_AES_KEY_SHAPE = re.compile(r"[A-Za-z0-9]{43}")
 CALLBACK_URL_SHAPE = re.compile(r"https?://[^\s/?#]+[^\s]*")
 CALLBACK_FIELDS = ("url", "token", "encoding_aes_key", "mode")
-# 公众号 "群发接口和原创校验" (前言): a subscription account may mass-send once a day, a
-# service account four times a (calendar) month. An Official Account registered without
-# saying is a subscription account: the kind anyone can register (individuals only get
-# that one), and the stricter quota, so code that fits it fits both.
+# 公众号 "群发接口和原创校验" (前言): a subscription account may mass-send once a day; a
+# service account 100 times a day, each follower receiving at most four a (calendar) month.
+# An Official Account registered without saying is a subscription account: the kind anyone
+# can register (individuals only get that one), and the stricter quota, so code that fits
+# it fits both.
 AccountType = Literal["subscription", "service"]
 ACCOUNT_TYPES: tuple[AccountType, ...] = ("subscription", "service")
 DEFAULT_ACCOUNT_TYPE: AccountType = "subscription"

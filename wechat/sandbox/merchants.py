@@ -92,6 +92,8 @@ def register_merchant(sandbox: Sandbox, request: Request) -> Response:
     with sandbox.lock:
         sandbox.registered_app(merchant.appid)
         sandbox.part(Merchants).by_id[merchant.mch_id] = merchant
+    if sandbox.tls_authority is not None:  # its certificate for secapi/ (GET /sandbox/tls names the files)
+        sandbox.tls_authority.merchant_certificate(merchant.mch_id)
     return json_response(merchant.public(), 201)
 
 

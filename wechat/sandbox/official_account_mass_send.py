@@ -1,8 +1,13 @@
 """Mass sends of an Official Account's drafts: message/mass/sendall|send|preview|get and MASSSENDJOBFINISH.
 
-Follows 公众号文档 "群发接口和原创校验": a subscription account may mass-send once a
-Beijing calendar day, a service account four times a Beijing calendar month (45028
-"has no masssend quota" past that); the mass-send endpoints take 60 requests a minute;
+Follows 公众号文档 "群发接口和原创校验" (前言): a subscription account's mass send "每天可成功调用1次"
+(once a Beijing calendar day); a service account's calls are limited per day (100, the
+figure that document gave before it pointed to 接口调用频次限制说明) while "用户每月只能接收4条
+群发消息，多于4条的群发将对该用户发送失败": each follower receives at most four a Beijing
+calendar month, and a send filters out those who have had four (FilterCount, 事件推送群发结果:
+"用户接收已超4条的过滤"). So a service account's push may go in several batches to different
+followers, each receiving it once. 45028 "has no masssend quota" past the account's limit;
+the mass-send endpoints take 60 requests a minute;
 a clientmsgid (≤ 64 bytes, 45067) seen in the last 24 hours is refused with 45065
 "clientmsgid exist" and the msg_id of the send it names; without one, WeChat derives it
 from the audience and the content, so the same send repeated is refused alike. Each
@@ -17,6 +22,7 @@ import itertools
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from werkzeug.wrappers import Request, Response
@@ -36,7 +42,8 @@ if TYPE_CHECKING:
 
 BEIJING = timezone(timedelta(hours=8))
 SUBSCRIPTION_SENDS_PER_DAY = 1
-SERVICE_SENDS_PER_MONTH = 4
+SERVICE_SENDS_PER_DAY = 100
+SERVICE_RECEIPTS_PER_MONTH = 4
 CALLS_PER_MINUTE = 60
 MINUTE_SECONDS = 60
 CLIENTMSGID_SECONDS = 86_400
@@ -51,15 +58,18 @@ PREVIEWS_KEPT = 1_000
 
 
 def quota_window(app: SandboxApp, at: float) -> tuple[int, ...]:
-    """The Beijing calendar day (subscription) or month (service) that sandbox time `at` falls in."""
+    """The Beijing calendar day that sandbox time `at` falls in: both account types' send limits are daily."""
     beijing = datetime.fromtimestamp(at, tz=UTC).astimezone(BEIJING)
-    if app.account_type == "service":
-        return (beijing.year, beijing.month)
     return (beijing.year, beijing.month, beijing.day)
 
 
+def beijing_month(at: float) -> tuple[int, int]:
+    beijing = datetime.fromtimestamp(at, tz=UTC).astimezone(BEIJING)
+    return (beijing.year, beijing.month)
+
+
 def quota_of(app: SandboxApp) -> int:
-    return SERVICE_SENDS_PER_MONTH if app.account_type == "service" else SUBSCRIPTION_SENDS_PER_DAY
+    return SERVICE_SENDS_PER_DAY if app.account_type == "service" else SUBSCRIPTION_SENDS_PER_DAY
 
 
 @dataclass
@@ -80,6 +90,11 @@ class MassSend:
     error_count: int
     article_urls: list[str]
     deleted_articles: list[int] = field(default_factory=list)  # 1-based; 0 is the whole send
+    openids: list[str] = field(default_factory=list)  # send's touser, for each follower's monthly four
+
+    @cached_property
+    def openid_set(self) -> frozenset[str]:
+        return frozenset(self.openids)
 
 
 @snapshot_part("official_account_mass_sends")
@@ -215,7 +230,8 @@ def send_to_all_or_tag(sandbox: Sandbox, request: Request) -> Response:
 
     Answers {"errcode": 0, "errmsg": "send job submission success", "msg_id", "msg_data_id"}
     and pushes MASSSENDJOBFINISH. 45028 out of quota (1 a Beijing day for a subscription
-    account, 4 a Beijing month for a service account), 45065 with the earlier msg_id for
+    account, 100 a Beijing day for a service account, whose followers each receive at most
+    4 a Beijing month: the rest are filtered out of the send), 45065 with the earlier msg_id for
     a clientmsgid (or the same audience and draft) within 24 hours, 45011 past 60 calls a
     minute, 40007 not this account's draft, 45159 unknown tag, 40008 not mpnews.
     """
@@ -254,6 +270,8 @@ def _mass_send(sandbox: Sandbox, request: Request, *, endpoint: str) -> Response
             raise WeChatErrcode(45065, extra={"msg_id": earlier.msg_id})
         if sends.used(app, now) >= quota_of(app):
             raise WeChatErrcode(45028)
+        if app.account_type == "service":
+            filtered -= _followers_past_monthly_receipts(sends, app, account, body, audience, now)
         status = sends.next_status.pop(app.appid, "send success")
         sent = filtered if status == "send success" else 0
         msg_id, msg_data_id = sends.next_id(), sends.next_id()
@@ -273,12 +291,49 @@ def _mass_send(sandbox: Sandbox, request: Request, *, endpoint: str) -> Response
             sent_count=sent,
             error_count=filtered - sent,
             article_urls=article_urls(app.appid, mid=msg_data_id, count=len(draft.news_item)),
+            openids=sorted(set(body["touser"])) if endpoint == "send" else [],
         )
         sends.sends[msg_id] = send
         if app.callback is not None and app.callback.token is not None:
             _push_job_finished(sandbox, app, send)
     return json_response(
         {"errcode": 0, "errmsg": "send job submission success", "msg_id": msg_id, "msg_data_id": msg_data_id}
+    )
+
+
+def _reaches(send: MassSend, openid: str, account: AccountFollowers) -> bool:
+    """Whether an earlier send went to this follower: followed by then (to the second, as subscribe_time
+    says) and in its audience (judged by today's tags for a tag send)."""
+    if account.info(openid)["subscribe_time"] > send.at:
+        return False
+    if send.endpoint == "send":
+        return openid in send.openid_set
+    if send.audience.get("is_to_all"):
+        return True
+    return send.audience.get("tag_id") in (account.tags_of(openid) or [])
+
+
+def _followers_past_monthly_receipts(
+    sends: MassSends, app: SandboxApp, account: AccountFollowers, body: dict, audience: dict, now: float
+) -> int:
+    """How many followers in this send's audience already received four mass sends this Beijing month."""
+    month = beijing_month(now)
+    earlier = [send for send in sends.sends.values() if send.appid == app.appid and beijing_month(send.at) == month]
+    if len(earlier) < SERVICE_RECEIPTS_PER_MONTH:
+        return 0  # nobody can have had four yet: the common case costs nothing
+    if "touser_count" in audience:
+        members = [openid for openid in set(body["touser"]) if account.tags_of(openid) is not None]
+    else:
+        tag_id = audience.get("tag_id")
+        members = [
+            openid
+            for openid in account.page("", account.count())
+            if tag_id is None or tag_id in (account.tags_of(openid) or [])
+        ]
+    return sum(
+        1
+        for openid in members
+        if sum(1 for send in earlier if _reaches(send, openid, account)) >= SERVICE_RECEIPTS_PER_MONTH
     )
 
 
@@ -403,7 +458,7 @@ def list_mass_sends(sandbox: Sandbox, request: Request) -> Response:
         sends = [asdict(send) for send in part.sends.values() if appid is None or send.appid == appid]
         previews = [dict(preview) for preview in part.previews if appid is None or preview["appid"] == appid]
     for send in sends:
-        del send["dedupe_key"]
+        del send["dedupe_key"], send["openids"]
     per_clientmsgid: dict[str, int] = {}
     for send in sends:
         if send["clientmsgid"] is not None:

@@ -8,8 +8,9 @@ Rules, from 微信支付 V2 开发文档 (JSAPI/小程序支付):
   asked again with other amounts, REFUND_FEE_MISMATCH; more than is left INVALID_REQUEST
   "refund_fee大于可退金额"; nothing left ERROR "订单已全额退款"; an unpaid order
   TRADE_STATE_ERROR; a year after payment TRADE_OVERDUE.
-  The real endpoint needs the merchant's certificate; the sandbox serves plain HTTP on
-  loopback and cannot check one.
+  It needs the merchant's API certificate (安全规范 / 证书使用): the sandbox serves it on its
+  TLS port only, where the handshake asks for a certificate its CA issued (tls.py), and
+  pay_signing checks the certificate is the calling merchant's.
 - 查询退款 (pay/refundquery): by refund_id, out_refund_no, transaction_id or out_trade_no (in
   that priority); refund_status_$n PROCESSING until the refund goes through, then SUCCESS;
   REFUNDNOTEXIST.

@@ -27,9 +27,15 @@ from werkzeug.wrappers import Request, Response
 from wechat.sandbox.errors import PAY_ERR_CODE_DESCRIPTIONS
 from wechat.sandbox.merchants import Merchants, SandboxMerchant
 from wechat.sandbox.protocols import xml_response
+from wechat.sandbox.routes import normalise_path
 
 if TYPE_CHECKING:
     from wechat.sandbox.state import Sandbox
+
+# secapi/ calls need the merchant's certificate (安全规范 / 证书使用); the server puts the CN of the
+# certificate the TLS handshake verified in the request's environ under this key.
+SECAPI_PREFIX = "/secapi/"
+CLIENT_CERTIFICATE_CN_KEY = "wechat_sandbox.client_certificate_cn"
 
 MD5 = "MD5"
 HMAC_SHA256 = "HMAC-SHA256"
@@ -148,7 +154,17 @@ def pay_endpoint(handler: PayHandler) -> Callable[[Sandbox, Request], Response]:
     @functools.wraps(handler)
     def serve(sandbox: Sandbox, request: Request) -> Response:
         try:
+            secapi = normalise_path(request.path).startswith(SECAPI_PREFIX)
+            if secapi and request.scheme != "https":
+                raise PayFail(
+                    "secapi/ needs the merchant certificate: call the sandbox's TLS port (GET /sandbox/tls names it)"
+                )
             pay_request = verified_request(sandbox, request.get_data())
+            if secapi:
+                presented = request.environ.get(CLIENT_CERTIFICATE_CN_KEY)
+                if presented != pay_request.merchant.mch_id:
+                    # The handshake checked the certificate is the CA's; this checks it is this merchant's.
+                    raise PayFail(f"the client certificate is not merchant {pay_request.merchant.mch_id}'s")
         except PayFail as fail:
             return fail_response(fail)
         except PayRefusal as refusal:

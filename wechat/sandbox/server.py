@@ -20,10 +20,12 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NoReturn
 
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
@@ -43,11 +45,13 @@ from wechat.sandbox import (
     pay_bills,
     pay_orders,
     pay_refunds,
+    secapi_tls,
     tokens,
 )
 from wechat.sandbox.apps import CallbackConfig
 from wechat.sandbox.errors import ControlError, WeChatErrcode
 from wechat.sandbox.faults import Fault
+from wechat.sandbox.pay_signing import CLIENT_CERTIFICATE_CN_KEY
 from wechat.sandbox.protocols import Protocol, json_response, new_rid, protocol_for_unknown_path
 from wechat.sandbox.redaction import redact_log_line
 from wechat.sandbox.routes import (
@@ -60,12 +64,14 @@ from wechat.sandbox.routes import (
     normalise_path,
 )
 from wechat.sandbox.state import Sandbox, SandboxApp
+from wechat.sandbox.tls import CertificateAuthority, peer_common_name
 from wechat.sandbox.web import error_response
 
 logger = logging.getLogger(__name__)
 
 FEATURES = (
     control,
+    secapi_tls,
     tokens,
     miniprogram,
     outbox,
@@ -98,6 +104,10 @@ class SandboxServer:
         self.routes = sandbox.routes
 
     def __call__(self, environ: dict, start_response):
+        if environ.get("wsgi.url_scheme") == "https":
+            # The handshake verified the client certificate against our CA (tls.py); secapi/ checks whose it is.
+            peer = environ["werkzeug.socket"].getpeercert()
+            environ[CLIENT_CERTIFICATE_CN_KEY] = peer_common_name(peer)
         request = Request(environ)
         path = normalise_path(request.path)
         if is_control_path(path):
@@ -301,9 +311,31 @@ def make_sandbox_server(
     return make_server(host, port, build_server(apps), threaded=True, request_handler=handler)
 
 
+def make_secapi_server(
+    app: SandboxServer,
+    authority: CertificateAuthority,
+    *,
+    host: str,
+    port: int,
+    read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
+) -> BaseWSGIServer:
+    """The same sandbox over TLS, asking every client for a certificate from `authority` (secapi/ needs one).
+
+    A client without one fails the handshake and gets no answer, as at WeChat Pay.
+    """
+    handler = type("SandboxRequestHandler", (SandboxRequestHandler,), {"timeout": read_timeout})
+    server = make_server(
+        host, port, app, threaded=True, request_handler=handler, ssl_context=authority.server_context()
+    )
+    app.sandbox.tls_authority = authority
+    app.sandbox.secapi_url = server_url(server)
+    return server
+
+
 def server_url(server: BaseWSGIServer) -> str:
     host = f"[{server.host}]" if ":" in server.host else server.host
-    return f"http://{host}:{server.port}/"
+    scheme = "https" if getattr(server, "ssl_context", None) is not None else "http"
+    return f"{scheme}://{host}:{server.port}/"
 
 
 # Development values for the settings' Official Account's callback (server configuration in WeChat's
@@ -360,9 +392,16 @@ def sandbox_merchants_from_settings() -> list[merchants.SandboxMerchant]:
 
 
 def register_merchants(sandbox: Sandbox, registered: Iterable[merchants.SandboxMerchant]) -> None:
-    """Register merchants as the sandbox starts (the control API does it later: POST /sandbox/merchants)."""
+    """Register merchants as the sandbox starts (the control API does it later: POST /sandbox/merchants).
+
+    With TLS on, each gets its client certificate now, so our web and worker find it as soon as the sandbox is up.
+    """
+    registered = list(registered)
     with sandbox.lock:
         sandbox.part(merchants.Merchants).by_id.update({merchant.mch_id: merchant for merchant in registered})
+    if sandbox.tls_authority is not None:
+        for merchant in registered:
+            sandbox.tls_authority.merchant_certificate(merchant.mch_id)
 
 
 @dataclass
@@ -372,12 +411,20 @@ class RunningSandbox:
     server: BaseWSGIServer
     thread: threading.Thread
     courier: outbox.OutboxCourier
+    secapi_url: str  # https, for WECHAT_PAY_SECAPI_BASE_URL
+    secapi_server: BaseWSGIServer
+    secapi_thread: threading.Thread
+    tls: CertificateAuthority  # ca_path for WECHAT_PAY_CA_BUNDLE; merchant_certificate(mch_id) for the cert paths
+    _tls_temporary: tempfile.TemporaryDirectory | None = None
 
     def stop(self) -> None:
         self.courier.stop()
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
+        for server, thread in ((self.server, self.thread), (self.secapi_server, self.secapi_thread)):
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=10)
+        if self._tls_temporary is not None:
+            self._tls_temporary.cleanup()
 
 
 def start_in_thread(
@@ -386,19 +433,41 @@ def start_in_thread(
     merchants: Iterable[merchants.SandboxMerchant] = (),
     host: str = "127.0.0.1",
     port: int = 0,
+    secapi_port: int = 0,
+    tls_dir: Path | None = None,
     read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
 ) -> RunningSandbox:
-    """Serve the sandbox, and deliver its callbacks, from background threads (tests, embedding) until stop()."""
+    """Serve the sandbox, and deliver its callbacks, from background threads (tests, embedding) until stop().
+
+    secapi/ is served over TLS on `secapi_port`, with certificates written to `tls_dir` (a temporary
+    folder, removed by stop(), when None).
+    """
+    temporary = tempfile.TemporaryDirectory(prefix="wechat-sandbox-tls-") if tls_dir is None else None
+    authority = CertificateAuthority(Path(temporary.name) if temporary else tls_dir)
     server = make_sandbox_server(apps=apps, host=host, port=port, read_timeout=read_timeout)
+    secapi_server = make_secapi_server(server.app, authority, host=host, port=secapi_port, read_timeout=read_timeout)
     register_merchants(server.app.sandbox, merchants)
-    thread = threading.Thread(
-        target=server.serve_forever,
-        kwargs={"poll_interval": THREAD_POLL_INTERVAL_SECONDS},
-        name="wechat-sandbox",
-        daemon=True,
-    )
-    thread.start()
+    threads = [
+        threading.Thread(
+            target=served.serve_forever,
+            kwargs={"poll_interval": THREAD_POLL_INTERVAL_SECONDS},
+            name=name,
+            daemon=True,
+        )
+        for served, name in ((server, "wechat-sandbox"), (secapi_server, "wechat-sandbox-secapi"))
+    ]
+    for thread in threads:
+        thread.start()
     courier = outbox.OutboxCourier(server.app.sandbox).start()
     return RunningSandbox(
-        url=server_url(server), sandbox=server.app.sandbox, server=server, thread=thread, courier=courier
+        url=server_url(server),
+        sandbox=server.app.sandbox,
+        server=server,
+        thread=threads[0],
+        courier=courier,
+        secapi_url=server_url(secapi_server),
+        secapi_server=secapi_server,
+        secapi_thread=threads[1],
+        tls=authority,
+        _tls_temporary=temporary,
     )

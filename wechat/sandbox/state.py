@@ -10,6 +10,7 @@ token); they are never shown and never in a snapshot.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import deque
@@ -129,6 +130,10 @@ class Sandbox:
         self.clock_offset = 0.0
         self._parts: dict[type, object] = {}
         self._clock_listeners: list[ClockListener] = []
+        # Set when the sandbox also serves secapi/ over TLS (server.py): the CA issuing merchant
+        # certificates (tls.CertificateAuthority) and that port's base URL.
+        self.tls_authority: Any = None
+        self.secapi_url: str | None = None
 
     # --- clock -----------------------------------------------------------------
 
@@ -241,6 +246,16 @@ class Sandbox:
             snapshot["received"] = self.received.requests()
         return snapshot
 
+    def _callback_secrets_kept(self, restored: SandboxApp, snapshot_callback: dict | None) -> SandboxApp:
+        """A snapshot has only digests of a callback's token and AES key: a sandbox that still holds the
+        same ones (the same app, unchanged) keeps them, so it goes on signing and encrypting its pushes."""
+        known = self._apps.get(restored.appid)
+        if known is None or known.callback is None or restored.callback is None:
+            return restored
+        if known.callback.to_snapshot() != snapshot_callback:
+            return restored
+        return dataclasses.replace(restored, callback=known.callback)
+
     def restore(self, snapshot: dict) -> None:
         """Replace the whole state with a snapshot()'s; the received log only if the snapshot has one.
 
@@ -254,6 +269,7 @@ class Sandbox:
             if isinstance(offset, bool) or not isinstance(offset, (int, float)):
                 raise BadControlInput("clock_offset must be a number")
             apps = {app.appid: app for app in map(SandboxApp.from_snapshot, snapshot["apps"])}
+            callbacks = {str(data["appid"]): data.get("callback") for data in snapshot["apps"]}
             parts: dict[type, object] = {}
             for name, data in snapshot["parts"].items():
                 part_class = _SNAPSHOT_PARTS.get(name)
@@ -269,7 +285,7 @@ class Sandbox:
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise BadControlInput(f"not a sandbox snapshot: {type(error).__name__} {error}") from None
         with self.lock:
-            self._apps = apps
+            self._apps = {appid: self._callback_secrets_kept(app, callbacks[appid]) for appid, app in apps.items()}
             self._parts = parts
             self.clock_offset = float(offset)
             self.faults.replace(faults)

@@ -270,10 +270,15 @@ def test_a_snapshot_moves_to_another_sandbox(url, sandbox, own_sandbox):
 
     other.restore_state(sandbox.state(include_received=True))
 
-    assert {app["appid"] for app in other.apps()} == {
-        settings.WECHAT_OFFICIAL_ACCOUNT_APPID,
-        settings.WECHAT_MINI_PROGRAM_APPID,
-    }
+    # Every app the session's sandbox knows, the settings' two among them (other tests register more).
+    assert (
+        {app["appid"] for app in other.apps()}
+        == {app["appid"] for app in sandbox.apps()}
+        >= {
+            settings.WECHAT_OFFICIAL_ACCOUNT_APPID,
+            settings.WECHAT_MINI_PROGRAM_APPID,
+        }
+    )
     assert works(own_sandbox.url, token)
     assert "access_token" in fetch_token(own_sandbox.url)  # the secret's digest verifies the same secret
     assert [call["path"] for call in SandboxClient(own_sandbox.url).received()][:1] == ["/" + TOKEN]
@@ -422,3 +427,24 @@ def test_the_control_api_survives_concurrent_hammering(own_sandbox):
     assert failures == []
     assert len(statuses) >= 50
     assert all(status < 500 for status in statuses), sorted(set(statuses))
+
+
+def test_a_snapshot_restored_where_it_was_taken_keeps_signing_callbacks(url, sandbox):
+    """Snapshots hold only digests of callback tokens and AES keys; the sandbox that still knows them keeps them."""
+    sandbox.register_app(
+        appid="wx00000000000000c1",
+        secret="callback-app-secret",
+        kind="official_account",
+        callback={"url": "http://127.0.0.1:9/wechat/oa/wx00000000000000c1/", "mode": "plain", "token": "tok123"},
+    )
+    snapshot = requests.get(url + "sandbox/state", timeout=TIMEOUT)
+    sandbox.reset()
+
+    requests.put(url + "sandbox/state", data=snapshot.content, timeout=TIMEOUT).raise_for_status()
+
+    restored = {app["appid"]: app for app in requests.get(url + "sandbox/state", timeout=TIMEOUT).json()["apps"]}
+    assert restored["wx00000000000000c1"]["callback"]["token_sha256"] is not None
+    assert (
+        restored["wx00000000000000c1"] == {app["appid"]: app for app in snapshot.json()["apps"]}["wx00000000000000c1"]
+    )
+    sandbox.remove_app("wx00000000000000c1")

@@ -8,8 +8,9 @@ Rules checked here and where they come from (公众号文档 unless said otherwi
 - "草稿箱 / 新建草稿" (请求参数): 1-8 articles, title ≤ 32, author ≤ 16, digest ≤ 128, content < 20,000 characters
   and < 1 MB with scripts removed and images not from uploadimg filtered out, content_source_url ≤ 1 KB,
   thumb_media_id a permanent media id; 45002/45003/45004/45005/45008/45110/40007/44003 (全局返回码说明).
-- "群发接口和原创校验" (前言): subscription accounts 1 mass send a day, service accounts 4 a (natural) month
-  (45028 "has no masssend quota"); 60 requests a minute; clientmsgid ≤ 64 bytes (45067), a repeat within 24 hours
+- "群发接口和原创校验" (前言): subscription accounts 1 mass send a day, service accounts 100 a day with each
+  follower receiving at most 4 a (natural) month (45028 "has no masssend quota"); 60 requests a minute;
+  clientmsgid ≤ 64 bytes (45067), a repeat within 24 hours
   refused with 45065 "clientmsgid exist" and the msg_id of the earlier send; without one, audience + content
   stand in for it; touser 2-10,000 openids (40130, 40032); preview uses no quota.
 - "事件推送群发结果": MASSSENDJOBFINISH with MsgID, Status, TotalCount, FilterCount, SentCount, ErrorCount,
@@ -353,26 +354,54 @@ def test_a_subscription_account_sends_once_a_beijing_day(sandbox, register):
     assert sandbox.mass_sends(account.appid)["per_clientmsgid"] == {"day-1": 1, "day-2": 1}
 
 
-def test_a_service_account_sends_four_times_a_beijing_month(sandbox, register):
-    """群发接口和原创校验, 前言: 服务号每月(自然月)4条, months in Beijing time."""
+def test_a_service_accounts_followers_each_receive_four_mass_sends_a_beijing_month(sandbox, register):
+    """群发接口和原创校验, 前言: 服务号 "用户每月只能接收4条群发消息，多于4条的群发将对该用户发送失败";
+    事件推送群发结果: FilterCount is counted after "用户接收已超4条的过滤". Months in Beijing time."""
     account = register("service")
     draft = account.draft()
-    sandbox.add_followers(account.appid, count=5)
+    regulars = sandbox.add_followers(account.appid, count=5)["openids"]
     next_month = first_of_next_month(beijing_now(sandbox))
     advance_to(sandbox, next_month.replace(minute=10))
     account.renew_token()
 
     firsts = [account.sendall(draft, clientmsgid=f"month-1-{n}") for n in range(4)]
-    sandbox.advance_clock(3 * 86400)
-    account.renew_token()
-    fifth = account.sendall(draft, clientmsgid="month-1-4")
+    sandbox.advance_clock(2)  # WeChat knows when someone followed to the second (subscribe_time)
+    newcomers = sandbox.add_followers(account.appid, count=2)["openids"]
+    fifth_to_all = account.sendall(draft, clientmsgid="month-1-4")
+    to_regulars_and_newcomers = account.send(draft, [*regulars[:2], *newcomers], clientmsgid="month-1-5")
     advance_to(sandbox, first_of_next_month(next_month).replace(minute=1))
     account.renew_token()
     next_months_first = account.sendall(draft, clientmsgid="month-2-0")
 
-    assert [answer["errcode"] for answer in firsts] == [0, 0, 0, 0]
-    assert_wechat_error(fifth, 45028, "has no masssend quota")
+    assert [answer["errcode"] for answer in [*firsts, fifth_to_all, to_regulars_and_newcomers]] == [0] * 6
+    counts = [(send["total_count"], send["filter_count"], send["sent_count"]) for send in sandbox.mass_sends()["sends"]]
+    assert counts[:4] == [(5, 5, 5)] * 4
+    assert counts[4] == (7, 2, 2)  # only the two newcomers had fewer than four this month
+    assert counts[5] == (4, 2, 2)  # the regulars are filtered out, the newcomers get their second
+    assert counts[6] == (7, 7, 7)
     assert next_months_first["errcode"] == 0
+
+
+def test_a_service_account_makes_at_most_100_mass_sends_a_beijing_day(sandbox, register):
+    """群发接口和原创校验, 前言: 服务号 "高级群发接口的每日调用限制为100次" (45028 has no masssend quota)."""
+    account = register("service")
+    draft = account.draft()
+    sandbox.add_followers(account.appid, count=2)
+    advance_to(sandbox, (beijing_now(sandbox) + timedelta(days=1)).replace(hour=8, minute=0, second=0))
+    account.renew_token()
+
+    answers = []
+    for number in range(101):
+        if number and number % 50 == 0:
+            sandbox.advance_clock(61)  # past the 60 calls a minute
+        answers.append(account.sendall(draft, clientmsgid=f"day-{number}"))
+    sandbox.advance_clock(86_400)
+    account.renew_token()
+    tomorrow = account.sendall(draft, clientmsgid="next-day")
+
+    assert [answer["errcode"] for answer in answers[:100]] == [0] * 100
+    assert_wechat_error(answers[100], 45028, "has no masssend quota")
+    assert tomorrow["errcode"] == 0
 
 
 def test_a_repeated_clientmsgid_is_refused_with_the_earlier_msg_id_for_24_hours(sandbox, register):

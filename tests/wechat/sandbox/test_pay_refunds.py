@@ -184,8 +184,14 @@ def test_wechatpy_applies_and_queries_refunds_against_the_sandbox(sandbox, sandb
     url = sandbox_server.url
     paid_order(url, "ORDER1")
     mch_id, key, appid = merchant()
-    client = WeChatPay(appid=appid, api_key=key, mch_id=mch_id)
-    client.API_BASE_URL = url
+    certificate = sandbox_server.tls.merchant_certificate(mch_id)
+    # wechatpy calls one host, with the certificate when it has one: the sandbox's TLS port serves every path.
+    client = WeChatPay(
+        appid=appid, api_key=key, mch_id=mch_id, mch_cert=certificate.cert_path, mch_key=certificate.key_path
+    )
+    client.API_BASE_URL = sandbox_server.secapi_url
+    client._http.verify = sandbox_server.tls.ca_path
+    client._http.trust_env = False  # else REQUESTS_CA_BUNDLE, if set, replaces the session's CA
 
     applied = client.refund.apply(total_fee=3990, refund_fee=3990, out_refund_no="R1", out_trade_no="ORDER1")
 

@@ -1,5 +1,8 @@
 """python manage.py wechat_sandbox: run the WeChat sandbox in the foreground until Ctrl-C."""
 
+import tempfile
+import threading
+from pathlib import Path
 from typing import ClassVar
 
 from django.conf import settings
@@ -9,11 +12,13 @@ from wechat.sandbox.outbox import OutboxCourier
 from wechat.sandbox.server import (
     DEFAULT_READ_TIMEOUT_SECONDS,
     make_sandbox_server,
+    make_secapi_server,
     register_merchants,
     sandbox_apps_from_settings,
     sandbox_merchants_from_settings,
     server_url,
 )
+from wechat.sandbox.tls import CertificateAuthority
 
 
 class Command(BaseCommand):
@@ -33,6 +38,19 @@ class Command(BaseCommand):
             help=f"port to listen on (default WECHAT_SANDBOX_PORT, {settings.WECHAT_SANDBOX_PORT})",
         )
         parser.add_argument(
+            "--tls-port",
+            type=int,
+            help="port serving secapi/ (refunds) over TLS with a client certificate required (default "
+            f"WECHAT_SANDBOX_TLS_PORT, {settings.WECHAT_SANDBOX_TLS_PORT}, with the default --port; else any free one)",
+        )
+        parser.add_argument(
+            "--tls-dir",
+            type=Path,
+            help="folder the CA, server and merchant certificates are written to at start (default "
+            f"WECHAT_SANDBOX_TLS_DIR, {settings.WECHAT_SANDBOX_TLS_DIR}, with the default --port; else a temporary "
+            "one)",
+        )
+        parser.add_argument(
             "--read-timeout",
             type=float,
             default=DEFAULT_READ_TIMEOUT_SECONDS,
@@ -44,13 +62,30 @@ class Command(BaseCommand):
             "<it>/wechat/oa/<appid>/ in safe mode with the development token and AES key (make demo sets it)",
         )
 
-    def handle(self, *args, host: str, port: int, read_timeout: float, callback_base_url: str | None, **options):
+    def handle(
+        self,
+        *args,
+        host: str,
+        port: int,
+        tls_port: int | None,
+        tls_dir: Path | None,
+        read_timeout: float,
+        callback_base_url: str | None,
+        **options,
+    ):
         apps = sandbox_apps_from_settings(callback_base_url=callback_base_url)
         merchants = sandbox_merchants_from_settings()
         server = make_sandbox_server(apps=apps, host=host, port=port, read_timeout=read_timeout)
+        tls_port, tls_dir, temporary = self._tls_place(port=port, tls_port=tls_port, tls_dir=tls_dir)
+        authority = CertificateAuthority(tls_dir)
+        secapi_server = make_secapi_server(server.app, authority, host=host, port=tls_port, read_timeout=read_timeout)
         register_merchants(server.app.sandbox, merchants)
         url = server_url(server)
         self.stdout.write(f"WeChat sandbox at {url} (control API and endpoint list: {url}sandbox/)")
+        self.stdout.write(
+            f"  secapi/ over TLS at {server_url(secapi_server)}, client certificate required; "
+            f"CA and merchant certificates in {tls_dir}"
+        )
         for app in apps:
             pushes = f", pushing events to {app.callback.url}" if app.callback else ""
             self.stdout.write(f"  {app.kind}: {app.appid}{pushes}")
@@ -59,8 +94,32 @@ class Command(BaseCommand):
         self.stdout.write("Ctrl-C stops it.")
         self.stdout.flush()
         courier = OutboxCourier(server.app.sandbox).start()
+        secapi_thread = threading.Thread(target=secapi_server.serve_forever, name="wechat-sandbox-secapi", daemon=True)
+        secapi_thread.start()
         try:
             server.serve_forever()  # returns, closing the socket, on Ctrl-C
         finally:
             courier.stop()
+            secapi_server.shutdown()
+            secapi_server.server_close()
+            if temporary is not None:
+                temporary.cleanup()
         self.stdout.write("WeChat sandbox stopped.")
+
+    @staticmethod
+    def _tls_place(
+        *, port: int, tls_port: int | None, tls_dir: Path | None
+    ) -> tuple[int, Path, tempfile.TemporaryDirectory | None]:
+        """The TLS port and certificate folder, unless given: the settings' for the settings' sandbox.
+
+        Another --port is another sandbox (a bench, a test): it must not take the demo's TLS port, nor
+        replace the certificates the demo's web server and worker read.
+        """
+        if port == settings.WECHAT_SANDBOX_PORT:
+            tls_port = settings.WECHAT_SANDBOX_TLS_PORT if tls_port is None else tls_port
+            return tls_port, tls_dir or settings.WECHAT_SANDBOX_TLS_DIR, None
+        tls_port = 0 if tls_port is None else tls_port
+        if tls_dir is not None:
+            return tls_port, tls_dir, None
+        temporary = tempfile.TemporaryDirectory(prefix="wechat-sandbox-tls-")
+        return tls_port, Path(temporary.name), temporary

@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0004_payments_and_refunds"),
+        ("orders", "0009_operations_refund_orders"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -33,7 +33,7 @@ def delete_schedule(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0005_reconciliation_runs_and_discrepancies"),
+        ("orders", "0010_reconciliation_runs_and_discrepancies"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 

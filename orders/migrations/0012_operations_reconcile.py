@@ -20,7 +20,7 @@ grant, revoke = staff_group_migration_functions(STAFF_GROUP_GRANTS)
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0006_schedule_daily_reconciliation"),
+        ("orders", "0011_schedule_daily_reconciliation"),
         ("auth", "0012_alter_user_first_name_max_length"),
     ]
 

@@ -1,0 +1,417 @@
+"""Sending a push to WeChat as resumable steps, each storing its result before the next starts.
+
+1. inline images: each local <img> in an article's content compressed for `media/uploadimg`
+   and uploaded once per account and image (UploadedImage), its URL kept;
+2. covers: each article's cover compressed to a thumb and uploaded as permanent material
+   (`material/add_material?type=thumb`) → PushArticle.thumb_media_id;
+3. draft: `draft/add` with the content's <img src> rewritten to the uploadimg URLs (the
+   staff's article is never changed) → Push.draft_media_id;
+4. mass send: PushBatch rows created up front, each with a stable clientmsgid; one
+   `sendall` (all followers or a tag) or one `send` per batch of at most 10,000 openids;
+   msg_id stored on acceptance. WeChat refuses a clientmsgid it has seen with 45065 and the
+   earlier msg_id, which we take: a batch is never sent twice, whatever happens to a task;
+   or, for publish-only pushes, `freepublish/submit` → Push.publish_id.
+
+A retried, redelivered or restarted task runs push_send again and skips every step whose
+result is stored. No step holds a transaction while it calls WeChat.
+
+When a push counts as sent: a mass-send push stays `sending` until WeChat has told us how
+every batch ended (MASSSENDJOBFINISH, usually within minutes: articles/services/delivery.py),
+because only then do staff know whether followers received it: every batch "send success"
+→ sent; some → partly sent; none → failed. A batch WeChat refused outright (e.g. 45028)
+ends at once with that reason. A publish-only push is sent when PUBLISHJOBFINISH (or
+freepublish/get) says the publication succeeded.
+
+Known gap: freepublish/submit has no idempotency key at WeChat; a worker killed between
+WeChat's answer and our write of publish_id would submit again on resume.
+"""
+
+import hashlib
+import html
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from articles.images import ImageCannotFit, image_for_thumb, image_for_uploadimg, image_format_extension
+from articles.models import (
+    MASS_SEND_BATCH_SIZE,
+    Push,
+    PushArticle,
+    PushAudience,
+    PushBatch,
+    PushMode,
+    PushStatus,
+    UploadedImage,
+)
+from articles.services.call_limit import CallSlotsBusy, call_slot_acquire
+from articles.services.delivery import (
+    BATCH_REFUSED,
+    push_batch_result_apply,
+    push_outcome_settle_locked,
+)
+from articles.services.push_status import push_status_set
+from articles.services.quota import quota_window_mark_spent
+from articles.signals import push_send_step_stored
+from wechat.clients import client_for_official_account
+from wechat.errors import WeChatError, WeChatPermanentError, WeChatRateLimited
+
+logger = logging.getLogger(__name__)
+
+CLIENTMSGID_EXISTS = 45065
+# "same clientmsgid retry too fast": WeChat is still taking the first try; wait a minute.
+CLIENTMSGID_RETRY_TOO_FAST = 45066
+QUOTA_SPENT = 45028
+# `<img ... src="...">` in content cleaned by nh3 (attributes quoted); group 3 is the src.
+IMG_SRC = re.compile(r"(<img\b[^>]*?\bsrc\s*=\s*)([\"'])(.*?)\2", re.IGNORECASE | re.DOTALL)
+# What the most common refusals mean, for staff reading a failed push (全局返回码说明, 群发接口).
+ERRCODE_WORDS = {
+    40003: "the recipient does not follow this account",
+    40007: "WeChat does not know the draft or image we referred to",
+    40130: "WeChat sends to a list of at least 2 openids",
+    44003: "the push has no articles",
+    45002: "an article's content is too long",
+    45003: "an article's title is too long",
+    45028: "no mass-send quota left in this window (it may have been used in WeChat's own console)",
+    45159: "the tag no longer exists at WeChat",
+    48001: "this Official Account is not allowed to use the mass-send API",
+}
+
+
+class ArticleImageMissing(Exception):
+    """An image the article refers to is no longer in our media storage."""
+
+
+def wechat_error_reason(error: WeChatError) -> str:
+    words = ERRCODE_WORDS.get(error.errcode) if isinstance(error.errcode, int) else None
+    return f"WeChat error {error.errcode}: {words}" if words else str(error)
+
+
+def _step_stored(push: Push, step: str) -> None:
+    Push.objects.filter(pk=push.pk).update(send_progress_at=timezone.now())
+    logger.info("push %s: %s stored", push.pk, step)
+    push_send_step_stored.send(sender=Push, push_id=push.pk, step=step)
+
+
+# --- the whole send ------------------------------------------------------------------------
+
+
+def push_send(*, push_id: int) -> None:
+    """Run every send step not yet done for a push in `sending`; a push in any other status is left alone.
+
+    WeChat's transient errors propagate (the task retries); permanent ones fail the push.
+    """
+    push = Push.objects.select_related("account").filter(pk=push_id).first()
+    if push is None or push.status != PushStatus.SENDING:
+        return
+    client = client_for_official_account(push.account)
+    try:
+        media_id = push_draft_prepare(push=push, client=client)
+        if push.mode == PushMode.PUBLISH_ONLY:
+            _publication_submit(push, client, media_id)
+        else:
+            _batches_send(push, client, media_id)
+    except WeChatPermanentError as error:
+        push_send_give_up(push_id=push.pk, reason=wechat_error_reason(error))
+    except (ImageCannotFit, ArticleImageMissing) as error:
+        push_send_give_up(push_id=push.pk, reason=str(error))
+
+
+@transaction.atomic
+def push_send_give_up(*, push_id: int, reason: str) -> None:
+    """Stop sending: batches not yet accepted end refused with `reason`; the push settles from what remains.
+
+    A push with accepted batches stays `sending` until their results arrive (then partly
+    sent, or failed); one with nothing accepted fails now.
+    """
+    push = Push.objects.select_for_update().get(pk=push_id)
+    if push.status != PushStatus.SENDING:
+        return
+    _batches_refuse(push, reason=reason)
+    if push.mode == PushMode.PUBLISH_ONLY or not push.batches.exists():
+        push_status_set(push=push, to_status=PushStatus.FAILED, reason=reason)
+    else:
+        push_outcome_settle_locked(push=push)
+
+
+# --- steps 1–3: images and the draft ----------------------------------------------------------
+
+
+def push_draft_prepare(*, push: Push, client) -> str:
+    """The draft's media_id, making it (and uploading its images) unless a matching one is stored.
+
+    A draft made for a preview is reused by the real send while the articles are unchanged;
+    once sending has begun the push keeps its draft.
+    """
+    push_articles = list(push.push_articles.select_related("article").order_by("position"))
+    fingerprint = _articles_fingerprint(push_articles)
+    push.refresh_from_db(fields=["draft_media_id", "draft_fingerprint", "publish_id"])
+    begun = bool(push.publish_id) or push.batches.exists()
+    if push.draft_media_id and (push.draft_fingerprint == fingerprint or begun):
+        return push.draft_media_id
+
+    inline_urls = _inline_images_upload(push, client, push_articles)
+    _step_stored(push, "inline_images")
+    _covers_upload(push, client, push_articles)
+    _step_stored(push, "covers")
+
+    articles = [_draft_article(item, inline_urls, single=len(push_articles) == 1) for item in push_articles]
+    media_id = client.draft.add(articles)["media_id"]
+    # A concurrent run may have stored its draft first: use that one, so both send the same.
+    stored = Push.objects.filter(pk=push.pk, draft_media_id=push.draft_media_id).update(
+        draft_media_id=media_id,
+        draft_fingerprint=fingerprint,
+        thumb_media_id=push_articles[0].thumb_media_id,
+    )
+    push.refresh_from_db(fields=["draft_media_id", "draft_fingerprint", "thumb_media_id"])
+    if not stored:
+        logger.info("push %s: another run stored its draft first; using it", push.pk)
+    _step_stored(push, "draft")
+    return push.draft_media_id
+
+
+def _articles_fingerprint(push_articles: list[PushArticle]) -> str:
+    parts = [
+        f"{item.position}:{item.article_id}:{item.article.updated_at.isoformat()}:{item.article.cover.name}"
+        for item in push_articles
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _media_name(src: str) -> str | None:
+    """The storage name of an image served from our MEDIA_URL, or None for an image from elsewhere."""
+    path = urlsplit(html.unescape(src)).path
+    media_path = "/" + settings.MEDIA_URL.lstrip("/")
+    if not path.startswith("/"):
+        path = "/" + path
+    return path[len(media_path) :] if path.startswith(media_path) else None
+
+
+def _stored_bytes(name: str) -> bytes:
+    try:
+        with default_storage.open(name, "rb") as file:
+            return file.read()
+    except FileNotFoundError as error:
+        raise ArticleImageMissing(f"The image {name} is missing from our media storage; upload it again.") from error
+
+
+def _uploaded(push: Push, *, data: bytes, kind: str, upload: Callable[[bytes], dict]) -> UploadedImage:
+    """The account's earlier upload of these bytes, or a new one; concurrent runs end with one row."""
+    digest = hashlib.sha256(data).hexdigest()
+    found = UploadedImage.objects.filter(account=push.account, sha256=digest, kind=kind).first()
+    if found is not None:
+        return found
+    image, _ = UploadedImage.objects.get_or_create(
+        account=push.account, sha256=digest, kind=kind, defaults=upload(data)
+    )
+    return image
+
+
+def _inline_images_upload(push: Push, client, push_articles: list[PushArticle]) -> dict[str, str]:
+    """{our storage name: WeChat URL} for every local image in the articles' content."""
+    urls: dict[str, str] = {}
+
+    def upload(data: bytes) -> dict:
+        compressed, content_type = image_for_uploadimg(data)
+        # WeChat reads the type from the file name's extension as well as the bytes.
+        name = f"image.{image_format_extension(content_type)}"
+        return {"url": client.media.upload_image((name, compressed, content_type))}
+
+    for item in push_articles:
+        for match in IMG_SRC.finditer(item.article.content):
+            name = _media_name(match.group(3))
+            if name is None or name in urls:
+                continue
+            urls[name] = _uploaded(push, data=_stored_bytes(name), kind=UploadedImage.Kind.INLINE, upload=upload).url
+    return urls
+
+
+def _covers_upload(push: Push, client, push_articles: list[PushArticle]) -> None:
+    def upload(data: bytes) -> dict:
+        answer = client.material.add("thumb", ("cover.jpg", image_for_thumb(data), "image/jpeg"))
+        return {"media_id": answer["media_id"], "url": answer.get("url", "")}
+
+    for item in push_articles:
+        if item.thumb_media_id:
+            continue
+        if not item.article.cover:
+            raise ImageCannotFit(f"“{item.article.title}” has no cover; WeChat requires one.")
+        image = _uploaded(
+            push, data=_stored_bytes(item.article.cover.name), kind=UploadedImage.Kind.THUMB, upload=upload
+        )
+        item.thumb_media_id = image.media_id
+        PushArticle.objects.filter(pk=item.pk).update(thumb_media_id=image.media_id)
+
+
+def _draft_article(item: PushArticle, inline_urls: dict[str, str], *, single: bool) -> dict:
+    article = item.article
+
+    def rewrite(match: re.Match) -> str:
+        name = _media_name(match.group(3))
+        if name is None or name not in inline_urls:
+            return match.group(0)  # not ours: WeChat keeps its own uploadimg URLs and drops the rest
+        return f"{match.group(1)}{match.group(2)}{html.escape(inline_urls[name])}{match.group(2)}"
+
+    return {
+        "title": article.title,
+        "author": article.author,
+        "digest": article.digest if single else "",
+        "content": IMG_SRC.sub(rewrite, article.content),
+        "content_source_url": article.content_source_url,
+        "thumb_media_id": item.thumb_media_id,
+        "need_open_comment": article.need_open_comment,
+        "only_fans_can_comment": article.only_fans_can_comment,
+    }
+
+
+# --- step 4: mass send or publication ----------------------------------------------------------
+
+
+# message/mass/send takes 2 to 10,000 openids (40130 under 2).
+MIN_OPENIDS = 2
+
+
+@dataclass(frozen=True)
+class Audience:
+    is_to_all: bool = False
+    tag_id: int | None = None
+    openids: tuple[str, ...] | None = None  # a batch of send's touser; None for sendall
+
+
+def push_openids(push: Push) -> list[str]:
+    """The openid list, one a line, blanks and repeats dropped, in the order staff gave it."""
+    return list(dict.fromkeys(line.strip() for line in push.audience_openids.splitlines() if line.strip()))
+
+
+def batch_audiences(push: Push) -> list[Audience]:
+    """One audience per batch: all followers or a tag in one sendall; openids in balanced batches of ≤ 10,000.
+
+    Balanced (25,001 → 8,334 + 8,334 + 8,333), so no batch falls under send's minimum of 2 openids.
+    """
+    if push.audience == PushAudience.ALL:
+        return [Audience(is_to_all=True)]
+    if push.audience == PushAudience.TAG:
+        return [Audience(tag_id=push.audience_tag_id)]
+    openids = push_openids(push)
+    count = max(1, -(-len(openids) // MASS_SEND_BATCH_SIZE))
+    size, extra = divmod(len(openids), count)
+    audiences, start = [], 0
+    for number in range(count):
+        end = start + size + (1 if number < extra else 0)
+        audiences.append(Audience(openids=tuple(openids[start:end])))
+        start = end
+    return audiences
+
+
+def batch_clientmsgid(push: Push, number: int, *, attempt: int) -> str:
+    """Stable per push, attempt and batch, ≤ 32 ASCII characters ("p<id>-<created>-<attempt>-<batch>").
+
+    The creation time keeps it unique across databases (a development database reset
+    reuses push ids); the attempt lets staff retry a failed push with new ids, which
+    WeChat would otherwise refuse as repeats (45065) for 24 hours.
+    """
+    return f"p{push.pk}-{int(push.created_at.timestamp())}-{attempt}-{number}"
+
+
+@transaction.atomic
+def _batches_create(push: Push, count: int) -> list[PushBatch]:
+    """The push's batches, created once: a concurrent run waits on the lock and finds them."""
+    Push.objects.select_for_update().get(pk=push.pk)
+    if not push.batches.exists():
+        attempt = push.events.filter(to_status=PushStatus.SENDING).count()
+        PushBatch.objects.bulk_create(
+            PushBatch(push=push, number=number, clientmsgid=batch_clientmsgid(push, number, attempt=attempt))
+            for number in range(1, count + 1)
+        )
+    return list(push.batches.order_by("number"))
+
+
+def _batches_send(push: Push, client, media_id: str) -> None:
+    if push.audience == PushAudience.OPENIDS and len(push_openids(push)) < MIN_OPENIDS:
+        push_send_give_up(push_id=push.pk, reason=f"WeChat sends to a list of at least {MIN_OPENIDS} openids.")
+        return
+    audiences = batch_audiences(push)
+    batches = _batches_create(push, len(audiences))
+    for batch, audience in zip(batches, audiences, strict=True):
+        if batch.msg_id or batch.finished_at:
+            continue
+        try:
+            msg_id, msg_data_id = _mass_send_call(push, client, media_id, batch, audience)
+        except WeChatPermanentError as error:
+            reason = wechat_error_reason(error)
+            if error.errcode == QUOTA_SPENT:
+                quota_window_mark_spent(account=push.account, at=timezone.now(), reason=reason, push=push)
+            push_send_give_up(push_id=push.pk, reason=reason)
+            return
+        push_send_step_stored.send(sender=Push, push_id=push.pk, step=f"batch:{batch.number}:answered")
+        PushBatch.objects.filter(pk=batch.pk, msg_id="").update(
+            msg_id=msg_id, msg_data_id=msg_data_id, accepted_at=timezone.now()
+        )
+        _step_stored(push, f"batch:{batch.number}")
+        # The job's result may have arrived before we stored msg_id.
+        push_batch_result_apply(batch_id=batch.pk)
+
+
+def _mass_send_call(push: Push, client, media_id: str, batch: PushBatch, audience: Audience) -> tuple[str, str]:
+    """(msg_id, msg_data_id) of this batch's send: WeChat's answer, or the earlier send's msg_id (45065)."""
+    try:
+        call_slot_acquire(
+            key=f"wechat-mass-send:{push.account.appid}",
+            limit=settings.WECHAT_MASS_SEND_CALLS_PER_MINUTE,
+            period_seconds=60,
+            wait_seconds=settings.WECHAT_MASS_SEND_SLOT_WAIT_SECONDS,
+        )
+    except CallSlotsBusy as busy:
+        raise WeChatRateLimited(f"our own mass-send limit: {busy}") from busy
+    try:
+        if audience.openids is not None:
+            answer = client.message.send_mass_article(
+                media_id, tag_or_users=list(audience.openids), client_msg_id=batch.clientmsgid
+            )
+        else:
+            answer = client.message.send_mass_article(
+                media_id, tag_or_users=audience.tag_id, is_to_all=audience.is_to_all, client_msg_id=batch.clientmsgid
+            )
+    except WeChatError as error:
+        if error.errcode == CLIENTMSGID_EXISTS and error.body.get("msg_id"):
+            logger.info("push %s batch %s: WeChat already has it (45065)", push.pk, batch.number)
+            return str(error.body["msg_id"]), str(error.body.get("msg_data_id", ""))
+        if error.errcode == CLIENTMSGID_RETRY_TOO_FAST:
+            raise WeChatRateLimited(str(error), errcode=error.errcode) from error
+        raise
+    return str(answer["msg_id"]), str(answer.get("msg_data_id", ""))
+
+
+def _batches_refuse(push: Push, *, reason: str) -> None:
+    push.batches.filter(msg_id="", finished_at__isnull=True).update(
+        job_status=BATCH_REFUSED, job_status_reason=reason[:200], finished_at=timezone.now()
+    )
+
+
+def _publication_submit(push: Push, client, media_id: str) -> None:
+    push.refresh_from_db(fields=["publish_id"])
+    if push.publish_id:
+        return
+    publish_id = str(client.freepublish.submit(media_id)["publish_id"])
+    Push.objects.filter(pk=push.pk, publish_id="").update(publish_id=publish_id)
+    _step_stored(push, "publication")
+
+
+# --- preview -------------------------------------------------------------------------------
+
+
+def push_preview_send(*, push_id: int, recipient: str) -> None:
+    """Send the push to one follower (openid) or WeChat id with message/mass/preview: no quota used.
+
+    Makes the draft first (steps 1–3), which the real send reuses if the articles do not change.
+    """
+    push = Push.objects.select_related("account").get(pk=push_id)
+    client = client_for_official_account(push.account)
+    media_id = push_draft_prepare(push=push, client=client)
+    client.message.send_mass_article(media_id, tag_or_users=recipient, preview=True)

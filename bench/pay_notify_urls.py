@@ -1,0 +1,24 @@
+"""The app's URLs plus a baseline notify endpoint; mounted only by bench/pay_notify_settings.py.
+
+The baseline reads the body and answers WeChat's SUCCESS, through the same Django stack,
+without parsing, verifying or recording anything: the floor of answering a notification.
+"""
+
+from django.http import HttpResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from config.urls import urlpatterns as app_urlpatterns
+
+SUCCESS = b"<xml><return_code>SUCCESS</return_code><return_msg>OK</return_msg></xml>"
+
+
+@csrf_exempt
+@require_POST
+def baseline(request) -> HttpResponse:
+    request.body  # noqa: B018 - read it, as the real endpoint does
+    return HttpResponse(SUCCESS, content_type="text/xml; charset=utf-8")
+
+
+urlpatterns = [path("bench/pay-notify-baseline/", baseline), *app_urlpatterns]

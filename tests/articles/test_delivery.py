@@ -1,0 +1,254 @@
+"""Delivery results: MASSSENDJOBFINISH and PUBLISHJOBFINISH reaching /wechat/oa/<appid>/ and recorded on pushes.
+
+WeChat rules (公众号文档): "事件推送群发结果" (MsgID, Status "send success" / "send fail" / err(N)
+with the reasons listed there, TotalCount, FilterCount, SentCount, ErrorCount, ArticleUrlResult),
+"发布能力 / 事件推送发布结果" and "发布状态轮询接口" (publish_status 0 success … 6 banned,
+article_detail), "接收事件推送" (WeChat retries an unanswered push: recorded once).
+"""
+
+import time
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import pytest
+from django.utils import timezone
+
+from articles.models import MassSendJobFinished, Push, PushAudience, PushBatch, PushMode, PushStatus
+from articles.services.delivery import (
+    job_status_reason,
+    mass_send_job_finished_record,
+    push_batch_result_apply,
+    push_mass_send_results_check,
+    push_publication_check,
+    push_publication_result_apply,
+)
+from articles.services.dispatch import mass_send_results_unconfirmed
+from articles.services.sending import push_send
+from tests.articles.pushes import CALLBACK_TOKEN, account_registered, push_created, wait_for
+from wechat.models import OfficialAccount
+from wechat.sandbox.official_account_push import signature
+
+SAMPLE_MSG_ID = "1000001625"
+
+
+def batch_finished(push: Push, number: int = 1) -> bool:
+    return PushBatch.objects.filter(push=push, number=number, finished_at__isnull=False).exists()
+
+
+def push_settled(push: Push) -> Push | None:
+    push.refresh_from_db()
+    return push if push.status != PushStatus.SENDING else None
+
+
+# --- through the sandbox and our callback endpoint ------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("mode", [OfficialAccount.MessageMode.PLAIN, OfficialAccount.MessageMode.SAFE])
+def test_massjobfinish_from_the_sandbox_records_counts_urls_and_marks_the_push_sent(mode, sandbox, live_server):
+    account = account_registered(sandbox, callback_base_url=live_server.url, mode=mode)
+    sandbox.add_followers(account.appid, count=12)
+    push = push_created(account, articles=2)
+
+    push_send(push_id=push.pk)
+
+    push = wait_for(lambda: push_settled(push), what="MASSSENDJOBFINISH to settle the push")
+    assert push.status == PushStatus.SENT and push.sent_at is not None
+    batch = push.batches.get()
+    assert (batch.job_status, batch.job_status_reason) == ("send success", "")
+    assert (batch.total_count, batch.filter_count, batch.sent_count, batch.error_count) == (12, 12, 12, 0)
+    sent = sandbox.mass_sends(account.appid)["sends"][0]
+    assert [item.article_url for item in push.push_articles.order_by("position")] == sent["article_urls"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_err_status_fails_the_push_with_the_reason_in_words(sandbox, live_server):
+    account = account_registered(sandbox, callback_base_url=live_server.url)
+    sandbox.add_followers(account.appid, count=3)
+    sandbox.end_next_mass_send_with(account.appid, "err(20001)")
+    push = push_created(account)
+
+    push_send(push_id=push.pk)
+
+    push = wait_for(lambda: push_settled(push), what="the push to settle")
+    assert push.status == PushStatus.FAILED
+    batch = push.batches.get()
+    assert batch.job_status == "err(20001)"
+    assert batch.job_status_reason == "err(20001): suspected political content"
+    assert (batch.sent_count, batch.error_count) == (0, 3)
+    assert "suspected political content" in push.failure_reason
+    assert not push.push_articles.exclude(article_url="").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_failed_batch_of_two_makes_the_push_partly_sent(sandbox, live_server):
+    account = account_registered(sandbox, callback_base_url=live_server.url)
+    followers = sandbox.add_followers(account.appid, count=6_000)["openids"]
+    openids = [*followers, *(f"o-not-following-{number:011d}" for number in range(4_001))]  # 10,001
+    sandbox.end_next_mass_send_with(account.appid, "send fail")
+    push = push_created(account, audience=PushAudience.OPENIDS, openids=openids)
+
+    push_send(push_id=push.pk)
+
+    push = wait_for(lambda: push_settled(push), timeout=60, what="both batches to settle the push")
+    assert push.status == PushStatus.PARTLY_SENT
+    first, second = push.batches.order_by("number")
+    assert (first.job_status, first.job_status_reason) == ("send fail", "WeChat could not send it")
+    assert second.job_status == "send success" and second.sent_count > 0
+    assert push.events.last().reason.startswith("1 of 2 batches sent; batch 1:")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_publishjobfinish_from_the_sandbox_records_the_article_urls(sandbox, live_server):
+    account = account_registered(sandbox, callback_base_url=live_server.url)
+    push = push_created(account, articles=2, mode=PushMode.PUBLISH_ONLY)
+
+    push_send(push_id=push.pk)
+
+    push = wait_for(lambda: push_settled(push), what="PUBLISHJOBFINISH to settle the push")
+    assert push.status == PushStatus.SENT
+    urls = [item.article_url for item in push.push_articles.order_by("position")]
+    assert len(urls) == 2 and all(url.startswith("https://mp.weixin.qq.com/s?") for url in urls)
+    assert sandbox.mass_sends(account.appid)["count"] == 0
+
+
+# --- WeChat's shared sample, posted as WeChat posts it -----------------------------------------------
+
+
+def post_signed(client, account: OfficialAccount, body: bytes):
+    timestamp, nonce = str(int(time.time())), "8431"
+    query = {"timestamp": timestamp, "nonce": nonce, "signature": signature(CALLBACK_TOKEN, timestamp, nonce)}
+    return client.post(f"/wechat/oa/{account.appid}/?{urlencode(query)}", data=body, content_type="text/xml")
+
+
+@pytest.fixture
+def sample_batch(sandbox):
+    account = account_registered(sandbox)
+    push = push_created(account)
+    PushBatch.objects.create(push=push, number=1, clientmsgid=f"sample-{push.pk}", msg_id=SAMPLE_MSG_ID)
+    return push
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("msg_id_element", ["MsgID", "MsgId"])
+def test_the_shared_sample_is_recorded_once_however_often_wechat_retries(
+    client, wechat_sample, sample_batch, msg_id_element
+):
+    body = wechat_sample("massjobfinish-sample.xml").replace(b"MsgID>", f"{msg_id_element}>".encode())
+
+    answers = [post_signed(client, sample_batch.account, body) for _ in range(3)]
+
+    assert [answer.content for answer in answers] == [b"success"] * 3
+    batch = sample_batch.batches.get()
+    assert (batch.total_count, batch.filter_count, batch.sent_count, batch.error_count) == (100, 80, 75, 5)
+    assert batch.job_status == "send success"
+    article = sample_batch.push_articles.get()
+    assert article.article_url == "https://mp.weixin.qq.com/s?__biz=MzA4MDExMDEyMw==&mid=1000001625&idx=1"
+    assert MassSendJobFinished.objects.filter(msg_id=SAMPLE_MSG_ID).count() == 1
+    sample_batch.refresh_from_db()
+    assert sample_batch.status == PushStatus.SENT
+    assert sample_batch.events.filter(to_status=PushStatus.SENT).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_result_arriving_before_the_msg_id_is_stored_is_applied_when_it_is(client, wechat_sample, sample_batch):
+    # The worker was killed between WeChat's answer and our write of msg_id; the event came meanwhile.
+    PushBatch.objects.filter(push=sample_batch).update(msg_id="")
+    post_signed(client, sample_batch.account, wechat_sample("massjobfinish-sample.xml"))
+    assert not batch_finished(sample_batch)
+
+    PushBatch.objects.filter(push=sample_batch).update(msg_id=SAMPLE_MSG_ID)  # the resumed send, via 45065
+    push_batch_result_apply(batch_id=sample_batch.batches.get().pk)
+
+    assert sample_batch.batches.get().sent_count == 75
+    sample_batch.refresh_from_db()
+    assert sample_batch.status == PushStatus.SENT
+
+
+# --- services directly ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "reason"),
+    [
+        ("send success", ""),
+        ("send fail", "WeChat could not send it"),
+        ("err(10001)", "err(10001): suspected advertising"),
+        ("err(20001)", "err(20001): suspected political content"),
+        ("err(30002)", "err(30002): originality check: judged not sendable"),
+        ("err(40001)", "err(40001): an administrator rejected the send"),
+        ("err(40002)", "err(40002): no administrator confirmed the send within 30 minutes"),
+        ("err(99999)", "err(99999): refused by WeChat for a reason it did not name"),
+    ],
+)
+def test_job_statuses_in_words(status, reason):
+    assert job_status_reason(status) == reason
+
+
+@pytest.mark.django_db
+def test_a_result_for_a_send_we_do_not_know_is_kept_and_changes_nothing(sandbox):
+    account = account_registered(sandbox)
+    push = push_created(account)
+
+    mass_send_job_finished_record(account=account, message={"MsgID": "42", "Status": "send success"})
+
+    assert MassSendJobFinished.objects.filter(account=account, msg_id="42").exists()
+    push.refresh_from_db()
+    assert push.status == PushStatus.SENDING
+
+
+@pytest.mark.django_db
+def test_a_publication_without_its_event_is_confirmed_by_freepublish_get(sandbox):
+    account = account_registered(sandbox)  # no callback URL: PUBLISHJOBFINISH never comes
+    push = push_created(account, mode=PushMode.PUBLISH_ONLY)
+    push_send(push_id=push.pk)
+
+    push_publication_check(push_id=push.pk)
+
+    push.refresh_from_db()
+    assert push.status == PushStatus.SENT
+    assert push.push_articles.get().article_url.startswith("https://mp.weixin.qq.com/s?")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("publish_status", "words"), [(2, "originality"), (4, "rejected"), (6, "banned")])
+def test_a_failed_publication_fails_the_push_with_the_reason(sandbox, publish_status, words):
+    account = account_registered(sandbox)
+    push = push_created(account, mode=PushMode.PUBLISH_ONLY)
+
+    push_publication_result_apply(push_id=push.pk, publish_status=publish_status, article_detail={})
+
+    push.refresh_from_db()
+    assert push.status == PushStatus.FAILED
+    assert push.failure_reason.startswith(f"publish_status {publish_status}:") and words in push.failure_reason
+
+
+@pytest.mark.django_db
+def test_still_publishing_changes_nothing(sandbox):
+    account = account_registered(sandbox)
+    push = push_created(account, mode=PushMode.PUBLISH_ONLY)
+
+    push_publication_result_apply(push_id=push.pk, publish_status=1, article_detail={})
+
+    push.refresh_from_db()
+    assert push.status == PushStatus.SENDING
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("outcome", "status"), [("send success", PushStatus.SENT), ("send fail", PushStatus.FAILED)])
+def test_a_mass_send_whose_event_never_came_is_settled_by_mass_get(sandbox, outcome, status):
+    account = account_registered(sandbox)  # no callback URL: MASSSENDJOBFINISH never comes
+    sandbox.end_next_mass_send_with(account.appid, outcome)
+    push = push_created(account)
+    push_send(push_id=push.pk)
+    later = timezone.now() + timedelta(hours=2)
+    assert mass_send_results_unconfirmed(now=later, waited=timedelta(hours=1)) == [push.pk]
+    assert mass_send_results_unconfirmed(now=timezone.now(), waited=timedelta(hours=1)) == []
+
+    push_mass_send_results_check(push_id=push.pk, accepted_before=later - timedelta(hours=1))
+
+    push.refresh_from_db()
+    assert push.status == status
+    batch = push.batches.get()
+    assert batch.job_status == outcome and "message/mass/get said" in batch.job_status_reason
+    assert mass_send_results_unconfirmed(now=later, waited=timedelta(hours=1)) == []
