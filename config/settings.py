@@ -271,7 +271,10 @@ WECHAT_MASS_SEND_SLOT_WAIT_SECONDS = env.float("WECHAT_MASS_SEND_SLOT_WAIT_SECON
 # Follower syncs take minutes for a large account: their own queue keeps them from delaying
 # sends or payments (workers consume it too: -Q celery,orders,followers). Named exactly, so
 # they stay there whatever pattern routes the rest of articles.tasks.
+# Reconciliation reads a whole day's bill (minutes for a large merchant): its own queue keeps it from
+# delaying payments (workers consume it too: -Q celery,orders,followers,reconciliation).
 CELERY_TASK_ROUTES = {
+    "orders.tasks.reconcile_payments": {"queue": "reconciliation"},
     "orders.tasks.*": {"queue": "orders"},
     "articles.tasks.sync_account_followers": {"queue": "followers"},
     "articles.tasks.sync_followers_of_every_account": {"queue": "followers"},

@@ -492,3 +492,7 @@ class RefundAdmin(ReadOnlyAdmin):
     def order_link(self, refund: Refund) -> str:
         order = refund.payment.order
         return format_html('<a href="{}">{}</a>', reverse("admin:orders_order_change", args=[order.pk]), order.order_no)
+
+
+# Registered on import: reconciliation runs and discrepancies live in their own module.
+from orders import admin_reconciliation  # noqa: E402, F401

@@ -134,3 +134,17 @@ class RefundNotificationRejected(ApplicationError):
     """A decrypted refund notification that does not match our refund: answered FAIL and left for staff."""
 
     code = "refund_notification_rejected"
+
+
+class ReconciliationAlreadyRunning(ApplicationError):
+    status_code = 409
+    code = "reconciliation_running"
+
+    def __init__(self, *, bill_date):
+        super().__init__(f"{bill_date} is being reconciled now; wait for that run to finish.")
+
+
+class DiscrepancyAlreadyResolved(ApplicationError):
+    status_code = 409
+    code = "discrepancy_resolved"
+    message = "This discrepancy is resolved already."

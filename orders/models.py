@@ -368,3 +368,159 @@ class RefundEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.refund_id}: {self.from_status or '—'} → {self.to_status}"
+
+
+class ReconciliationRunStatus(models.TextChoices):
+    RUNNING = "running", "running"
+    SUCCEEDED = "succeeded", "succeeded"
+    FAILED = "failed", "failed"
+
+
+class ReconciliationTrigger(models.TextChoices):
+    BEAT = "beat", "daily schedule"
+    COMMAND = "command", "management command"
+    ADMIN = "admin", "admin"
+
+
+class ReconciliationRun(models.Model):
+    """One comparison of WeChat Pay's bill for a Beijing date with our payments and refunds.
+
+    Every run is kept: a re-run of a date is a new row. At most one run of a date is running.
+    """
+
+    bill_date = models.DateField(help_text="The Beijing calendar day the bill covers.")
+    status = models.CharField(
+        max_length=16, choices=ReconciliationRunStatus.choices, default=ReconciliationRunStatus.RUNNING
+    )
+    triggered_by = models.CharField(max_length=16, choices=ReconciliationTrigger.choices)
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reconciliation_runs",
+        help_text="Who started it from the admin.",
+    )
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    bill_found = models.BooleanField(
+        default=True, help_text="False when WeChat answered “No Bill Exist”: it had no trades that day."
+    )
+    bill_columns = models.PositiveSmallIntegerField(null=True, blank=True, help_text="24 (older) or 27.")
+    payment_rows = models.PositiveIntegerField(default=0, help_text="The bill's payment rows.")
+    refund_rows = models.PositiveIntegerField(default=0, help_text="The bill's refund rows.")
+    matched_count = models.PositiveIntegerField(default=0, help_text="Bill rows that agree with ours.")
+    discrepancy_count = models.PositiveIntegerField(
+        default=0, help_text="Problems this run found, whether new or already open."
+    )
+    repaired_count = models.PositiveIntegerField(default=0)
+    # The bill's summary row, and what its rows add up to (fen; the trade count in rows).
+    summary_trade_count = models.PositiveIntegerField(null=True, blank=True)
+    summary_settlement_fen = models.BigIntegerField(null=True, blank=True)
+    summary_refund_fen = models.BigIntegerField(null=True, blank=True)
+    summary_order_fen = models.BigIntegerField(null=True, blank=True, help_text="27-column bills only.")
+    rows_settlement_fen = models.BigIntegerField(null=True, blank=True)
+    rows_refund_fen = models.BigIntegerField(null=True, blank=True)
+    rows_order_fen = models.BigIntegerField(null=True, blank=True)
+    error_message = models.TextField(blank=True)
+    error_transient = models.BooleanField(
+        default=False, help_text="WeChat may answer later (the bill not made yet, WeChat busy): worth retrying."
+    )
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = "reconciliation run"
+        verbose_name_plural = "reconciliation runs"
+        permissions = [("start_reconciliationrun", "Can reconcile a date")]
+        indexes = [models.Index(fields=["bill_date", "-started_at"], name="orders_reconrun_by_date")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bill_date"],
+                condition=Q(status="running"),
+                name="orders_reconciliationrun_one_running_per_date",
+                violation_error_message="This date is being reconciled already.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bill_date} #{self.pk}"
+
+
+class DiscrepancyKind(models.TextChoices):
+    MISSING_LOCALLY = "missing_locally", "missing locally"
+    MISSING_AT_WECHAT = "missing_at_wechat", "missing at WeChat"
+    AMOUNT_MISMATCH = "amount_mismatch", "amount mismatch"
+    STATUS_MISMATCH = "status_mismatch", "status mismatch"
+    TOTALS_MISMATCH = "totals_mismatch", "totals mismatch"
+
+
+class DiscrepancyStatus(models.TextChoices):
+    OPEN = "open", "open"
+    RESOLVED = "resolved", "resolved"
+
+
+class Discrepancy(models.Model):
+    """One problem reconciliation found in a date's bill, until staff (or a safe repair) settle it.
+
+    A problem is recorded once per date (`problem_key`): a re-run that finds it again only moves
+    `last_seen_run`, and one that finds it settled is not told to forget how it was settled.
+    Resolving is the only status change and is final, so who, when and why live on the row.
+    """
+
+    run = models.ForeignKey(
+        ReconciliationRun, on_delete=models.PROTECT, related_name="discrepancies", help_text="The run that found it."
+    )
+    last_seen_run = models.ForeignKey(
+        ReconciliationRun,
+        on_delete=models.PROTECT,
+        related_name="discrepancies_seen",
+        help_text="The latest run that found it still there.",
+    )
+    bill_date = models.DateField()
+    kind = models.CharField(max_length=24, choices=DiscrepancyKind.choices)
+    # kind, then the order and refund numbers (or the summary figure): what makes it the same problem.
+    problem_key = models.CharField(max_length=160, editable=False)
+    out_trade_no = models.CharField(max_length=32, blank=True)
+    out_refund_no = models.CharField(max_length=64, blank=True)
+    transaction_id = models.CharField(max_length=32, blank=True)
+    bill_line = models.PositiveIntegerField(null=True, blank=True, help_text="Line of the bill, if it has one.")
+    local_amount_fen = models.BigIntegerField(null=True, blank=True)
+    wechat_amount_fen = models.BigIntegerField(null=True, blank=True)
+    local_status = models.CharField(max_length=16, blank=True)
+    wechat_status = models.CharField(max_length=16, blank=True)
+    detail = models.CharField(max_length=500)
+    repaired = models.BooleanField(default=False)
+    repair_note = models.CharField(max_length=300, blank=True, help_text="What the automatic repair changed.")
+    status = models.CharField(max_length=16, choices=DiscrepancyStatus.choices, default=DiscrepancyStatus.OPEN)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="resolved_discrepancies",
+        help_text="Empty when reconciliation settled it itself.",
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-bill_date", "id"]
+        verbose_name = "discrepancy"
+        verbose_name_plural = "discrepancies"
+        permissions = [("resolve_discrepancy", "Can resolve discrepancies")]
+        indexes = [models.Index(fields=["status", "-bill_date"], name="orders_discrepancy_open")]
+        constraints = [
+            models.UniqueConstraint(fields=["bill_date", "problem_key"], name="orders_discrepancy_once_per_problem"),
+            models.CheckConstraint(
+                condition=Q(status="open", resolved_at__isnull=True) | Q(status="resolved", resolved_at__isnull=False),
+                name="orders_discrepancy_resolved_has_a_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(repaired=False) | Q(status="resolved"), name="orders_discrepancy_repaired_is_resolved"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        subject = self.out_refund_no or self.out_trade_no or self.problem_key
+        return f"{self.bill_date} {self.get_kind_display()}: {subject}"

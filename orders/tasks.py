@@ -1,5 +1,11 @@
-from celery import shared_task
+from datetime import date, timedelta
 
+from celery import shared_task
+from django.contrib.auth import get_user_model
+
+from orders.exceptions import ReconciliationAlreadyRunning
+from orders.models import ReconciliationRunStatus, ReconciliationTrigger
+from orders.services.reconciliation import beijing_today, reconciliation_run
 from orders.services.refunds import refund_submit, refunds_settle_stale
 from orders.services.status import orders_expire_overdue
 from wechat.errors import WeChatTransientError
@@ -28,3 +34,30 @@ def submit_refund(refund_id: int) -> None:
 @shared_task(acks_late=True)
 def settle_stale_refunds() -> int:
     return refunds_settle_stale()
+
+
+# WeChat makes a day's bill from 9:00 the next day; "Bill Creating" or a busy WeChat fail the run
+# as transient, and the date is tried again this much later, a few times, before staff step in.
+RECONCILIATION_RETRY_SECONDS = 30 * 60
+RECONCILIATION_MAX_RETRIES = 6
+
+
+# Idempotent (re-running a date changes nothing that was right), so a redelivered message is harmless.
+@shared_task(bind=True, acks_late=True, max_retries=RECONCILIATION_MAX_RETRIES)
+def reconcile_payments(
+    self, bill_date: str | None = None, triggered_by: str = ReconciliationTrigger.BEAT, staff_user_id: int | None = None
+) -> int | None:
+    """Reconcile WeChat Pay's bill of `bill_date` (yyyy-mm-dd; yesterday in Beijing by default); the run's id."""
+    day = date.fromisoformat(bill_date) if bill_date else beijing_today() - timedelta(days=1)
+    staff_user = get_user_model().objects.filter(pk=staff_user_id).first() if staff_user_id else None
+    try:
+        run = reconciliation_run(bill_date=day, triggered_by=triggered_by, staff_user=staff_user)
+    except ReconciliationAlreadyRunning:
+        return None
+    if run.status == ReconciliationRunStatus.FAILED and run.error_transient:
+        # The date goes with the retry: one retried after midnight still means the same day.
+        raise self.retry(
+            kwargs={"bill_date": day.isoformat(), "triggered_by": triggered_by, "staff_user_id": staff_user_id},
+            countdown=RECONCILIATION_RETRY_SECONDS,
+        )
+    return run.pk

@@ -6,7 +6,7 @@ from articles.models import Article, FollowerTag, Push, PushMode
 from catalog.models import Category, Product, ProductImage, Sku
 from catalog.services import product_display_prices_refresh, product_image_thumbnails_make
 from customers.models import Customer
-from orders.models import Address, CartItem, Payment
+from orders.models import Address, CartItem, Payment, Refund
 from wechat.models import OfficialAccount
 
 
@@ -149,3 +149,14 @@ class PushFactory(factory.django.DjangoModelFactory):
     account = factory.SubFactory(OfficialAccountFactory)
     title = factory.Sequence(lambda number: f"Push {number}")
     mode = PushMode.MASS_SEND
+
+
+class RefundFactory(factory.django.DjangoModelFactory):
+    """A refund of `payment`, as requested; pass status and refund_id for one WeChat took."""
+
+    class Meta:
+        model = Refund
+
+    out_refund_no = factory.Sequence(lambda number: f"R{number:012d}")
+    amount_fen = 100
+    reason = "customer asked"

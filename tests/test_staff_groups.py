@@ -34,6 +34,10 @@ ORDERS_OPERATIONS = {
     "orders.refund_order",
     "orders.view_refund",
     "orders.view_refundevent",
+    "orders.view_reconciliationrun",
+    "orders.start_reconciliationrun",
+    "orders.view_discrepancy",
+    "orders.resolve_discrepancy",
 }
 # What later migrations (customers, catalog, orders) grant Operations beyond the staff-groups migration.
 OPERATIONS_LATER = {"customers.view_customer"} | STOCK_ADJUSTMENTS | ORDERS_OPERATIONS

@@ -133,14 +133,16 @@ class SandboxClient:
         out_trade_no: str | None = None,
         out_refund_no: str | None = None,
         extra: bool = False,
+        omit: bool = False,
         mch_id: str | None = None,
     ) -> dict:
-        """Tamper with a row of the yyyyMMdd bill (or add an `extra` one); `fields` keyed by the bill's column names."""
+        """Tamper with a row of the yyyyMMdd bill, add an `extra` one or `omit` one; `fields` keyed by column names."""
         body = {
             "fields": fields,
             "out_trade_no": out_trade_no,
             "out_refund_no": out_refund_no,
             "extra": extra or None,
+            "omit": omit or None,
             "mch_id": mch_id,
         }
         return self._call("POST", f"pay/bills/{bill_date}/rows", body)

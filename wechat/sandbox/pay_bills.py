@@ -10,7 +10,7 @@ Rules, from 微信支付 V2 开发文档 (JSAPI/小程序支付), 下载交易�
   are kept for three months. Failures are return_code FAIL with return_msg: "No Bill Exist"
   (nothing that day, error_code 20002), "Bill Creating" (not ready yet), "invalid bill_date",
   "invalid bill_type", "invalid tar_type".
-The control API adds tampered or extra rows to a date's bill, for reconciliation tests.
+The control API tampers with, adds or leaves out rows of a date's bill, for reconciliation tests.
 """
 
 from __future__ import annotations
@@ -128,12 +128,13 @@ def refund_row(order: PayOrder, refund: PayRefund) -> dict[str, str]:
 
 @dataclass
 class BillChange:
-    """A control API change to one date's bill: a tampered row (matched by its order and refund numbers) or an extra."""
+    """A control API change to one date's bill: a tampered or left-out row (matched by its order and refund
+    numbers), or an extra one."""
 
     mch_id: str
     appid: str
     bill_date: str
-    kind: str  # "tamper" | "extra"
+    kind: str  # "tamper" | "omit" | "extra"
     fields: dict[str, str]
     out_trade_no: str = ""
     out_refund_no: str = ""
@@ -181,9 +182,16 @@ def bill_rows(sandbox: Sandbox, mch_id: str, day: date, bill_type: str = "ALL") 
             if bill_type == "ALL" or (bill_type == "SUCCESS") == (change.fields.get("交易状态") != "REFUND"):
                 rows.append(("", change.fields))
             continue
-        for refund_no, row in rows:
-            if row["商户订单号"] == change.out_trade_no and refund_no == change.out_refund_no:
-                row.update(change.fields)
+        matching = [
+            (refund_no, row)
+            for refund_no, row in rows
+            if row["商户订单号"] == change.out_trade_no and refund_no == change.out_refund_no
+        ]
+        for entry in matching:
+            if change.kind == "omit":
+                rows.remove(entry)
+            else:
+                entry[1].update(change.fields)
     rows.sort(key=lambda entry: entry[1]["交易时间"])
     return [row for _, row in rows]
 
@@ -254,19 +262,22 @@ def download_bill(sandbox: Sandbox, request: PayRequest) -> Response:
 
 
 def change_bill(sandbox: Sandbox, request: Request) -> Response:
-    """POST {fields: {column: value}, out_trade_no?, out_refund_no?, extra?, mch_id?}: tamper with a row, or add one.
+    """POST {fields: {column: value}, out_trade_no?, out_refund_no?, extra?, omit?, mch_id?}: change, add or drop a row.
 
-    Without `extra`, the row of `out_trade_no` (its refund row with `out_refund_no`) in that
-    date's bill gets `fields` (column names as in the bill's header); with `extra: true` a row
-    no order matches is added, `fields` over a SUCCESS row's defaults. The summary row is
-    computed from the rows as changed. Changes stay until DELETE or reset.
+    By default the row of `out_trade_no` (its refund row with `out_refund_no`) in that date's
+    bill gets `fields` (column names as in the bill's header); with `omit: true` that row is
+    left out of the bill (`fields` not needed); with `extra: true` a row no order matches is
+    added, `fields` over a SUCCESS row's defaults. The summary row is computed from the rows as
+    changed. Changes stay until DELETE or reset.
     """
     bill_date = path_argument(request, "bill_date")
     day = parse_bill_date(bill_date)
     if day is None:
         raise BadControlInput("the bill date must be yyyyMMdd")
-    body = ControlInput(request, allowed={"fields", "out_trade_no", "out_refund_no", "extra", "mch_id"})
-    fields = body.raw("fields", required=True)
+    body = ControlInput(request, allowed={"fields", "out_trade_no", "out_refund_no", "extra", "omit", "mch_id"})
+    omit = body.boolean("omit")
+    fields = body.raw("fields", required=not omit)
+    fields = {} if fields is None else fields
     if not isinstance(fields, dict) or not all(isinstance(value, str) for value in fields.values()):
         raise BadControlInput("fields must be an object of strings, keyed by the bill's column names")
     unknown = sorted(set(fields) - set(HEADER))
@@ -277,6 +288,8 @@ def change_bill(sandbox: Sandbox, request: Request) -> Response:
             raise BadControlInput(f"{name} must be an amount in yuan such as 39.90")
     with sandbox.lock:
         merchant = _control_merchant(sandbox, body.text("mch_id"))
+        if body.boolean("extra") and omit:
+            raise BadControlInput("a row is either extra or omitted, not both")
         if body.boolean("extra"):
             amount = fields.get("应结订单金额", "0.01")
             defaults = {
@@ -307,7 +320,13 @@ def change_bill(sandbox: Sandbox, request: Request) -> Response:
             out_trade_no = body.text("out_trade_no", required=True, max_length=32)
             out_refund_no = body.text("out_refund_no", max_length=64) or ""
             change = BillChange(
-                merchant.mch_id, merchant.appid, bill_date, "tamper", fields, out_trade_no, out_refund_no
+                merchant.mch_id,
+                merchant.appid,
+                bill_date,
+                "omit" if omit else "tamper",
+                fields,
+                out_trade_no,
+                out_refund_no,
             )
             rows = bill_rows(sandbox, merchant.mch_id, day)
             if not any(

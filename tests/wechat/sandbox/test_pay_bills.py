@@ -197,6 +197,21 @@ def test_tampered_and_extra_rows_for_reconciliation(sandbox, sandbox_server, day
     assert len(read_bill(download(url, day_of_trading).text)[0]) == 4
 
 
+def test_rows_left_out_of_a_bill_for_reconciliation(sandbox, sandbox_server, day_of_trading):
+    url = sandbox_server.url
+
+    sandbox.change_bill(day_of_trading, {}, out_trade_no="MUG1", omit=True)
+    sandbox.change_bill(day_of_trading, {}, out_trade_no="TEA2", out_refund_no="R1", omit=True)
+
+    rows, summary = read_bill(download(url, day_of_trading).text)
+    assert [(row["商户订单号"], row["交易状态"]) for row in rows] == [("TEA2", "SUCCESS")]
+    assert (summary["总交易单数"], summary["应结订单总金额"], summary["退款总金额"]) == ("1", "128.00", "0.00")
+    path = f"pay/bills/{day_of_trading}/rows"
+    assert control(url, "POST", path, {"out_trade_no": "MUG1", "omit": True}).status_code == 404  # gone already
+    both = {"out_trade_no": "TEA2", "omit": True, "extra": True, "fields": {}}
+    assert control(url, "POST", path, both).status_code == 400
+
+
 def test_wechatpy_downloads_the_bill(sandbox, sandbox_server, day_of_trading):
     mch_id, key, appid = merchant()
     client = WeChatPay(appid=appid, api_key=key, mch_id=mch_id)

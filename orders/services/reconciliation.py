@@ -1,0 +1,382 @@
+"""Daily reconciliation: WeChat Pay's bill of a Beijing date against our payments and refunds.
+
+A run, in memory that stays flat whatever the bill's size:
+1. a ReconciliationRun row is created; a unique constraint keeps one running per date;
+2. the bill is downloaded gzipped and read line by line (wechat.pay.bill), each row streamed
+   into a temporary table (reconciliation_tables), outside any transaction;
+3. SQL compares that table with our payments and refunds; the summary row is checked against
+   the rows' sums;
+4. each finding becomes a Discrepancy, once per problem and date: a re-run that finds the same
+   problem again moves its `last_seen_run` and adds no row, and never reopens what was resolved;
+5. the one safe repair: a payment WeChat's bill has and we hold unpaid is confirmed with
+   `pay/orderquery` and marked paid through payment_paid_record (its order event names the run);
+6. a successful run resolves the date's open discrepancies it no longer finds.
+Re-running a date therefore changes nothing that was right: a repaired payment is paid, so it is
+not found again, and a matched row makes no row.
+
+"No Bill Exist" is how WeChat says it had no trades that day: the run compares an empty bill
+(our payments of that day, if any, are missing at WeChat) and succeeds. "Bill Creating" and a
+busy WeChat fail the run as transient, and the daily task tries again later.
+"""
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from config.money import format_fen
+from orders.exceptions import DiscrepancyAlreadyResolved, ReconciliationAlreadyRunning
+from orders.models import (
+    Discrepancy,
+    DiscrepancyKind,
+    DiscrepancyStatus,
+    Payment,
+    ReconciliationRun,
+    ReconciliationRunStatus,
+)
+from orders.services import reconciliation_tables as tables
+from orders.services.payments import PAID_TRADE_STATES, PaidOutcome, payment_gateway_for, payment_paid_record
+from orders.services.reconciliation_tables import Finding
+from wechat.errors import WeChatError, WeChatPermanentError, WeChatTransientError
+from wechat.pay.bill import BillReader, BillRow, BillTotals
+from wechat.pay.gateway import payment_gateway
+
+logger = logging.getLogger(__name__)
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+NO_BILL_ERROR_CODE = "20002"  # 下载交易账单, 错误码: 20002 No Bill Exist (账单不存在)
+# A run still "running" after this long died with its worker: it no longer blocks the date.
+RUN_ABANDONED_AFTER = timedelta(hours=2)
+PROGRESS_EVERY_ROWS = 10_000
+REPAIR_PAGE = 200
+
+K, S = DiscrepancyKind, DiscrepancyStatus
+RUN = ReconciliationRunStatus
+ALLOWED_DISCREPANCY_TRANSITIONS = {(S.OPEN, S.RESOLVED)}
+TOTAL_FIGURES = {
+    "trade_count": "总交易单数 (rows)",
+    "settlement": "应结订单总金额 (settled)",
+    "refund": "退款总金额 (refunded)",
+    "order": "订单总金额 (ordered)",
+    "refund_requested": "申请退款总金额 (refunds asked)",
+}
+
+Progress = Callable[[int], None]
+
+
+def beijing_today() -> date:
+    return timezone.now().astimezone(BEIJING).date()
+
+
+def reconciliation_run(
+    *,
+    bill_date: date,
+    triggered_by: str,
+    staff_user: AbstractBaseUser | None = None,
+    progress: Progress | None = None,
+) -> ReconciliationRun:
+    """Download `bill_date`'s bill from WeChat Pay and reconcile it; the run, failed or succeeded.
+
+    Raises ReconciliationAlreadyRunning if the date is being reconciled now.
+    """
+    run = _run_start(bill_date=bill_date, triggered_by=triggered_by, staff_user=staff_user)
+    try:
+        try:
+            lines = payment_gateway().bill_download(bill_date, "ALL", gzip=True)
+            _run_compare(run=run, lines=lines, progress=progress)
+        except WeChatPermanentError as error:
+            if str(error.errcode) != NO_BILL_ERROR_CODE and "No Bill Exist" not in str(error):
+                raise
+            _run_compare(run=run, lines=None, progress=progress)
+    except WeChatError as error:
+        _run_fail(run=run, error=error)
+    except Exception as error:
+        _run_fail(run=run, error=error)
+        raise
+    return run
+
+
+def reconciliation_run_from_lines(
+    *,
+    bill_date: date,
+    lines: Iterable[str],
+    triggered_by: str,
+    staff_user: AbstractBaseUser | None = None,
+    progress: Progress | None = None,
+) -> ReconciliationRun:
+    """Reconcile a bill already at hand (its lines, line ends allowed): the download left out, as in the bench."""
+    run = _run_start(bill_date=bill_date, triggered_by=triggered_by, staff_user=staff_user)
+    try:
+        _run_compare(run=run, lines=lines, progress=progress)
+    except WeChatError as error:
+        _run_fail(run=run, error=error)
+    except Exception as error:
+        _run_fail(run=run, error=error)
+        raise
+    return run
+
+
+def _run_start(*, bill_date: date, triggered_by: str, staff_user: AbstractBaseUser | None) -> ReconciliationRun:
+    now = timezone.now()
+    ReconciliationRun.objects.filter(
+        bill_date=bill_date, status=RUN.RUNNING, started_at__lt=now - RUN_ABANDONED_AFTER
+    ).update(status=RUN.FAILED, finished_at=now, error_message="Abandoned: it did not finish in time.")
+    try:
+        with transaction.atomic():
+            return ReconciliationRun.objects.create(
+                bill_date=bill_date, triggered_by=triggered_by, staff_user=staff_user, started_at=now
+            )
+    except IntegrityError:
+        raise ReconciliationAlreadyRunning(bill_date=bill_date) from None
+
+
+def _run_compare(*, run: ReconciliationRun, lines: Iterable[str] | None, progress: Progress | None) -> None:
+    """Steps 2-6 for one run; `lines` None is WeChat's "No Bill Exist" (no trades that day)."""
+    day_start = datetime.combine(run.bill_date, time.min, tzinfo=BEIJING)
+    tables.bill_tables_create()
+    try:
+        reader = BillReader(lines) if lines is not None else None
+        tables.bill_rows_load(_counted(reader, progress) if reader is not None else ())
+        run.payment_rows, run.refund_rows = tables.bill_row_counts()
+        tables.findings_compare(day_start=day_start, day_end=day_start + timedelta(days=1))
+        if reader is not None:
+            _totals_record(run=run, totals=reader.totals)
+        else:
+            run.bill_found = False
+        run.matched_count = run.payment_rows + run.refund_rows - tables.bill_rows_with_findings()
+        for page in tables.findings_pages():
+            _discrepancies_record(run=run, findings=page)
+    finally:
+        tables.bill_tables_drop()
+    run.repaired_count = _payments_repair(run=run)
+    _discrepancies_resolve(
+        Discrepancy.objects.filter(bill_date=run.bill_date, status=S.OPEN).exclude(last_seen_run=run),
+        note=f"No longer found by reconciliation run #{run.pk}.",
+    )
+    run.discrepancy_count = Discrepancy.objects.filter(last_seen_run=run).count()
+    run.status = RUN.SUCCEEDED
+    run.finished_at = timezone.now()
+    run.save()
+
+
+def _counted(rows: Iterable[BillRow], progress: Progress | None) -> Iterator[BillRow]:
+    if progress is None:
+        yield from rows
+        return
+    count = 0
+    for row in rows:
+        yield row
+        count += 1
+        if count % PROGRESS_EVERY_ROWS == 0:
+            progress(count)
+    progress(count)
+
+
+def _run_fail(*, run: ReconciliationRun, error: Exception) -> None:
+    logger.warning("Reconciliation of %s failed: %s", run.bill_date, error)
+    run.status = RUN.FAILED
+    run.error_message = str(error)[:2000]
+    run.error_transient = isinstance(error, WeChatTransientError)
+    run.finished_at = timezone.now()
+    run.save()
+
+
+def _totals_record(*, run: ReconciliationRun, totals: BillTotals) -> None:
+    run.bill_columns = totals.columns
+    run.summary_trade_count = totals.trade_count
+    run.summary_settlement_fen = totals.summary_fen["settlement"]
+    run.summary_refund_fen = totals.summary_fen["refund"]
+    run.summary_order_fen = totals.summary_fen["order"]
+    run.rows_settlement_fen = totals.rows_fen["settlement"]
+    run.rows_refund_fen = totals.rows_fen["refund"]
+    run.rows_order_fen = totals.rows_fen["order"]
+    for figure, summary, rows in totals.mismatches():
+        tables.finding_add(
+            Finding(
+                kind=K.TOTALS_MISMATCH,
+                bill_line=None,
+                out_trade_no="",
+                out_refund_no=figure,  # the figure is the problem's identity (see _problem_key)
+                transaction_id="",
+                local_amount_fen=rows,
+                wechat_amount_fen=summary,
+                local_status="",
+                wechat_status="",
+            )
+        )
+
+
+def _problem_key(finding: Finding) -> str:
+    return f"{finding.kind}:{finding.out_trade_no}:{finding.out_refund_no}"
+
+
+def _discrepancies_record(*, run: ReconciliationRun, findings: list[Finding]) -> None:
+    """New problems become rows; open ones seen again move their last_seen_run; resolved ones stay as they are."""
+    by_key = {_problem_key(finding): finding for finding in findings}
+    known = set(
+        Discrepancy.objects.filter(bill_date=run.bill_date, problem_key__in=by_key).values_list(
+            "problem_key", flat=True
+        )
+    )
+    Discrepancy.objects.filter(bill_date=run.bill_date, problem_key__in=known, status=S.OPEN).update(last_seen_run=run)
+    Discrepancy.objects.bulk_create(
+        [_discrepancy_of(run=run, key=key, finding=finding) for key, finding in by_key.items() if key not in known]
+    )
+
+
+def _discrepancy_of(*, run: ReconciliationRun, key: str, finding: Finding) -> Discrepancy:
+    is_total = finding.kind == K.TOTALS_MISMATCH
+    return Discrepancy(
+        run=run,
+        last_seen_run=run,
+        bill_date=run.bill_date,
+        kind=finding.kind,
+        problem_key=key,
+        out_trade_no=finding.out_trade_no,
+        out_refund_no="" if is_total else finding.out_refund_no,
+        transaction_id=finding.transaction_id,
+        bill_line=finding.bill_line,
+        local_amount_fen=finding.local_amount_fen,
+        wechat_amount_fen=finding.wechat_amount_fen,
+        local_status=finding.local_status,
+        wechat_status=finding.wechat_status,
+        detail=_detail(finding)[:500],
+    )
+
+
+def _detail(finding: Finding) -> str:
+    """What staff read: the problem in a sentence, amounts in yuan."""
+    local = format_fen(finding.local_amount_fen) if finding.local_amount_fen is not None else ""
+    wechat = format_fen(finding.wechat_amount_fen) if finding.wechat_amount_fen is not None else ""
+    trade, refund = finding.out_trade_no, finding.out_refund_no
+    if finding.kind == K.TOTALS_MISMATCH:
+        label = TOTAL_FIGURES.get(refund, refund)
+        if refund == "trade_count":
+            return f"The bill's summary says {label} is {finding.wechat_amount_fen}; it has {finding.local_amount_fen}."
+        return f"The bill's summary says {label} is {wechat}; its rows add up to {local}."
+    if refund:
+        if finding.kind == K.MISSING_LOCALLY:
+            return f"WeChat refunded {wechat} of {trade} as {refund}, which is not one of our refunds."
+        if finding.kind == K.MISSING_AT_WECHAT:
+            return f"Our refund {refund} of {local} ({trade}) is {finding.local_status}; WeChat's bill lacks it."
+        if finding.kind == K.AMOUNT_MISMATCH:
+            return f"WeChat's bill has refund {refund} as {wechat}; ours is {local}."
+        return f"WeChat's bill has refund {refund} {finding.wechat_status}; ours is {finding.local_status}."
+    if finding.kind == K.MISSING_LOCALLY:
+        if not finding.local_status:
+            return f"WeChat took {wechat} for {trade}, which is not one of our payments."
+        return f"WeChat took {wechat} for {trade}; our payment is {finding.local_status}."
+    if finding.kind == K.MISSING_AT_WECHAT:
+        return f"We hold {trade} paid ({local}) on this date; WeChat's bill does not list it."
+    if finding.kind == K.AMOUNT_MISMATCH:
+        return f"WeChat's bill has {trade} at {wechat}; our payment is {local}."
+    if finding.wechat_status != "SUCCESS":
+        return f"WeChat's bill has {trade} {finding.wechat_status}; our payment is {finding.local_status}."
+    return f"WeChat's bill pays {trade} with transaction {finding.transaction_id}, not the one we recorded."
+
+
+def _payments_repair(*, run: ReconciliationRun) -> int:
+    """Mark paid what WeChat's bill has paid and we hold unpaid, once orderquery confirms it; returns how many.
+
+    Only this is safe to repair: the money is ours for an order of ours. Everything else (an
+    unknown order, amounts, refunds) needs a person. WeChat is called outside any transaction.
+    """
+    repaired = 0
+    last_id = 0
+    while True:
+        page = list(
+            Discrepancy.objects.filter(
+                last_seen_run=run, kind=K.MISSING_LOCALLY, status=S.OPEN, out_refund_no="", id__gt=last_id
+            )
+            .exclude(local_status="")
+            .order_by("id")[:REPAIR_PAGE]
+        )
+        if not page:
+            return repaired
+        last_id = page[-1].pk
+        for discrepancy in page:
+            repaired += _payment_repair(run=run, discrepancy=discrepancy)
+
+
+def _payment_repair(*, run: ReconciliationRun, discrepancy: Discrepancy) -> bool:
+    payment = Payment.objects.filter(out_trade_no=discrepancy.out_trade_no).first()
+    if payment is None:
+        return False
+    try:
+        # Asked as the payment was signed: WeChat signs its answer the same way.
+        answer = payment_gateway_for(sign_type=payment.sign_type).order_query(discrepancy.out_trade_no)
+    except WeChatError as error:
+        _discrepancy_note(discrepancy, f"Not repaired: orderquery failed ({error}).")
+        return False
+    if answer.trade_state not in PAID_TRADE_STATES or not answer.transaction_id or not answer.time_end:
+        _discrepancy_note(discrepancy, f"Not repaired: orderquery answers {answer.trade_state}, not paid.")
+        return False
+    if answer.total_fee != payment.amount_fen:
+        _discrepancy_note(
+            discrepancy,
+            f"Not repaired: orderquery says {format_fen(answer.total_fee)}, our payment is "
+            f"{format_fen(payment.amount_fen)}.",
+        )
+        return False
+    paid_at = datetime.strptime(answer.time_end, "%Y%m%d%H%M%S").replace(tzinfo=BEIJING)
+    outcome = payment_paid_record(
+        out_trade_no=payment.out_trade_no,
+        transaction_id=answer.transaction_id,
+        amount_fen=answer.total_fee,
+        paid_at=paid_at,
+        reason=f"reconciliation run #{run.pk}: paid in WeChat's bill of {run.bill_date}, confirmed by orderquery",
+    )
+    if outcome == PaidOutcome.APPLIED:
+        _discrepancies_resolve(
+            Discrepancy.objects.filter(pk=discrepancy.pk),
+            note="Repaired automatically.",
+            repaired=True,
+            repair_note=(
+                f"Payment {payment.out_trade_no} marked paid: orderquery answered {answer.trade_state}, "
+                f"transaction {answer.transaction_id}, {format_fen(answer.total_fee)}, "
+                f"paid {paid_at:%Y-%m-%d %H:%M:%S}."
+            ),
+        )
+        return True
+    if outcome == PaidOutcome.DUPLICATE:
+        _discrepancies_resolve(
+            Discrepancy.objects.filter(pk=discrepancy.pk), note="Paid meanwhile (its notification came)."
+        )
+        return False
+    reasons = {
+        PaidOutcome.ORDER_NOT_PAYABLE: "its order can no longer be paid (cancelled or expired): refund the customer",
+        PaidOutcome.AMOUNT_MISMATCH: "the amounts differ",
+        PaidOutcome.UNKNOWN_PAYMENT: "the payment is gone",
+    }
+    _discrepancy_note(discrepancy, f"Not repaired: {reasons.get(outcome, outcome)}.")
+    return False
+
+
+def _discrepancy_note(discrepancy: Discrepancy, note: str) -> None:
+    Discrepancy.objects.filter(pk=discrepancy.pk).update(detail=f"{discrepancy.detail} {note}"[:500])
+
+
+def discrepancy_resolve(*, discrepancy_id: int, staff_user: AbstractBaseUser, note: str) -> Discrepancy:
+    """Staff settle one discrepancy with a note; a resolved one is refused (DiscrepancyAlreadyResolved)."""
+    with transaction.atomic():
+        discrepancy = Discrepancy.objects.select_for_update().get(pk=discrepancy_id)
+        if (discrepancy.status, S.RESOLVED) not in ALLOWED_DISCREPANCY_TRANSITIONS:
+            raise DiscrepancyAlreadyResolved()
+        discrepancy.status = S.RESOLVED
+        discrepancy.resolved_by = staff_user
+        discrepancy.resolved_at = timezone.now()
+        discrepancy.resolution_note = note
+        discrepancy.save(update_fields=["status", "resolved_by", "resolved_at", "resolution_note"])
+    return discrepancy
+
+
+def _discrepancies_resolve(discrepancies, *, note: str, **fields) -> int:
+    """Reconciliation settles these itself (repaired, or no longer found): open ones only, as the table allows."""
+    assert (S.OPEN, S.RESOLVED) in ALLOWED_DISCREPANCY_TRANSITIONS
+    return discrepancies.filter(status=S.OPEN).update(
+        status=S.RESOLVED, resolved_at=timezone.now(), resolution_note=note, **fields
+    )
