@@ -1,10 +1,11 @@
 """Followers and tags as WeChat has them: read-only lists and the "sync now" action."""
 
 from django.contrib import admin, messages
-from django.db.models import Count, Max, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
-from articles.models import FollowedAccount, Follower, FollowerTag
+from articles.models import FollowedAccount, Follower, FollowerSyncRun, FollowerTag
 from articles.tasks import sync_account_followers
 
 
@@ -41,19 +42,22 @@ class FollowerTagAdmin(ReadOnlyAdmin):
 
 @admin.register(FollowedAccount)
 class FollowedAccountAdmin(ReadOnlyAdmin):
-    list_display = ["name", "appid", "subscribed_followers", "tags", "last_synced_at"]
+    list_display = ["name", "appid", "subscribed_followers", "tags", "last_sync"]
     search_fields = ["name", "appid"]
     fields = ["name", "appid", "account_type"]
     actions = ["sync_followers_now"]
 
     def get_queryset(self, request):
         tags = FollowerTag.objects.filter(account=OuterRef("pk")).values("account").annotate(count=Count("pk"))
+        last_sync = FollowerSyncRun.objects.filter(account=OuterRef("pk")).order_by("-started_at", "-id")
         return (
             super()
             .get_queryset(request)
             .annotate(
                 subscribed_count=Count("followers", filter=Q(followers__is_subscribed=True)),
-                last_synced=Max("followers__synced_at"),
+                last_sync_status=Subquery(last_sync.values("status")[:1]),
+                last_sync_at=Subquery(last_sync.values("started_at")[:1]),
+                last_sync_error=Subquery(last_sync.values("error")[:1]),
                 tag_count=Coalesce(Subquery(tags.values("count")), 0),
             )
         )
@@ -66,9 +70,14 @@ class FollowedAccountAdmin(ReadOnlyAdmin):
     def tags(self, account) -> int:
         return account.tag_count
 
-    @admin.display(description="last synced", ordering="last_synced")
-    def last_synced_at(self, account):
-        return account.last_synced
+    @admin.display(description="last sync", ordering="last_sync_at")
+    def last_sync(self, account) -> str:
+        if account.last_sync_at is None:
+            return "never"
+        at = timezone.localtime(account.last_sync_at).strftime("%Y-%m-%d %H:%M")
+        if account.last_sync_status == FollowerSyncRun.Status.FAILED:
+            return f"{at} failed: {account.last_sync_error}"
+        return f"{at} {account.last_sync_status}"
 
     def has_sync_permission(self, request) -> bool:
         return request.user.has_perm("articles.sync_followedaccount")
@@ -83,3 +92,10 @@ class FollowedAccountAdmin(ReadOnlyAdmin):
             f"Follower sync queued for {len(account_ids)} account(s); the lists fill in as it runs.",
             messages.SUCCESS,
         )
+
+
+@admin.register(FollowerSyncRun)
+class FollowerSyncRunAdmin(ReadOnlyAdmin):
+    list_display = ["account", "status", "started_at", "finished_at", "followers", "unsubscribed", "tags", "error"]
+    list_filter = ["status", "account"]
+    list_select_related = ["account"]

@@ -156,6 +156,33 @@ class FollowedAccount(OfficialAccount):
         permissions = [("sync_followedaccount", "Can sync an account's followers from WeChat")]
 
 
+class FollowerSyncRun(models.Model):
+    """One sync of an account's followers from WeChat: what it wrote, or why it failed."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "running"
+        SUCCEEDED = "succeeded", "succeeded"
+        FAILED = "failed", "failed"
+
+    account = models.ForeignKey("wechat.OfficialAccount", on_delete=models.CASCADE, related_name="follower_syncs")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    followers = models.PositiveIntegerField(default=0, help_text="Subscribed followers written.")
+    unsubscribed = models.PositiveIntegerField(default=0, help_text="Marked unsubscribed: WeChat no longer lists them.")
+    tags = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = "follower sync"
+        verbose_name_plural = "follower syncs"
+        indexes = [models.Index(fields=["account", "-started_at"], name="articles_followersync_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
+
+
 class PushStatus(models.TextChoices):
     DRAFT = "draft", "draft"
     SCHEDULED = "scheduled", "scheduled"

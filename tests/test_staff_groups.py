@@ -50,6 +50,7 @@ MARKETING_LATER = {
     "articles.view_followertag",
     "articles.view_followedaccount",
     "articles.sync_followedaccount",
+    "articles.view_followersyncrun",
     "articles.add_push",
     "articles.change_push",
     "articles.view_push",

@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from articles.models import Follower, FollowerTag
+from articles.models import Follower, FollowerSyncRun, FollowerTag
 from wechat.errors import WeChatQuotaExhausted, WeChatRateLimited, WeChatTransientError
 from wechat.models import OfficialAccount
 from wechat.official_account_followers import INFO_BATCH_SIZE, FollowerInfo, FollowersApi, TagInfo
@@ -113,11 +113,27 @@ def followers_sync(
     if not cache.add(lock_key, holder, timeout=SYNC_LOCK_SECONDS):
         logger.info("followers of %s are already being synced; skipped", account.appid)
         return FollowersSyncResult(skipped=True)
+    run = FollowerSyncRun.objects.create(account=account)
     try:
-        return _sync(account=account, retry_delays=retry_delays)
+        result = _sync(account=account, retry_delays=retry_delays)
+    except Exception as error:
+        # Recorded for staff (the followers admin shows the last sync), then raised for the task to retry.
+        _sync_run_finish(run=run, status=FollowerSyncRun.Status.FAILED, error=str(error) or type(error).__name__)
+        raise
     finally:
         if cache.get(lock_key) == holder:
             cache.delete(lock_key)
+    _sync_run_finish(run=run, status=FollowerSyncRun.Status.SUCCEEDED, result=result)
+    return result
+
+
+def _sync_run_finish(
+    *, run: FollowerSyncRun, status: str, result: FollowersSyncResult | None = None, error: str = ""
+) -> None:
+    run.status, run.finished_at, run.error = status, timezone.now(), error[:300]
+    if result is not None:
+        run.followers, run.unsubscribed, run.tags = result.followers, result.unsubscribed, result.tags
+    run.save(update_fields=["status", "finished_at", "error", "followers", "unsubscribed", "tags"])
 
 
 def _sync(*, account: OfficialAccount, retry_delays: Sequence[float]) -> FollowersSyncResult:

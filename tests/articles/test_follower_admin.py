@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from articles.models import Follower, FollowerTag
+from articles.models import Follower, FollowerSyncRun, FollowerTag
 from config.celery import app as celery_app
 from wechat.models import OfficialAccount
 
@@ -145,6 +145,19 @@ def test_marketing_syncs_an_accounts_followers_from_the_admin(client, marketer, 
 
     assert "Follower sync queued for 1 account(s)" in response.content.decode()
     assert Follower.objects.filter(account=tea, is_subscribed=True).count() == 42
+    assert "succeeded" in response.content.decode()  # the list's "last sync"
+
+
+def test_the_accounts_list_shows_why_the_last_sync_failed(client, marketer, accounts):
+    FollowerSyncRun.objects.create(account=accounts[0], status="succeeded")
+    FollowerSyncRun.objects.create(account=accounts[0], status="failed", error="WeChat busy (errcode -1)")
+    client.force_login(marketer)
+
+    page = client.get(reverse("admin:articles_followedaccount_changelist")).content.decode()
+
+    assert "failed: WeChat busy (errcode -1)" in page
+    assert "never" in page  # the other account has not been synced
+    assert client.get(reverse("admin:articles_followersyncrun_changelist")).status_code == 200
 
 
 def test_staff_without_the_sync_permission_are_not_offered_the_action(client, operator, marketer, accounts):

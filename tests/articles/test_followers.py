@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django_celery_beat.models import PeriodicTask
 
-from articles.models import Follower, FollowerTag
+from articles.models import Follower, FollowerSyncRun, FollowerTag
 from articles.services.followers import (
     follower_subscription_record,
     followers_store,
@@ -142,6 +142,8 @@ def test_a_second_sync_changes_nothing(sandbox, account):
 
     assert (result.followers, result.unsubscribed) == (250, 0)
     assert list(Follower.objects.order_by("openid").values_list(*fields)) == before
+    runs = FollowerSyncRun.objects.filter(account=account)
+    assert [(run.status, run.followers, run.unsubscribed, run.tags) for run in runs] == [("succeeded", 250, 0, 1)] * 2
     assert FollowerTag.objects.get(account=account).follower_count == 250
 
 
@@ -167,7 +169,11 @@ def test_wechat_busy_past_every_retry_fails_the_run_and_marks_no_one(sandbox, ac
         sync(account)
 
     assert subscribed_openids(account) == set(openids)
+    failed = FollowerSyncRun.objects.filter(account=account).first()  # the newest
+    assert failed.status == FollowerSyncRun.Status.FAILED and failed.finished_at is not None
+    assert "-1" in failed.error or "busy" in failed.error.lower(), failed.error
     assert sync(account).followers == 3  # the lock was released
+    assert FollowerSyncRun.objects.filter(account=account).first().status == FollowerSyncRun.Status.SUCCEEDED
 
 
 @pytest.mark.django_db
