@@ -97,6 +97,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost, so that whatever answers an /api/ request with an error, it is the API's error body.
     "config.api_middleware.ApiErrorBodyMiddleware",
+    "config.request_guards.MalformedContentLengthMiddleware",
     "config.api_middleware.ApiBodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

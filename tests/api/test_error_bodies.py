@@ -60,6 +60,11 @@ CASES = {
     "wrong method": (("delete", HEALTH, {}), 405, "method_not_allowed"),
     "browsable API asked for": (get(HEALTH, HTTP_ACCEPT="text/html"), 406, "not_acceptable"),
     "schema asked for as HTML": (get("/api/schema/", HTTP_ACCEPT="text/html"), 406, "not_acceptable"),
+    "a Content-Length that is not a number": (
+        ("post", LOGIN, {"data": "{}", "content_type": JSON, "CONTENT_LENGTH": "abc"}),
+        400,
+        "bad_request",
+    ),
     "5 MB of JSON": (post('{"code": "' + "x" * 5_000_000 + '"}'), 413, "request_too_large"),
     "a body just over 64 KB": (post(" " * (64 * 1024 + 1)), 413, "request_too_large"),
     "5 MB multipart upload": (multipart({"code": "x", "file": "x" * 5_000_000}), 413, "request_too_large"),

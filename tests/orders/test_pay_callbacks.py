@@ -205,6 +205,14 @@ def test_a_body_too_large_for_a_notification_is_refused(client, payment):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("content_length", ["abc", "-1", "1e3"])
+def test_a_nonsense_content_length_is_a_400_not_a_500(client, content_length):
+    response = client.post(NOTIFY_PATH, b"<xml></xml>", content_type="text/xml", CONTENT_LENGTH=content_length)
+
+    assert response.status_code == 400
+
+
+@pytest.mark.django_db
 def test_only_post_is_answered(client):
     assert client.get(NOTIFY_PATH).status_code == 405
 
