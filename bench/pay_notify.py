@@ -127,6 +127,9 @@ def bench_environment(*, database_url: str, work_dir: Path) -> dict[str, str]:
         "WECHAT_PAY_MCH_ID": MCH_ID,
         "WECHAT_PAY_API_KEY": API_KEY,
         "WECHAT_PAY_NOTIFY_URL": "https://shop.example.com/wechat/pay/notify/",
+        # Required in production; no refund is made here.
+        "WECHAT_PAY_CERT_PATH": "bench",
+        "WECHAT_PAY_KEY_PATH": "bench",
     }
 
 

@@ -168,6 +168,7 @@ def bench_environment(*, database_url: str, work_dir: Path) -> dict[str, str]:
         "CACHE_URL": os.environ.get("BENCH_CACHE_URL", DEFAULT_CACHE_URL),
         "CELERY_BROKER_URL": "memory://",
         "BENCH_BASELINE_DIR": str(work_dir / "baseline"),
+        "WECHAT_PAY_NOTIFY_URL": "https://shop.example.com/wechat/pay/notify/",
         **{
             name: "bench"
             for name in [
