@@ -71,8 +71,8 @@ def test_marketing_writes_schedules_and_sees_the_push_sent_with_wechats_counts(
     page.keyboard.type("Picked on the first cool morning.")
     _insert_photo(page, photos[0])
     # An inserted image stays selected: back to the text, so the second goes beside it, not over it.
-    editor.locator("p").first.click()
-    page.keyboard.press("End")
+    editor.focus()
+    page.keyboard.press("Control+End")
     _insert_photo(page, photos[1])
     expect(editor.locator("img")).to_have_count(2)
     page.get_by_role("button", name="Save", exact=True).click()
