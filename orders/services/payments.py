@@ -15,6 +15,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from catalog.models import Product
+from catalog.services import product_detail_cache_invalidate
 from orders.models import (
     NotificationOutcome,
     Order,
@@ -138,6 +139,8 @@ def _sales_count_add(*, order_id: int) -> None:
         .annotate(units=Sum("quantity"))
         .order_by("sku__product_id")
     )
+    sold = list(sold)
+    product_detail_cache_invalidate(product_ids=[row["sku__product_id"] for row in sold])  # shows sales_count
     for row in sold:
         Product.objects.filter(pk=row["sku__product_id"]).update(sales_count=F("sales_count") + row["units"])
 
