@@ -39,8 +39,9 @@ def product_detail_cache_invalidate(*, product_ids: Iterable[int]) -> None:
     """Retire the cached detail answers of these products once the current transaction commits.
 
     Call it from every write that changes what a product's detail shows: its fields,
-    shelf state, SKUs (price, stock, activity), images, its category's name. Before the
-    commit a reader would still see the old rows and cache them under the new version.
+    shelf state, SKUs (price, stock, activity), images, sales count, its category's name.
+    After the commit, not before: a reader between a new token and the commit would
+    still see the old rows and keep them under the new token.
     """
     product_ids = set(product_ids)
     if product_ids:
