@@ -22,6 +22,7 @@ from catalog.models import Sku
 from catalog.product_detail_cache import product_detail_version_key
 from catalog.services import product_image_create, sku_stock_adjust
 from orders.models import Order
+from orders.services.payments import PaidOutcome, payment_paid_record
 from orders.services.placement import order_create
 from orders.services.status import order_cancel, orders_expire_overdue
 from tests.catalog.test_admin import (
@@ -31,7 +32,14 @@ from tests.catalog.test_admin import (
     _inline_management_form,
     _product_add_form,
 )
-from tests.factories import AddressFactory, CategoryFactory, CustomerFactory, ProductImageFactory, SkuFactory
+from tests.factories import (
+    AddressFactory,
+    CategoryFactory,
+    CustomerFactory,
+    PaymentFactory,
+    ProductImageFactory,
+    SkuFactory,
+)
 from tests.real_services import require_redis
 
 pytestmark = pytest.mark.django_db
@@ -280,3 +288,22 @@ def test_with_redis_as_the_shared_cache_a_hit_costs_no_query_and_a_write_retires
 
         assert _sku_of(read(sku.product_id, cached=False), sku.pk)["stock"] == 15
         assert _sku_of(read(sku.product_id, cached=True), sku.pk)["stock"] == 15
+
+
+def test_a_payment_counting_sales_shows_on_the_next_read(sku, read, committed):
+    with committed():
+        order = _order(sku, 2)
+    payment = PaymentFactory(order=order)
+    read(sku.product_id, cached=False)
+
+    with committed():
+        outcome = payment_paid_record(
+            out_trade_no=payment.out_trade_no,
+            transaction_id="4200002026112312345678901234",
+            amount_fen=payment.amount_fen,
+            paid_at=timezone.now(),
+            reason="test",
+        )
+
+    assert outcome == PaidOutcome.APPLIED
+    assert read(sku.product_id, cached=False).json()["sales_count"] == 2
