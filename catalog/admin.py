@@ -17,7 +17,9 @@ from catalog.models import Category, Product, ProductImage, Sku, StockAdjustment
 from catalog.resources import ProductResource, SkuResource
 from catalog.selectors import products_with_sku_summary
 from catalog.services import (
+    category_product_detail_cache_invalidate,
     product_description_clean,
+    product_detail_cache_invalidate,
     product_display_prices_refresh,
     product_image_thumbnails_make,
     products_shelf_set,
@@ -146,6 +148,10 @@ class CategoryAdmin(TreeAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(product_count=Count("products"))
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        category_product_detail_cache_invalidate(category=obj)
+
     @admin.display(description="Products", ordering="product_count")
     def product_count(self, category: Category) -> int:
         return category.product_count
@@ -188,8 +194,20 @@ class ProductAdmin(ImportNeedsAddAndChange, ImportExportMixin, admin.ModelAdmin)
         self.message_user(request, f"{changed} product(s) taken off shelf.", messages.SUCCESS)
 
     def save_related(self, request, form, formsets, change):
+        # Runs after the product's own fields, its SKU and image inlines are all saved.
         super().save_related(request, form, formsets, change)
         product_display_prices_refresh(product_ids=[form.instance.pk])
+        product_detail_cache_invalidate(product_ids=[form.instance.pk])
+
+    def delete_model(self, request, obj):
+        product_id = obj.pk
+        super().delete_model(request, obj)
+        product_detail_cache_invalidate(product_ids=[product_id])
+
+    def delete_queryset(self, request, queryset):
+        product_ids = list(queryset.values_list("pk", flat=True))
+        super().delete_queryset(request, queryset)
+        product_detail_cache_invalidate(product_ids=product_ids)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is Sku:
@@ -255,17 +273,21 @@ class SkuAdmin(ImportNeedsAddAndChange, ImportExportMixin, admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if initial_stock:
             sku_stock_adjust(sku_id=obj.pk, delta=initial_stock, reason="Initial stock", by=request.user)
-        # A SKU moved to another product changes both products' prices.
-        product_display_prices_refresh(product_ids={obj.product_id, form.initial.get("product", obj.product_id)})
+        # A SKU moved to another product changes both products' prices and detail pages.
+        product_ids = {obj.product_id, form.initial.get("product", obj.product_id)}
+        product_display_prices_refresh(product_ids=product_ids)
+        product_detail_cache_invalidate(product_ids=product_ids)
 
     def delete_model(self, request, obj):
         super().delete_model(request, obj)
         product_display_prices_refresh(product_ids=[obj.product_id])
+        product_detail_cache_invalidate(product_ids=[obj.product_id])
 
     def delete_queryset(self, request, queryset):
         product_ids = set(queryset.values_list("product_id", flat=True))
         super().delete_queryset(request, queryset)
         product_display_prices_refresh(product_ids=product_ids)
+        product_detail_cache_invalidate(product_ids=product_ids)
 
     def get_urls(self):
         adjust = path(

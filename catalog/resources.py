@@ -11,7 +11,12 @@ from decimal import Decimal, InvalidOperation
 from import_export import fields, resources, widgets
 
 from catalog.models import Category, Product, Sku
-from catalog.services import product_description_clean, product_display_prices_refresh, sku_stock_adjust
+from catalog.services import (
+    product_description_clean,
+    product_detail_cache_invalidate,
+    product_display_prices_refresh,
+    sku_stock_adjust,
+)
 from config.money import fen_from_yuan, yuan_from_fen
 
 
@@ -50,6 +55,9 @@ class ProductResource(resources.ModelResource):
     def before_save_instance(self, instance, row, **kwargs):
         instance.description = product_description_clean(html=instance.description)
 
+    def after_save_instance(self, instance, row, **kwargs):
+        product_detail_cache_invalidate(product_ids=[instance.pk])
+
 
 class SkuResource(resources.ModelResource):
     product = fields.Field(attribute="product", column_name="product", widget=widgets.ForeignKeyWidget(Product))
@@ -72,11 +80,17 @@ class SkuResource(resources.ModelResource):
 
     def after_import(self, dataset, result, **kwargs):
         product_display_prices_refresh(product_ids=self.touched_product_ids)
+        product_detail_cache_invalidate(product_ids=self.touched_product_ids)
 
     def save_instance(self, instance, is_create, row, **kwargs):
         """Saves the SKU with its old stock, then moves stock through sku_stock_adjust so the change is audited."""
         wanted_stock = instance.stock
-        instance.stock = 0 if is_create else Sku.objects.values_list("stock", flat=True).get(pk=instance.pk)
+        if is_create:
+            instance.stock = 0
+        else:
+            # A SKU moved to another product changes the one it left too.
+            instance.stock, product_left_id = Sku.objects.values_list("stock", "product_id").get(pk=instance.pk)
+            self.touched_product_ids.add(product_left_id)
         super().save_instance(instance, is_create, row, **kwargs)
         self.touched_product_ids.add(instance.product_id)
         if wanted_stock != instance.stock:

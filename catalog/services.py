@@ -10,7 +10,8 @@ from django.db.models import OuterRef, Subquery
 
 from catalog import thumbnails
 from catalog.exceptions import StockAdjustmentRefused
-from catalog.models import Product, ProductImage, Sku, StockAdjustment
+from catalog.models import Category, Product, ProductImage, Sku, StockAdjustment
+from catalog.product_detail_cache import product_detail_versions_replace
 
 # What the Mini Program's <rich-text> renders and a product page needs: text
 # structure, emphasis, lists, tables and images. No links (a Mini Program cannot
@@ -34,6 +35,24 @@ def product_description_clean(*, html: str) -> str:
     ).strip()
 
 
+def product_detail_cache_invalidate(*, product_ids: Iterable[int]) -> None:
+    """Retire the cached detail answers of these products once the current transaction commits.
+
+    Call it from every write that changes what a product's detail shows: its fields,
+    shelf state, SKUs (price, stock, activity), images, sales count, its category's name.
+    After the commit, not before: a reader between a new token and the commit would
+    still see the old rows and keep them under the new token.
+    """
+    product_ids = set(product_ids)
+    if product_ids:
+        transaction.on_commit(lambda: product_detail_versions_replace(product_ids=product_ids))
+
+
+def category_product_detail_cache_invalidate(*, category: Category) -> None:
+    """A category's name shows on its products' detail pages."""
+    product_detail_cache_invalidate(product_ids=category.products.values_list("pk", flat=True))
+
+
 def product_display_prices_refresh(*, product_ids: Iterable[int]) -> None:
     """Store each product's cheapest active SKU price; call after any change to SKUs' prices or activity."""
     cheapest = Sku.objects.filter(product=OuterRef("pk"), is_active=True).order_by("price_fen", "id")
@@ -45,7 +64,9 @@ def product_display_prices_refresh(*, product_ids: Iterable[int]) -> None:
 @transaction.atomic
 def products_shelf_set(*, product_ids: Iterable[int], on_shelf: bool) -> int:
     """Put products on or take them off the shelf; returns how many changed."""
-    return Product.objects.filter(pk__in=list(product_ids)).exclude(is_active=on_shelf).update(is_active=on_shelf)
+    product_ids = list(product_ids)
+    product_detail_cache_invalidate(product_ids=product_ids)
+    return Product.objects.filter(pk__in=product_ids).exclude(is_active=on_shelf).update(is_active=on_shelf)
 
 
 @transaction.atomic
@@ -67,6 +88,7 @@ def sku_stock_adjust(*, sku_id: int, delta: int, reason: str, by: AbstractBaseUs
         raise StockAdjustmentRefused(message, fields={"delta": [message]})
     sku.stock = stock_after
     sku.save(update_fields=["stock"])
+    product_detail_cache_invalidate(product_ids=[sku.product_id])
     return StockAdjustment.objects.create(sku=sku, delta=delta, reason=reason, stock_after=stock_after, created_by=by)
 
 
@@ -84,10 +106,12 @@ def product_image_thumbnails_make(*, product_image: ProductImage) -> None:
             field_file.delete(save=False)  # a replaced photo's thumbnails would otherwise stay behind
         field_file.save(thumbnails.thumbnail_name(product_image.image.name, suffix), ContentFile(jpeg), save=False)
     product_image.save(update_fields=list(made))
+    product_detail_cache_invalidate(product_ids=[product_image.product_id])
 
 
 def product_image_create(*, product: Product, image: ContentFile, position: int = 0) -> ProductImage:
     product_image = ProductImage(product=product, position=position)
     product_image.image.save(image.name, image, save=True)
+    product_detail_cache_invalidate(product_ids=[product.pk])
     product_image_thumbnails_make(product_image=product_image)
     return product_image

@@ -15,6 +15,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from catalog.models import Product
+from catalog.services import product_detail_cache_invalidate
 from orders.models import (
     NotificationOutcome,
     Order,
@@ -132,12 +133,13 @@ def payment_status_change(*, payment_id: int, to_status: str) -> bool:
 
 def _sales_count_add(*, order_id: int) -> None:
     # In product id order, so two payments touching the same products never deadlock.
-    sold = (
+    sold = list(
         OrderLine.objects.filter(order_id=order_id)
         .values("sku__product_id")
         .annotate(units=Sum("quantity"))
         .order_by("sku__product_id")
     )
+    product_detail_cache_invalidate(product_ids=[row["sku__product_id"] for row in sold])  # the detail shows sales
     for row in sold:
         Product.objects.filter(pk=row["sku__product_id"]).update(sales_count=F("sales_count") + row["units"])
 

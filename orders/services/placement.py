@@ -13,6 +13,7 @@ from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from catalog.models import ProductImage, Sku
+from catalog.services import product_detail_cache_invalidate
 from config.errors import ApplicationError
 from customers.models import Customer
 from orders.exceptions import (
@@ -191,6 +192,7 @@ def _skus_for_sale(*, sku_ids: list[int]) -> list[Sku]:
 def _stock_take(*, skus: list[Sku], quantities: dict[int, int]) -> None:
     # One conditional UPDATE per SKU, in id order: the database row lock each takes is
     # the only lock, and a fixed order means two multi-line orders never wait on each other in a cycle.
+    product_detail_cache_invalidate(product_ids={sku.product_id for sku in skus})
     for sku in skus:
         quantity = quantities[sku.pk]
         taken = Sku.objects.filter(pk=sku.pk, is_active=True, stock__gte=quantity).update(stock=F("stock") - quantity)

@@ -6,6 +6,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Sku
+from catalog.services import product_detail_cache_invalidate
 from orders.exceptions import OrderNotCancellable, OrderTransitionNotAllowed
 from orders.models import Carrier, Order, OrderActor, OrderEvent, OrderLine, OrderStatus, Payment, PaymentStatus
 
@@ -87,8 +88,12 @@ def _order_status_set(
 def _stock_restore(*, order_ids: list[int]) -> None:
     # In SKU id order, as order_create takes them, so a restore and a create never deadlock.
     quantities: dict[int, int] = {}
-    for sku_id, quantity in OrderLine.objects.filter(order_id__in=order_ids).values_list("sku_id", "quantity"):
+    product_ids: set[int] = set()
+    lines = OrderLine.objects.filter(order_id__in=order_ids).values_list("sku_id", "sku__product_id", "quantity")
+    for sku_id, product_id, quantity in lines:
         quantities[sku_id] = quantities.get(sku_id, 0) + quantity
+        product_ids.add(product_id)
+    product_detail_cache_invalidate(product_ids=product_ids)
     for sku_id in sorted(quantities):
         Sku.objects.filter(pk=sku_id).update(stock=F("stock") + quantities[sku_id])
 

@@ -1,0 +1,35 @@
+"""Which version of a product's detail answer is current, kept in the shared cache.
+
+Each product has a version token in the shared cache; a cached detail answer
+records the token it was rendered under and is served only while that token is
+still current. Every write that changes what the detail shows replaces the
+token after its commit (catalog.services.product_detail_cache_invalidate), so an
+answer can stay cached for minutes and still never outlive a change.
+
+Tokens are random, not counters: a token evicted from the cache is replaced by
+a new one that no stored answer carries, so eviction costs a miss, never a stale
+answer. A reader takes the token before it queries, so an answer rendered from
+rows read before a commit is stored under the old token and never served after.
+"""
+
+import uuid
+from collections.abc import Iterable
+
+from django.core.cache import cache
+
+
+def product_detail_version_key(product_id: int) -> str:
+    return f"catalog:product-detail-version:{product_id}"
+
+
+def product_detail_version_current(*, product_id: int, known: str | None) -> str | None:
+    """The product's current token: `known` (read with the answer) if set, else a new one added now."""
+    if known is not None:
+        return known
+    key = product_detail_version_key(product_id)
+    cache.add(key, uuid.uuid4().hex, timeout=None)  # a no-op if another reader added one first
+    return cache.get(key)
+
+
+def product_detail_versions_replace(*, product_ids: Iterable[int]) -> None:
+    cache.set_many({product_detail_version_key(product_id): uuid.uuid4().hex for product_id in product_ids}, None)
