@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connections
+from django.db import connection, connections
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
@@ -19,6 +19,7 @@ from articles.models import Push, PushAudience, PushBatch, PushMode, PushStatus
 from articles.services.dispatch import pushes_due_claim, pushes_stalled_claim
 from articles.tasks import dispatch_pushes, send_push
 from config import celery_app
+from tests import real_services
 from tests.articles.pushes import account_registered, push_created, stored_image, wait_for
 
 SENDALL = "/cgi-bin/message/mass/sendall"
@@ -60,6 +61,7 @@ def test_only_due_scheduled_pushes_are_claimed_and_each_change_is_recorded(sandb
 
 @pytest.mark.django_db(transaction=True)
 def test_a_push_another_beat_run_holds_is_skipped_not_waited_for(sandbox):
+    real_services.require(connection.vendor == "postgresql", "PostgreSQL as DATABASE_URL")  # SKIP LOCKED
     account = account_registered(sandbox)
     held, free = push_created(account, status="scheduled"), push_created(account, status="scheduled")
     Push.objects.update(scheduled_at=timezone.now() - timedelta(seconds=1))

@@ -83,7 +83,9 @@ def beijing(at: datetime) -> str:
 
 
 def order_fields(out_trade_no: str, **overrides) -> dict[str, str]:
-    expire = datetime.now(BEIJING) + timedelta(minutes=30)
+    # One to two hours ahead, on the hour: two calls for one order send the same time_expire unless
+    # an hour turns between them (to the second, a repeat would be "other parameters" now and then).
+    expire = (datetime.now(BEIJING) + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
     return {
         "body": "Ceramic mug x1",
         "out_trade_no": out_trade_no,
