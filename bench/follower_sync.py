@@ -24,9 +24,10 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.side_database import side_database
 
 APPID = "wx00000000000b0001"
 SECRET = "follower-bench-secret"
@@ -35,36 +36,11 @@ SECRET = "follower-bench-secret"
 INSERT_BATCH_SIZE = 10_000
 
 
-def _bench_database_url() -> tuple[str, str, str]:
-    """(the bench database's URL, the maintenance database's URL, the bench database's name)."""
-    url = os.environ.get("DATABASE_URL", "")
-    parsed = urlparse(url)
-    if parsed.scheme not in {"postgres", "postgresql"}:
-        sys.exit("Set DATABASE_URL to a PostgreSQL database; this bench creates <name>_follower_bench beside it.")
-    name = f"{parsed.path.lstrip('/')}_follower_bench"
-    return urlunparse(parsed._replace(path=f"/{name}")), urlunparse(parsed._replace(path="/postgres")), name
-
-
-BENCH_URL, MAINTENANCE_URL, BENCH_NAME = _bench_database_url()
-os.environ["DATABASE_URL"] = BENCH_URL
+DATABASE = side_database("follower_bench")
+os.environ["DATABASE_URL"] = DATABASE.url
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
 os.environ["DJANGO_VAR_DIR"] = tempfile.mkdtemp(prefix="bench-followers-")
-
-import psycopg  # noqa: E402
-
-
-def _database_recreate() -> None:
-    with psycopg.connect(MAINTENANCE_URL, autocommit=True) as maintenance:
-        maintenance.execute(f'DROP DATABASE IF EXISTS "{BENCH_NAME}" WITH (FORCE)')
-        maintenance.execute(f'CREATE DATABASE "{BENCH_NAME}"')
-
-
-def _database_drop() -> None:
-    with psycopg.connect(MAINTENANCE_URL, autocommit=True) as maintenance:
-        maintenance.execute(f'DROP DATABASE IF EXISTS "{BENCH_NAME}" WITH (FORCE)')
-
-
-_database_recreate()
+DATABASE.recreate()
 
 import django  # noqa: E402
 
@@ -143,7 +119,7 @@ def _empty_followers() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--followers", type=int, default=200_000, help="followers the account has at WeChat")
-    parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_NAME} database afterwards")
+    parser.add_argument("--keep", action="store_true", help=f"keep the {DATABASE.name} database afterwards")
     options = parser.parse_args()
 
     sandbox, sandbox_url = _sandbox_start()
@@ -184,7 +160,7 @@ def main() -> None:
             from django.db import connections
 
             connections.close_all()
-            _database_drop()
+            DATABASE.drop()
 
     mb = 1024 * 1024
     print(f"followers: {options.followers:,} ({tagged:,} tagged); PostgreSQL {settings.DATABASES['default']['HOST']}")

@@ -21,46 +21,23 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.side_database import side_database
 
 SPREAD_SKUS = 200
 HOT_STOCK_SHARE = 0.8
 
 
-def _bench_database_url() -> tuple[str, str, str]:
-    """(the bench database's URL, the maintenance database's URL, the bench database's name)."""
-    url = os.environ.get("DATABASE_URL", "")
-    parsed = urlparse(url)
-    if parsed.scheme not in {"postgres", "postgresql"}:
-        sys.exit("Set DATABASE_URL to a PostgreSQL database; this bench creates <name>_order_bench beside it.")
-    name = f"{parsed.path.lstrip('/')}_order_bench"
-    return urlunparse(parsed._replace(path=f"/{name}")), urlunparse(parsed._replace(path="/postgres")), name
-
-
-BENCH_URL, MAINTENANCE_URL, BENCH_NAME = _bench_database_url()
-os.environ["DATABASE_URL"] = BENCH_URL
+DATABASE = side_database("order_bench")
+os.environ["DATABASE_URL"] = DATABASE.url
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
 os.environ["DJANGO_VAR_DIR"] = tempfile.mkdtemp(prefix="bench-orders-")
-
-import psycopg  # noqa: E402
-
-
-def _database_recreate() -> None:
-    with psycopg.connect(MAINTENANCE_URL, autocommit=True) as maintenance:
-        maintenance.execute(f'DROP DATABASE IF EXISTS "{BENCH_NAME}" WITH (FORCE)')
-        maintenance.execute(f'CREATE DATABASE "{BENCH_NAME}"')
-
-
-def _database_drop() -> None:
-    with psycopg.connect(MAINTENANCE_URL, autocommit=True) as maintenance:
-        maintenance.execute(f'DROP DATABASE IF EXISTS "{BENCH_NAME}" WITH (FORCE)')
-
-
-_database_recreate()
+DATABASE.recreate()
 
 import django  # noqa: E402
+import psycopg  # noqa: E402
 
 django.setup()
 
@@ -108,7 +85,7 @@ def _orders_worker(customer_id: int, address_id: int, sku_ids: list[int]) -> tup
 
 def _updates_worker(sku_ids: list[int]) -> tuple[int, int, list[str]]:
     taken, refused = 0, 0
-    with psycopg.connect(BENCH_URL, autocommit=True) as database:
+    with psycopg.connect(DATABASE.url, autocommit=True) as database:
         start_line.wait()
         for sku_id in sku_ids:
             cursor = database.execute(
@@ -183,7 +160,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workers", type=int, default=16, help="concurrent buyers (processes), one connection each")
     parser.add_argument("--attempts", type=int, default=40, help="orders each buyer tries to place")
-    parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_NAME} database afterwards")
+    parser.add_argument("--keep", action="store_true", help=f"keep the {DATABASE.name} database afterwards")
     options = parser.parse_args()
 
     try:
@@ -214,9 +191,11 @@ def main() -> None:
     finally:
         connections.close_all()
         if not options.keep:
-            _database_drop()
+            DATABASE.drop()
 
-    print(f"{options.workers} concurrent buyers x {options.attempts} attempts each, PostgreSQL database {BENCH_NAME}")
+    print(
+        f"{options.workers} concurrent buyers x {options.attempts} attempts each, PostgreSQL database {DATABASE.name}"
+    )
     print(
         f"{'scenario':<10} {'orders/s':>9} {'placed':>7} {'refused':>8} {'oversell':>9} {'baseline/s':>11} {'ratio':>6}"
     )

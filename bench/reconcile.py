@@ -27,9 +27,10 @@ import tempfile
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.side_database import side_database
 
 BILL_DATE = date(2026, 11, 22)
 COLUMNS = (
@@ -40,16 +41,6 @@ COLUMNS = (
 SUMMARY_HEADER = "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额"
 APPID, MCH_ID, OPENID = "wx2421b1c4370ec43b", "10000100", "oUpF8uMEb4qRXf22hE3X68TekukE"
 COPY_PROGRESS_EVERY = 200_000
-
-
-def _bench_database_url() -> tuple[str, str, str]:
-    """(the bench database's URL, the maintenance database's URL, the bench database's name)."""
-    url = os.environ.get("DATABASE_URL", "")
-    parsed = urlparse(url)
-    if parsed.scheme not in {"postgres", "postgresql"}:
-        sys.exit("Set DATABASE_URL to a PostgreSQL database; this bench creates <name>_reconcile_bench beside it.")
-    name = f"{parsed.path.lstrip('/')}_reconcile_bench"
-    return urlunparse(parsed._replace(path=f"/{name}")), urlunparse(parsed._replace(path="/postgres")), name
 
 
 def _peak_rss_bytes() -> int:
@@ -258,19 +249,15 @@ def main() -> None:
         side = _side_baseline if arguments.side == "baseline" else _side_reconcile
         print(json.dumps(side(arguments.bill)))
         return
-    bench_url, maintenance_url, bench_name = _bench_database_url()
+    database = side_database("reconcile_bench")
     environment = {
         **os.environ,
-        "DATABASE_URL": bench_url,
+        "DATABASE_URL": database.url,
         "DJANGO_SETTINGS_MODULE": "config.settings_test",
         "DJANGO_VAR_DIR": os.environ.get("DJANGO_VAR_DIR") or tempfile.mkdtemp(prefix="bench-reconcile-"),
     }
 
-    import psycopg
-
-    with psycopg.connect(maintenance_url, autocommit=True) as maintenance:
-        maintenance.execute(f'DROP DATABASE IF EXISTS "{bench_name}" WITH (FORCE)')
-        maintenance.execute(f'CREATE DATABASE "{bench_name}"')
+    database.recreate()
     os.environ.update(environment)
     import django
 
@@ -301,8 +288,7 @@ def main() -> None:
         from django.db import connections
 
         connections.close_all()
-        with psycopg.connect(maintenance_url, autocommit=True) as maintenance:
-            maintenance.execute(f'DROP DATABASE IF EXISTS "{bench_name}" WITH (FORCE)')
+        database.drop()
 
     print()
     print(f"{'':<28}{'seconds':>10}{'rows/s':>12}{'peak memory':>14}")
