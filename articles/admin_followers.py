@@ -7,19 +7,7 @@ from django.utils import timezone
 
 from articles.models import FollowedAccount, Follower, FollowerSyncRun, FollowerTag
 from articles.tasks import sync_account_followers
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows WeChat owns: staff read them; the sync and WeChat's events write them."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from config.admin_read_only import ReadOnlyAdmin
 
 
 @admin.register(Follower)

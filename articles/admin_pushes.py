@@ -48,6 +48,7 @@ from articles.services.pushes import (
     push_update,
 )
 from articles.services.quota import BEIJING, beijing_time_label, quota_window_start
+from config.admin_read_only import ReadOnlyInline
 from config.errors import ApplicationError
 from wechat.admin import OfficialAccountAdmin
 from wechat.models import OfficialAccount
@@ -263,21 +264,14 @@ class PushArticleInline(PushEditableInline):
         return format_html('<a href="{0}" rel="noreferrer" target="_blank">{0}</a>', item.article_url)
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
+class PushReadOnlyInline(ReadOnlyInline):
+    """Seen by whoever may see the push: the rows have no permissions of their own."""
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("articles.view_push") or request.user.has_perm("articles.change_push")
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class PushBatchInline(ReadOnlyInline):
+class PushBatchInline(PushReadOnlyInline):
     """Each mass-send call and what MASSSENDJOBFINISH reported for it."""
 
     model = PushBatch
@@ -298,7 +292,7 @@ class PushBatchInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-class PushEventInline(ReadOnlyInline):
+class PushEventInline(PushReadOnlyInline):
     """The push's history, appended by the status service only."""
 
     model = PushEvent

@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from config.admin_read_only import ReadOnlyAdmin, ReadOnlyInline
 from config.errors import ApplicationError
 from config.money import fen_from_yuan, format_fen
 from orders.exceptions import OrderTransitionNotAllowed
@@ -39,17 +40,6 @@ SOLD_STATUSES = [
     OrderStatus.PARTIALLY_REFUNDED,
 ]
 LOW_STOCK = 5
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class OrderLineInline(ReadOnlyInline):
@@ -153,19 +143,6 @@ class RefundForm(forms.Form):
         if cleaned.get("kind") == "full" and self.refundable_fen == 0:
             self.add_error(None, "Everything paid is refunded or being refunded already.")
         return cleaned
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Pages staff read but never edit: orders change only through services (ship, cancel, pay)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Order)

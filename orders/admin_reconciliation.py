@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from config.admin_read_only import ReadOnlyAdmin
 from config.money import format_fen
 from orders.exceptions import DiscrepancyAlreadyResolved
 from orders.models import Discrepancy, DiscrepancyStatus, ReconciliationRun, ReconciliationTrigger
@@ -19,19 +20,6 @@ from orders.tasks import reconcile_payments
 
 # WeChat keeps bills for three months (下载交易账单): older dates cannot be downloaded.
 BILLS_KEPT_DAYS = 90
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Written by reconciliation only; staff read them (and resolve discrepancies through the action)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def _fen(amount: int | None) -> str:
