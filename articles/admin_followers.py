@@ -15,7 +15,7 @@ class FollowerAdmin(ReadOnlyAdmin):
     list_display = ["openid", "nickname", "account", "is_subscribed", "subscribed_at", "unsubscribed_at", "synced_at"]
     list_filter = ["account", "is_subscribed"]
     list_select_related = ["account"]
-    search_fields = ["=openid", "nickname"]
+    search_fields = ["openid__exact", "nickname"]
     # Counting a 200,000-row filter on every page costs more than the page itself.
     show_full_result_count = False
 

@@ -9,6 +9,9 @@ with `workers` processes (one PostgreSQL connection each, no shared GIL) release
 Each attempt is a whole order_create (address, prices, snapshots, lines, event, idempotency key).
 The baseline replays the same attempts as bare `UPDATE ... SET stock = stock - 1 WHERE id = %s AND
 stock >= 1` statements in autocommit through psycopg: the floor of what taking stock costs.
+A third run writes what an order writes (stock, order, line, event) as one SQL statement through
+psycopg, with no application code at all: the most any implementation of an order could reach
+against the baseline on this machine, printed so the ratio can be read against it.
 Oversell is stock taken beyond what was there, or stock that does not match the orders: it must be 0.
 """
 
@@ -98,6 +101,60 @@ def _updates_worker(sku_ids: list[int]) -> tuple[int, int, list[str]]:
     return taken, refused, []
 
 
+# An order's writes with no application code: take the stock, then insert the order (address
+# copied), its line and its creation event, all in one statement and one round trip.
+ONE_STATEMENT_ORDER = """
+WITH taken AS (
+    UPDATE catalog_sku AS sku SET stock = sku.stock - 1
+    FROM catalog_product AS product
+    WHERE sku.id = %(sku_id)s AND sku.is_active AND sku.stock >= 1
+        AND product.id = sku.product_id AND product.is_active
+    RETURNING sku.id, sku.price_fen, sku.specs, product.title
+), placed AS (
+    INSERT INTO orders_order (
+        order_no, customer_id, status, total_fen, note, recipient, phone, province, city, district,
+        address_detail, source_campaign, idempotency_key, request_digest, created_at, expires_at,
+        carrier, tracking_number
+    )
+    SELECT %(order_no)s, address.customer_id, 'pending_payment', taken.price_fen, '', address.recipient,
+        address.phone, address.province, address.city, address.district, address.detail, '',
+        %(idempotency_key)s, '', now(), now() + interval '30 minutes', '', ''
+    FROM taken, orders_address AS address
+    WHERE address.id = %(address_id)s
+    RETURNING id
+), line AS (
+    INSERT INTO orders_orderline (order_id, sku_id, title, specs, image, price_fen, quantity, subtotal_fen)
+    SELECT placed.id, taken.id, taken.title, taken.specs, '', taken.price_fen, 1, taken.price_fen
+    FROM placed, taken
+), event AS (
+    INSERT INTO orders_orderevent (order_id, from_status, to_status, actor, reason, at)
+    SELECT id, '', 'pending_payment', 'customer', '', now() FROM placed
+)
+SELECT id FROM placed
+"""
+
+
+def _one_statement_worker(customer_id: int, address_id: int, sku_ids: list[int]) -> tuple[int, int, list[str]]:
+    placed, refused = 0, 0
+    with psycopg.connect(DATABASE.url, autocommit=True) as database:
+        start_line.wait()
+        for sku_id in sku_ids:
+            cursor = database.execute(
+                ONE_STATEMENT_ORDER,
+                {
+                    "sku_id": sku_id,
+                    "address_id": address_id,
+                    "order_no": uuid.uuid4().hex,
+                    "idempotency_key": uuid.uuid4().hex,
+                },
+            )
+            if cursor.fetchone() is None:
+                refused += 1
+            else:
+                placed += 1
+    return placed, refused, []
+
+
 def _run(worker, arguments: list[tuple]) -> tuple[float, int, int]:
     """Run `worker` once per argument tuple, each in its own process, released together; (seconds, ok, refused)."""
     global start_line
@@ -145,21 +202,29 @@ def _scenario(name: str, *, attempts: list[list[int]], stock_by_sku: dict[int, i
 
     _stock_set(stock_by_sku)
     baseline_seconds, taken, baseline_refused = _run(_updates_worker, [(sku_ids,) for sku_ids in attempts])
+
+    _stock_set(stock_by_sku)
+    orders_before = Order.objects.order_by("-id").values_list("id", flat=True).first()
+    floor_seconds, floor_placed, _ = _run(
+        _one_statement_worker,
+        [(customer.pk, address.pk, sku_ids) for (customer, address), sku_ids in zip(buyers, attempts, strict=True)],
+    )
     return {
         "name": name,
         "orders_per_second": placed / seconds,
         "placed": placed,
         "refused": refused,
-        "oversell": oversell,
+        "oversell": oversell + _oversell(stock_by_sku, orders_before),
         "updates_per_second": taken / baseline_seconds,
         "baseline_refused": baseline_refused,
+        "one_statement_per_second": floor_placed / floor_seconds,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--workers", type=int, default=16, help="concurrent buyers (processes), one connection each")
-    parser.add_argument("--attempts", type=int, default=40, help="orders each buyer tries to place")
+    parser.add_argument("--attempts", type=int, default=100, help="orders each buyer tries to place")
     parser.add_argument("--keep", action="store_true", help=f"keep the {DATABASE.name} database afterwards")
     options = parser.parse_args()
 
@@ -197,15 +262,18 @@ def main() -> None:
         f"{options.workers} concurrent buyers x {options.attempts} attempts each, PostgreSQL database {DATABASE.name}"
     )
     print(
-        f"{'scenario':<10} {'orders/s':>9} {'placed':>7} {'refused':>8} {'oversell':>9} {'baseline/s':>11} {'ratio':>6}"
+        f"{'scenario':<10} {'orders/s':>9} {'placed':>7} {'refused':>8} {'oversell':>9} {'baseline/s':>11} "
+        f"{'ratio':>6} | {'1-statement/s':>13} {'ratio':>6}"
     )
     for result in results:
-        ratio = result["orders_per_second"] / result["updates_per_second"]
+        baseline = result["updates_per_second"]
         print(
             f"{result['name']:<10} {result['orders_per_second']:>9.0f} {result['placed']:>7} {result['refused']:>8} "
-            f"{result['oversell']:>9} {result['updates_per_second']:>11.0f} {ratio:>6.2f}"
+            f"{result['oversell']:>9} {baseline:>11.0f} {result['orders_per_second'] / baseline:>6.2f} | "
+            f"{result['one_statement_per_second']:>13.0f} {result['one_statement_per_second'] / baseline:>6.2f}"
         )
     print("baseline: bare conditional UPDATE ... WHERE stock >= 1 in autocommit through psycopg, same attempts")
+    print("1-statement: an order's writes as one SQL statement through psycopg, no application code")
     if any(result["oversell"] for result in results):
         sys.exit("OVERSOLD")
 

@@ -1,6 +1,6 @@
 """Settings for bench/storefront_read.py only: the production settings plus the baseline endpoint's URLs.
 
-BENCH_RESPONSE_CACHE=off swaps the cache for a dummy, so every storefront read
+BENCH_RESPONSE_CACHE=off swaps the caches for dummies, so every storefront read
 queries and serializes: the bench measures the app both with and without it.
 """
 
@@ -11,4 +11,4 @@ from config.settings import *  # noqa: F403
 ROOT_URLCONF = "bench.storefront_urls"
 
 if os.environ.get("BENCH_RESPONSE_CACHE") == "off":
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    CACHES = {alias: {"BACKEND": "django.core.cache.backends.dummy.DummyCache"} for alias in CACHES}  # noqa: F405

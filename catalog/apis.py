@@ -1,14 +1,9 @@
 """Storefront reads for the Mini Program: public, cacheable, answered in a fixed number of queries."""
 
-import hashlib
-from functools import wraps
 from urllib.parse import urlsplit
 
-from django.core.cache import cache
 from django.core.files.storage import default_storage
-from django.http import Http404, HttpResponse
-from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers, set_response_etag
-from django.utils.decorators import method_decorator
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -16,7 +11,6 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.product_detail_cache import product_detail_version_current, product_detail_version_key
 from catalog.selectors import (
     PRODUCT_ORDERINGS,
     ProductFilters,
@@ -25,16 +19,9 @@ from catalog.selectors import (
     storefront_product,
     storefront_products,
 )
+from catalog.storefront_caching import STOREFRONT_MAX_AGE_SECONDS, product_detail_cached, storefront_cached
 from config.api_schema import ERROR_RESPONSES, ErrorSerializer
 from config.pagination import CURSOR_PAGINATION_PARAMETERS, CursorPagination, cursor_page_serializer
-
-# How old an answer may be: phones and proxies keep it this long (Cache-Control), and so does
-# the server (the shared cache) for lists, so a shopper sees a list price or stock at most
-# twice this old. Order creation checks both again, and this is what lets the list stand a crowd.
-STOREFRONT_MAX_AGE_SECONDS = 15
-# A product detail answer stays in the shared cache until the product changes (see
-# catalog/product_detail_cache.py); this bound only lets unread answers leave the cache.
-PRODUCT_DETAIL_SERVER_CACHE_SECONDS = 10 * 60
 
 STOREFRONT_CACHING = (
     f"Public and cacheable: answers carry `Cache-Control: public, max-age={STOREFRONT_MAX_AGE_SECONDS}` and an "
@@ -58,91 +45,6 @@ def _serializer_context(request) -> dict:
     return {"origin": f"{request.scheme}://{request.get_host()}"}
 
 
-def _answer_key(request) -> str:
-    key_source = f"{request.build_absolute_uri()}|{request.headers.get('Accept', '')}"
-    return "storefront:" + hashlib.sha256(key_source.encode()).hexdigest()
-
-
-def _rendered_for_cache(view, request, args, kwargs):
-    """The view's answer, rendered, with its ETag if it is a 200 worth keeping; else None beside it."""
-    response = view(request, *args, **kwargs)
-    if callable(getattr(response, "render", None)) and not response.is_rendered:
-        response.render()
-    if response.status_code != 200:
-        return response, None
-    set_response_etag(response)
-    return response, (response.content, response["Content-Type"], response["ETag"])
-
-
-def _answer_from_cache(content: bytes, content_type: str, etag: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=content_type)
-    response["ETag"] = etag
-    return response
-
-
-def _public_and_conditional(request, response):
-    patch_cache_control(response, public=True, max_age=STOREFRONT_MAX_AGE_SECONDS)
-    patch_vary_headers(response, ["Accept"])
-    return get_conditional_response(request, etag=response["ETag"], response=response)
-
-
-def storefront_cached(view):
-    """Serve a public read from the shared cache for its max-age, with an ETag and 304s.
-
-    Django's cache_page would do, but this read is the storefront's hottest path:
-    keeping only the rendered bytes and their ETag, keyed by URL and Accept,
-    makes a cache hit cost little more than a prebuilt answer (bench/storefront_read.py).
-    """
-
-    @wraps(view)
-    def answered(request, *args, **kwargs):
-        if request.method not in {"GET", "HEAD"}:
-            return view(request, *args, **kwargs)
-        key = _answer_key(request)
-        cached = cache.get(key)
-        if cached is None:
-            response, kept = _rendered_for_cache(view, request, args, kwargs)
-            if kept is None:
-                return response
-            cache.set(key, kept, STOREFRONT_MAX_AGE_SECONDS)
-        else:
-            response = _answer_from_cache(*cached)
-        return _public_and_conditional(request, response)
-
-    return answered
-
-
-def product_detail_cached(view):
-    """Like storefront_cached, but an answer stays cached until its product changes.
-
-    Random reads over a large catalog rarely repeat within 15 s, so a short-lived
-    entry mostly missed. The answer is stored with the product's version token and
-    served only while the token is current; writes replace the token after commit
-    (catalog.services.product_detail_cache_invalidate). One round trip reads both.
-    """
-
-    @wraps(view)
-    def answered(request, *args, product_id: int, **kwargs):
-        if request.method not in {"GET", "HEAD"}:
-            return view(request, *args, product_id=product_id, **kwargs)
-        key = _answer_key(request)
-        version_key = product_detail_version_key(product_id)
-        found = cache.get_many([key, version_key])
-        cached, version = found.get(key), found.get(version_key)
-        if cached is not None and version is not None and cached[0] == version:
-            return _public_and_conditional(request, _answer_from_cache(*cached[1:]))
-        # The token before the query: rows read before a write's commit are kept under the old token.
-        version = product_detail_version_current(product_id=product_id, known=version)
-        response, kept = _rendered_for_cache(view, request, args, {**kwargs, "product_id": product_id})
-        if kept is None:
-            return response
-        if version is not None:
-            cache.set(key, (version, *kept), PRODUCT_DETAIL_SERVER_CACHE_SECONDS)
-        return _public_and_conditional(request, response)
-
-    return answered
-
-
 class PublicApi(APIView):
     """Public reads, the same for every shopper."""
 
@@ -150,9 +52,13 @@ class PublicApi(APIView):
     permission_classes = [AllowAny]
 
 
-@method_decorator(storefront_cached, name="dispatch")
 class StorefrontApi(PublicApi):
-    """Public reads kept briefly by phones, proxies and our shared cache."""
+    """Public reads kept briefly by phones, proxies and our caches."""
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # Wrapped once here: method_decorator on dispatch would build the wrapper again on every request.
+        return storefront_cached(super().as_view(**initkwargs))
 
 
 class CategoryNodeSerializer(serializers.Serializer):
@@ -340,9 +246,12 @@ class CategoryReferenceSerializer(serializers.Serializer):
     name = serializers.CharField()
 
 
-@method_decorator(product_detail_cached, name="dispatch")
 class ProductDetailApi(PublicApi):
     """Kept briefly by phones and proxies, and by our shared cache until the product changes."""
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        return product_detail_cached(super().as_view(**initkwargs))
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()

@@ -146,6 +146,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The embedded default is the database cache because its add() is atomic across
 # processes, which the token refresh lock relies on.
 CACHES = {"default": env.cache("CACHE_URL", default="dbcache://django_cache")}
+# Each process's own copies of storefront answers, in front of the shared cache
+# (catalog/storefront_caching.py): a few thousand answers of a few KB.
+CACHES["storefront_local"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "storefront-answers",
+    "OPTIONS": {"MAX_ENTRIES": 2000},
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

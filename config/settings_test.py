@@ -15,7 +15,7 @@ from config.settings import *  # noqa: F403
 from config.settings import CELERY_BROKER_TRANSPORT_OPTIONS, DATABASES, VAR_DIR, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+CACHES = {**CACHES, "default": env.cache("CACHE_URL", default="locmemcache://")}  # noqa: F405
 CACHES["default"]["KEY_PREFIX"] = "test"
 CELERY_TASK_DEFAULT_QUEUE = os.environ["CELERY_TEST_QUEUE"]
 # This run's own mass-send queue too; the test worker consumes both.

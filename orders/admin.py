@@ -163,7 +163,7 @@ class OrderAdmin(ReadOnlyAdmin):
     list_select_related = ["customer"]
     list_filter = ["status", PaidFilter, "created_at"]
     date_hierarchy = "created_at"
-    search_fields = ["=order_no", "=phone", "=customer__openid"]
+    search_fields = ["order_no__exact", "phone__exact", "customer__openid__exact"]
     search_help_text = "Order number, phone or openid (exact)."
     show_full_result_count = False
     inlines = [OrderLineInline, PaymentInline, OrderEventInline]
@@ -315,7 +315,7 @@ class PaymentAdmin(ReadOnlyAdmin):
 
     list_display = ["out_trade_no", "order_link", "amount", "sign_type", "status", "transaction_id", "paid_at"]
     list_filter = ["status", "sign_type", "created_at"]
-    search_fields = ["=out_trade_no", "=transaction_id", "=order__order_no"]
+    search_fields = ["out_trade_no__exact", "transaction_id__exact", "order__order_no__exact"]
     search_help_text = "out_trade_no, transaction_id or order number (exact)."
     list_select_related = ["order"]
     fields = [
@@ -350,7 +350,7 @@ class PaymentNotificationAdmin(ReadOnlyAdmin):
 
     list_display = ["received_at", "out_trade_no", "transaction_id", "amount", "result_code", "outcome"]
     list_filter = [NeedsAttentionFilter, "outcome", "result_code", "received_at"]
-    search_fields = ["=out_trade_no", "=transaction_id", "=payment__order__order_no"]
+    search_fields = ["out_trade_no__exact", "transaction_id__exact", "payment__order__order_no__exact"]
     search_help_text = "out_trade_no, transaction_id or order number (exact)."
     date_hierarchy = "received_at"
     fields = [
@@ -444,7 +444,12 @@ class RefundAdmin(ReadOnlyAdmin):
     list_display = ["out_refund_no", "order_link", "amount", "status", "refund_id", "requested_by", "created_at"]
     list_select_related = ["payment__order", "requested_by"]
     list_filter = ["status", "created_at"]
-    search_fields = ["=out_refund_no", "=refund_id", "=payment__out_trade_no", "=payment__order__order_no"]
+    search_fields = [
+        "out_refund_no__exact",
+        "refund_id__exact",
+        "payment__out_trade_no__exact",
+        "payment__order__order_no__exact",
+    ]
     search_help_text = "Refund number, WeChat refund id, payment or order number (exact)."
     inlines = [RefundEventInline]
     fields = [

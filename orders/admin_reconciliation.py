@@ -203,7 +203,7 @@ class DiscrepancyAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "kind", "repaired", "bill_date"]
     list_select_related = ["last_seen_run"]
-    search_fields = ["=out_trade_no", "=out_refund_no", "=transaction_id"]
+    search_fields = ["out_trade_no__exact", "out_refund_no__exact", "transaction_id__exact"]
     search_help_text = "Order, refund or WeChat transaction number (exact)."
     actions = ["resolve"]
     fieldsets = [

@@ -104,15 +104,16 @@ class Order(models.Model):
 
     # 14 digits of Beijing time then 10 random digits: sorts by time, cannot be enumerated,
     # and fits WeChat Pay's out_trade_no (at most 32 letters and digits).
-    order_no = models.CharField(max_length=32, unique=True, editable=False)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    order_no = models.CharField(max_length=32, editable=False)
+    # No index of its own: orders_order_customer_recent leads with the customer.
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders", db_index=False)
     status = models.CharField(max_length=32, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT)
     total_fen = models.PositiveBigIntegerField()
     note = models.CharField(max_length=200, blank=True)
 
     # The address as it was when the customer ordered.
     recipient = models.CharField(max_length=32)
-    phone = models.CharField(max_length=20, db_index=True)
+    phone = models.CharField(max_length=20)
     province = models.CharField(max_length=32)
     city = models.CharField(max_length=32)
     district = models.CharField(max_length=32)
@@ -138,8 +139,11 @@ class Order(models.Model):
         verbose_name = "order"
         verbose_name_plural = "orders"
         permissions = [("ship_order", "Can ship orders"), ("refund_order", "Can refund orders")]
+        # Every index is written by each order placed: only those a query uses. Exact-match
+        # btrees (no LIKE twins): staff search order numbers and phones whole.
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="orders_order_customer_recent"),
+            models.Index(fields=["phone"], name="orders_order_phone"),
             # The expiry task's claim: unpaid orders by deadline.
             models.Index(
                 fields=["expires_at"],
@@ -148,6 +152,7 @@ class Order(models.Model):
             ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["order_no"], name="orders_order_order_no_unique"),
             models.UniqueConstraint(
                 fields=["customer", "idempotency_key"],
                 condition=~Q(idempotency_key=""),
@@ -160,7 +165,8 @@ class Order(models.Model):
 
 
 class OrderLine(models.Model):
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # No index of its own: orders_orderline_one_line_per_sku leads with the order.
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines", db_index=False)
     # PROTECT: a SKU that was sold is taken off shelf, not deleted, so sales figures keep it.
     sku = models.ForeignKey(Sku, on_delete=models.PROTECT, related_name="order_lines")
     title = models.CharField(max_length=120)

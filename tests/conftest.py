@@ -6,19 +6,19 @@ from types import SimpleNamespace
 import pytest
 from django.apps import apps
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 
+from tests.caching import caches_clear
 from wechat.sandbox.client import SandboxClient
 from wechat.sandbox.server import sandbox_apps_from_settings, sandbox_merchants_from_settings, start_in_thread
 
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Tokens, locks and throttle counters must not leak from one test to the next."""
-    cache.clear()
+    """Tokens, locks, throttle counters and stored answers must not leak from one test to the next."""
+    caches_clear()
     yield
-    cache.clear()
+    caches_clear()
 
 
 @pytest.fixture

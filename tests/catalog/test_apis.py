@@ -1,14 +1,16 @@
 import base64
 import datetime
+import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from catalog.models import Product
+from tests.caching import caches_clear
 from tests.factories import CategoryFactory, ProductFactory, ProductImageFactory, SkuFactory
 
 pytestmark = pytest.mark.django_db
@@ -112,7 +114,7 @@ def test_reads_carry_etag_and_public_cache_control_and_answer_304_when_unchanged
     assert first["ETag"]
     assert again.status_code == 304
     assert again.content == b""
-    cache.clear()  # and when the answer is built afresh
+    caches_clear()  # and when the answer is built afresh
     assert api.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
 
 
@@ -127,6 +129,46 @@ def test_a_repeated_read_is_answered_from_the_shared_cache_until_it_expires(api,
     assert cached.json()["title"] == "Mug"
     assert cached["ETag"] == first["ETag"]
     assert (cached["Cache-Control"], cached["Vary"]) == (first["Cache-Control"], "Accept")
+
+
+def test_a_list_read_again_is_answered_from_the_process_own_copy(api, django_assert_num_queries):
+    _product(title="Mug")
+    first = api.get(PRODUCTS_URL)
+    cache.clear()  # the shared entry gone: only this process's copy can answer
+
+    with django_assert_num_queries(0):
+        again = api.get(PRODUCTS_URL)
+
+    assert again.content == first.content
+    assert again["ETag"] == first["ETag"]
+
+
+def test_a_process_copy_of_a_list_expires_with_the_shared_entry_not_later(api, monkeypatch):
+    monkeypatch.setattr("catalog.storefront_caching.STOREFRONT_MAX_AGE_SECONDS", 1)
+    product = _product(title="Mug")
+    api.get(PRODUCTS_URL)  # rendered at t0: kept in the shared cache until t0 + 1 s
+    time.sleep(0.6)
+    caches["storefront_local"].clear()  # a process that first reads it at t0 + 0.6 s ...
+    assert api.get(PRODUCTS_URL).json()["results"][0]["title"] == "Mug"
+    Product.objects.filter(pk=product.pk).update(title="Big mug")
+
+    time.sleep(0.5)  # ... must drop its copy at t0 + 1 s, not at t0 + 1.6 s
+
+    assert api.get(PRODUCTS_URL).json()["results"][0]["title"] == "Big mug"
+
+
+def test_clients_asking_for_plain_json_share_one_cached_answer(api, django_assert_num_queries):
+    product = _product(title="Mug")
+    url = f"{PRODUCTS_URL}/{product.pk}"
+    first = api.get(url, HTTP_ACCEPT="*/*")
+
+    with django_assert_num_queries(0):
+        answers = [api.get(url), api.get(url, HTTP_ACCEPT="application/json")]
+    indented = api.get(url, HTTP_ACCEPT="application/json; indent=4")  # a different rendering, kept apart
+
+    assert [answer.content for answer in answers] == [first.content, first.content]
+    assert indented.json() == first.json()
+    assert indented.content != first.content
 
 
 def test_a_refused_content_type_is_not_cached_for_json_readers(api):
@@ -146,7 +188,7 @@ def test_a_change_gives_a_new_etag_and_a_full_answer_once_the_cached_one_expires
     first = api.get(f"{PRODUCTS_URL}/{product.pk}")
 
     Product.objects.filter(pk=product.pk).update(title="Big mug")
-    cache.clear()  # as the cached answer expires after max-age
+    caches_clear()  # as the cached answer expires after max-age
     again = api.get(f"{PRODUCTS_URL}/{product.pk}", HTTP_IF_NONE_MATCH=first["ETag"])
 
     assert again.status_code == 200

@@ -2,14 +2,18 @@
 
 Each write is made as the code makes it and its after-commit work is run, as a
 commit would (django_capture_on_commit_callbacks); the next read must show it.
+`read` reads as a web process with no copy of its own (another process, or this
+one after the max-age); the last tests cover the copies a process keeps.
 """
 
 import io
+import time
 import uuid
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import cache, caches
 from django.core.files.base import ContentFile
 from django.test import override_settings
 from django.urls import reverse
@@ -66,6 +70,7 @@ def read(api, django_assert_num_queries):
     """The product's detail, asserting it came from the cache (no query) or was built afresh."""
 
     def detail(product_id: int, *, cached: bool, queries: int = PRODUCT_DETAIL_QUERIES):
+        caches["storefront_local"].clear()
         with django_assert_num_queries(0 if cached else queries):
             response = api.get(f"{PRODUCTS_URL}/{product_id}")
         return response
@@ -273,11 +278,12 @@ def test_an_expired_order_returning_stock_shows_on_the_next_read(sku, read, comm
 
 def test_with_redis_as_the_shared_cache_a_hit_costs_no_query_and_a_write_retires_it(sku, read, committed):
     redis_cache = {
+        **settings.CACHES,
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": require_redis(),
             "KEY_PREFIX": f"test-{uuid.uuid4().hex}",  # other runs sharing the database see none of these keys
-        }
+        },
     }
     with override_settings(CACHES=redis_cache):
         read(sku.product_id, cached=False)
@@ -307,3 +313,26 @@ def test_a_payment_counting_sales_shows_on_the_next_read(sku, read, committed):
 
     assert outcome == PaidOutcome.APPLIED
     assert read(sku.product_id, cached=False).json()["sales_count"] == 2
+
+
+def test_a_process_answers_again_from_its_own_copy_for_the_max_age(sku, api, committed, django_assert_num_queries):
+    first = api.get(f"{PRODUCTS_URL}/{sku.product_id}")
+    with committed():
+        sku_stock_adjust(sku_id=sku.pk, delta=-4, reason="Broken", by=None)
+    cache.clear()  # nothing in the shared cache either: only this process's copy can answer
+
+    with django_assert_num_queries(0):
+        again = api.get(f"{PRODUCTS_URL}/{sku.product_id}")
+
+    assert again.content == first.content  # at most the max-age old, as Cache-Control tells phones
+
+
+def test_a_process_copy_expires_after_the_max_age(sku, api, committed, monkeypatch):
+    monkeypatch.setattr("catalog.storefront_caching.STOREFRONT_MAX_AGE_SECONDS", 0.5)
+    api.get(f"{PRODUCTS_URL}/{sku.product_id}")
+    with committed():
+        sku_stock_adjust(sku_id=sku.pk, delta=-4, reason="Broken", by=None)
+
+    time.sleep(0.6)
+
+    assert _sku_of(api.get(f"{PRODUCTS_URL}/{sku.product_id}"), sku.pk)["stock"] == 6
