@@ -27,8 +27,6 @@ STOREFRONT_MAX_AGE_SECONDS = 15
 # A product detail answer stays in the shared cache until the product changes (see
 # catalog/product_detail_cache.py); this bound only lets unread answers leave the cache.
 PRODUCT_DETAIL_SERVER_CACHE_SECONDS = 10 * 60
-
-
 # Accept headers that all get the plain JSON rendering: one cached answer serves them all.
 PLAIN_JSON_ACCEPTS = {"", "*/*", "application/json"}
 
