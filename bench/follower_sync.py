@@ -57,7 +57,7 @@ from django.core.management import call_command  # noqa: E402
 from articles.models import Follower  # noqa: E402
 from articles.services.followers import followers_sync  # noqa: E402
 from wechat.models import OfficialAccount  # noqa: E402
-from wechat.sandbox.client import SandboxClient  # noqa: E402
+from wechat_sandbox.client import SandboxClient  # noqa: E402
 
 ROW_FIELDS = ["account_id", "openid", "nickname", "tag_ids", "is_subscribed", "subscribed_at", "synced_at"]
 

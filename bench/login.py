@@ -33,9 +33,9 @@ from django.test.utils import override_settings  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
 from wechat.clients import official_account_client  # noqa: E402
-from wechat.sandbox.client import SandboxClient  # noqa: E402
-from wechat.sandbox.server import sandbox_apps_from_settings, start_in_thread  # noqa: E402
 from wechat.tokens import TokenSource  # noqa: E402
+from wechat_sandbox.client import SandboxClient  # noqa: E402
+from wechat_sandbox.server import sandbox_apps_from_settings, start_in_thread  # noqa: E402
 
 
 def per_call_ms(durations: list[float]) -> float:

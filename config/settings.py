@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "wechat",
+    "wechat_sandbox",
     "customers",
     "catalog",
     "articles",

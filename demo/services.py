@@ -18,7 +18,7 @@ from catalog.services import (
 )
 from demo import data
 from wechat.models import OfficialAccount
-from wechat.sandbox.server import DEVELOPMENT_CALLBACK_TOKEN, DEVELOPMENT_ENCODING_AES_KEY
+from wechat_sandbox.server import DEVELOPMENT_CALLBACK_TOKEN, DEVELOPMENT_ENCODING_AES_KEY
 
 DEMO_USERNAME = "demo"
 DEMO_STAFF_GROUPS = ["Marketing", "Operations"]

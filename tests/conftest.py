@@ -9,8 +9,8 @@ from django.conf import settings
 from django.db import connection
 
 from tests.caching import caches_clear
-from wechat.sandbox.client import SandboxClient
-from wechat.sandbox.server import sandbox_apps_from_settings, sandbox_merchants_from_settings, start_in_thread
+from wechat_sandbox.client import SandboxClient
+from wechat_sandbox.server import sandbox_apps_from_settings, sandbox_merchants_from_settings, start_in_thread
 
 
 @pytest.fixture(autouse=True)

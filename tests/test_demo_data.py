@@ -109,9 +109,9 @@ def test_the_demo_account_hears_the_sandbox_started_as_make_demo_starts_it(
 ):
     """make demo runs the sandbox with --callback-base-url: a follower's event reaches the demo's account."""
     from wechat.models import OfficialAccount
-    from wechat.sandbox.client import SandboxClient
-    from wechat.sandbox.server import sandbox_apps_from_settings, start_in_thread
     from wechat.signals import official_account_message_received
+    from wechat_sandbox.client import SandboxClient
+    from wechat_sandbox.server import sandbox_apps_from_settings, start_in_thread
 
     _load_demo_data(monkeypatch)
     account = OfficialAccount.objects.get()

@@ -13,7 +13,7 @@ from articles.models import Push, PushArticle, PushAudience, PushMode, PushStatu
 from articles.services.push_status import push_transition
 from tests.factories import ArticleFactory
 from wechat.models import OfficialAccount
-from wechat.sandbox.client import SandboxClient
+from wechat_sandbox.client import SandboxClient
 
 CALLBACK_TOKEN = "sendingToken42"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

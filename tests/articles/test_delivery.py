@@ -26,7 +26,7 @@ from articles.services.dispatch import mass_send_results_unconfirmed
 from articles.services.sending import push_send
 from tests.articles.pushes import CALLBACK_TOKEN, account_registered, push_created, wait_for
 from wechat.models import OfficialAccount
-from wechat.sandbox.official_account_push import signature
+from wechat_sandbox.official_account_push import signature
 
 SAMPLE_MSG_ID = "1000001625"
 

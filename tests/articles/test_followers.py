@@ -29,7 +29,7 @@ from wechat.clients import client_for_official_account
 from wechat.errors import WeChatTransientError
 from wechat.models import OfficialAccount
 from wechat.official_account_followers import FollowerInfo
-from wechat.sandbox.official_account_push import message_xml, original_id, signature
+from wechat_sandbox.official_account_push import message_xml, original_id, signature
 
 APPID = "wx00000000000000f1"
 SECRET = "followers-secret"

@@ -21,7 +21,7 @@ from tests.factories import ArticleFactory
 from wechat.clients import client_for_official_account
 from wechat.errors import WeChatPermanentError, WeChatTimeout, WeChatTransientError
 from wechat.models import OfficialAccount
-from wechat.sandbox.official_account_followers import AccountFollowers
+from wechat_sandbox.official_account_followers import AccountFollowers
 
 pytestmark = pytest.mark.django_db
 

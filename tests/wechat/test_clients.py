@@ -13,7 +13,7 @@ from wechat.errors import (
     WeChatTimeout,
     WeChatTransientError,
 )
-from wechat.sandbox.redaction import fingerprint
+from wechat_sandbox.redaction import fingerprint
 
 IPS = "/cgi-bin/getcallbackip"
 

@@ -12,8 +12,8 @@ import requests
 from django.core.cache import cache
 
 from wechat.models import OfficialAccount
-from wechat.sandbox.official_account_push import encrypt, signature
 from wechat.signals import official_account_message_received
+from wechat_sandbox.official_account_push import encrypt, signature
 
 APPID = "wx00000000000000aa"
 TOKEN = "callbackToken42"

@@ -5,7 +5,7 @@ from django.conf import settings
 
 from wechat.pay.gateway import MerchantConfig, RefundNotification, merchant_config, payment_gateway
 from wechat.pay.v2 import InvalidPayMessage
-from wechat.sandbox.pay_refunds import PayRefund, refund_notification
+from wechat_sandbox.pay_refunds import PayRefund, refund_notification
 
 API_KEY = "sandboxapikey0000000000000000000"
 
