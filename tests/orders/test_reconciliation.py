@@ -1,6 +1,6 @@
 """Daily reconciliation: WeChat Pay's bill against our payments and refunds.
 
-Bills come from the shared sample (../shared/wechat/bill-sample.csv, the 27-column layout), an
+Bills come from our sample (tests/fixtures/wechat/bill-sample.csv, the 27-column layout), an
 older 24-column bill written here from 微信支付 V2 开发文档, 下载交易账单 (总金额, 代金券或立减优惠金额,
 ...; summary 总交易单数,总交易额,总退款金额,总代金券或立减优惠退款金额,手续费总金额), and the
 sandbox's pay/downloadbill, whose control API makes a bill with chosen discrepancies.

@@ -3,7 +3,7 @@
 Rules checked here and where they come from (微信支付 V2 开发文档, JSAPI/小程序支付, 下载交易账单):
 - 请求参数: bill_date yyyyMMdd, bill_type ALL / SUCCESS / REFUND, tar_type GZIP.
 - 返回结果: a header row, data rows whose every field starts with a backtick, a summary header and row; amounts in
-  yuan (the layout of ../shared/wechat/bill-sample.csv: 27 columns, CRLF).
+  yuan (the layout of tests/fixtures/wechat/bill-sample.csv: 27 columns, CRLF).
 - 注意: the day's bill is generated from 9:00 the next day, fetch it after 10:00; bills for three months only;
   错误码: return_code FAIL with "No Bill Exist", "Bill Creating", "invalid bill_type", ... as return_msg.
 """
