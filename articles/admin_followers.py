@@ -16,7 +16,7 @@ class FollowerAdmin(ReadOnlyAdmin):
     list_filter = ["account", "is_subscribed"]
     list_select_related = ["account"]
     search_fields = ["openid__exact", "nickname"]
-    # Counting a 200,000-row filter on every page costs more than the page itself.
+    # Counting a large account's followers on every page costs more than the page itself.
     show_full_result_count = False
 
 

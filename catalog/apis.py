@@ -41,7 +41,7 @@ def _absolute_media_url(origin: str, name: str | None) -> str | None:
 
 
 def _serializer_context(request) -> dict:
-    # The origin once per request: building it per image URL was a tenth of a list page's time.
+    # The origin once per request, not once per image URL: a list page builds many image URLs.
     return {"origin": f"{request.scheme}://{request.get_host()}"}
 
 

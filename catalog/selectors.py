@@ -7,18 +7,12 @@ parsers split on whitespace and punctuation) would need a Chinese segmenter
 extension; a substring match finds "马克杯" inside "景德镇手作陶瓷马克杯" with none.
 
 On PostgreSQL, catalog/migrations/0005 adds pg_trgm GIN indexes on UPPER(title)
-and UPPER(subtitle), the expressions icontains compares. Measured on the bench
-catalog (10,000 products, bench/storefront_read.py --keep-database; a busy
-2-core machine, so compare the rows, not the absolute times), newest first:
-
-    query              no index    trigram indexes
-    马克杯 (common)      33 ms       0.9 ms   (planner now stops at the first page)
-    景德镇陶瓷马克杯      23 ms       0.5 ms   (bitmap scan on the trigram indexes)
-    茶具 (common)        31 ms       0.9 ms
-    咖啡 (no match)      22 ms        32 ms    (2 characters: no trigram to look up)
+and UPPER(subtitle), the expressions icontains compares, so a query of three or
+more characters is looked up in the indexes instead of scanning every on-shelf
+product (the plans and timings: docs/benchmarks.md).
 
 Trigrams need at least 3 characters, so a rare 2-character word still scans
-the table (the last row); acceptable at this size, and a search engine with a
+the table; acceptable at this size, and a search engine with a
 Chinese tokenizer is the step after ~100,000 products. pg_trgm keeps
 only characters the database's locale calls alphanumeric: CJK counts in
 C.UTF-8 (checked with show_trgm('马克杯')) and the usual UTF-8 locales, not in

@@ -4,8 +4,8 @@ Two tiers. The shared cache every web process reads keeps lists and the category
 tree for their max-age, and a product's detail until the product changes
 (catalog/product_detail_cache.py). In front of it, each process keeps its own
 copies for at most the max-age, so that the hottest reads are answered without
-a round trip to the shared cache: on a 2-core machine that one round trip costs
-about a third of a prebuilt answer's throughput (bench/storefront_read.py). An
+a round trip to the shared cache, which alone takes much of a cached read's
+throughput (docs/benchmarks.md, bench/storefront_read.py). An
 answer is thus at most the max-age old, as the API documents and as phones and
 proxies may keep it anyway.
 """

@@ -116,9 +116,10 @@ def _bill_values(row: BillRow) -> tuple:
 def _copy_text_chunks(rows: Iterable[BillRow]) -> Iterator[str]:
     """The rows in COPY's text format, about COPY_CHUNK_ROWS to a chunk.
 
-    Written by hand: psycopg's write_row costs several times more per row, and a million rows
-    make that the bulk of a run. WeChat's numbers and states never hold a tab, a backslash or a
-    carriage return; a row that does (a malformed bill) is escaped field by field.
+    Written by hand: psycopg's write_row adapts every value of every row in Python, which over
+    a million rows costs more than parsing the bill (docs/benchmarks.md). WeChat's numbers and
+    states never hold a tab, a backslash or a carriage return; a row that does (a malformed
+    bill) is escaped field by field.
     """
     lines = []
     for row in rows:
