@@ -28,10 +28,11 @@ from orders.models import (
 )
 from orders.services.status import _order_status_set
 from wechat.errors import WeChatError
-from wechat.pay.gateway import MerchantConfig, PaymentGateway, merchant_config, payment_gateway
-from wechat.pay.gateway import OrderStatus as WeChatOrderStatus
-from wechat.pay.gateway import PaymentNotification as Notice
-from wechat.pay.v2 import BEIJING, InvalidPayMessage, parse_xml
+from wechat.pay.gateway import merchant_config, payment_gateway
+from wechat.pay.interface import MerchantConfig, PaymentGateway
+from wechat.pay.interface import OrderStatus as WeChatOrderStatus
+from wechat.pay.interface import PaymentNotification as Notice
+from wechat.pay.v2 import BEIJING
 
 logger = logging.getLogger(__name__)
 P = PaymentStatus
@@ -56,11 +57,7 @@ class PaidOutcome(enum.StrEnum):
 
 
 class PaymentNotificationRefused(Exception):
-    """A notification we cannot trust or place; answered FAIL and not stored. `status` is the HTTP status."""
-
-    def __init__(self, reason: str, *, status: int = 200):
-        self.status = status
-        super().__init__(reason)
+    """A verified notification we cannot trust or place; answered FAIL and not stored."""
 
 
 @transaction.atomic
@@ -189,27 +186,22 @@ def payment_confirm_at_wechat(*, payment: Payment, reason: str) -> PaidOutcome |
 # --- the payment notification -----------------------------------------------------------------
 
 
-def payment_notification_receive(*, body: bytes) -> NotificationOutcome:
-    """A payment notification as WeChat posted it: verified as its payment was signed, then recorded.
+def payment_notification_receive(*, notification: Notice) -> NotificationOutcome:
+    """A payment notification whose signature wechat/ verified: placed with its payment, then recorded.
 
-    Raises PaymentNotificationRefused for anything we cannot trust or place (not stored: an
-    unverified message is nobody's record); a verified one is always stored.
+    Raises PaymentNotificationRefused for one we cannot place, or signed otherwise than its payment
+    was (not stored: it is nobody's record); any other is always stored.
     """
-    try:
-        out_trade_no = parse_xml(body).get("out_trade_no", "")
-    except InvalidPayMessage as error:
-        raise PaymentNotificationRefused(str(error), status=400) from error
+    out_trade_no = notification.out_trade_no
     # Checked before the database sees it: PostgreSQL refuses some characters (NUL) with an error.
     well_formed = OUT_TRADE_NO_PATTERN.fullmatch(out_trade_no)
     payment = Payment.objects.filter(out_trade_no=out_trade_no).first() if well_formed else None
     if payment is None:
         raise PaymentNotificationRefused(f"no payment {out_trade_no[:32]!r}")
-    try:
-        # Signed as the order was, and it may not say how: the sign type we recorded decides.
-        notice = payment_gateway_for(sign_type=payment.sign_type).notification_verify(body, payment.sign_type)
-    except InvalidPayMessage as error:
-        raise PaymentNotificationRefused(str(error)) from error
-    return payment_notification_record(payment=payment, notice=notice, raw_body=body.decode("utf-8", "replace"))
+    # Signed as the order was, and it may not say how: the sign type we recorded decides.
+    if notification.sign_type != payment.sign_type:
+        raise PaymentNotificationRefused("payment notification signature does not match")
+    return payment_notification_record(payment=payment, notice=notification, raw_body=notification.raw_body)
 
 
 @transaction.atomic

@@ -23,7 +23,7 @@ from orders.services.payments import (
     payment_status_change,
 )
 from wechat.errors import WeChatError, WeChatMisconfigured, WeChatPermanentError, WeChatTransientError
-from wechat.pay.gateway import PrepayResult
+from wechat.pay.interface import PrepayResult
 from wechat.retry import retry_transient
 
 logger = logging.getLogger(__name__)

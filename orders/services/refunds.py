@@ -28,7 +28,8 @@ from orders.models import Order, OrderActor, OrderStatus, Payment, PaymentStatus
 from orders.services.refund_status import refund_status_set
 from orders.services.status import order_transition
 from wechat.errors import WeChatPermanentError, WeChatTransientError
-from wechat.pay.gateway import RefundNotification, payment_gateway
+from wechat.pay.gateway import payment_gateway
+from wechat.pay.interface import RefundNotification
 from wechat.pay.v2 import InvalidPayMessage
 
 logger = logging.getLogger(__name__)

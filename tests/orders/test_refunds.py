@@ -24,7 +24,8 @@ from orders.services.refunds import refund_request, refund_submit, refunds_settl
 from tests.factories import PaymentFactory
 from tests.orders.refund_helpers import paid_payment
 from wechat.errors import WeChatPermanentError, WeChatTransientError
-from wechat.pay.gateway import MerchantConfig, merchant_config, payment_gateway
+from wechat.pay.gateway import merchant_config, payment_gateway
+from wechat.pay.interface import MerchantConfig
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from xml.etree.ElementTree import Element, SubElement, tostring
 from zoneinfo import ZoneInfo
@@ -25,7 +25,7 @@ from wechat.errors import (
     error_for_errcode,
     error_from_exception,
 )
-from wechat.pay.gateway import (
+from wechat.pay.interface import (
     MerchantConfig,
     OrderStatus,
     PaymentNotification,
@@ -34,7 +34,7 @@ from wechat.pay.gateway import (
     RefundResult,
     RefundStatus,
 )
-from wechat.pay.signing import MD5, sign, signature_valid
+from wechat.pay.signing import MD5, SIGN_TYPES, sign, signature_valid
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 BILL_CHUNK_BYTES = 64 * 1024
@@ -44,12 +44,16 @@ class InvalidPayMessage(WeChatPermanentError):
     """A WeChat Pay message we cannot trust: malformed XML, a DTD or entity, or a wrong signature."""
 
 
+class MalformedPayMessage(InvalidPayMessage):
+    """Not a WeChat Pay message at all: not well-formed XML, or XML with a DTD or entities."""
+
+
 def parse_xml(body: bytes) -> dict[str, str]:
     """A flat WeChat Pay `<xml>` message's fields; DTDs and entities are refused."""
     try:
         root = fromstring(body, forbid_dtd=True)
     except (ParseError, DefusedXmlException) as exc:
-        raise InvalidPayMessage(f"not a WeChat Pay XML message ({type(exc).__name__})") from exc
+        raise MalformedPayMessage(f"not a WeChat Pay XML message ({type(exc).__name__})") from exc
     return {child.tag: child.text or "" for child in root}
 
 
@@ -66,11 +70,25 @@ def decrypt_req_info(req_info: str, api_key: str) -> bytes:
         raise InvalidPayMessage("req_info does not decrypt with our API key") from exc
 
 
-def build_xml(fields: dict[str, str]) -> bytes:
-    root = Element("xml")
-    for name, value in fields.items():
-        SubElement(root, name).text = value
-    return tostring(root, encoding="utf-8")
+def build_xml(fields: Mapping[str, str], *, cdata: bool = False) -> bytes:
+    """A flat `<xml>` message: the one writer of WeChat Pay XML, for our requests and our answers.
+
+    Values are escaped text, or with `cdata` each in a CDATA section, the form WeChat Pay's
+    documentation gives its notification answers in.
+    """
+    if not cdata:
+        root = Element("xml")
+        for name, value in fields.items():
+            SubElement(root, name).text = value
+        return tostring(root, encoding="utf-8")
+    # Names are WeChat's field names, never text we received.
+    sections = "".join(f"<{name}><![CDATA[{_cdata_safe(value)}]]></{name}>" for name, value in fields.items())
+    return f"<xml>{sections}</xml>".encode()
+
+
+def _cdata_safe(value: str) -> str:
+    # "]]>" would end the section early: split it across two sections.
+    return value.replace("]]>", "]]]]><![CDATA[>")
 
 
 class WeChatPayV2:
@@ -170,11 +188,14 @@ class WeChatPayV2:
     def notification_verify(self, body: bytes, sign_type: str | None = None) -> PaymentNotification:
         """A payment notification, trusted only once its signature checks out.
 
-        It is signed with the method the order used and may omit `sign_type`, so the caller says.
+        It is signed with the method the order used and may omit `sign_type`, so the caller says; or,
+        not knowing the order, says None: each of WeChat's methods is tried, and the notification
+        tells which one matched, for the caller to compare with the order's.
         """
         fields = parse_xml(body)
-        sign_type = sign_type or fields.get("sign_type") or self.config.sign_type
-        if not signature_valid(fields, self.config.api_key, sign_type):
+        candidates = (sign_type,) if sign_type else SIGN_TYPES
+        matched = next((name for name in candidates if signature_valid(fields, self.config.api_key, name)), None)
+        if matched is None:
             raise InvalidPayMessage("payment notification signature does not match")
         if (fields.get("appid"), fields.get("mch_id")) != (self.config.appid, self.config.mch_id):
             raise InvalidPayMessage("payment notification is for another app or merchant")
@@ -186,6 +207,8 @@ class WeChatPayV2:
                 openid=fields.get("openid", ""),
                 time_end=fields.get("time_end", ""),
                 result_code=fields["result_code"],
+                sign_type=matched,
+                raw_body=body.decode("utf-8", "replace"),
             )
         except (KeyError, ValueError) as exc:
             raise InvalidPayMessage(f"payment notification without a valid {exc}") from exc

@@ -3,7 +3,8 @@
 import pytest
 from django.conf import settings
 
-from wechat.pay.gateway import MerchantConfig, RefundNotification, merchant_config, payment_gateway
+from wechat.pay.gateway import merchant_config, payment_gateway
+from wechat.pay.interface import MerchantConfig, RefundNotification
 from wechat.pay.v2 import InvalidPayMessage
 from wechat_sandbox.pay_refunds import PayRefund, refund_notification
 

@@ -11,7 +11,8 @@ from werkzeug import Request, Response
 from werkzeug.serving import make_server
 
 from wechat.errors import WeChatMisconfigured, WeChatPermanentError, WeChatTimeout, WeChatTransientError
-from wechat.pay.gateway import MerchantConfig, PrepayResult, merchant_config, payment_gateway
+from wechat.pay.gateway import merchant_config, payment_gateway
+from wechat.pay.interface import MerchantConfig, PrepayResult
 from wechat.pay.signing import HMAC_SHA256, MD5, sign, signature_valid
 from wechat.pay.v2 import BEIJING, InvalidPayMessage, WeChatPayV2, build_xml, parse_xml
 
@@ -194,3 +195,19 @@ def test_a_tampered_answer_signature_is_detected(badly_signed_wechat, settings):
     settings.WECHAT_PAY_API_BASE_URL = badly_signed_wechat
     with pytest.raises(InvalidPayMessage):
         prepay(payment_gateway(), new_order_number())
+
+
+@pytest.mark.parametrize(
+    ("cdata", "start"),
+    [
+        (False, b"<xml><return_code>SUCCESS</return_code>"),
+        (True, b"<xml><return_code><![CDATA[SUCCESS]]></return_code>"),
+    ],
+)
+def test_xml_is_written_plain_or_in_cdata_and_reads_back_unchanged(cdata, start):
+    fields = {"return_code": "SUCCESS", "total_fee": "3990", "body": "茶 <x> & ]]> y", "attach": ""}
+
+    written = build_xml(fields, cdata=cdata)
+
+    assert written.startswith(start)
+    assert parse_xml(written) == fields
