@@ -144,11 +144,6 @@ class QuotaWindowUsage:
     def starts_at(self) -> datetime:
         return datetime.combine(self.start, time(), BEIJING)
 
-    @property
-    def ends_at(self) -> datetime:
-        end = quota_window_next_start(account_type=self.account_type, start=self.start)
-        return datetime.combine(end, time(), BEIJING)
-
 
 def _window_starts(*, account_type: str, first: date, count: int) -> list[date]:
     starts = [first]
