@@ -4,7 +4,6 @@ Every write goes through articles/services/pushes.py; the forms run the same che
 refusal (a missing tag, a bad openid, a full quota window) shows beside the field it concerns.
 """
 
-import calendar
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
@@ -13,7 +12,6 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import construct_change_message
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import PermissionDenied
-from django.db.models import OuterRef, PositiveIntegerField, Subquery, Sum
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
@@ -28,7 +26,6 @@ from articles.exceptions import PushInvalid, PushNotSchedulable
 from articles.models import (
     MAX_ARTICLES_PER_PUSH,
     FollowerTag,
-    MassSendQuotaSpent,
     Push,
     PushArticle,
     PushBatch,
@@ -36,7 +33,12 @@ from articles.models import (
     PushMode,
     PushStatus,
 )
-from articles.selectors import QuotaWindowUsage, pushes_with_send_time, quota_windows_for_accounts
+from articles.selectors import (
+    QuotaWindowUsage,
+    push_calendar_weeks,
+    pushes_with_batch_totals,
+    quota_windows_for_accounts,
+)
 from articles.services.pushes import (
     push_articles_check,
     push_audience_check,
@@ -47,7 +49,7 @@ from articles.services.pushes import (
     push_send_time,
     push_update,
 )
-from articles.services.quota import BEIJING, beijing_time_label, quota_window_start
+from articles.services.quota import BEIJING, beijing_time_label
 from config.admin_read_only import ReadOnlyInline
 from config.errors import ApplicationError
 from wechat.admin import OfficialAccountAdmin
@@ -56,14 +58,6 @@ from wechat.models import OfficialAccount
 SCHEDULE_BUTTON = "_schedule"
 # Service errors name model fields; the form shows the tag as a dropdown of FollowerTags.
 FORM_FIELD_FOR = {"audience_tag_id": "audience_tag"}
-# What the calendar shows: pushes that are going out or have gone.
-CALENDAR_STATUSES = [
-    PushStatus.SCHEDULED,
-    PushStatus.SENDING,
-    PushStatus.SENT,
-    PushStatus.PARTLY_SENT,
-    PushStatus.FAILED,
-]
 
 
 def _add_service_errors(form: forms.BaseForm, error: ApplicationError, *, fallback: str | None = None) -> None:
@@ -320,12 +314,6 @@ class ScheduleForm(forms.Form):
         return cleaned
 
 
-def _batches_sum(field: str) -> Subquery:
-    # A subquery, not a join: the changelist's counts and date hierarchy stay plain queries on pushes.
-    sums = PushBatch.objects.filter(push=OuterRef("pk")).values("push").annotate(total=Sum(field)).values("total")
-    return Subquery(sums, output_field=PositiveIntegerField())
-
-
 def _month_of(value: str | None) -> date:
     try:
         return datetime.strptime(value or "", "%Y-%m").date()
@@ -379,11 +367,7 @@ class PushAdmin(PushPreviewMixin, admin.ModelAdmin):
         return type(form.__name__, (form,), {"scheduling": SCHEDULE_BUTTON in request.POST})
 
     def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(total_sent=_batches_sum("sent_count"), total_reached=_batches_sum("total_count"))
-        )
+        return pushes_with_batch_totals(pushes=super().get_queryset(request))
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -617,7 +601,7 @@ class PushAdmin(PushPreviewMixin, admin.ModelAdmin):
             "month": month,
             "previous_month": (month - timedelta(days=1)).replace(day=1),
             "next_month": (month + timedelta(days=32)).replace(day=1),
-            "weeks": _calendar_weeks(account, month) if account else [],
+            "weeks": push_calendar_weeks(account=account, month=month) if account else [],
             "weekdays": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
         }
         if account is not None:
@@ -626,44 +610,6 @@ class PushAdmin(PushPreviewMixin, admin.ModelAdmin):
             windows = quota_windows_for_accounts(accounts=[account], at=at)[account.pk]
             context["quota_windows"] = [quota_summary(window) for window in windows]
         return TemplateResponse(request, "admin/articles/push/calendar.html", context)
-
-
-def _calendar_weeks(account: OfficialAccount, month: date) -> list[list[dict]]:
-    """Weeks of days (Monday first); each day with its pushes, by when WeChat took or will take them."""
-    first = datetime.combine(month, time(), BEIJING)
-    end = datetime.combine((month + timedelta(days=32)).replace(day=1), time(), BEIJING)
-    pushes = (
-        pushes_with_send_time()
-        .filter(account=account, status__in=CALENDAR_STATUSES, send_time__gte=first, send_time__lt=end)
-        .annotate(total_sent=_batches_sum("sent_count"))
-        .order_by("send_time", "pk")
-    )
-    by_day: dict[date, list] = defaultdict(list)
-    for push in pushes:
-        by_day[push.send_time.astimezone(BEIJING).date()].append(push)
-    # A service account's window is the month, marked on its first day: shade every day it covers.
-    spent = set(
-        MassSendQuotaSpent.objects.filter(
-            account=account, window_start__gte=month, window_start__lt=end.date()
-        ).values_list("window_start", flat=True)
-    )
-    weeks = []
-    for week in calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month):
-        weeks.append(
-            [
-                {
-                    "date": day,
-                    "in_month": day.month == month.month,
-                    "pushes": by_day.get(day, []),
-                    "spent_at_wechat": quota_window_start(
-                        account_type=account.account_type, at=datetime.combine(day, time(12), BEIJING)
-                    )
-                    in spent,
-                }
-                for day in week
-            ]
-        )
-    return weeks
 
 
 admin.site.register(Push, PushAdmin)

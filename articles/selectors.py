@@ -1,11 +1,12 @@
 """Reads about articles and pushes shared by the admin, its preview pages and the scheduling services."""
 
-from collections import Counter
+import calendar
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
-from django.db.models import DateTimeField, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import DateTimeField, Exists, F, OuterRef, PositiveIntegerField, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from articles.models import MassSendQuotaSpent, Push, PushBatch, PushMode, PushStatus
@@ -26,6 +27,14 @@ PREVIEW_ACCOUNT_PLACEHOLDER = "Official Account"
 QUOTA_COUNTED_STATUSES = (PushStatus.SCHEDULED, PushStatus.SENDING, PushStatus.SENT, PushStatus.PARTLY_SENT)
 # How far ahead the next free window is looked for: past this, something is badly wrong.
 QUOTA_WINDOWS_SEARCHED = 5000
+# What the push calendar shows: pushes that are going out or have gone.
+CALENDAR_STATUSES = [
+    PushStatus.SCHEDULED,
+    PushStatus.SENDING,
+    PushStatus.SENT,
+    PushStatus.PARTLY_SENT,
+    PushStatus.FAILED,
+]
 
 
 def article_preview_account_name() -> str:
@@ -48,6 +57,60 @@ def pushes_with_send_time() -> QuerySet[Push]:
     return Push.objects.annotate(
         send_time=Coalesce(Subquery(first_accepted, output_field=DateTimeField()), F("scheduled_at"))
     )
+
+
+def _push_batches_sum(field: str) -> Subquery:
+    # A subquery, not a join: the changelist's counts and date hierarchy stay plain queries on pushes.
+    sums = PushBatch.objects.filter(push=OuterRef("pk")).values("push").annotate(total=Sum(field)).values("total")
+    return Subquery(sums, output_field=PositiveIntegerField())
+
+
+def pushes_with_batch_totals(*, pushes: QuerySet[Push]) -> QuerySet[Push]:
+    """`pushes` annotated with `total_sent` and `total_reached`, summed over their batches (None before any)."""
+    return pushes.annotate(total_sent=_push_batches_sum("sent_count"), total_reached=_push_batches_sum("total_count"))
+
+
+def push_calendar_weeks(*, account: OfficialAccount, month: date) -> list[list[dict]]:
+    """The push calendar of `account` for the month starting on `month`, in Beijing days.
+
+    Weeks of days (Monday first, with the neighbouring months' days that fill them); each day
+    with its pushes, by when WeChat took or will take them, and whether WeChat said its quota
+    window was spent.
+    """
+    first = datetime.combine(month, time(), BEIJING)
+    end = datetime.combine((month + timedelta(days=32)).replace(day=1), time(), BEIJING)
+    pushes = (
+        pushes_with_send_time()
+        .filter(account=account, status__in=CALENDAR_STATUSES, send_time__gte=first, send_time__lt=end)
+        .annotate(total_sent=_push_batches_sum("sent_count"))
+        .order_by("send_time", "pk")
+    )
+    by_day: dict[date, list] = defaultdict(list)
+    for push in pushes:
+        by_day[push.send_time.astimezone(BEIJING).date()].append(push)
+    # A service account's window is the month, marked on its first day: shade every day it covers.
+    spent = set(
+        MassSendQuotaSpent.objects.filter(
+            account=account, window_start__gte=month, window_start__lt=end.date()
+        ).values_list("window_start", flat=True)
+    )
+    weeks = []
+    for week in calendar.Calendar(firstweekday=0).monthdatescalendar(month.year, month.month):
+        weeks.append(
+            [
+                {
+                    "date": day,
+                    "in_month": day.month == month.month,
+                    "pushes": by_day.get(day, []),
+                    "spent_at_wechat": quota_window_start(
+                        account_type=account.account_type, at=datetime.combine(day, time(12), BEIJING)
+                    )
+                    in spent,
+                }
+                for day in week
+            ]
+        )
+    return weeks
 
 
 def mass_sends_counted() -> QuerySet[Push]:
@@ -80,11 +143,6 @@ class QuotaWindowUsage:
     @property
     def starts_at(self) -> datetime:
         return datetime.combine(self.start, time(), BEIJING)
-
-    @property
-    def ends_at(self) -> datetime:
-        end = quota_window_next_start(account_type=self.account_type, start=self.start)
-        return datetime.combine(end, time(), BEIJING)
 
 
 def _window_starts(*, account_type: str, first: date, count: int) -> list[date]:

@@ -23,6 +23,7 @@ from catalog.services import (
     product_display_prices_refresh,
     product_image_thumbnails_make,
     products_shelf_set,
+    sku_create,
     sku_stock_adjust,
 )
 from config.money import fen_from_yuan, format_fen, yuan_from_fen
@@ -222,17 +223,14 @@ class ProductAdmin(ImportNeedsAddAndChange, ImportExportMixin, admin.ModelAdmin)
             formset.save()
 
     def _save_skus(self, request, formset) -> None:
-        """New SKUs start empty and get their initial stock as an audited adjustment."""
         skus = formset.save(commit=False)
         for sku in formset.deleted_objects:
             sku.delete()
         for sku in skus:
-            initial_stock = sku.stock if sku._state.adding else 0
             if sku._state.adding:
-                sku.stock = 0
-            sku.save()
-            if initial_stock:
-                sku_stock_adjust(sku_id=sku.pk, delta=initial_stock, reason="Initial stock", by=request.user)
+                sku_create(sku=sku, by=request.user)
+            else:
+                sku.save()
         formset.save_m2m()
 
 
@@ -267,12 +265,10 @@ class SkuAdmin(ImportNeedsAddAndChange, ImportExportMixin, admin.ModelAdmin):
         return format_html('<a href="{}">Adjust stock</a>', reverse("admin:catalog_sku_adjust_stock", args=[sku.pk]))
 
     def save_model(self, request, obj, form, change):
-        initial_stock = 0 if change else obj.stock
-        if not change:
-            obj.stock = 0
-        super().save_model(request, obj, form, change)
-        if initial_stock:
-            sku_stock_adjust(sku_id=obj.pk, delta=initial_stock, reason="Initial stock", by=request.user)
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            sku_create(sku=obj, by=request.user)
         # A SKU moved to another product changes both products' prices and detail pages.
         product_ids = {obj.product_id, form.initial.get("product", obj.product_id)}
         product_display_prices_refresh(product_ids=product_ids)

@@ -15,6 +15,7 @@ from catalog.services import (
     product_description_clean,
     product_detail_cache_invalidate,
     product_display_prices_refresh,
+    sku_create,
     sku_stock_adjust,
 )
 from config.money import fen_from_yuan, yuan_from_fen
@@ -83,21 +84,19 @@ class SkuResource(resources.ModelResource):
         product_detail_cache_invalidate(product_ids=self.touched_product_ids)
 
     def save_instance(self, instance, is_create, row, **kwargs):
-        """Saves the SKU with its old stock, then moves stock through sku_stock_adjust so the change is audited."""
-        wanted_stock = instance.stock
+        """Every stock change an import makes is audited: a new SKU's through sku_create, an existing one's by
+        saving it with its old stock, then moving it to the imported stock with sku_stock_adjust."""
         if is_create:
-            instance.stock = 0
+            sku_create(sku=instance, by=kwargs.get("user"), reason="Initial stock (import)")
         else:
+            wanted_stock = instance.stock
             # A SKU moved to another product changes the one it left too.
             instance.stock, product_left_id = Sku.objects.values_list("stock", "product_id").get(pk=instance.pk)
             self.touched_product_ids.add(product_left_id)
-        super().save_instance(instance, is_create, row, **kwargs)
+            super().save_instance(instance, is_create, row, **kwargs)
+            if wanted_stock != instance.stock:
+                adjustment = sku_stock_adjust(
+                    sku_id=instance.pk, delta=wanted_stock - instance.stock, reason="Import", by=kwargs.get("user")
+                )
+                instance.stock = adjustment.stock_after
         self.touched_product_ids.add(instance.product_id)
-        if wanted_stock != instance.stock:
-            adjustment = sku_stock_adjust(
-                sku_id=instance.pk,
-                delta=wanted_stock - instance.stock,
-                reason="Import" if not is_create else "Initial stock (import)",
-                by=kwargs.get("user"),
-            )
-            instance.stock = adjustment.stock_after

@@ -70,6 +70,20 @@ def products_shelf_set(*, product_ids: Iterable[int], on_shelf: bool) -> int:
 
 
 @transaction.atomic
+def sku_create(*, sku: Sku, by: AbstractBaseUser | None, reason: str = "Initial stock") -> Sku:
+    """Save a new SKU at 0 stock; the stock it was given arrives as an audited adjustment.
+
+    So every unit a SKU ever held is in its adjustment log, the first ones included.
+    """
+    initial_stock = sku.stock
+    sku.stock = 0
+    sku.save(force_insert=True)
+    if initial_stock:
+        sku.stock = sku_stock_adjust(sku_id=sku.pk, delta=initial_stock, reason=reason, by=by).stock_after
+    return sku
+
+
+@transaction.atomic
 def sku_stock_adjust(*, sku_id: int, delta: int, reason: str, by: AbstractBaseUser | None) -> StockAdjustment:
     """Add or remove stock under a row lock and record who did it, why, and what was left.
 

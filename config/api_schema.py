@@ -1,6 +1,7 @@
 """The error body every API shares, for the OpenAPI schema, and the errors every operation can answer."""
 
 from drf_spectacular import openapi
+from drf_spectacular.drainage import has_override
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -44,7 +45,8 @@ class AutoSchema(openapi.AutoSchema):
     """Names nested serializers after their view: LoginApi.InputSerializer becomes LoginInput.
 
     Every view nests an InputSerializer and an OutputSerializer; without the prefix
-    their schema components would collide.
+    their schema components would collide. A name given with extend_schema_serializer(component_name=...)
+    is taken as it is.
 
     Adds to each operation the protocol errors it can answer (see _PROTOCOL_ERRORS), so the
     schema says what clients will really get.
@@ -76,6 +78,8 @@ class AutoSchema(openapi.AutoSchema):
 
     def _get_serializer_name(self, serializer, direction, bypass_extensions=False):
         name = super()._get_serializer_name(serializer, direction, bypass_extensions)
+        if has_override(serializer, "component_name"):
+            return name
         owner, _, nested = type(serializer).__qualname__.rpartition(".")
         if owner and nested in {"InputSerializer", "OutputSerializer"}:
             return owner.removesuffix("Api") + name

@@ -67,6 +67,16 @@ class QuantityTooLarge(ApplicationError):
         )
 
 
+class IdempotencyKeyInvalid(ApplicationError):
+    code = "invalid"
+
+    def __init__(self):
+        super().__init__(
+            "Some fields are invalid.",
+            fields={"Idempotency-Key": ["Up to 64 printable ASCII characters, e.g. a UUID."]},
+        )
+
+
 class IdempotencyKeyReused(ApplicationError):
     status_code = 422
     code = "idempotency_key_reused"

@@ -7,6 +7,7 @@ from orders.apis import (
     CartItemCreateApi,
     CartItemDetailApi,
     OrderCancelApi,
+    OrderCheckPaymentApi,
     OrderDetailApi,
     OrderPayApi,
     OrdersApi,
@@ -22,4 +23,5 @@ urlpatterns = [
     path("orders/<str:order_no>", OrderDetailApi.as_view(), name="order"),
     path("orders/<str:order_no>/cancel", OrderCancelApi.as_view(), name="order-cancel"),
     path("orders/<str:order_no>/pay", OrderPayApi.as_view(), name="order-pay"),
+    path("orders/<str:order_no>/check-payment", OrderCheckPaymentApi.as_view(), name="order-check-payment"),
 ]

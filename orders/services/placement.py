@@ -1,7 +1,5 @@
 """Placing an order: server-side prices, stock taken by conditional UPDATEs, everything copied onto the order."""
 
-import hashlib
-import json
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,12 +18,12 @@ from orders.exceptions import (
     AddressRequired,
     CartItemNotFound,
     EmptyOrder,
-    IdempotencyKeyReused,
     InsufficientStock,
     QuantityTooLarge,
     SkuUnavailable,
 )
 from orders.models import MAX_LINE_QUANTITY, Address, CartItem, Order, OrderActor, OrderEvent, OrderLine, OrderStatus
+from orders.services.idempotency import order_for_idempotency_key, order_request_fingerprint
 
 
 @dataclass(frozen=True)
@@ -50,10 +48,18 @@ def order_create(
 
     With an idempotency key, a repeat of the same request returns the order the first one
     made, even when both arrive at once; the same key with a different request is refused.
+    The key's shape is checked first, by idempotency_key_validate.
     Prices come from the catalog, never from the client.
     """
     source = source or OrderSource()
-    digest = _request_digest(address_id=address_id, items=items, cart_item_ids=cart_item_ids, note=note, source=source)
+    fingerprint = order_request_fingerprint(
+        address_id=address_id,
+        items=items,
+        cart_item_ids=cart_item_ids,
+        note=note,
+        source_scene=source.scene,
+        source_campaign=source.campaign,
+    )
     # No lookup first: the unique index refuses a repeat at its INSERT, before any stock is
     # locked, so a first request (nearly all of them) costs one query fewer.
     try:
@@ -65,35 +71,17 @@ def order_create(
             note=note,
             source=source,
             idempotency_key=idempotency_key or "",
-            request_digest=digest,
+            request_digest=fingerprint,
         )
     except (IntegrityError, ApplicationError):
         # An earlier request with the same key may have committed first: ours then failed on
         # the unique index, or found the cart lines already ordered or the stock gone. Either
         # way it rolled back whole, stock included, and the first request's order is the answer.
-        if idempotency_key and (earlier := _order_for_idempotency_key(customer, idempotency_key, digest)):
+        if idempotency_key and (
+            earlier := order_for_idempotency_key(customer=customer, key=idempotency_key, fingerprint=fingerprint)
+        ):
             return earlier
         raise
-
-
-def _request_digest(
-    *, address_id: int | None, items: list[dict] | None, cart_item_ids: list[int] | None, note: str, source: OrderSource
-) -> str:
-    request = {
-        "address_id": address_id,
-        "items": items,
-        "cart_item_ids": cart_item_ids,
-        "note": note,
-        "source": {"scene": source.scene, "campaign": source.campaign},
-    }
-    return hashlib.sha256(json.dumps(request, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def _order_for_idempotency_key(customer: Customer, key: str, digest: str) -> Order | None:
-    order = Order.objects.filter(customer=customer, idempotency_key=key).first()
-    if order is not None and order.request_digest != digest:
-        raise IdempotencyKeyReused()
-    return order
 
 
 def _quantities_requested(

@@ -182,6 +182,33 @@ def test_a_new_skus_stock_is_recorded_as_an_adjustment_by_the_staff_member(admin
     assert adjustment.created_by == admin_user
 
 
+def test_a_sku_added_on_its_own_page_gets_its_stock_as_an_adjustment_by_the_staff_member(admin_client, admin_user):
+    product = ProductFactory()
+    form = {
+        "product": str(product.pk),
+        "code": "MUG-350-BLUE",
+        "specs": '{"color": "blue"}',
+        "price_fen": "42.00",
+        "stock": "5",
+        "is_active": "on",
+    }
+
+    response = admin_client.post(reverse("admin:catalog_sku_add"), form)
+
+    assert response.status_code == 302
+    sku = Sku.objects.get(code="MUG-350-BLUE")
+    assert (sku.stock, sku.price_fen) == (5, 4200)
+    adjustment = StockAdjustment.objects.get()
+    assert (adjustment.sku, adjustment.delta, adjustment.stock_after, adjustment.reason, adjustment.created_by) == (
+        sku,
+        5,
+        5,
+        "Initial stock",
+        admin_user,
+    )
+    assert _display_price(product) == 4200
+
+
 def test_an_existing_skus_stock_cannot_be_typed_over_in_the_editor(admin_client):
     sku = SkuFactory(stock=7)
     form = _product_add_form(category_id=sku.product.category_id, price="39.90") | {

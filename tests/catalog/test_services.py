@@ -15,6 +15,7 @@ from catalog.services import (
     product_image_create,
     product_image_thumbnails_make,
     products_shelf_set,
+    sku_create,
     sku_stock_adjust,
 )
 from tests.factories import ProductFactory, SkuFactory
@@ -72,6 +73,36 @@ def test_shelf_set_changes_only_products_not_already_there():
 
 
 # --- stock adjustments -----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_new_sku_starts_at_zero_and_its_initial_stock_is_an_audited_adjustment(admin_user):
+    sku = sku_create(sku=SkuFactory.build(product=ProductFactory(), code="MUG-2", stock=12), by=admin_user)
+
+    assert Sku.objects.get(code="MUG-2").stock == sku.stock == 12
+    [adjustment] = StockAdjustment.objects.filter(sku=sku)
+    assert (adjustment.delta, adjustment.reason, adjustment.stock_after, adjustment.created_by) == (
+        12,
+        "Initial stock",
+        12,
+        admin_user,
+    )
+
+
+@pytest.mark.django_db
+def test_a_new_sku_without_stock_has_no_adjustment():
+    sku = sku_create(sku=SkuFactory.build(product=ProductFactory(), stock=0), by=None, reason="Initial stock (import)")
+
+    assert Sku.objects.get(pk=sku.pk).stock == 0
+    assert not StockAdjustment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_new_sku_with_negative_stock_is_refused_and_not_created(admin_user):
+    with pytest.raises(StockAdjustmentRefused):
+        sku_create(sku=SkuFactory.build(product=ProductFactory(), code="MUG-3", stock=-1), by=admin_user)
+
+    assert not Sku.objects.filter(code="MUG-3").exists()
 
 
 @pytest.mark.django_db

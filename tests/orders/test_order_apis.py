@@ -247,6 +247,13 @@ def test_a_malformed_idempotency_key_is_refused(api, sku, address, key):
     assert list(response.json()["fields"]) == ["Idempotency-Key"]
 
 
+def test_a_malformed_idempotency_key_is_reported_before_an_invalid_body(api):
+    response = api.post(ORDERS, {"items": "not a list"}, format="json", HTTP_IDEMPOTENCY_KEY="has space")
+
+    assert response.status_code == 400
+    assert list(response.json()["fields"]) == ["Idempotency-Key"]
+
+
 def test_the_list_is_mine_newest_first_and_filters_by_status(api, sku, address, place_order):
     first, second, third = (place_order([(sku, 1)]) for _ in range(3))
     Order.objects.filter(pk=second.pk).update(status=OrderStatus.CANCELLED)

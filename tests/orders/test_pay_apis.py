@@ -1,4 +1,4 @@
-"""POST /api/v1/orders/<order_no>/pay and GET /api/v1/orders/<order_no>?check_payment=1, against the WeChat sandbox."""
+"""POST /api/v1/orders/<order_no>/pay and /check-payment (and its GET alias ?check_payment=1), against the sandbox."""
 
 import threading
 from datetime import timedelta
@@ -12,7 +12,7 @@ from orders.models import Order, OrderStatus, Payment, PaymentStatus
 from orders.services.payments import payment_gateway_for
 from orders.services.status import order_cancel
 from tests import real_services
-from tests.factories import CustomerFactory
+from tests.factories import AddressFactory, CustomerFactory
 from tests.orders.conftest import authenticated_client
 from tests.orders.payments import UNREACHABLE_NOTIFY_URL, prepaid
 from wechat.pay.signing import HMAC_SHA256, MD5, signature_valid
@@ -241,6 +241,86 @@ def test_check_payment_must_be_a_boolean(api, order):
 
     assert response.status_code == 400
     assert "check_payment" in response.json()["fields"]
+
+
+# --- POST check-payment --------------------------------------------------------------------------
+
+
+def _check_payment(api, order):
+    return api.post(f"/api/v1/orders/{order.order_no}/check-payment")
+
+
+def test_check_payment_post_finds_the_order_paid_at_wechat(sandbox, api, order, sku):
+    payment = prepaid(api, order)
+    sandbox.pay_order(payment.out_trade_no)
+
+    response = _check_payment(api, order)
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "paid"
+    assert response.json()["timeline"][-1]["to"] == "paid"
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
+    payment.refresh_from_db()
+    assert payment.transaction_id == _sandbox_order(sandbox, payment.out_trade_no)["transaction_id"]
+    assert Product.objects.get(pk=sku.product_id).sales_count == 2
+    assert len(sandbox.received("/pay/orderquery")) == 1
+
+
+def test_check_payment_post_of_an_unpaid_order_leaves_it_pending(sandbox, api, order):
+    prepaid(api, order)
+
+    response = _check_payment(api, order)
+
+    assert (response.status_code, response.json()["status"]) == (200, "pending_payment")
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PENDING_PAYMENT
+    assert len(sandbox.received("/pay/orderquery")) == 1
+
+
+def test_check_payment_post_of_another_customers_order_is_404_and_asks_nothing(sandbox, api, sku, place_order):
+    other = CustomerFactory()
+    theirs = place_order([(sku, 1)], buyer=other, to_address=AddressFactory(customer=other))
+    sandbox.pay_order(prepaid(authenticated_client(other), theirs).out_trade_no)
+
+    response = _check_payment(api, theirs)
+
+    assert response.status_code == 404
+    assert set(response.json()) == {"code", "message", "fields"}
+    assert Order.objects.get(pk=theirs.pk).status == OrderStatus.PENDING_PAYMENT
+    assert sandbox.received("/pay/orderquery") == []
+
+
+def test_check_payment_post_of_an_unknown_order_is_404(api):
+    response = api.post("/api/v1/orders/202611231500009999999999/check-payment")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_check_payment_post_answers_as_the_get_alias_and_the_order_detail(sandbox, api, order):
+    payment = prepaid(api, order)
+    sandbox.pay_order(payment.out_trade_no)
+
+    posted = _check_payment(api, order)
+    alias = _order_detail(api, order, check_payment="1")
+    detail = _order_detail(api, order)
+
+    assert posted.json() == alias.json() == detail.json()
+    assert posted.json()["status"] == "paid"
+
+
+def test_check_payment_post_with_wechat_busy_answers_the_order_as_it_is(sandbox, api, order):
+    prepaid(api, order)
+    sandbox.add_fault("/pay/orderquery", errcode="SYSTEMERROR")
+
+    response = _check_payment(api, order)
+
+    assert (response.status_code, response.json()["status"]) == (200, "pending_payment")
+
+
+def test_check_payment_post_is_not_a_get(api, order):
+    response = api.get(f"/api/v1/orders/{order.order_no}/check-payment")
+
+    assert (response.status_code, response.json()["code"]) == (405, "method_not_allowed")
 
 
 # --- concurrency (PostgreSQL) ----------------------------------------------------------------

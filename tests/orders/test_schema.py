@@ -13,6 +13,7 @@ ORDER_PATHS = {
     "/api/v1/orders/{order_no}": {"get"},
     "/api/v1/orders/{order_no}/cancel": {"post"},
     "/api/v1/orders/{order_no}/pay": {"post"},
+    "/api/v1/orders/{order_no}/check-payment": {"post"},
 }
 
 
@@ -91,3 +92,33 @@ def test_the_order_detail_documents_check_payment(schema):
     [check_payment] = [parameter for parameter in retrieve["parameters"] if parameter["name"] == "check_payment"]
     assert (check_payment["in"], check_payment["schema"]["type"]) == ("query", "boolean")
     assert "orderquery" in check_payment["description"]
+
+
+def test_the_order_detail_check_payment_flag_is_deprecated_for_the_post(schema):
+    retrieve = schema["paths"]["/api/v1/orders/{order_no}"]["get"]
+
+    [check_payment] = [parameter for parameter in retrieve["parameters"] if parameter["name"] == "check_payment"]
+    assert check_payment["deprecated"] is True
+    assert "Deprecated" in check_payment["description"] and "check-payment" in check_payment["description"]
+    assert check_payment["schema"]["default"] is False
+
+
+def test_check_payment_documents_the_order_detail_and_takes_no_body(schema):
+    check = schema["paths"]["/api/v1/orders/{order_no}/check-payment"]["post"]
+
+    assert check["operationId"] == "orders_check_payment"
+    assert check["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/OrderDetailOutput"
+    }
+    assert {"200", "401", "404"} <= set(check["responses"])
+    assert "orderquery" in check["description"]
+    assert "requestBody" not in check
+    assert "deprecated" not in check
+
+
+def test_order_create_keeps_its_body_component_name(schema):
+    create = schema["paths"]["/api/v1/orders"]["post"]
+
+    assert create["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/OrdersInputRequest"
+    }
