@@ -33,6 +33,7 @@ from articles.models import (
     PushMode,
     PushStatus,
 )
+from articles.quota_windows import BEIJING, beijing_time_label
 from articles.selectors import (
     QuotaWindowUsage,
     push_calendar_weeks,
@@ -49,7 +50,6 @@ from articles.services.pushes import (
     push_send_time,
     push_update,
 )
-from articles.services.quota import BEIJING, beijing_time_label
 from config.admin_read_only import ReadOnlyInline
 from config.errors import ApplicationError
 from wechat.admin import OfficialAccountAdmin

@@ -10,7 +10,7 @@ from django.db.models import DateTimeField, Exists, F, OuterRef, PositiveInteger
 from django.db.models.functions import Coalesce
 
 from articles.models import MassSendQuotaSpent, Push, PushBatch, PushMode, PushStatus
-from articles.services.quota import (
+from articles.quota_windows import (
     BEIJING,
     quota_limit,
     quota_window_label,

@@ -34,9 +34,9 @@ from articles.models import (
     PushMode,
     PushStatus,
 )
+from articles.quota_windows import beijing_time_label, quota_window_label, quota_window_start
 from articles.selectors import quota_next_free_window, quota_window_usage
 from articles.services.push_status import push_status_set, push_transition_allowed
-from articles.services.quota import beijing_time_label, quota_window_label, quota_window_start
 from wechat.models import OfficialAccount
 
 # WeChat's openids are 28 characters of letters, digits, "_" and "-".

@@ -1,28 +1,10 @@
-"""WeChat's mass-send quota windows: a Beijing calendar day (subscription) or month (service)."""
+"""Recording that WeChat says a mass-send quota window is used up."""
 
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from articles.models import MassSendQuotaSpent, Push
+from articles.quota_windows import quota_window_start
 from wechat.models import OfficialAccount
-
-BEIJING = ZoneInfo("Asia/Shanghai")
-
-
-def quota_window_start(*, account_type: str, at: datetime) -> date:
-    """The first Beijing date of the window holding `at`."""
-    day = at.astimezone(BEIJING).date()
-    return day if account_type == OfficialAccount.AccountType.SUBSCRIPTION else day.replace(day=1)
-
-
-def quota_window_bounds(*, account_type: str, at: datetime) -> tuple[datetime, datetime]:
-    """[start, end) of the window holding `at`, as aware datetimes."""
-    start = quota_window_start(account_type=account_type, at=at)
-    if account_type == OfficialAccount.AccountType.SUBSCRIPTION:
-        end = start + timedelta(days=1)
-    else:
-        end = (start + timedelta(days=32)).replace(day=1)
-    return datetime.combine(start, time(), BEIJING), datetime.combine(end, time(), BEIJING)
 
 
 def quota_window_mark_spent(*, account: OfficialAccount, at: datetime, reason: str, push: Push | None = None) -> None:
@@ -32,35 +14,3 @@ def quota_window_mark_spent(*, account: OfficialAccount, at: datetime, reason: s
         window_start=quota_window_start(account_type=account.account_type, at=at),
         defaults={"reason": reason[:200], "push": push},
     )
-
-
-# 群发接口和原创校验: a subscription account may mass-send once a Beijing day, a service account
-# four times a Beijing calendar month.
-MASS_SENDS_PER_WINDOW = {
-    OfficialAccount.AccountType.SUBSCRIPTION: 1,
-    OfficialAccount.AccountType.SERVICE: 4,
-}
-
-
-def quota_limit(*, account_type: str) -> int:
-    return MASS_SENDS_PER_WINDOW[account_type]
-
-
-def quota_window_next_start(*, account_type: str, start: date) -> date:
-    """The first Beijing date of the window after the one starting on `start`."""
-    if account_type == OfficialAccount.AccountType.SUBSCRIPTION:
-        return start + timedelta(days=1)
-    return (start.replace(day=1) + timedelta(days=32)).replace(day=1)
-
-
-def quota_window_label(*, account_type: str, start: date) -> str:
-    """How staff name a window: "23 November 2026" (a day) or "November 2026" (a month)."""
-    if account_type == OfficialAccount.AccountType.SUBSCRIPTION:
-        return f"{start.day} {start:%B %Y}"
-    return f"{start:%B %Y}"
-
-
-def beijing_time_label(at: datetime) -> str:
-    """A moment as staff read it, in Beijing time: "1 December 2026, 00:00"."""
-    local = at.astimezone(BEIJING)
-    return f"{local.day} {local:%B %Y, %H:%M}"

@@ -5,8 +5,8 @@ from datetime import date, datetime, time, timedelta
 from django.utils import timezone
 
 from articles.models import Push, PushAudience, PushMode
+from articles.quota_windows import BEIJING
 from articles.services.pushes import push_create
-from articles.services.quota import BEIJING
 from tests.factories import ArticleFactory, OfficialAccountFactory
 from wechat.models import OfficialAccount
 

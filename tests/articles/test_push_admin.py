@@ -7,8 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from articles.models import MassSendQuotaSpent, Push, PushArticle, PushAudience, PushBatch, PushMode, PushStatus
+from articles.quota_windows import BEIJING
 from articles.services.pushes import push_schedule
-from articles.services.quota import BEIJING
 from tests.articles.push_builders import (
     beijing,
     draft_push,

@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 
 from articles.models import Article, Push, PushStatus
-from articles.services.quota import BEIJING
+from articles.quota_windows import BEIJING
 from articles.tasks import dispatch_pushes
 from tests.articles.image_samples import encoded, noisy_photo, several_megabyte_jpeg
 from tests.articles.pushes import account_registered
