@@ -403,6 +403,7 @@ def push_preview_send(*, push_id: int, recipient: str) -> None:
     """Send the push to one follower (openid) or WeChat id with message/mass/preview: no quota used.
 
     Makes the draft first (steps 1–3), which the real send reuses if the articles do not change.
+    A recipient WeChat will not deliver to raises PreviewRecipientRefused.
     """
     push = Push.objects.select_related("account").get(pk=push_id)
     client = client_for_official_account(push.account)
