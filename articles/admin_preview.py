@@ -15,8 +15,10 @@ from django.urls import path, reverse
 
 from articles.images import ImageCannotFit
 from articles.models import Push
-from articles.services.sending import ArticleImageMissing, push_preview_send, wechat_error_reason
+from articles.services.sending import ArticleImageMissing, push_preview_send
 from wechat.errors import WeChatPermanentError, WeChatTransientError
+from wechat.official_account_errcodes import wechat_error_reason
+from wechat.official_account_mass_send import PreviewRecipientRefused
 
 # 群发接口 预览接口: touser is an openid (28 characters), towxname a WeChat id (6–20 letters, digits, _ or -).
 RECIPIENT_VALIDATOR = RegexValidator(r"^[A-Za-z0-9_-]{6,64}$", "An openid or a WeChat id: letters, digits, _ or -.")
@@ -63,7 +65,8 @@ class PushPreviewMixin:
             try:
                 push_preview_send(push_id=push.pk, recipient=recipient)
             except WeChatPermanentError as refused:
-                form.add_error("recipient" if refused.errcode in (40003, 40132) else None, wechat_error_reason(refused))
+                field = "recipient" if isinstance(refused, PreviewRecipientRefused) else None
+                form.add_error(field, wechat_error_reason(refused))
             except WeChatTransientError:
                 form.add_error(None, "WeChat is busy right now; try again in a minute.")
             except (ImageCannotFit, ArticleImageMissing) as problem:

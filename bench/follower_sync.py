@@ -6,7 +6,7 @@ Creates its own database (<name>_follower_bench, dropped at the end) and starts 
 own process (manage.py wechat_sandbox) on a free loopback port, with one Official Account and
 `followers` followers (a tenth of them tagged): in its own process, its state and its log of the
 requests it received are not counted as the sync's memory, and it does not share our GIL.
-The sync is the product's own: followers_sync() through wechatpy over HTTP, paging user/get
+The sync is the product's own: followers_sync() through wechat/'s follower calls over HTTP, paging user/get
 (10,000 a page), user/info/batchget (100 a call) and tags/get, upserting a page at a time.
 The baseline writes the same rows (read back from the sync's result) with one bulk_create into an
 empty table: no WeChat calls, no upsert, everything in memory at once.

@@ -1,10 +1,11 @@
-"""An Official Account's followers and tags at WeChat, read through wechatpy's user and tag APIs.
+"""An Official Account's followers and tags at WeChat, and the events that say who follows.
 
 公众号文档 "用户管理": 获取用户列表 (user/get: up to 10,000 openids a page; the next page
 starts after `next_openid`, and a page with count 0 ends the list), 批量获取用户基本信息
 (user/info/batchget: at most 100 openids a call; since 2021-12-27 WeChat no longer
 gives nickname or avatar, so nickname is usually absent) and 用户标签管理 (tags/get).
-Errors arrive as wechat.errors' transient/permanent split (the client maps them).
+"接收事件推送 / 关注/取消关注事件": subscribe and unsubscribe, from the follower's openid
+(FromUserName) at CreateTime. Errors arrive as wechat.errors' transient/permanent split.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from wechat.clients import SharedTokenClient, client_for_official_account
-from wechat.models import OfficialAccount
+from wechat.clients import SharedTokenClient
 
 OPENIDS_PER_PAGE = 10_000
 INFO_BATCH_SIZE = 100
+SUBSCRIPTION_EVENTS = {"subscribe": True, "unsubscribe": False}
 
 
 @dataclass(frozen=True)
@@ -42,34 +43,51 @@ class TagInfo:
     follower_count: int
 
 
-class FollowersApi:
-    """One account's follower APIs over one client (one shared access token)."""
+@dataclass(frozen=True)
+class FollowerSubscriptionChange:
+    """A subscribe (`subscribed`) or unsubscribe event: who, and when it happened."""
 
-    def __init__(self, account: OfficialAccount, *, client: SharedTokenClient | None = None):
-        self.client = client or client_for_official_account(account)
+    openid: str
+    subscribed: bool
+    at: datetime
 
-    def openid_page(self, *, after: str = "") -> OpenidPage:
-        """One page of followers' openids, those after `after` ("" from the start).
 
-        WeChat sends next_openid on the last page too: only a page without openids ends the list.
-        """
-        answer = self.client.user.get_followers(after or None)
-        openids = (answer.get("data") or {}).get("openid") or []
-        return OpenidPage(
-            total=int(answer.get("total", 0)), openids=list(openids), next_openid=answer.get("next_openid") or ""
-        )
+def follower_openids_page(client: SharedTokenClient, *, after: str = "") -> OpenidPage:
+    """One page of followers' openids, those after `after` ("" from the start).
 
-    def infos(self, openids: list[str]) -> list[FollowerInfo]:
-        """What WeChat tells of up to 100 openids, in their order."""
-        if not 1 <= len(openids) <= INFO_BATCH_SIZE:
-            raise ValueError(f"user/info/batchget takes 1 to {INFO_BATCH_SIZE} openids, not {len(openids)}")
-        return [_follower_info(item) for item in self.client.user.get_batch(openids)]
+    WeChat sends next_openid on the last page too: only a page without openids ends the list.
+    """
+    answer = client.user.get_followers(after or None)
+    openids = (answer.get("data") or {}).get("openid") or []
+    return OpenidPage(
+        total=int(answer.get("total", 0)), openids=list(openids), next_openid=answer.get("next_openid") or ""
+    )
 
-    def tags(self) -> list[TagInfo]:
-        return [
-            TagInfo(tag_id=int(tag["id"]), name=str(tag["name"]), follower_count=int(tag.get("count", 0)))
-            for tag in self.client.tag.get()
-        ]
+
+def follower_infos(client: SharedTokenClient, *, openids: list[str]) -> list[FollowerInfo]:
+    """What WeChat tells of up to 100 openids, in their order."""
+    if not 1 <= len(openids) <= INFO_BATCH_SIZE:
+        raise ValueError(f"user/info/batchget takes 1 to {INFO_BATCH_SIZE} openids, not {len(openids)}")
+    return [_follower_info(item) for item in client.user.get_batch(openids)]
+
+
+def follower_tags(client: SharedTokenClient) -> list[TagInfo]:
+    return [
+        TagInfo(tag_id=int(tag["id"]), name=str(tag["name"]), follower_count=int(tag.get("count", 0)))
+        for tag in client.tag.get()
+    ]
+
+
+def follower_subscription_change_from_message(message: dict) -> FollowerSubscriptionChange:
+    """A subscribe or unsubscribe event; ValueError when it lacks a usable FromUserName or CreateTime."""
+    openid, create_time = str(message.get("FromUserName", "")), str(message.get("CreateTime", ""))
+    if not openid or not create_time.isdigit():
+        raise ValueError(f"a {message.get('Event')} event without a usable FromUserName/CreateTime")
+    return FollowerSubscriptionChange(
+        openid=openid,
+        subscribed=SUBSCRIPTION_EVENTS[str(message.get("Event", "")).lower()],
+        at=datetime.fromtimestamp(int(create_time), tz=UTC),
+    )
 
 
 def _follower_info(item: dict) -> FollowerInfo:

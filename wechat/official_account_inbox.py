@@ -7,6 +7,7 @@ FromUserName + CreateTime, messages by MsgId).
 
 import hashlib
 import hmac
+import logging
 import time
 
 from defusedxml import DefusedXmlException
@@ -16,7 +17,10 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from wechat.models import OfficialAccount
-from wechat.signals import official_account_message_received
+from wechat.official_account_events import official_account_event_from_message
+from wechat.signals import official_account_event_received, official_account_message_received
+
+logger = logging.getLogger(__name__)
 
 # WeChat's pushes are a few KB; a larger body is not from WeChat.
 MAX_BODY_BYTES = 64 * 1024
@@ -67,8 +71,20 @@ def push_receive(*, account: OfficialAccount, query: dict[str, str], body: bytes
     if cache.get(seen_key):
         return None
     official_account_message_received.send(sender=OfficialAccount, account=account, message=message)
+    _event_announce(account, message)
     cache.set(seen_key, True, timeout=SEEN_FOR_SECONDS)
     return message
+
+
+def _event_announce(account: OfficialAccount, message: dict) -> None:
+    try:
+        event = official_account_event_from_message(message)
+    except ValueError as unusable:
+        # Signed by WeChat yet malformed: nothing to act on, and WeChat must still get its "success".
+        logger.warning("ignored an event pushed to %s: %s", account.appid, unusable)
+        return
+    if event is not None:
+        official_account_event_received.send(sender=type(event), account=account, event=event)
 
 
 def _signature_check(account: OfficialAccount, query: dict[str, str], name: str, *extra: str) -> None:

@@ -7,3 +7,8 @@ from django.dispatch import Signal
 # and `message` (the XML as a dict; nested elements as dicts). WeChat retries a push it thinks
 # unanswered, and retries can overlap: receivers must be idempotent.
 official_account_message_received = Signal()
+
+# The same push, when it is an event business apps act on, read by wechat.official_account_events:
+# sent with `account` and `event` (a MassSendJobResult, PublicationResult or FollowerSubscriptionChange)
+# by the event's class, so a receiver connects with `sender=` the one kind it handles. Idempotent too.
+official_account_event_received = Signal()

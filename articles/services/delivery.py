@@ -15,72 +15,19 @@ from articles.models import MassSendJobFinished, Push, PushArticle, PushBatch, P
 from articles.services.push_status import push_status_set
 from wechat.clients import client_for_official_account
 from wechat.models import OfficialAccount
+from wechat.official_account_mass_send import (
+    SEND_SUCCESS,
+    MassSendJobResult,
+    job_status_reason,
+    mass_send_job_result_from_message,
+    mass_send_state,
+)
+from wechat.official_account_publishing import PublicationResult, publication_get
 
 logger = logging.getLogger(__name__)
 
-SEND_SUCCESS = "send success"
 # job_status of a batch WeChat refused to send at all (the reason says why).
 BATCH_REFUSED = "refused"
-# 事件推送群发结果, Status err(N): why WeChat stopped a mass send after accepting it.
-ERR_STATUS_REASONS = {
-    10001: "suspected advertising",
-    20001: "suspected political content",
-    20002: "suspected pornography",
-    20004: "suspected social content",
-    20006: "suspected criminal content",
-    20008: "suspected fraud",
-    20013: "suspected copyright infringement",
-    21000: "other suspected violation",
-    22000: "suspected mutual promotion",
-    30001: "originality check failed with a system error, and reposts were not to be sent",
-    30002: "originality check: judged not sendable",
-    30003: "originality check: judged a repost, and reposts were not to be sent",
-    40001: "an administrator rejected the send",
-    40002: "no administrator confirmed the send within 30 minutes",
-}
-# 发布能力 / 发布状态轮询接口: publish_status values.
-PUBLISH_STATUS_REASONS = {
-    1: "still publishing",
-    2: "originality check failed",
-    3: "publishing failed",
-    4: "rejected by the platform's review",
-    5: "deleted after publishing",
-    6: "banned after publishing",
-}
-PUBLISHED, PUBLISHING = 0, 1
-# 查询群发消息发送状态 (message/mass/get): msg_status → a MASSSENDJOBFINISH-like Status.
-MASS_GET_STATUSES = {"SEND_SUCCESS": SEND_SUCCESS, "SEND_FAIL": "send fail", "DELETE": "send success"}
-
-
-def job_status_reason(status: str) -> str:
-    """A MASSSENDJOBFINISH Status in words: "" for success, the err(N) reason, or "send fail"."""
-    if status == SEND_SUCCESS:
-        return ""
-    if status.startswith("err(") and status.endswith(")") and status[4:-1].isdigit():
-        code = int(status[4:-1])
-        return f"{status}: {ERR_STATUS_REASONS.get(code, 'refused by WeChat for a reason it did not name')}"
-    return "WeChat could not send it" if status == "send fail" else status
-
-
-def _field(message: dict, name: str):
-    """An element by name, whatever its case (MsgID in WeChat's documents, MsgId from some senders)."""
-    for key, value in message.items():
-        if key.lower() == name.lower():
-            return value
-    return None
-
-
-def _items(container) -> list[dict]:
-    """A ResultList's or article_detail's items: one <item> parses as a dict, several as a list."""
-    items = _field(container, "item") if isinstance(container, dict) else None
-    if isinstance(items, dict):
-        return [items]
-    return [item for item in items or [] if isinstance(item, dict)]
-
-
-def _count(message: dict, name: str) -> int | None:
-    value = _field(message, name)
-    return int(value) if isinstance(value, str | int) and str(value).isdigit() else None
 
 
 def _article_urls_set(push_id: int, urls: dict[int, str]) -> None:
@@ -94,17 +41,15 @@ def _article_urls_set(push_id: int, urls: dict[int, str]) -> None:
 # --- mass sends --------------------------------------------------------------------------------
 
 
-def mass_send_job_finished_record(*, account: OfficialAccount, message: dict) -> None:
+def mass_send_job_finished_record(*, account: OfficialAccount, result: MassSendJobResult) -> None:
     """Keep a MASSSENDJOBFINISH once per msg_id and apply it to its batch, if we know the batch yet."""
-    msg_id = str(_field(message, "MsgID") or "").strip()
-    if not msg_id.isdigit():
-        logger.warning("MASSSENDJOBFINISH for %s without a MsgID", account.appid)
-        return
-    MassSendJobFinished.objects.get_or_create(account=account, msg_id=msg_id, defaults={"message": message})
-    batch = PushBatch.objects.filter(push__account=account, msg_id=msg_id).only("pk").first()
+    MassSendJobFinished.objects.get_or_create(
+        account=account, msg_id=result.msg_id, defaults={"message": result.message}
+    )
+    batch = PushBatch.objects.filter(push__account=account, msg_id=result.msg_id).only("pk").first()
     if batch is None:
         # Sent from WeChat's console, or our msg_id is not stored yet: the send applies it then.
-        logger.info("MASSSENDJOBFINISH for %s msg_id %s: no batch (yet)", account.appid, msg_id)
+        logger.info("MASSSENDJOBFINISH for %s msg_id %s: no batch (yet)", account.appid, result.msg_id)
         return
     push_batch_result_apply(batch_id=batch.pk)
 
@@ -120,14 +65,13 @@ def push_batch_result_apply(*, batch_id: int) -> None:
     event = MassSendJobFinished.objects.filter(account_id=push.account_id, msg_id=batch.msg_id).first()
     if event is None:
         return
-    message = event.message
-    status = str(_field(message, "Status") or "").strip()
-    batch.job_status = status[:64]
-    batch.job_status_reason = job_status_reason(status)[:200]
-    batch.total_count = _count(message, "TotalCount")
-    batch.filter_count = _count(message, "FilterCount")
-    batch.sent_count = _count(message, "SentCount")
-    batch.error_count = _count(message, "ErrorCount")
+    result = mass_send_job_result_from_message(event.message)
+    batch.job_status = result.status[:64]
+    batch.job_status_reason = result.status_reason[:200]
+    batch.total_count = result.total_count
+    batch.filter_count = result.filter_count
+    batch.sent_count = result.sent_count
+    batch.error_count = result.error_count
     batch.finished_at = batch.finished_at or event.received_at
     batch.save(
         update_fields=[
@@ -140,12 +84,7 @@ def push_batch_result_apply(*, batch_id: int) -> None:
             "finished_at",
         ]
     )
-    urls = {}
-    for item in _items(_field(_field(message, "ArticleUrlResult") or {}, "ResultList") or {}):
-        index, url = _field(item, "ArticleIdx"), _field(item, "ArticleUrl")
-        if str(index).isdigit() and isinstance(url, str):
-            urls[int(index)] = url.strip()
-    _article_urls_set(push.pk, urls)
+    _article_urls_set(push.pk, result.article_urls)
     push_outcome_settle_locked(push=push)
 
 
@@ -184,9 +123,9 @@ def push_mass_send_results_check(*, push_id: int, accepted_before: datetime) -> 
     waiting = push.batches.exclude(msg_id="").filter(finished_at__isnull=True, accepted_at__lt=accepted_before)
     client = client_for_official_account(push.account)
     for batch in waiting:
-        msg_status = str(client.message.get_mass(batch.msg_id).get("msg_status", ""))
-        if msg_status in MASS_GET_STATUSES:
-            _batch_status_from_query(batch_id=batch.pk, status=MASS_GET_STATUSES[msg_status], msg_status=msg_status)
+        state = mass_send_state(client, msg_id=batch.msg_id)
+        if state.job_status is not None:
+            _batch_status_from_query(batch_id=batch.pk, status=state.job_status, msg_status=state.msg_status)
 
 
 @transaction.atomic
@@ -207,40 +146,26 @@ def _batch_status_from_query(*, batch_id: int, status: str, msg_status: str) -> 
 # --- publications ----------------------------------------------------------------------------
 
 
-def publish_job_finished_record(*, account: OfficialAccount, message: dict) -> None:
+def publish_job_finished_record(*, account: OfficialAccount, result: PublicationResult) -> None:
     """PUBLISHJOBFINISH: the publication's outcome and article URLs onto its publish-only push."""
-    info = _field(message, "PublishEventInfo")
-    if not isinstance(info, dict):
-        return
-    publish_id = str(_field(info, "publish_id") or "").strip()
-    push = Push.objects.filter(account=account, publish_id=publish_id).only("pk").first() if publish_id else None
+    push = Push.objects.filter(account=account, publish_id=result.publish_id).only("pk").first()
     if push is None:
-        logger.info("PUBLISHJOBFINISH for %s publish_id %r: no push", account.appid, publish_id)
+        logger.info("PUBLISHJOBFINISH for %s publish_id %r: no push", account.appid, result.publish_id)
         return
-    push_publication_result_apply(
-        push_id=push.pk,
-        publish_status=_count(info, "publish_status"),
-        article_detail=_field(info, "article_detail") or {},
-    )
+    push_publication_result_apply(push_id=push.pk, result=result)
 
 
 @transaction.atomic
-def push_publication_result_apply(*, push_id: int, publish_status: int | None, article_detail: dict) -> None:
+def push_publication_result_apply(*, push_id: int, result: PublicationResult) -> None:
     """A publication's outcome (from PUBLISHJOBFINISH or freepublish/get); a push already settled stays as is."""
     push = Push.objects.select_for_update().get(pk=push_id)
-    if push.status != PushStatus.SENDING or publish_status in (None, PUBLISHING):
+    if push.status != PushStatus.SENDING or result.pending:
         return
-    if publish_status == PUBLISHED:
-        urls = {}
-        for item in _items(article_detail):
-            index, url = _field(item, "idx"), _field(item, "article_url")
-            if str(index).isdigit() and isinstance(url, str):
-                urls[int(index)] = url.strip()
-        _article_urls_set(push.pk, urls)
+    if result.published:
+        _article_urls_set(push.pk, result.article_urls)
         push_status_set(push=push, to_status=PushStatus.SENT)
         return
-    words = PUBLISH_STATUS_REASONS.get(publish_status, "publishing failed")
-    push_status_set(push=push, to_status=PushStatus.FAILED, reason=f"publish_status {publish_status}: {words}")
+    push_status_set(push=push, to_status=PushStatus.FAILED, reason=result.failure_reason)
 
 
 def push_publication_check(*, push_id: int) -> None:
@@ -248,9 +173,5 @@ def push_publication_check(*, push_id: int) -> None:
     push = Push.objects.select_related("account").filter(pk=push_id).first()
     if push is None or push.status != PushStatus.SENDING or not push.publish_id:
         return
-    answer = client_for_official_account(push.account).freepublish.get(push.publish_id)
-    push_publication_result_apply(
-        push_id=push.pk,
-        publish_status=_count(answer, "publish_status"),
-        article_detail=answer.get("article_detail") or {},
-    )
+    result = publication_get(client_for_official_account(push.account), publish_id=push.publish_id)
+    push_publication_result_apply(push_id=push.pk, result=result)

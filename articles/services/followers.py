@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TypeVar
 
 from django.core.cache import cache
@@ -27,9 +27,18 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from articles.models import Follower, FollowerSyncRun, FollowerTag
+from wechat.clients import client_for_official_account
 from wechat.errors import WeChatQuotaExhausted, WeChatRateLimited, WeChatTransientError
 from wechat.models import OfficialAccount
-from wechat.official_account_followers import INFO_BATCH_SIZE, FollowerInfo, FollowersApi, TagInfo
+from wechat.official_account_followers import (
+    INFO_BATCH_SIZE,
+    FollowerInfo,
+    FollowerSubscriptionChange,
+    TagInfo,
+    follower_infos,
+    follower_openids_page,
+    follower_tags,
+)
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,7 +49,6 @@ T = TypeVar("T")
 RETRY_DELAYS_SECONDS: tuple[float, ...] = (1, 2, 4, 8, 16)
 # A run of a large account takes minutes; a second one for the same account meanwhile is skipped.
 SYNC_LOCK_SECONDS = 3 * 60 * 60
-SUBSCRIPTION_EVENTS = {"subscribe": True, "unsubscribe": False}
 OPENID_MAX_LENGTH = Follower._meta.get_field("openid").max_length
 NICKNAME_MAX_LENGTH = Follower._meta.get_field("nickname").max_length
 TAG_NAME_MAX_LENGTH = FollowerTag._meta.get_field("name").max_length
@@ -85,21 +93,13 @@ def follower_subscription_record(*, account: OfficialAccount, openid: str, subsc
     return follower
 
 
-def follower_event_received(sender, *, account: OfficialAccount, message: dict, **kwargs) -> None:
-    """Receiver of wechat.signals.official_account_message_received: subscribe/unsubscribe update the follower."""
-    if message.get("MsgType") != "event":
+def follower_event_received(sender, *, account: OfficialAccount, event: FollowerSubscriptionChange, **kwargs) -> None:
+    """Receiver of wechat.signals.official_account_event_received: subscribe/unsubscribe update the follower."""
+    if len(event.openid) > OPENID_MAX_LENGTH:
+        # Signed by WeChat yet not an openid we can keep: nothing to record, and WeChat must still get its "success".
+        logger.warning("ignored a subscription event with an openid of %d characters", len(event.openid))
         return
-    subscribed = SUBSCRIPTION_EVENTS.get(str(message.get("Event", "")).lower())
-    if subscribed is None:
-        return
-    openid, create_time = str(message.get("FromUserName", "")), str(message.get("CreateTime", ""))
-    if not openid or len(openid) > OPENID_MAX_LENGTH or not create_time.isdigit():
-        # Signed by WeChat yet malformed: nothing to record, and WeChat must still get its "success".
-        logger.warning("ignored a %s event without a usable FromUserName/CreateTime", message.get("Event"))
-        return
-    follower_subscription_record(
-        account=account, openid=openid, subscribed=subscribed, at=datetime.fromtimestamp(int(create_time), tz=UTC)
-    )
+    follower_subscription_record(account=account, openid=event.openid, subscribed=event.subscribed, at=event.at)
 
 
 # --- sync ---------------------------------------------------------------------------------------
@@ -138,17 +138,17 @@ def _sync_run_finish(
 
 def _sync(*, account: OfficialAccount, retry_delays: Sequence[float]) -> FollowersSyncResult:
     started_at = timezone.now()
-    api = FollowersApi(account)
-    tags = follower_tags_store(account=account, tags=_patiently(api.tags, retry_delays))
+    client = client_for_official_account(account)
+    tags = follower_tags_store(account=account, tags=_patiently(lambda: follower_tags(client), retry_delays))
     written, after = 0, ""
     while True:
-        page = _patiently(lambda after=after: api.openid_page(after=after), retry_delays)
+        page = _patiently(lambda after=after: follower_openids_page(client, after=after), retry_delays)
         if not page.openids:
             break
         infos = []
         for start in range(0, len(page.openids), INFO_BATCH_SIZE):
             chunk = page.openids[start : start + INFO_BATCH_SIZE]
-            infos.extend(_patiently(lambda chunk=chunk: api.infos(chunk), retry_delays))
+            infos.extend(_patiently(lambda chunk=chunk: follower_infos(client, openids=chunk), retry_delays))
         written += followers_store(account=account, infos=infos, synced_at=started_at)
         after = page.next_openid or page.openids[-1]
     unsubscribed = followers_unseen_unsubscribe(account=account, sync_started_at=started_at)

@@ -58,45 +58,35 @@ from articles.services.delivery import (
 )
 from articles.services.push_status import push_status_set
 from articles.services.quota import quota_window_mark_spent
-from articles.signals import push_send_step_stored
-from wechat.clients import client_for_official_account
-from wechat.errors import WeChatError, WeChatPermanentError, WeChatRateLimited
+from wechat.clients import SharedTokenClient, client_for_official_account
+from wechat.errors import WeChatPermanentError, WeChatRateLimited
+from wechat.official_account_drafts import DraftArticle, draft_add
+from wechat.official_account_errcodes import wechat_error_reason
+from wechat.official_account_mass_send import (
+    MassSendAccepted,
+    MassSendQuotaSpent,
+    mass_send_preview,
+    mass_send_to_all,
+    mass_send_to_openids,
+    mass_send_to_tag,
+)
+from wechat.official_account_media import inline_image_upload, thumb_add
+from wechat.official_account_publishing import publication_submit
 
 logger = logging.getLogger(__name__)
 
-CLIENTMSGID_EXISTS = 45065
-# "same clientmsgid retry too fast": WeChat is still taking the first try; wait a minute.
-CLIENTMSGID_RETRY_TOO_FAST = 45066
-QUOTA_SPENT = 45028
 # `<img ... src="...">` in content cleaned by nh3 (attributes quoted); group 3 is the src.
 IMG_SRC = re.compile(r"(<img\b[^>]*?\bsrc\s*=\s*)([\"'])(.*?)\2", re.IGNORECASE | re.DOTALL)
-# What the most common refusals mean, for staff reading a failed push (全局返回码说明, 群发接口).
-ERRCODE_WORDS = {
-    40003: "the recipient does not follow this account",
-    40007: "WeChat does not know the draft or image we referred to",
-    40130: "WeChat sends to a list of at least 2 openids",
-    44003: "the push has no articles",
-    45002: "an article's content is too long",
-    45003: "an article's title is too long",
-    45028: "no mass-send quota left in this window (it may have been used in WeChat's own console)",
-    45159: "the tag no longer exists at WeChat",
-    48001: "this Official Account is not allowed to use the mass-send API",
-}
 
 
 class ArticleImageMissing(Exception):
     """An image the article refers to is no longer in our media storage."""
 
 
-def wechat_error_reason(error: WeChatError) -> str:
-    words = ERRCODE_WORDS.get(error.errcode) if isinstance(error.errcode, int) else None
-    return f"WeChat error {error.errcode}: {words}" if words else str(error)
-
-
 def _step_stored(push: Push, step: str) -> None:
+    """Progress for beat's stall check, and a log line naming the step (in the record's `send_step` too)."""
     Push.objects.filter(pk=push.pk).update(send_progress_at=timezone.now())
-    logger.info("push %s: %s stored", push.pk, step)
-    push_send_step_stored.send(sender=Push, push_id=push.pk, step=step)
+    logger.info("push %s: %s stored", push.pk, step, extra={"push_id": push.pk, "send_step": step})
 
 
 # --- the whole send ------------------------------------------------------------------------
@@ -143,7 +133,7 @@ def push_send_give_up(*, push_id: int, reason: str) -> None:
 # --- steps 1–3: images and the draft ----------------------------------------------------------
 
 
-def push_draft_prepare(*, push: Push, client) -> str:
+def push_draft_prepare(*, push: Push, client: SharedTokenClient) -> str:
     """The draft's media_id, making it (and uploading its images) unless a matching one is stored.
 
     A draft made for a preview is reused by the real send while the articles are unchanged;
@@ -162,7 +152,7 @@ def push_draft_prepare(*, push: Push, client) -> str:
     _step_stored(push, "covers")
 
     articles = [_draft_article(item, inline_urls, single=len(push_articles) == 1) for item in push_articles]
-    media_id = client.draft.add(articles)["media_id"]
+    media_id = draft_add(client, articles=articles).media_id
     # A concurrent run may have stored its draft first: use that one, so both send the same.
     stored = Push.objects.filter(pk=push.pk, draft_media_id=push.draft_media_id).update(
         draft_media_id=media_id,
@@ -213,7 +203,7 @@ def _uploaded(push: Push, *, data: bytes, kind: str, upload: Callable[[bytes], d
     return image
 
 
-def _inline_images_upload(push: Push, client, push_articles: list[PushArticle]) -> dict[str, str]:
+def _inline_images_upload(push: Push, client: SharedTokenClient, push_articles: list[PushArticle]) -> dict[str, str]:
     """{our storage name: WeChat URL} for every local image in the articles' content."""
     urls: dict[str, str] = {}
 
@@ -221,7 +211,7 @@ def _inline_images_upload(push: Push, client, push_articles: list[PushArticle]) 
         compressed, content_type = image_for_uploadimg(data)
         # WeChat reads the type from the file name's extension as well as the bytes.
         name = f"image.{image_format_extension(content_type)}"
-        return {"url": client.media.upload_image((name, compressed, content_type))}
+        return {"url": inline_image_upload(client, filename=name, content=compressed, content_type=content_type).url}
 
     for item in push_articles:
         for match in IMG_SRC.finditer(item.article.content):
@@ -232,10 +222,10 @@ def _inline_images_upload(push: Push, client, push_articles: list[PushArticle]) 
     return urls
 
 
-def _covers_upload(push: Push, client, push_articles: list[PushArticle]) -> None:
+def _covers_upload(push: Push, client: SharedTokenClient, push_articles: list[PushArticle]) -> None:
     def upload(data: bytes) -> dict:
-        answer = client.material.add("thumb", ("cover.jpg", image_for_thumb(data), "image/jpeg"))
-        return {"media_id": answer["media_id"], "url": answer.get("url", "")}
+        thumb = thumb_add(client, jpeg=image_for_thumb(data))
+        return {"media_id": thumb.media_id, "url": thumb.url}
 
     for item in push_articles:
         if item.thumb_media_id:
@@ -249,7 +239,7 @@ def _covers_upload(push: Push, client, push_articles: list[PushArticle]) -> None
         PushArticle.objects.filter(pk=item.pk).update(thumb_media_id=image.media_id)
 
 
-def _draft_article(item: PushArticle, inline_urls: dict[str, str], *, single: bool) -> dict:
+def _draft_article(item: PushArticle, inline_urls: dict[str, str], *, single: bool) -> DraftArticle:
     article = item.article
 
     def rewrite(match: re.Match) -> str:
@@ -258,16 +248,16 @@ def _draft_article(item: PushArticle, inline_urls: dict[str, str], *, single: bo
             return match.group(0)  # not ours: WeChat keeps its own uploadimg URLs and drops the rest
         return f"{match.group(1)}{match.group(2)}{html.escape(inline_urls[name])}{match.group(2)}"
 
-    return {
-        "title": article.title,
-        "author": article.author,
-        "digest": article.digest if single else "",
-        "content": IMG_SRC.sub(rewrite, article.content),
-        "content_source_url": article.content_source_url,
-        "thumb_media_id": item.thumb_media_id,
-        "need_open_comment": article.need_open_comment,
-        "only_fans_can_comment": article.only_fans_can_comment,
-    }
+    return DraftArticle(
+        title=article.title,
+        author=article.author,
+        digest=article.digest if single else "",
+        content=IMG_SRC.sub(rewrite, article.content),
+        content_source_url=article.content_source_url,
+        thumb_media_id=item.thumb_media_id,
+        need_open_comment=article.need_open_comment,
+        only_fans_can_comment=article.only_fans_can_comment,
+    )
 
 
 # --- step 4: mass send or publication ----------------------------------------------------------
@@ -332,7 +322,7 @@ def _batches_create(push: Push, count: int) -> list[PushBatch]:
     return list(push.batches.order_by("number"))
 
 
-def _batches_send(push: Push, client, media_id: str) -> None:
+def _batches_send(push: Push, client: SharedTokenClient, media_id: str) -> None:
     if push.audience == PushAudience.OPENIDS and len(push_openids(push)) < MIN_OPENIDS:
         push_send_give_up(push_id=push.pk, reason=f"WeChat sends to a list of at least {MIN_OPENIDS} openids.")
         return
@@ -342,24 +332,33 @@ def _batches_send(push: Push, client, media_id: str) -> None:
         if batch.msg_id or batch.finished_at:
             continue
         try:
-            msg_id, msg_data_id = _mass_send_call(push, client, media_id, batch, audience)
+            accepted = _mass_send_call(push, client, media_id, batch, audience)
         except WeChatPermanentError as error:
             reason = wechat_error_reason(error)
-            if error.errcode == QUOTA_SPENT:
+            if isinstance(error, MassSendQuotaSpent):
                 quota_window_mark_spent(account=push.account, at=timezone.now(), reason=reason, push=push)
             push_send_give_up(push_id=push.pk, reason=reason)
             return
-        push_send_step_stored.send(sender=Push, push_id=push.pk, step=f"batch:{batch.number}:answered")
+        # Logged before it is stored: if this process dies now, the log still names the send.
+        logger.info(
+            "push %s: batch %s accepted as msg_id %s",
+            push.pk,
+            batch.number,
+            accepted.msg_id,
+            extra={"push_id": push.pk, "send_step": f"batch:{batch.number}:answered"},
+        )
         PushBatch.objects.filter(pk=batch.pk, msg_id="").update(
-            msg_id=msg_id, msg_data_id=msg_data_id, accepted_at=timezone.now()
+            msg_id=accepted.msg_id, msg_data_id=accepted.msg_data_id, accepted_at=timezone.now()
         )
         _step_stored(push, f"batch:{batch.number}")
         # The job's result may have arrived before we stored msg_id.
         push_batch_result_apply(batch_id=batch.pk)
 
 
-def _mass_send_call(push: Push, client, media_id: str, batch: PushBatch, audience: Audience) -> tuple[str, str]:
-    """(msg_id, msg_data_id) of this batch's send: WeChat's answer, or the earlier send's msg_id (45065)."""
+def _mass_send_call(
+    push: Push, client: SharedTokenClient, media_id: str, batch: PushBatch, audience: Audience
+) -> MassSendAccepted:
+    """This batch's send as WeChat accepted it: now, or earlier under the same clientmsgid."""
     try:
         call_slot_acquire(
             key=f"wechat-mass-send:{push.account.appid}",
@@ -369,23 +368,17 @@ def _mass_send_call(push: Push, client, media_id: str, batch: PushBatch, audienc
         )
     except CallSlotsBusy as busy:
         raise WeChatRateLimited(f"our own mass-send limit: {busy}") from busy
-    try:
-        if audience.openids is not None:
-            answer = client.message.send_mass_article(
-                media_id, tag_or_users=list(audience.openids), client_msg_id=batch.clientmsgid
-            )
-        else:
-            answer = client.message.send_mass_article(
-                media_id, tag_or_users=audience.tag_id, is_to_all=audience.is_to_all, client_msg_id=batch.clientmsgid
-            )
-    except WeChatError as error:
-        if error.errcode == CLIENTMSGID_EXISTS and error.body.get("msg_id"):
-            logger.info("push %s batch %s: WeChat already has it (45065)", push.pk, batch.number)
-            return str(error.body["msg_id"]), str(error.body.get("msg_data_id", ""))
-        if error.errcode == CLIENTMSGID_RETRY_TOO_FAST:
-            raise WeChatRateLimited(str(error), errcode=error.errcode) from error
-        raise
-    return str(answer["msg_id"]), str(answer.get("msg_data_id", ""))
+    if audience.openids is not None:
+        accepted = mass_send_to_openids(
+            client, media_id=media_id, openids=audience.openids, clientmsgid=batch.clientmsgid
+        )
+    elif audience.is_to_all:
+        accepted = mass_send_to_all(client, media_id=media_id, clientmsgid=batch.clientmsgid)
+    else:
+        accepted = mass_send_to_tag(client, media_id=media_id, tag_id=audience.tag_id, clientmsgid=batch.clientmsgid)
+    if accepted.already_accepted:
+        logger.info("push %s batch %s: WeChat already has it (45065)", push.pk, batch.number)
+    return accepted
 
 
 def _batches_refuse(push: Push, *, reason: str) -> None:
@@ -394,11 +387,11 @@ def _batches_refuse(push: Push, *, reason: str) -> None:
     )
 
 
-def _publication_submit(push: Push, client, media_id: str) -> None:
+def _publication_submit(push: Push, client: SharedTokenClient, media_id: str) -> None:
     push.refresh_from_db(fields=["publish_id"])
     if push.publish_id:
         return
-    publish_id = str(client.freepublish.submit(media_id)["publish_id"])
+    publish_id = publication_submit(client, media_id=media_id).publish_id
     Push.objects.filter(pk=push.pk, publish_id="").update(publish_id=publish_id)
     _step_stored(push, "publication")
 
@@ -410,8 +403,9 @@ def push_preview_send(*, push_id: int, recipient: str) -> None:
     """Send the push to one follower (openid) or WeChat id with message/mass/preview: no quota used.
 
     Makes the draft first (steps 1–3), which the real send reuses if the articles do not change.
+    A recipient WeChat will not deliver to raises PreviewRecipientRefused.
     """
     push = Push.objects.select_related("account").get(pk=push_id)
     client = client_for_official_account(push.account)
     media_id = push_draft_prepare(push=push, client=client)
-    client.message.send_mass_article(media_id, tag_or_users=recipient, preview=True)
+    mass_send_preview(client, media_id=media_id, recipient=recipient)

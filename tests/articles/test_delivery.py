@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from articles.models import MassSendJobFinished, Push, PushAudience, PushBatch, PushMode, PushStatus
 from articles.services.delivery import (
-    job_status_reason,
     mass_send_job_finished_record,
     push_batch_result_apply,
     push_mass_send_results_check,
@@ -26,6 +25,8 @@ from articles.services.dispatch import mass_send_results_unconfirmed
 from articles.services.sending import push_send
 from tests.articles.pushes import CALLBACK_TOKEN, account_registered, push_created, wait_for
 from wechat.models import OfficialAccount
+from wechat.official_account_mass_send import mass_send_job_result_from_message
+from wechat.official_account_publishing import PublicationResult
 from wechat_sandbox.official_account_push import signature
 
 SAMPLE_MSG_ID = "1000001625"
@@ -168,29 +169,13 @@ def test_a_result_arriving_before_the_msg_id_is_stored_is_applied_when_it_is(cli
 # --- services directly ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("status", "reason"),
-    [
-        ("send success", ""),
-        ("send fail", "WeChat could not send it"),
-        ("err(10001)", "err(10001): suspected advertising"),
-        ("err(20001)", "err(20001): suspected political content"),
-        ("err(30002)", "err(30002): originality check: judged not sendable"),
-        ("err(40001)", "err(40001): an administrator rejected the send"),
-        ("err(40002)", "err(40002): no administrator confirmed the send within 30 minutes"),
-        ("err(99999)", "err(99999): refused by WeChat for a reason it did not name"),
-    ],
-)
-def test_job_statuses_in_words(status, reason):
-    assert job_status_reason(status) == reason
-
-
 @pytest.mark.django_db
 def test_a_result_for_a_send_we_do_not_know_is_kept_and_changes_nothing(sandbox):
     account = account_registered(sandbox)
     push = push_created(account)
 
-    mass_send_job_finished_record(account=account, message={"MsgID": "42", "Status": "send success"})
+    result = mass_send_job_result_from_message({"MsgID": "42", "Status": "send success"})
+    mass_send_job_finished_record(account=account, result=result)
 
     assert MassSendJobFinished.objects.filter(account=account, msg_id="42").exists()
     push.refresh_from_db()
@@ -216,7 +201,8 @@ def test_a_failed_publication_fails_the_push_with_the_reason(sandbox, publish_st
     account = account_registered(sandbox)
     push = push_created(account, mode=PushMode.PUBLISH_ONLY)
 
-    push_publication_result_apply(push_id=push.pk, publish_status=publish_status, article_detail={})
+    result = PublicationResult(publish_id="1", publish_status=publish_status, article_urls={})
+    push_publication_result_apply(push_id=push.pk, result=result)
 
     push.refresh_from_db()
     assert push.status == PushStatus.FAILED
@@ -228,7 +214,8 @@ def test_still_publishing_changes_nothing(sandbox):
     account = account_registered(sandbox)
     push = push_created(account, mode=PushMode.PUBLISH_ONLY)
 
-    push_publication_result_apply(push_id=push.pk, publish_status=1, article_detail={})
+    result = PublicationResult(publish_id="1", publish_status=1, article_urls={})
+    push_publication_result_apply(push_id=push.pk, result=result)
 
     push.refresh_from_db()
     assert push.status == PushStatus.SENDING

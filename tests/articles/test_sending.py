@@ -15,12 +15,13 @@ from articles.models import MassSendQuotaSpent, Push, PushAudience, PushBatch, P
 from articles.services.dispatch import pushes_due_claim
 from articles.services.push_status import push_transition
 from articles.services.sending import push_preview_send, push_send
-from articles.signals import push_send_step_stored
 from tests.articles.pushes import account_registered, push_created, stored_image, wait_for
+from tests.articles.send_steps import after_send_step
 from tests.factories import ArticleFactory
 from wechat.clients import client_for_official_account
 from wechat.errors import WeChatPermanentError, WeChatTimeout, WeChatTransientError
 from wechat.models import OfficialAccount
+from wechat.official_account_drafts import draft_get
 from wechat_sandbox.official_account_followers import AccountFollowers
 
 pytestmark = pytest.mark.django_db
@@ -59,10 +60,10 @@ def test_a_push_to_all_uploads_each_image_once_makes_one_draft_and_sends_once(sa
     push.refresh_from_db()
     thumbs = [item.thumb_media_id for item in push.push_articles.order_by("position")]
     assert all(thumbs) and thumbs[0] != thumbs[1]
-    draft = client_for_official_account(account).draft.get(push.draft_media_id)["news_item"]
+    draft = draft_get(client_for_official_account(account), media_id=push.draft_media_id).articles
     # WeChat keeps only uploadimg images: every one of ours survived, pointing at WeChat.
-    assert [item["content"].count("<img") for item in draft] == [2, 1]
-    assert "mmbiz.qpic.cn" in draft[0]["content"] and "/media/" not in draft[0]["content"]
+    assert [item.content.count("<img") for item in draft] == [2, 1]
+    assert "mmbiz.qpic.cn" in draft[0].content and "/media/" not in draft[0].content
     first.refresh_from_db()
     assert first.content == contents[0]  # the staff's article is untouched
     [batch] = push.batches.all()
@@ -214,15 +215,12 @@ def test_a_refused_later_batch_leaves_earlier_accepted_ones_to_their_results(san
     account = account_registered(sandbox)
     push = push_created(account, audience=PushAudience.OPENIDS, openids=openids(10_001))
 
-    def refuse_next(sender, push_id, step, **kwargs):
+    def refuse_next(step: str) -> None:
         if step == "batch:1":  # batch 1 went through: WeChat refuses batch 2
             sandbox.add_fault(SEND, errcode=40007)
 
-    push_send_step_stored.connect(refuse_next, weak=False)
-    try:
+    with after_send_step(refuse_next):
         push_send(push_id=push.pk)
-    finally:
-        push_send_step_stored.disconnect(refuse_next)
 
     push.refresh_from_db()
     first, second = push.batches.order_by("number")

@@ -12,8 +12,10 @@ import requests
 from django.core.cache import cache
 
 from wechat.models import OfficialAccount
-from wechat.signals import official_account_message_received
-from wechat_sandbox.official_account_push import encrypt, signature
+from wechat.official_account_followers import FollowerSubscriptionChange
+from wechat.official_account_mass_send import CopyrightCheckResult, MassSendJobResult
+from wechat.signals import official_account_event_received, official_account_message_received
+from wechat_sandbox.official_account_push import encrypt, message_xml, signature
 
 APPID = "wx00000000000000aa"
 TOKEN = "callbackToken42"
@@ -36,6 +38,18 @@ def received():
     official_account_message_received.connect(collect, weak=False)
     yield messages
     official_account_message_received.disconnect(collect)
+
+
+@pytest.fixture
+def received_events():
+    events: list[tuple[type, str, object]] = []
+
+    def collect(sender, account, event, **kwargs):
+        events.append((sender, account.appid, event))
+
+    official_account_event_received.connect(collect, weak=False)
+    yield events
+    official_account_event_received.disconnect(collect)
 
 
 def make_account(mode: str = "plain") -> OfficialAccount:
@@ -141,6 +155,63 @@ def test_the_shared_massjobfinish_sample_is_parsed_with_its_nested_results(sampl
     )
     article = message["ArticleUrlResult"]["ResultList"]["item"]
     assert article["ArticleUrl"].startswith("https://mp.weixin.qq.com/s?")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("msg_id_element", ["MsgID", "MsgId"])
+def test_the_shared_massjobfinish_sample_is_told_as_its_result_once(
+    sample, client, received, received_events, msg_id_element
+):
+    make_account()
+    body = sample.replace(b"MsgID>", f"{msg_id_element}>".encode())
+
+    answers = [post(client, body, signed_query()) for _ in range(2)]
+
+    assert [answer.content for answer in answers] == [b"success"] * 2
+    [(sender, appid, result)] = received_events
+    assert (sender, appid) == (MassSendJobResult, APPID)
+    assert result == MassSendJobResult(
+        msg_id="1000001625",
+        status="send success",
+        total_count=100,
+        filter_count=80,
+        sent_count=75,
+        error_count=5,
+        article_urls={1: "https://mp.weixin.qq.com/s?__biz=MzA4MDExMDEyMw==&mid=1000001625&idx=1"},
+        copyright_check=CopyrightCheckResult(count=0, check_state=1),
+        message=result.message,
+    )
+    assert result.message == {key: value for key, value in received[0].items() if key != "appid"}
+
+
+@pytest.mark.django_db
+def test_a_subscribe_event_is_told_as_a_subscription_change(client, received_events):
+    make_account()
+    fields = {"FromUserName": "oFollower", "CreateTime": 1763881200, "MsgType": "event", "Event": "subscribe"}
+
+    post(client, message_xml(fields), signed_query())
+
+    [(sender, _, change)] = received_events
+    assert sender is FollowerSubscriptionChange and (change.openid, change.subscribed) == ("oFollower", True)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"MsgType": "text", "Content": "hello", "MsgId": "42", "CreateTime": 1763881200},  # a message, not an event
+        {"MsgType": "event", "Event": "CLICK", "EventKey": "menu", "CreateTime": 1763881200},  # no app acts on it
+        {"MsgType": "event", "Event": "subscribe", "CreateTime": "soon"},  # unusable: answered, told to no app
+        {"MsgType": "event", "Event": "MASSSENDJOBFINISH", "Status": "send success", "CreateTime": 1763881200},
+    ],
+)
+def test_other_pushes_are_answered_without_an_event(client, received, received_events, fields):
+    make_account()
+
+    answer = post(client, message_xml({"FromUserName": "oFollower", **fields}), signed_query())
+
+    assert (answer.status_code, answer.content) == (200, b"success")
+    assert len(received) == 1 and received_events == []
 
 
 @pytest.mark.django_db
