@@ -25,7 +25,8 @@ from orders.exceptions import (
     QuantityTooLarge,
     SkuUnavailable,
 )
-from orders.models import MAX_LINE_QUANTITY, Address, CartItem, Order, OrderActor, OrderEvent, OrderLine, OrderStatus
+from orders.models import MAX_LINE_QUANTITY, Address, CartItem, Order, OrderActor, OrderLine, OrderStatus
+from orders.services.status import ORDER_STATUS
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ def _order_place(
     for line in lines:
         line.order = order
     OrderLine.objects.bulk_create(lines)
-    OrderEvent.objects.create(order=order, to_status=OrderStatus.PENDING_PAYMENT, actor=OrderActor.CUSTOMER)
+    ORDER_STATUS.record_creation(order, actor=OrderActor.CUSTOMER)
     if cart_item_ids:
         CartItem.objects.filter(customer=customer, pk__in=cart_item_ids).delete()
 

@@ -8,7 +8,7 @@ from django_celery_beat.models import PeriodicTask
 
 from config.celery import app as celery_app
 from orders.models import Order, OrderActor, OrderStatus
-from orders.services.status import orders_expire_overdue
+from orders.services.expiry import orders_expire_overdue
 from orders.tasks import expire_unpaid_orders
 
 
