@@ -9,7 +9,6 @@ payment_paid_record takes too), so no two of these wait on each other in a circl
 
 import logging
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -104,8 +103,9 @@ def refund_request(
             reason=f"refund {format_fen(amount_fen)}: {reason}"[:200],
         )
     # By name, not by importing orders.tasks: tasks call services, so a service importing the task
-    # module would make a circle. The name is the task's registered one; a test submits through it.
-    transaction.on_commit(partial(celery_app.send_task, SUBMIT_REFUND_TASK, args=[refund.pk]))
+    # module would make a circle. A signature by name runs the registered task as `.delay` would
+    # (eagerly too, when so configured), which `send_task` does not.
+    transaction.on_commit(celery_app.signature(SUBMIT_REFUND_TASK, args=[refund.pk]).delay)
     return refund
 
 
