@@ -291,7 +291,7 @@ class PushEventInline(PushReadOnlyInline):
 
     model = PushEvent
     verbose_name_plural = "history"
-    fields = ["at", "from_status", "to_status", "staff_user", "reason"]
+    fields = ["at", "from_status", "to_status", "actor", "staff_user", "reason"]
     readonly_fields = fields
 
     def get_queryset(self, request):

@@ -1,12 +1,17 @@
 from config.errors import ApplicationError
+from config.status_machine import StatusTransitionNotAllowed
 
 
-class PushTransitionNotAllowed(ApplicationError):
-    status_code = 409
+class PushTransitionNotAllowed(StatusTransitionNotAllowed):
     code = "push_transition_not_allowed"
 
-    def __init__(self, *, from_status: str, to_status: str):
-        super().__init__(f"A push cannot go from {from_status} to {to_status}.")
+    def __init__(self, *, from_status: str, to_status: str, actor: str = ""):
+        super().__init__(
+            from_status=from_status,
+            to_status=to_status,
+            actor=actor,
+            message=f"A push cannot go from {from_status} to {to_status}.",
+        )
 
 
 class PushInvalid(ApplicationError):

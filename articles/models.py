@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThan, LessThan
 
+from config.status_machine import StatusActor
 from wechat.models import OfficialAccount
 
 # WeChat's draft/add limits. Content under 20,000 characters also stays under its
@@ -326,6 +327,7 @@ class PushEvent(models.Model):
     push = models.ForeignKey(Push, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=16, choices=PushStatus.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=PushStatus.choices)
+    actor = models.CharField(max_length=16, choices=StatusActor.choices)
     staff_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="push_events"
     )

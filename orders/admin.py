@@ -22,6 +22,7 @@ from orders.models import (
     OrderLine,
     OrderStatus,
     Payment,
+    PaymentEvent,
     PaymentNotification,
     PaymentStatus,
     Refund,
@@ -309,6 +310,15 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PaymentEventInline(ReadOnlyInline):
+    """The payment's timeline; events are appended by the payment status service only."""
+
+    model = PaymentEvent
+    verbose_name_plural = "timeline"
+    fields = ["at", "from_status", "to_status", "actor", "staff_user", "reason"]
+    readonly_fields = fields
+
+
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
     """WeChat Pay attempts, one out_trade_no each; changed only by the payment services."""
@@ -318,6 +328,7 @@ class PaymentAdmin(ReadOnlyAdmin):
     search_fields = ["out_trade_no__exact", "transaction_id__exact", "order__order_no__exact"]
     search_help_text = "out_trade_no, transaction_id or order number (exact)."
     list_select_related = ["order"]
+    inlines = [PaymentEventInline]
     fields = [
         "out_trade_no",
         "order_link",
@@ -433,7 +444,7 @@ class SkuStockAndSalesAdmin(ReadOnlyAdmin):
 class RefundEventInline(ReadOnlyInline):
     model = RefundEvent
     verbose_name_plural = "timeline"
-    fields = ["at", "from_status", "to_status", "reason"]
+    fields = ["at", "from_status", "to_status", "actor", "staff_user", "reason"]
     readonly_fields = fields
 
 

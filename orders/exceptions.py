@@ -1,5 +1,6 @@
 from config.errors import ApplicationError, ServiceUnavailable
 from config.money import format_fen
+from config.status_machine import StatusTransitionNotAllowed
 
 
 class NotFound(ApplicationError):
@@ -83,13 +84,44 @@ class IdempotencyKeyReused(ApplicationError):
     message = "This Idempotency-Key was already used for a different order. Use a new key for a new order."
 
 
-class OrderTransitionNotAllowed(ApplicationError):
-    status_code = 409
+class OrderTransitionNotAllowed(StatusTransitionNotAllowed):
     code = "order_transition_not_allowed"
 
-    def __init__(self, *, from_status: str, to_status: str, actor: str):
-        self.from_status = from_status
-        super().__init__(f"An order that is {from_status} cannot become {to_status} by the {actor}.")
+    def __init__(self, *, from_status: str, to_status: str, actor: str = ""):
+        super().__init__(
+            from_status=from_status,
+            to_status=to_status,
+            actor=actor,
+            message=f"An order that is {from_status} cannot become {to_status} by the {actor}.",
+        )
+
+
+class PaymentTransitionNotAllowed(StatusTransitionNotAllowed):
+    """A bug, not a user error: callers check the payment's status under its lock before asking for a change."""
+
+    code = "payment_transition_not_allowed"
+
+    def __init__(self, *, from_status: str, to_status: str, actor: str = ""):
+        super().__init__(
+            from_status=from_status,
+            to_status=to_status,
+            actor=actor,
+            message=f"A {from_status} payment cannot become {to_status}.",
+        )
+
+
+class RefundTransitionNotAllowed(StatusTransitionNotAllowed):
+    """A bug, not a user error: callers check the refund's status under its lock before asking for a change."""
+
+    code = "refund_transition_not_allowed"
+
+    def __init__(self, *, from_status: str, to_status: str, actor: str = ""):
+        super().__init__(
+            from_status=from_status,
+            to_status=to_status,
+            actor=actor,
+            message=f"A {from_status} refund cannot become {to_status}.",
+        )
 
 
 class OrderNotCancellable(ApplicationError):

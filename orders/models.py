@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.db.models.functions import Cast
 
 from catalog.models import Sku
+from config.status_machine import StatusActor
 from customers.models import Customer
 
 # A cart line or an order line never asks for more than this of one SKU: a typo
@@ -80,13 +81,9 @@ class OrderStatus(models.TextChoices):
     PARTIALLY_REFUNDED = "partially_refunded", "partially refunded"
 
 
-class OrderActor(models.TextChoices):
-    """Who or what changed an order; the status service allows each transition to some of them only."""
-
-    CUSTOMER = "customer", "customer"
-    STAFF = "staff", "staff"
-    SYSTEM = "system", "system (scheduled task)"
-    PAYMENT = "payment", "payment service"
+# Who or what changed an order; its status machine allows each transition to some of them only.
+# The name orders' code has always used for the actors every status machine shares.
+OrderActor = StatusActor
 
 
 class Carrier(models.TextChoices):
@@ -358,12 +355,38 @@ class PaymentNotification(models.Model):
         return f"{self.out_trade_no} ({self.get_outcome_display()})"
 
 
+class PaymentEvent(models.Model):
+    """One status change of a payment, appended by the payment status service and never edited."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=16, choices=PaymentStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=PaymentStatus.choices)
+    actor = models.CharField(max_length=16, choices=StatusActor.choices)
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="payment_events"
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = "payment event"
+        verbose_name_plural = "payment events"
+
+    def __str__(self) -> str:
+        return f"{self.payment_id}: {self.from_status or '—'} → {self.to_status}"
+
+
 class RefundEvent(models.Model):
     """One status change of a refund, appended by the refund status service and never edited."""
 
     refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=16, choices=RefundStatus.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=RefundStatus.choices)
+    actor = models.CharField(max_length=16, choices=StatusActor.choices)
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="refund_events"
+    )
     reason = models.CharField(max_length=200, blank=True)
     at = models.DateTimeField(auto_now_add=True)
 

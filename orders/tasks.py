@@ -5,9 +5,9 @@ from django.contrib.auth import get_user_model
 
 from orders.exceptions import ReconciliationAlreadyRunning
 from orders.models import ReconciliationRunStatus, ReconciliationTrigger
+from orders.services.expiry import orders_expire_overdue
 from orders.services.reconciliation import beijing_today, reconciliation_run
 from orders.services.refunds import refund_submit, refunds_settle_stale
-from orders.services.status import orders_expire_overdue
 from wechat.errors import WeChatTransientError
 
 

@@ -31,6 +31,7 @@ ORDERS_OPERATIONS = {
     "orders.view_skustockandsales",
     "orders.view_payment",
     "orders.view_paymentnotification",
+    "orders.view_paymentevent",
     "orders.refund_order",
     "orders.view_refund",
     "orders.view_refundevent",

@@ -1,11 +1,11 @@
-"""The one place a push's status changes: allowed transitions as data, a row lock, an event row each time."""
+"""The one place a push's status changes: its allowed transitions, over the shared status machine."""
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
 from django.utils import timezone
 
 from articles.exceptions import PushTransitionNotAllowed
 from articles.models import Push, PushEvent, PushStatus
+from config.status_machine import StatusActor, StatusMachine
 
 S = PushStatus
 
@@ -23,11 +23,28 @@ ALLOWED_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
 )
 
 
+def _push_entry_fields(to_status: str, reason: str) -> dict:
+    if to_status in (S.SENT, S.PARTLY_SENT):
+        return {"sent_at": timezone.now()}
+    if to_status == S.FAILED:
+        return {"failure_reason": reason[:300]}
+    return {}
+
+
+PUSH_STATUS = StatusMachine(
+    model=Push,
+    event_model=PushEvent,
+    event_subject="push",
+    transitions=ALLOWED_TRANSITIONS,
+    refused=PushTransitionNotAllowed,
+    entry_fields=_push_entry_fields,
+)
+
+
 def push_transition_allowed(*, from_status: str, to_status: str) -> bool:
     return (from_status, to_status) in ALLOWED_TRANSITIONS
 
 
-@transaction.atomic
 def push_transition(
     *,
     push_id: int,
@@ -37,9 +54,14 @@ def push_transition(
     extra_fields: dict | None = None,
 ) -> Push:
     """Move one push to `to_status` under a row lock, or raise PushTransitionNotAllowed."""
-    push = Push.objects.select_for_update().get(pk=push_id)
-    push_status_set(push=push, to_status=to_status, reason=reason, staff_user=staff_user, extra_fields=extra_fields)
-    return push
+    return PUSH_STATUS.transition(
+        pk=push_id,
+        to_status=to_status,
+        actor=_actor(staff_user),
+        reason=reason,
+        staff_user=staff_user,
+        fields=extra_fields,
+    )
 
 
 def push_status_set(
@@ -51,21 +73,11 @@ def push_status_set(
     extra_fields: dict | None = None,
 ) -> None:
     """Change a row the caller has locked in this transaction."""
-    if not push_transition_allowed(from_status=push.status, to_status=to_status):
-        raise PushTransitionNotAllowed(from_status=push.status, to_status=to_status)
-    from_status = push.status
-    push.status = to_status
-    update_fields = ["status"]
-    if to_status in (S.SENT, S.PARTLY_SENT):
-        push.sent_at = timezone.now()
-        update_fields.append("sent_at")
-    if to_status == S.FAILED:
-        push.failure_reason = reason[:300]
-        update_fields.append("failure_reason")
-    for name, value in (extra_fields or {}).items():
-        setattr(push, name, value)
-        update_fields.append(name)
-    push.save(update_fields=update_fields)
-    PushEvent.objects.create(
-        push=push, from_status=from_status, to_status=to_status, reason=reason[:300], staff_user=staff_user
+    PUSH_STATUS.change(
+        push, to_status=to_status, actor=_actor(staff_user), reason=reason, staff_user=staff_user, fields=extra_fields
     )
+
+
+def _actor(staff_user: AbstractBaseUser | None) -> str:
+    # Staff schedule, retry and cancel; beat, the send task and WeChat's events do the rest.
+    return StatusActor.STAFF if staff_user is not None else StatusActor.SYSTEM

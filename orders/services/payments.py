@@ -26,7 +26,8 @@ from orders.models import (
     PaymentNotification,
     PaymentStatus,
 )
-from orders.services.status import _order_status_set
+from orders.services.payment_status import PAYMENT_TRANSITIONS, payment_status_set
+from orders.services.status import order_status_set
 from wechat.errors import WeChatError
 from wechat.pay.gateway import merchant_config, payment_gateway
 from wechat.pay.interface import MerchantConfig, PaymentGateway
@@ -37,11 +38,6 @@ from wechat.pay.v2 import BEIJING
 logger = logging.getLogger(__name__)
 P = PaymentStatus
 
-# (from, to) for a payment's status; anything absent is refused. A failed prepay may still have
-# reached WeChat and been paid there, so it can become paid, or be closed by the expiry task.
-PAYMENT_TRANSITIONS = frozenset(
-    {(P.PENDING, P.PAID), (P.FAILED, P.PAID), (P.PENDING, P.CLOSED), (P.FAILED, P.CLOSED), (P.PENDING, P.FAILED)}
-)
 # 统一下单 out_trade_no: 32个字符内，只能是数字、大小写字母_-|*@
 OUT_TRADE_NO_PATTERN = re.compile(r"[A-Za-z0-9_\-|*@]{1,32}")
 # 查询订单 trade_state values meaning WeChat took the money (REFUND: taken, then a refund began).
@@ -97,35 +93,17 @@ def _payment_paid_apply(
     # the one-paid-payment-per-order constraint.
     if order.status != OrderStatus.PENDING_PAYMENT or (payment.status, P.PAID) not in PAYMENT_TRANSITIONS:
         return PaidOutcome.ORDER_NOT_PAYABLE
-    _payment_status_set(payment=payment, to_status=P.PAID, transaction_id=transaction_id, paid_at=paid_at)
-    _order_status_set(order=order, to_status=OrderStatus.PAID, actor=OrderActor.PAYMENT, reason=reason)
+    payment_status_set(
+        payment=payment,
+        to_status=P.PAID,
+        actor=OrderActor.PAYMENT,
+        reason=reason,
+        transaction_id=transaction_id,
+        paid_at=paid_at,
+    )
+    order_status_set(order=order, to_status=OrderStatus.PAID, actor=OrderActor.PAYMENT, reason=reason)
     _sales_count_add(order_id=order.pk)
     return PaidOutcome.APPLIED
-
-
-def _payment_status_set(*, payment: Payment, to_status: str, **fields) -> None:
-    """Change a payment the caller has locked (or just made) in this transaction."""
-    if (payment.status, to_status) not in PAYMENT_TRANSITIONS:
-        raise ValueError(f"a {payment.status} payment cannot become {to_status}")
-    payment.status = to_status
-    for name, value in fields.items():
-        setattr(payment, name, value)
-    payment.save(update_fields=["status", *fields])
-
-
-@transaction.atomic
-def payment_status_change(*, payment_id: int, to_status: str) -> bool:
-    """Close or fail a payment under its lock; False when it is no longer in a state that allows it.
-
-    Paid is not set here: only payment_paid_record pays, with the order and the sales count.
-    """
-    if to_status == P.PAID:
-        raise ValueError("a payment becomes paid through payment_paid_record only")
-    payment = Payment.objects.select_for_update().get(pk=payment_id)
-    if (payment.status, to_status) not in PAYMENT_TRANSITIONS:
-        return False
-    _payment_status_set(payment=payment, to_status=to_status)
-    return True
 
 
 def _sales_count_add(*, order_id: int) -> None:
@@ -256,67 +234,3 @@ def order_payments_confirm(*, order_id: int) -> bool:
         if outcome in (PaidOutcome.APPLIED, PaidOutcome.DUPLICATE):
             return True
     return False
-
-
-class Settlement(enum.StrEnum):
-    PAID = "paid"  # WeChat had taken the money: the order is paid, never to be expired
-    CLOSED = "closed"  # closed at WeChat: nobody can pay any more, the order may expire
-    WAIT = "wait"  # WeChat unreachable, the user mid-payment, or a discrepancy: try next run
-
-
-def order_payments_close_at_wechat(*, order_id: int) -> Settlement:
-    """Before an overdue order expires: query each of its open payments, close the unpaid ones at WeChat.
-
-    Query first, close second (pay/closeorder), so a payment made at the last second is found;
-    ORDERPAID on close means it was paid between the two, and orderquery's data records it.
-    Never call inside a transaction.
-    """
-    for payment in Payment.objects.filter(order_id=order_id, status__in=[P.PENDING, P.FAILED]).order_by("id"):
-        settlement = _payment_close_at_wechat(payment)
-        if settlement != Settlement.CLOSED:
-            return settlement
-    return Settlement.CLOSED
-
-
-def _payment_close_at_wechat(payment: Payment) -> Settlement:
-    gateway = payment_gateway_for(sign_type=payment.sign_type)
-    try:
-        status = gateway.order_query(payment.out_trade_no)
-    except WeChatError as error:
-        if error.errcode != "ORDERNOTEXIST":
-            logger.warning("expiry could not query %s at WeChat Pay: %s", payment.out_trade_no, error)
-            return Settlement.WAIT
-        status = None  # the unified order never reached WeChat: nothing there to pay or close
-    if status is not None and status.trade_state in PAID_TRADE_STATES:
-        return _paid_settlement(payment, status, reason="orderquery before expiry: paid at WeChat")
-    if status is not None and status.trade_state == "USERPAYING":
-        return Settlement.WAIT  # the user is entering their password; WeChat closes it at time_expire otherwise
-    if status is not None and status.trade_state not in ("CLOSED", "REVOKED"):
-        try:
-            gateway.order_close(payment.out_trade_no)
-        except WeChatError as error:
-            if error.errcode == "ORDERPAID":
-                return _paid_after_close_refused(payment, gateway)
-            if error.errcode != "ORDERCLOSED":
-                logger.warning("expiry could not close %s at WeChat Pay: %s", payment.out_trade_no, error)
-                return Settlement.WAIT
-    payment_status_change(payment_id=payment.pk, to_status=P.CLOSED)
-    return Settlement.CLOSED
-
-
-def _paid_after_close_refused(payment: Payment, gateway: PaymentGateway) -> Settlement:
-    try:
-        status = gateway.order_query(payment.out_trade_no)
-    except WeChatError as error:
-        logger.warning("closing %s: WeChat says paid, but orderquery failed: %s", payment.out_trade_no, error)
-        return Settlement.WAIT
-    if status.trade_state not in PAID_TRADE_STATES:
-        logger.error("closing %s: WeChat answered ORDERPAID but orderquery says %s", payment.out_trade_no, status)
-        return Settlement.WAIT
-    return _paid_settlement(payment, status, reason="closeorder answered ORDERPAID: paid at WeChat")
-
-
-def _paid_settlement(payment: Payment, status: WeChatOrderStatus, *, reason: str) -> Settlement:
-    outcome = payment_paid_record_from_query(payment=payment, status=status, reason=reason)
-    # Money taken that we could not apply (another amount, an order paid twice): staff decide, never expire it.
-    return Settlement.PAID if outcome in (PaidOutcome.APPLIED, PaidOutcome.DUPLICATE) else Settlement.WAIT

@@ -22,8 +22,9 @@ from orders.exceptions import (
     QuantityTooLarge,
     SkuUnavailable,
 )
-from orders.models import MAX_LINE_QUANTITY, Address, CartItem, Order, OrderActor, OrderEvent, OrderLine, OrderStatus
+from orders.models import MAX_LINE_QUANTITY, Address, CartItem, Order, OrderActor, OrderLine, OrderStatus
 from orders.services.idempotency import order_for_idempotency_key, order_request_fingerprint
+from orders.services.status import ORDER_STATUS
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def _order_place(
     for line in lines:
         line.order = order
     OrderLine.objects.bulk_create(lines)
-    OrderEvent.objects.create(order=order, to_status=OrderStatus.PENDING_PAYMENT, actor=OrderActor.CUSTOMER)
+    ORDER_STATUS.record_creation(order, actor=OrderActor.CUSTOMER)
     if cart_item_ids:
         CartItem.objects.filter(customer=customer, pk__in=cart_item_ids).delete()
 

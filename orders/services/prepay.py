@@ -17,11 +17,8 @@ from django.utils import timezone
 
 from orders.exceptions import OrderNotPayable, PaymentMisconfigured, PaymentUnavailable
 from orders.models import Order, OrderLine, OrderStatus, Payment, PaymentStatus
-from orders.services.payments import (
-    payment_confirm_at_wechat,
-    payment_gateway_for,
-    payment_status_change,
-)
+from orders.services.payment_status import payment_started_record, payment_status_change
+from orders.services.payments import payment_confirm_at_wechat, payment_gateway_for
 from wechat.errors import WeChatError, WeChatMisconfigured, WeChatPermanentError, WeChatTransientError
 from wechat.pay.interface import PrepayResult
 from wechat.retry import retry_transient
@@ -105,6 +102,7 @@ def _prepay_attempt_claim(*, order_id: int) -> PrepayAttempt:
         amount_fen=order.total_fen,
         sign_type=settings.WECHAT_PAY_SIGN_TYPE,
     )
+    payment_started_record(payment=payment)
     return _attempt(order, payment, prepay_id="")
 
 
@@ -155,7 +153,11 @@ def _prepay_refused(*, attempt: PrepayAttempt, error: WeChatError) -> None:
             logger.warning("could not confirm paid order %s: %s", attempt.out_trade_no, query_error)
         raise OrderNotPayable("This order is already paid.") from error
     if error.errcode == "ORDERCLOSED":
-        payment_status_change(payment_id=attempt.payment_id, to_status=PaymentStatus.CLOSED)
+        payment_status_change(
+            payment_id=attempt.payment_id,
+            to_status=PaymentStatus.CLOSED,
+            reason="unified order answered ORDERCLOSED",
+        )
         raise OrderNotPayable("This order's payment was closed.") from error
     if isinstance(error, WeChatTransientError):
         logger.warning("WeChat Pay busy for unified order %s: %s", attempt.out_trade_no, error)
@@ -166,5 +168,9 @@ def _prepay_refused(*, attempt: PrepayAttempt, error: WeChatError) -> None:
     if isinstance(error, WeChatPermanentError):
         # WeChat will not take this attempt as it stands: the next request starts another one.
         logger.error("WeChat Pay refused unified order %s: %s", attempt.out_trade_no, error)
-        payment_status_change(payment_id=attempt.payment_id, to_status=PaymentStatus.FAILED)
+        payment_status_change(
+            payment_id=attempt.payment_id,
+            to_status=PaymentStatus.FAILED,
+            reason=f"unified order refused: {error}",
+        )
     raise PaymentUnavailable() from error

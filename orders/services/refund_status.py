@@ -1,40 +1,49 @@
-"""The one place a refund's status changes: allowed transitions as data, on a locked row, an event each time."""
+"""The one place a refund's status changes: its allowed transitions, over the shared status machine."""
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
+from config.status_machine import StatusActor, StatusMachine
+from orders.exceptions import RefundTransitionNotAllowed
 from orders.models import Refund, RefundEvent, RefundStatus
 
 R = RefundStatus
 
-# from -> the statuses it may become. Anything absent is refused.
-REFUND_ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    # WeChat accepted it; or its notification came before we stored that answer; or it refused it.
-    R.REQUESTED: frozenset({R.PROCESSING, R.SUCCEEDED, R.FAILED}),
-    R.PROCESSING: frozenset({R.SUCCEEDED, R.FAILED}),
-}
+ALLOWED_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        # WeChat accepted it; or its notification came before we stored that answer; or it refused it.
+        (R.REQUESTED, R.PROCESSING),
+        (R.REQUESTED, R.SUCCEEDED),
+        (R.REQUESTED, R.FAILED),
+        (R.PROCESSING, R.SUCCEEDED),
+        (R.PROCESSING, R.FAILED),
+    }
+)
 REFUND_FINAL_STATUSES = frozenset({R.SUCCEEDED, R.FAILED})
 
 
-class RefundTransitionNotAllowed(Exception):
-    """A bug, not a user error: callers check the refund's status under its lock before asking for a change."""
+def _refund_entry_fields(to_status: str, reason: str) -> dict:
+    return {"settled_at": timezone.now()} if to_status in REFUND_FINAL_STATUSES else {}
 
 
-def refund_transition_allowed(*, from_status: str, to_status: str) -> bool:
-    return to_status in REFUND_ALLOWED_TRANSITIONS.get(from_status, frozenset())
+REFUND_STATUS = StatusMachine(
+    model=Refund,
+    event_model=RefundEvent,
+    event_subject="refund",
+    transitions=ALLOWED_TRANSITIONS,
+    refused=RefundTransitionNotAllowed,
+    entry_fields=_refund_entry_fields,
+)
+
+
+def refund_requested_record(*, refund: Refund, reason: str, staff_user: AbstractBaseUser | None) -> None:
+    """The first event of a refund staff just asked for."""
+    REFUND_STATUS.record_creation(refund, actor=StatusActor.STAFF, reason=reason, staff_user=staff_user)
 
 
 def refund_status_set(*, refund: Refund, to_status: str, reason: str = "", extra_fields: dict | None = None) -> None:
-    """Change a refund the caller has locked in this transaction, and append the event."""
-    if not refund_transition_allowed(from_status=refund.status, to_status=to_status):
-        raise RefundTransitionNotAllowed(f"a {refund.status} refund cannot become {to_status}")
-    from_status = refund.status
-    refund.status = to_status
-    update_fields = ["status"]
-    if to_status in REFUND_FINAL_STATUSES:
-        refund.settled_at = timezone.now()
-        update_fields.append("settled_at")
-    for name, value in (extra_fields or {}).items():
-        setattr(refund, name, value)
-        update_fields.append(name)
-    refund.save(update_fields=update_fields)
-    RefundEvent.objects.create(refund=refund, from_status=from_status, to_status=to_status, reason=reason[:200])
+    """Change a refund the caller has locked in this transaction, and append the event.
+
+    After the request every change is WeChat Pay's answer (accepted, refunded, refused), so the payment service's.
+    """
+    REFUND_STATUS.change(refund, to_status=to_status, actor=StatusActor.PAYMENT, reason=reason, fields=extra_fields)

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from config import celery_app
 from config.errors import ApplicationError
 from config.money import format_fen
 from orders.exceptions import (
@@ -24,8 +25,8 @@ from orders.exceptions import (
     RefundExceedsPaid,
     RefundNotificationRejected,
 )
-from orders.models import Order, OrderActor, OrderStatus, Payment, PaymentStatus, Refund, RefundEvent, RefundStatus
-from orders.services.refund_status import refund_status_set
+from orders.models import Order, OrderActor, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
+from orders.services.refund_status import refund_requested_record, refund_status_set
 from orders.services.status import order_transition
 from wechat.errors import WeChatPermanentError, WeChatTransientError
 from wechat.pay.gateway import payment_gateway
@@ -40,6 +41,7 @@ UNSETTLED_STATUSES = (RefundStatus.REQUESTED, RefundStatus.PROCESSING)
 WECHAT_REFUND_SUCCEEDED = "SUCCESS"
 WECHAT_REFUND_FAILED = frozenset({"CHANGE", "REFUNDCLOSE"})
 SETTLE_BATCH_SIZE = 100
+SUBMIT_REFUND_TASK = "orders.tasks.submit_refund"
 
 
 @transaction.atomic
@@ -92,7 +94,7 @@ def refund_request(
         reason=reason[:80],
         requested_by=staff_user,
     )
-    RefundEvent.objects.create(refund=refund, to_status=RefundStatus.REQUESTED, reason=reason[:200])
+    refund_requested_record(refund=refund, reason=reason, staff_user=staff_user)
     if order.status != OrderStatus.REFUNDING:  # a second refund while one is under way leaves it refunding
         order_transition(
             order_id=order.pk,
@@ -101,9 +103,10 @@ def refund_request(
             staff_user=staff_user,
             reason=f"refund {format_fen(amount_fen)}: {reason}"[:200],
         )
-    from orders.tasks import submit_refund  # the task module imports this one
-
-    submit_refund.delay_on_commit(refund.pk)
+    # By name, not by importing orders.tasks: tasks call services, so a service importing the task
+    # module would make a circle. A signature by name runs the registered task as `.delay` would
+    # (eagerly too, when so configured), which `send_task` does not.
+    transaction.on_commit(celery_app.signature(SUBMIT_REFUND_TASK, args=[refund.pk]).delay)
     return refund
 
 

@@ -26,9 +26,10 @@ from catalog.models import Sku
 from catalog.product_detail_cache import product_detail_version_key
 from catalog.services import product_image_create, sku_stock_adjust
 from orders.models import Order
+from orders.services.expiry import orders_expire_overdue
 from orders.services.payments import PaidOutcome, payment_paid_record
 from orders.services.placement import order_create
-from orders.services.status import order_cancel, orders_expire_overdue
+from orders.services.status import order_cancel
 from tests.catalog.test_admin import (
     SKU_HEADER,
     _csv_upload,

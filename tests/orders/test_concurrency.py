@@ -15,8 +15,9 @@ from catalog.models import Sku
 from config.errors import ApplicationError
 from orders.models import Address, CartItem, Order, OrderActor, OrderEvent, OrderStatus
 from orders.services.addresses import address_create
+from orders.services.expiry import orders_expire_overdue
 from orders.services.placement import order_create
-from orders.services.status import order_cancel, orders_expire_overdue
+from orders.services.status import order_cancel
 from tests import real_services
 from tests.factories import AddressFactory, CartItemFactory, CustomerFactory, SkuFactory
 from tests.orders.conftest import authenticated_client

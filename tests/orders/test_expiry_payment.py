@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from catalog.models import Product, Sku
 from orders.models import Order, OrderEvent, OrderStatus, Payment, PaymentStatus
-from orders.services.status import orders_expire_overdue
+from orders.services.expiry import orders_expire_overdue
 from tests import real_services
 from tests.orders.conftest import authenticated_client
 from tests.orders.payments import UNREACHABLE_NOTIFY_URL, prepaid, undelivered_notification

@@ -6,12 +6,8 @@ import pytest
 
 from catalog.models import Product
 from orders.models import Order, OrderEvent, OrderStatus, Payment, PaymentStatus
-from orders.services.payments import (
-    PAYMENT_TRANSITIONS,
-    PaidOutcome,
-    payment_paid_record,
-    payment_status_change,
-)
+from orders.services.payment_status import PAYMENT_TRANSITIONS, payment_status_change
+from orders.services.payments import PaidOutcome, payment_paid_record
 from wechat.pay.v2 import BEIJING
 
 pytestmark = pytest.mark.django_db

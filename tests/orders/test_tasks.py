@@ -8,8 +8,9 @@ from django_celery_beat.models import PeriodicTask
 
 from config.celery import app as celery_app
 from orders.models import Order, OrderActor, OrderStatus
-from orders.services.status import orders_expire_overdue
-from orders.tasks import expire_unpaid_orders
+from orders.services.expiry import orders_expire_overdue
+from orders.services.refunds import SUBMIT_REFUND_TASK
+from orders.tasks import expire_unpaid_orders, submit_refund
 
 
 def _overdue(order: Order) -> Order:
@@ -95,3 +96,8 @@ def test_a_real_worker_expires_an_overdue_order_once_though_the_task_runs_twice(
     assert order.events.filter(to_status=OrderStatus.EXPIRED).count() == 1
     sku.refresh_from_db()
     assert sku.stock == 10
+
+
+def test_the_refund_services_queue_the_submit_task_by_its_registered_name():
+    assert submit_refund.name == SUBMIT_REFUND_TASK
+    assert SUBMIT_REFUND_TASK in celery_app.tasks

@@ -1,0 +1,202 @@
+"""The one way a status changes: transitions as data, the row locked, the move checked, saved, and audited.
+
+Each model with a status declares a `StatusMachine` beside its status service (pushes, orders,
+refunds, payments) with its `ALLOWED_TRANSITIONS`; that service is the only caller. Every change
+appends a row to the model's event table, which all share one shape: the subject, `from_status`,
+`to_status`, `actor`, `staff_user`, `reason` and `at`.
+
+This module lives in `config`, the lowest layer, so every app may build on it: it imports no app.
+"""
+
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import models, transaction
+
+from config.errors import ApplicationError
+
+
+class StatusActor(models.TextChoices):
+    """Who or what made a change; a machine may allow a transition to some of them only."""
+
+    CUSTOMER = "customer", "customer"
+    STAFF = "staff", "staff"
+    SYSTEM = "system", "system (scheduled task)"
+    PAYMENT = "payment", "payment service"
+
+
+class StatusTransitionNotAllowed(ApplicationError):
+    """A move the machine's table does not allow (for that actor); apps subclass it for their own code and words."""
+
+    status_code = 409
+    code = "status_transition_not_allowed"
+
+    def __init__(self, *, from_status: str, to_status: str, actor: str = "", message: str | None = None):
+        self.from_status = from_status
+        self.to_status = to_status
+        self.actor = actor
+        super().__init__(message or f"A {from_status} row cannot become {to_status}.")
+
+
+# (from, to) pairs that any actor may make, or (from, to) -> the actors who may make it.
+TransitionTable = Collection[tuple[str, str]] | Mapping[tuple[str, str], Collection[str]]
+# The fields a status sets as a row enters it (a timestamp, a failure reason), from the new status and the reason.
+EntryFields = Callable[[str, str], dict[str, Any]]
+
+
+class StatusMachine:
+    """One model's status: `change` a locked row (or `change_many`), or `transition` one by id in a line.
+
+    `refused` is the app's StatusTransitionNotAllowed subclass, raised with from/to/actor.
+    `event_subject` names the event model's foreign key to `model`.
+    """
+
+    def __init__(
+        self,
+        *,
+        model: type[models.Model],
+        event_model: type[models.Model],
+        event_subject: str,
+        transitions: TransitionTable,
+        refused: type[StatusTransitionNotAllowed],
+        entry_fields: EntryFields | None = None,
+    ):
+        self.model = model
+        self.event_model = event_model
+        self.event_subject = event_subject
+        self.refused = refused
+        self.entry_fields = entry_fields or (lambda to_status, reason: {})
+        # None: any actor may make the move.
+        self._actors: dict[tuple[str, str], frozenset[str] | None] = (
+            {move: frozenset(actors) for move, actors in transitions.items()}
+            if isinstance(transitions, Mapping)
+            else dict.fromkeys(transitions)
+        )
+
+    def allows(self, *, from_status: str, to_status: str, actor: str) -> bool:
+        if (from_status, to_status) not in self._actors:
+            return False
+        actors = self._actors[(from_status, to_status)]
+        return actors is None or actor in actors
+
+    def check(self, row: models.Model, *, to_status: str, actor: str) -> None:
+        if not self.allows(from_status=row.status, to_status=to_status, actor=actor):
+            raise self.refused(from_status=row.status, to_status=to_status, actor=actor)
+
+    def lock(self, pk: int) -> models.Model:
+        """The row by id, locked until the caller's transaction ends."""
+        _require_transaction()
+        return self.model.objects.select_for_update().get(pk=pk)
+
+    def lock_many(self, queryset: models.QuerySet, *, skip_locked: bool = False) -> list[models.Model]:
+        """The queryset's rows, locked; `skip_locked` leaves out rows another transaction holds, not waiting."""
+        _require_transaction()
+        return list(queryset.select_for_update(skip_locked=skip_locked))
+
+    @transaction.atomic
+    def transition(
+        self,
+        *,
+        pk: int,
+        to_status: str,
+        actor: str,
+        reason: str = "",
+        staff_user: AbstractBaseUser | None = None,
+        fields: dict[str, Any] | None = None,
+    ) -> models.Model:
+        """Lock the row `pk` and change it (see `change`); returns the changed row."""
+        row = self.lock(pk)
+        self.change(row, to_status=to_status, actor=actor, reason=reason, staff_user=staff_user, fields=fields)
+        return row
+
+    def change(
+        self,
+        row: models.Model,
+        *,
+        to_status: str,
+        actor: str,
+        reason: str = "",
+        staff_user: AbstractBaseUser | None = None,
+        fields: dict[str, Any] | None = None,
+    ) -> None:
+        """Move a row this transaction has locked (or created) to `to_status`, with `fields` set alongside.
+
+        Raises the machine's `refused` error, changing nothing, when the table does not allow it.
+        """
+        _require_transaction()
+        self.check(row, to_status=to_status, actor=actor)
+        from_status = row.status
+        changes = {"status": to_status, **self.entry_fields(to_status, reason), **(fields or {})}
+        for name, value in changes.items():
+            setattr(row, name, value)
+        row.save(update_fields=list(changes))
+        event = self._event(
+            row, from_status=from_status, to_status=to_status, actor=actor, reason=reason, staff_user=staff_user
+        )
+        event.save()
+
+    def change_many(
+        self,
+        rows: Iterable[models.Model],
+        *,
+        to_status: str,
+        actor: str,
+        reason: str = "",
+        staff_user: AbstractBaseUser | None = None,
+    ) -> None:
+        """`change` for many rows this transaction has locked (`lock_many`), in one update and one insert.
+
+        Every row is checked before any changes: one refused move refuses them all.
+        """
+        _require_transaction()
+        rows = list(rows)
+        for row in rows:
+            self.check(row, to_status=to_status, actor=actor)
+        if not rows:
+            return
+        changes = {"status": to_status, **self.entry_fields(to_status, reason)}
+        events = [
+            self._event(
+                row, from_status=row.status, to_status=to_status, actor=actor, reason=reason, staff_user=staff_user
+            )
+            for row in rows
+        ]
+        self.model.objects.filter(pk__in=[row.pk for row in rows]).update(**changes)
+        for row in rows:
+            for name, value in changes.items():
+                setattr(row, name, value)
+        self.event_model.objects.bulk_create(events)
+
+    def record_creation(
+        self, row: models.Model, *, actor: str, reason: str = "", staff_user: AbstractBaseUser | None = None
+    ) -> None:
+        """The first event of a row just created in its initial status (from no status)."""
+        self._event(row, from_status="", to_status=row.status, actor=actor, reason=reason, staff_user=staff_user).save()
+
+    def _event(
+        self,
+        row: models.Model,
+        *,
+        from_status: str,
+        to_status: str,
+        actor: str,
+        reason: str,
+        staff_user: AbstractBaseUser | None,
+    ) -> models.Model:
+        reason_length = self.event_model._meta.get_field("reason").max_length
+        return self.event_model(
+            **{self.event_subject: row},
+            from_status=from_status,
+            to_status=to_status,
+            actor=actor,
+            staff_user=staff_user,
+            reason=reason[:reason_length],
+        )
+
+
+def _require_transaction() -> None:
+    # A lock taken outside a transaction is released at once, and a change outside one could be
+    # saved without its event: both are bugs in the caller, so they fail loudly.
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("status changes need the caller's transaction (transaction.atomic)")
