@@ -27,11 +27,11 @@ from werkzeug.wrappers import Request, Response
 
 from wechat_sandbox.control_input import ControlInput
 from wechat_sandbox.errors import BadControlInput, WeChatErrcode
-from wechat_sandbox.official_account_publishing import OFFICIAL_ACCOUNT
 from wechat_sandbox.protocols import json_response
 from wechat_sandbox.routes import Route, json_body_of
 from wechat_sandbox.state import Sandbox, snapshot_part
 from wechat_sandbox.tokens import authenticated_app
+from wechat_sandbox.wechat_apps import OFFICIAL_ACCOUNT
 
 MAX_FOLLOWERS_PER_CALL = 1_000_000
 MAX_OPENIDS_PER_CALL = 10_000

@@ -30,12 +30,13 @@ from werkzeug.wrappers import Request, Response
 from wechat_sandbox.control_input import ControlInput
 from wechat_sandbox.errors import BadControlInput, WeChatErrcode
 from wechat_sandbox.official_account_followers import AccountFollowers, Followers
-from wechat_sandbox.official_account_publishing import OFFICIAL_ACCOUNT, PublishingLibrary, article_urls
+from wechat_sandbox.official_account_publishing import PublishingLibrary, article_urls
 from wechat_sandbox.official_account_push import push_to_official_account
 from wechat_sandbox.protocols import json_response
 from wechat_sandbox.routes import Route, json_body_of
 from wechat_sandbox.state import snapshot_part
 from wechat_sandbox.tokens import authenticated_app
+from wechat_sandbox.wechat_apps import OFFICIAL_ACCOUNT
 
 if TYPE_CHECKING:
     from wechat_sandbox.state import Sandbox, SandboxApp

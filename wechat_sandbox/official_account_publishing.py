@@ -27,11 +27,11 @@ from wechat_sandbox.protocols import json_response
 from wechat_sandbox.routes import Route, json_body_of
 from wechat_sandbox.state import snapshot_part
 from wechat_sandbox.tokens import authenticated_app
+from wechat_sandbox.wechat_apps import OFFICIAL_ACCOUNT
 
 if TYPE_CHECKING:
     from wechat_sandbox.state import Sandbox, SandboxApp
 
-OFFICIAL_ACCOUNT = ("official_account",)
 KB = 1024
 MB = 1024 * KB
 # 上传图文消息图片 (注意事项): jpg/png only, "大小必须在1MB以下".

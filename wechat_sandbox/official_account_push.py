@@ -20,6 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from wechat_sandbox.control_input import ControlInput
 from wechat_sandbox.errors import BadControlInput
+from wechat_sandbox.official_account_followers import follower_event_apply
 from wechat_sandbox.outbox import Delivery, Outbox
 from wechat_sandbox.protocols import json_response
 from wechat_sandbox.routes import Route
@@ -127,9 +128,6 @@ def send_follower_event(sandbox: Sandbox, request: Request) -> Response:
     /sandbox/outbox shows every attempt). subscribe and unsubscribe also change who
     follows the account, as user/get and batchget then tell.
     """
-    # Imported here: the followers module reaches this one through official_account_publishing.
-    from wechat_sandbox.official_account_followers import follower_event_apply
-
     body = ControlInput(request, allowed={"appid", "openid", "event", "event_key"})
     appid, openid = body.text("appid", required=True), body.text("openid", required=True)
     event, event_key = body.text("event", required=True), body.text("event_key", max_length=256)

@@ -12,6 +12,8 @@ from wechat_sandbox.redaction import digest, matches
 
 AppKind = Literal["official_account", "mini_program"]
 APP_KINDS: tuple[AppKind, ...] = ("official_account", "mini_program")
+# The `app_kinds` of a route only an Official Account's token may call.
+OFFICIAL_ACCOUNT: tuple[AppKind, ...] = ("official_account",)
 MessageMode = Literal["plain", "compatible", "safe"]
 MESSAGE_MODES: tuple[MessageMode, ...] = ("plain", "compatible", "safe")
 # 公众号 "接入概述" (服务器配置): Token is 3-32 letters or digits; EncodingAESKey is 43
