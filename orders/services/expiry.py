@@ -16,8 +16,8 @@ from orders.services.payment_status import payment_status_change
 from orders.services.payments import PAID_TRADE_STATES, PaidOutcome, payment_gateway_for, payment_paid_record_from_query
 from orders.services.status import ORDER_STATUS, order_status_set, order_status_set_many
 from wechat.errors import WeChatError
-from wechat.pay.gateway import OrderStatus as WeChatOrderStatus
-from wechat.pay.gateway import PaymentGateway
+from wechat.pay.interface import OrderStatus as WeChatOrderStatus
+from wechat.pay.interface import PaymentGateway
 
 logger = logging.getLogger(__name__)
 S, A, P = OrderStatus, OrderActor, PaymentStatus
