@@ -122,10 +122,6 @@ class CertificateAuthority:
                 self._merchants[mch_id] = MerchantCertificate(mch_id=mch_id, cert_path=cert_path, key_path=key_path)
             return self._merchants[mch_id]
 
-    def merchant_certificates(self) -> list[MerchantCertificate]:
-        with self._lock:
-            return list(self._merchants.values())
-
     def server_context(self) -> ssl.SSLContext:
         """TLS for the secapi port: our server certificate, and a client certificate from this CA required."""
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -71,10 +71,6 @@ class BillRow(NamedTuple):
     refund_fen: int
     refund_status: str  # SUCCESS, PROCESSING, REFUNDCLOSE, CHANGE on refund rows
 
-    @property
-    def is_refund(self) -> bool:
-        return self.trade_state == REFUND_STATE
-
 
 @dataclass
 class BillTotals:
