@@ -10,8 +10,10 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from config.urls import urlpatterns as app_urlpatterns
+from wechat.pay.v2 import build_xml
 
-SUCCESS = b"<xml><return_code>SUCCESS</return_code><return_msg>OK</return_msg></xml>"
+# The same bytes the product answers with, written once.
+SUCCESS = build_xml({"return_code": "SUCCESS", "return_msg": "OK"}, cdata=True)
 
 
 @csrf_exempt
