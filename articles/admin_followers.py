@@ -5,9 +5,9 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from articles.models import FollowedAccount, Follower, FollowerSyncRun, FollowerTag
+from articles.models import FollowedAccount, Follower, FollowerSyncRun, FollowerSyncRunEvent, FollowerTag
 from articles.tasks import sync_account_followers
-from config.admin_read_only import ReadOnlyAdmin
+from config.admin_read_only import ReadOnlyAdmin, ReadOnlyInline
 
 
 @admin.register(Follower)
@@ -82,8 +82,18 @@ class FollowedAccountAdmin(ReadOnlyAdmin):
         )
 
 
+class FollowerSyncRunEventInline(ReadOnlyInline):
+    """The sync's timeline; events are appended by the follower sync status service only."""
+
+    model = FollowerSyncRunEvent
+    verbose_name_plural = "timeline"
+    fields = ["at", "from_status", "to_status", "actor", "reason"]
+    readonly_fields = fields
+
+
 @admin.register(FollowerSyncRun)
 class FollowerSyncRunAdmin(ReadOnlyAdmin):
     list_display = ["account", "status", "started_at", "finished_at", "followers", "unsubscribed", "tags", "error"]
     list_filter = ["status", "account"]
     list_select_related = ["account"]
+    inlines = [FollowerSyncRunEventInline]

@@ -14,6 +14,20 @@ class PushTransitionNotAllowed(StatusTransitionNotAllowed):
         )
 
 
+class FollowerSyncRunTransitionNotAllowed(StatusTransitionNotAllowed):
+    """A bug, not a user error: only the sync itself finishes its runs."""
+
+    code = "follower_sync_run_transition_not_allowed"
+
+    def __init__(self, *, from_status: str, to_status: str, actor: str = ""):
+        super().__init__(
+            from_status=from_status,
+            to_status=to_status,
+            actor=actor,
+            message=f"A {from_status} follower sync cannot become {to_status}.",
+        )
+
+
 class PushInvalid(ApplicationError):
     """A push that cannot be saved or scheduled as given; `fields` says which part and why."""
 

@@ -184,6 +184,32 @@ class FollowerSyncRun(models.Model):
         return f"{self.account_id} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
 
 
+class FollowerSyncRunEvent(models.Model):
+    """One status change of a follower sync, appended by its status service and never edited."""
+
+    run = models.ForeignKey(FollowerSyncRun, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=16, choices=FollowerSyncRun.Status.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=FollowerSyncRun.Status.choices)
+    actor = models.CharField(max_length=16, choices=StatusActor.choices)
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="follower_sync_run_events",
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = "follower sync event"
+        verbose_name_plural = "follower sync events"
+
+    def __str__(self) -> str:
+        return f"{self.run_id}: {self.from_status or '—'} → {self.to_status}"
+
+
 class PushStatus(models.TextChoices):
     DRAFT = "draft", "draft"
     SCHEDULED = "scheduled", "scheduled"

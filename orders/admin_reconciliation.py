@@ -11,11 +11,19 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from config.admin_read_only import ReadOnlyAdmin
+from config.admin_read_only import ReadOnlyAdmin, ReadOnlyInline
 from config.money import format_fen
 from orders.exceptions import DiscrepancyAlreadyResolved
-from orders.models import Discrepancy, DiscrepancyStatus, ReconciliationRun, ReconciliationTrigger
-from orders.services.reconciliation import beijing_today, discrepancy_resolve
+from orders.models import (
+    Discrepancy,
+    DiscrepancyEvent,
+    DiscrepancyStatus,
+    ReconciliationRun,
+    ReconciliationRunEvent,
+    ReconciliationTrigger,
+)
+from orders.services.reconciliation import beijing_today
+from orders.services.reconciliation_status import discrepancy_resolve
 from orders.tasks import reconcile_payments
 
 # WeChat keeps bills for three months (下载交易账单): older dates cannot be downloaded.
@@ -49,6 +57,24 @@ class DiscrepancyInline(admin.TabularInline):
     @admin.display(description="ours")
     def local_amount(self, discrepancy: Discrepancy) -> str:
         return _fen(discrepancy.local_amount_fen)
+
+
+class ReconciliationRunEventInline(ReadOnlyInline):
+    """The run's timeline; events are appended by the reconciliation status service only."""
+
+    model = ReconciliationRunEvent
+    verbose_name_plural = "timeline"
+    fields = ["at", "from_status", "to_status", "actor", "reason"]
+    readonly_fields = fields
+
+
+class DiscrepancyEventInline(ReadOnlyInline):
+    """The discrepancy's timeline; events are appended by the reconciliation status service only."""
+
+    model = DiscrepancyEvent
+    verbose_name_plural = "timeline"
+    fields = ["at", "from_status", "to_status", "actor", "staff_user", "reason"]
+    readonly_fields = fields
 
 
 class ReconcileDateForm(forms.Form):
@@ -86,7 +112,7 @@ class ReconciliationRunAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "triggered_by", "bill_date"]
     date_hierarchy = "bill_date"
-    inlines = [DiscrepancyInline]
+    inlines = [ReconciliationRunEventInline, DiscrepancyInline]
     fieldsets = [
         (None, {"fields": ["bill_date", "status", "triggered_by", "staff_user", "started_at", "finished_at"]}),
         (
@@ -206,6 +232,7 @@ class DiscrepancyAdmin(ReadOnlyAdmin):
     search_fields = ["out_trade_no__exact", "out_refund_no__exact", "transaction_id__exact"]
     search_help_text = "Order, refund or WeChat transaction number (exact)."
     actions = ["resolve"]
+    inlines = [DiscrepancyEventInline]
     fieldsets = [
         (None, {"fields": ["bill_date", "kind", "detail", "status"]}),
         (

@@ -186,7 +186,29 @@ class ReconciliationAlreadyRunning(ApplicationError):
         super().__init__(f"{bill_date} is being reconciled now; wait for that run to finish.")
 
 
-class DiscrepancyAlreadyResolved(ApplicationError):
-    status_code = 409
+class ReconciliationRunTransitionNotAllowed(StatusTransitionNotAllowed):
+    """A bug, not a user error: only reconciliation itself starts, finishes and abandons its runs."""
+
+    code = "reconciliation_run_transition_not_allowed"
+
+    def __init__(self, *, from_status: str, to_status: str, actor: str = ""):
+        super().__init__(
+            from_status=from_status,
+            to_status=to_status,
+            actor=actor,
+            message=f"A {from_status} reconciliation run cannot become {to_status}.",
+        )
+
+
+class DiscrepancyAlreadyResolved(StatusTransitionNotAllowed):
+    """The discrepancy status machine's refusal: resolving, its one move, is final, so it refuses a resolved one."""
+
     code = "discrepancy_resolved"
-    message = "This discrepancy is resolved already."
+
+    def __init__(self, *, from_status: str, to_status: str, actor: str = ""):
+        super().__init__(
+            from_status=from_status,
+            to_status=to_status,
+            actor=actor,
+            message="This discrepancy is resolved already.",
+        )

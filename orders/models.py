@@ -553,3 +553,51 @@ class Discrepancy(models.Model):
     def __str__(self) -> str:
         subject = self.out_refund_no or self.out_trade_no or self.problem_key
         return f"{self.bill_date} {self.get_kind_display()}: {subject}"
+
+
+class ReconciliationRunEvent(models.Model):
+    """One status change of a reconciliation run, appended by its status service and never edited."""
+
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=16, choices=ReconciliationRunStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=ReconciliationRunStatus.choices)
+    actor = models.CharField(max_length=16, choices=StatusActor.choices)
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reconciliation_run_events",
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = "reconciliation run event"
+        verbose_name_plural = "reconciliation run events"
+
+    def __str__(self) -> str:
+        return f"{self.run_id}: {self.from_status or '—'} → {self.to_status}"
+
+
+class DiscrepancyEvent(models.Model):
+    """One status change of a discrepancy, appended by its status service and never edited."""
+
+    discrepancy = models.ForeignKey(Discrepancy, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=16, choices=DiscrepancyStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=DiscrepancyStatus.choices)
+    actor = models.CharField(max_length=16, choices=StatusActor.choices)
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="discrepancy_events"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = "discrepancy event"
+        verbose_name_plural = "discrepancy events"
+
+    def __str__(self) -> str:
+        return f"{self.discrepancy_id}: {self.from_status or '—'} → {self.to_status}"

@@ -39,6 +39,8 @@ ORDERS_OPERATIONS = {
     "orders.start_reconciliationrun",
     "orders.view_discrepancy",
     "orders.resolve_discrepancy",
+    "orders.view_reconciliationrunevent",
+    "orders.view_discrepancyevent",
 }
 # What later migrations (customers, catalog, orders) grant Operations beyond the staff-groups migration.
 OPERATIONS_LATER = {"customers.view_customer"} | STOCK_ADJUSTMENTS | ORDERS_OPERATIONS
@@ -52,6 +54,7 @@ MARKETING_LATER = {
     "articles.view_followedaccount",
     "articles.sync_followedaccount",
     "articles.view_followersyncrun",
+    "articles.view_followersyncrunevent",
     "articles.add_push",
     "articles.change_push",
     "articles.view_push",

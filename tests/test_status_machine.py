@@ -8,11 +8,17 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from articles.exceptions import PushTransitionNotAllowed
+from articles.exceptions import FollowerSyncRunTransitionNotAllowed, PushTransitionNotAllowed
 from articles.models import Push, PushEvent, PushStatus
 from config.errors import ApplicationError
 from config.status_machine import StatusActor, StatusMachine, StatusTransitionNotAllowed
-from orders.exceptions import OrderTransitionNotAllowed, PaymentTransitionNotAllowed, RefundTransitionNotAllowed
+from orders.exceptions import (
+    DiscrepancyAlreadyResolved,
+    OrderTransitionNotAllowed,
+    PaymentTransitionNotAllowed,
+    ReconciliationRunTransitionNotAllowed,
+    RefundTransitionNotAllowed,
+)
 from tests.factories import PushFactory
 
 S, A = PushStatus, StatusActor
@@ -200,7 +206,15 @@ def test_a_change_outside_a_transaction_is_a_bug_that_fails_loudly():
 
 @pytest.mark.parametrize(
     "refused",
-    [PushTransitionNotAllowed, OrderTransitionNotAllowed, PaymentTransitionNotAllowed, RefundTransitionNotAllowed],
+    [
+        PushTransitionNotAllowed,
+        OrderTransitionNotAllowed,
+        PaymentTransitionNotAllowed,
+        RefundTransitionNotAllowed,
+        ReconciliationRunTransitionNotAllowed,
+        DiscrepancyAlreadyResolved,
+        FollowerSyncRunTransitionNotAllowed,
+    ],
 )
 def test_every_apps_refusal_is_the_one_domain_error(refused):
     error = refused(from_status="a", to_status="b", actor="system")

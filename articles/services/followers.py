@@ -27,6 +27,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from articles.models import Follower, FollowerSyncRun, FollowerTag
+from articles.services.follower_sync_status import follower_sync_run_finish
 from wechat.clients import client_for_official_account
 from wechat.errors import WeChatQuotaExhausted, WeChatRateLimited, WeChatTransientError
 from wechat.models import OfficialAccount
@@ -130,10 +131,13 @@ def followers_sync(
 def _sync_run_finish(
     *, run: FollowerSyncRun, status: str, result: FollowersSyncResult | None = None, error: str = ""
 ) -> None:
-    run.status, run.finished_at, run.error = status, timezone.now(), error[:300]
-    if result is not None:
-        run.followers, run.unsubscribed, run.tags = result.followers, result.unsubscribed, result.tags
-    run.save(update_fields=["status", "finished_at", "error", "followers", "unsubscribed", "tags"])
+    result = result or FollowersSyncResult()
+    follower_sync_run_finish(
+        run_id=run.pk,
+        to_status=status,
+        reason=error,
+        fields={"followers": result.followers, "unsubscribed": result.unsubscribed, "tags": result.tags},
+    )
 
 
 def _sync(*, account: OfficialAccount, retry_delays: Sequence[float]) -> FollowersSyncResult:

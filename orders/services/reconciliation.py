@@ -29,7 +29,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.money import format_fen
-from orders.exceptions import DiscrepancyAlreadyResolved, ReconciliationAlreadyRunning
+from orders.exceptions import ReconciliationAlreadyRunning
 from orders.models import (
     Discrepancy,
     DiscrepancyKind,
@@ -40,6 +40,12 @@ from orders.models import (
 )
 from orders.services import reconciliation_tables as tables
 from orders.services.payments import PAID_TRADE_STATES, PaidOutcome, payment_gateway_for, payment_paid_record
+from orders.services.reconciliation_status import (
+    discrepancies_resolve,
+    discrepancy_repaired_resolve,
+    reconciliation_run_finish,
+    reconciliation_runs_abandoned_fail,
+)
 from orders.services.reconciliation_tables import Finding
 from wechat.errors import WeChatError, WeChatPermanentError, WeChatTransientError
 from wechat.pay.bill import BillReader, BillRow, BillTotals
@@ -56,7 +62,23 @@ REPAIR_PAGE = 200
 
 K, S = DiscrepancyKind, DiscrepancyStatus
 RUN = ReconciliationRunStatus
-ALLOWED_DISCREPANCY_TRANSITIONS = {(S.OPEN, S.RESOLVED)}
+# What a run counts on itself as it goes, saved with how it ended.
+RUN_FIGURES = (
+    "bill_found",
+    "bill_columns",
+    "payment_rows",
+    "refund_rows",
+    "matched_count",
+    "discrepancy_count",
+    "repaired_count",
+    "summary_trade_count",
+    "summary_settlement_fen",
+    "summary_refund_fen",
+    "summary_order_fen",
+    "rows_settlement_fen",
+    "rows_refund_fen",
+    "rows_order_fen",
+)
 TOTAL_FIGURES = {
     "trade_count": "总交易单数 (rows)",
     "settlement": "应结订单总金额 (settled)",
@@ -122,9 +144,7 @@ def reconciliation_run_from_lines(
 
 def _run_start(*, bill_date: date, triggered_by: str, staff_user: AbstractBaseUser | None) -> ReconciliationRun:
     now = timezone.now()
-    ReconciliationRun.objects.filter(
-        bill_date=bill_date, status=RUN.RUNNING, started_at__lt=now - RUN_ABANDONED_AFTER
-    ).update(status=RUN.FAILED, finished_at=now, error_message="Abandoned: it did not finish in time.")
+    reconciliation_runs_abandoned_fail(bill_date=bill_date, started_before=now - RUN_ABANDONED_AFTER)
     try:
         with transaction.atomic():
             return ReconciliationRun.objects.create(
@@ -153,14 +173,12 @@ def _run_compare(*, run: ReconciliationRun, lines: Iterable[str] | None, progres
     finally:
         tables.bill_tables_drop()
     run.repaired_count = _payments_repair(run=run)
-    _discrepancies_resolve(
-        Discrepancy.objects.filter(bill_date=run.bill_date, status=S.OPEN).exclude(last_seen_run=run),
+    discrepancies_resolve(
+        discrepancies=Discrepancy.objects.filter(bill_date=run.bill_date).exclude(last_seen_run=run),
         note=f"No longer found by reconciliation run #{run.pk}.",
     )
     run.discrepancy_count = Discrepancy.objects.filter(last_seen_run=run).count()
-    run.status = RUN.SUCCEEDED
-    run.finished_at = timezone.now()
-    run.save()
+    reconciliation_run_finish(run=run, to_status=RUN.SUCCEEDED, fields=_figures(run))
 
 
 def _counted(rows: Iterable[BillRow], progress: Progress | None) -> Iterator[BillRow]:
@@ -178,11 +196,16 @@ def _counted(rows: Iterable[BillRow], progress: Progress | None) -> Iterator[Bil
 
 def _run_fail(*, run: ReconciliationRun, error: Exception) -> None:
     logger.warning("Reconciliation of %s failed: %s", run.bill_date, error)
-    run.status = RUN.FAILED
-    run.error_message = str(error)[:2000]
-    run.error_transient = isinstance(error, WeChatTransientError)
-    run.finished_at = timezone.now()
-    run.save()
+    reconciliation_run_finish(
+        run=run,
+        to_status=RUN.FAILED,
+        reason=str(error),
+        fields={**_figures(run), "error_transient": isinstance(error, WeChatTransientError)},
+    )
+
+
+def _figures(run: ReconciliationRun) -> dict:
+    return {name: getattr(run, name) for name in RUN_FIGURES}
 
 
 def _totals_record(*, run: ReconciliationRun, totals: BillTotals) -> None:
@@ -331,10 +354,8 @@ def _payment_repair(*, run: ReconciliationRun, discrepancy: Discrepancy) -> bool
         reason=f"reconciliation run #{run.pk}: paid in WeChat's bill of {run.bill_date}, confirmed by orderquery",
     )
     if outcome == PaidOutcome.APPLIED:
-        _discrepancies_resolve(
-            Discrepancy.objects.filter(pk=discrepancy.pk),
-            note="Repaired automatically.",
-            repaired=True,
+        discrepancy_repaired_resolve(
+            discrepancy_id=discrepancy.pk,
             repair_note=(
                 f"Payment {payment.out_trade_no} marked paid: orderquery answered {answer.trade_state}, "
                 f"transaction {answer.transaction_id}, {format_fen(answer.total_fee)}, "
@@ -343,8 +364,8 @@ def _payment_repair(*, run: ReconciliationRun, discrepancy: Discrepancy) -> bool
         )
         return True
     if outcome == PaidOutcome.DUPLICATE:
-        _discrepancies_resolve(
-            Discrepancy.objects.filter(pk=discrepancy.pk), note="Paid meanwhile (its notification came)."
+        discrepancies_resolve(
+            discrepancies=Discrepancy.objects.filter(pk=discrepancy.pk), note="Paid meanwhile (its notification came)."
         )
         return False
     reasons = {
@@ -358,25 +379,3 @@ def _payment_repair(*, run: ReconciliationRun, discrepancy: Discrepancy) -> bool
 
 def _discrepancy_note(discrepancy: Discrepancy, note: str) -> None:
     Discrepancy.objects.filter(pk=discrepancy.pk).update(detail=f"{discrepancy.detail} {note}"[:500])
-
-
-def discrepancy_resolve(*, discrepancy_id: int, staff_user: AbstractBaseUser, note: str) -> Discrepancy:
-    """Staff settle one discrepancy with a note; a resolved one is refused (DiscrepancyAlreadyResolved)."""
-    with transaction.atomic():
-        discrepancy = Discrepancy.objects.select_for_update().get(pk=discrepancy_id)
-        if (discrepancy.status, S.RESOLVED) not in ALLOWED_DISCREPANCY_TRANSITIONS:
-            raise DiscrepancyAlreadyResolved()
-        discrepancy.status = S.RESOLVED
-        discrepancy.resolved_by = staff_user
-        discrepancy.resolved_at = timezone.now()
-        discrepancy.resolution_note = note
-        discrepancy.save(update_fields=["status", "resolved_by", "resolved_at", "resolution_note"])
-    return discrepancy
-
-
-def _discrepancies_resolve(discrepancies, *, note: str, **fields) -> int:
-    """Reconciliation settles these itself (repaired, or no longer found): open ones only, as the table allows."""
-    assert (S.OPEN, S.RESOLVED) in ALLOWED_DISCREPANCY_TRANSITIONS
-    return discrepancies.filter(status=S.OPEN).update(
-        status=S.RESOLVED, resolved_at=timezone.now(), resolution_note=note, **fields
-    )

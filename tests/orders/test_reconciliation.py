@@ -26,10 +26,10 @@ from orders.models import (
 )
 from orders.services.reconciliation import (
     BEIJING,
-    discrepancy_resolve,
     reconciliation_run,
     reconciliation_run_from_lines,
 )
+from orders.services.reconciliation_status import discrepancy_resolve
 from tests.factories import RefundFactory
 from tests.orders.reconciliation_helpers import (
     advance_to,
