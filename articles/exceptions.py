@@ -4,28 +4,14 @@ from config.status_machine import StatusTransitionNotAllowed
 
 class PushTransitionNotAllowed(StatusTransitionNotAllowed):
     code = "push_transition_not_allowed"
-
-    def __init__(self, *, from_status: str, to_status: str, actor: str = ""):
-        super().__init__(
-            from_status=from_status,
-            to_status=to_status,
-            actor=actor,
-            message=f"A push cannot go from {from_status} to {to_status}.",
-        )
+    message_template = "A push cannot go from {from_status} to {to_status}."
 
 
 class FollowerSyncRunTransitionNotAllowed(StatusTransitionNotAllowed):
     """A bug, not a user error: only the sync itself finishes its runs."""
 
     code = "follower_sync_run_transition_not_allowed"
-
-    def __init__(self, *, from_status: str, to_status: str, actor: str = ""):
-        super().__init__(
-            from_status=from_status,
-            to_status=to_status,
-            actor=actor,
-            message=f"A {from_status} follower sync cannot become {to_status}.",
-        )
+    message_template = "A {from_status} follower sync cannot become {to_status}."
 
 
 class PushInvalid(ApplicationError):

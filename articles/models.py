@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models.functions import Length
 from django.db.models.lookups import GreaterThan, LessThan
 
-from config.status_machine import StatusActor
+from config.status_machine import StatusEvent
 from wechat.models import OfficialAccount
 
 # WeChat's draft/add limits. Content under 20,000 characters also stays under its
@@ -184,30 +184,18 @@ class FollowerSyncRun(models.Model):
         return f"{self.account_id} {self.started_at:%Y-%m-%d %H:%M} {self.status}"
 
 
-class FollowerSyncRunEvent(models.Model):
+class FollowerSyncRunEvent(StatusEvent):
     """One status change of a follower sync, appended by its status service and never edited."""
+
+    subject_field = "run"
 
     run = models.ForeignKey(FollowerSyncRun, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=16, choices=FollowerSyncRun.Status.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=FollowerSyncRun.Status.choices)
-    actor = models.CharField(max_length=16, choices=StatusActor.choices)
-    staff_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="follower_sync_run_events",
-    )
-    reason = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["at", "id"]
+    class Meta(StatusEvent.Meta):
         verbose_name = "follower sync event"
         verbose_name_plural = "follower sync events"
-
-    def __str__(self) -> str:
-        return f"{self.run_id}: {self.from_status or '—'} → {self.to_status}"
 
 
 class PushStatus(models.TextChoices):
@@ -347,26 +335,18 @@ class PushBatch(models.Model):
         return f"{self.push_id} #{self.number}"
 
 
-class PushEvent(models.Model):
+class PushEvent(StatusEvent):
     """One status change of a push, appended by the status service and never edited."""
+
+    subject_field = "push"
 
     push = models.ForeignKey(Push, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=16, choices=PushStatus.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=PushStatus.choices)
-    actor = models.CharField(max_length=16, choices=StatusActor.choices)
-    staff_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="push_events"
-    )
-    reason = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["at", "id"]
+    class Meta(StatusEvent.Meta):
         verbose_name = "push event"
         verbose_name_plural = "push events"
-
-    def __str__(self) -> str:
-        return f"{self.push_id}: {self.from_status or '—'} → {self.to_status}"
 
 
 class MassSendQuotaSpent(models.Model):

@@ -11,6 +11,7 @@ This module lives in `config`, the lowest layer, so every app may build on it: i
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
 
@@ -26,17 +27,46 @@ class StatusActor(models.TextChoices):
     PAYMENT = "payment", "payment service"
 
 
+class StatusEvent(models.Model):
+    """One status change, appended by the machine and never edited; each model's event table extends this.
+
+    A subclass adds `subject_field` (its foreign key to the row whose status changed, `related_name="events"`)
+    and `from_status` / `to_status` with that row's choices.
+    """
+
+    subject_field: str
+
+    actor = models.CharField(max_length=16, choices=StatusActor.choices)
+    # Nobody reads a user's events from the user: no reverse accessor.
+    staff_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{getattr(self, f'{self.subject_field}_id')}: {self.from_status or '—'} → {self.to_status}"
+
+
 class StatusTransitionNotAllowed(ApplicationError):
     """A move the machine's table does not allow (for that actor); apps subclass it for their own code and words."""
 
     status_code = 409
     code = "status_transition_not_allowed"
+    # Formatted with from_status, to_status and actor.
+    message_template = "A {from_status} row cannot become {to_status}."
 
     def __init__(self, *, from_status: str, to_status: str, actor: str = "", message: str | None = None):
         self.from_status = from_status
         self.to_status = to_status
         self.actor = actor
-        super().__init__(message or f"A {from_status} row cannot become {to_status}.")
+        super().__init__(
+            message or self.message_template.format(from_status=from_status, to_status=to_status, actor=actor)
+        )
 
 
 # (from, to) pairs that any actor may make, or (from, to) -> the actors who may make it.
@@ -49,22 +79,19 @@ class StatusMachine:
     """One model's status: `change` a locked row (or `change_many`), or `transition` one by id in a line.
 
     `refused` is the app's StatusTransitionNotAllowed subclass, raised with from/to/actor.
-    `event_subject` names the event model's foreign key to `model`.
     """
 
     def __init__(
         self,
         *,
         model: type[models.Model],
-        event_model: type[models.Model],
-        event_subject: str,
+        event_model: type[StatusEvent],
         transitions: TransitionTable,
         refused: type[StatusTransitionNotAllowed],
         entry_fields: EntryFields | None = None,
     ):
         self.model = model
         self.event_model = event_model
-        self.event_subject = event_subject
         self.refused = refused
         self.entry_fields = entry_fields or (lambda to_status, reason: {})
         # None: any actor may make the move.
@@ -186,7 +213,7 @@ class StatusMachine:
     ) -> models.Model:
         reason_length = self.event_model._meta.get_field("reason").max_length
         return self.event_model(
-            **{self.event_subject: row},
+            **{self.event_model.subject_field: row},
             from_status=from_status,
             to_status=to_status,
             actor=actor,

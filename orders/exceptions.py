@@ -86,42 +86,21 @@ class IdempotencyKeyReused(ApplicationError):
 
 class OrderTransitionNotAllowed(StatusTransitionNotAllowed):
     code = "order_transition_not_allowed"
-
-    def __init__(self, *, from_status: str, to_status: str, actor: str = ""):
-        super().__init__(
-            from_status=from_status,
-            to_status=to_status,
-            actor=actor,
-            message=f"An order that is {from_status} cannot become {to_status} by the {actor}.",
-        )
+    message_template = "An order that is {from_status} cannot become {to_status} by the {actor}."
 
 
 class PaymentTransitionNotAllowed(StatusTransitionNotAllowed):
     """A bug, not a user error: callers check the payment's status under its lock before asking for a change."""
 
     code = "payment_transition_not_allowed"
-
-    def __init__(self, *, from_status: str, to_status: str, actor: str = ""):
-        super().__init__(
-            from_status=from_status,
-            to_status=to_status,
-            actor=actor,
-            message=f"A {from_status} payment cannot become {to_status}.",
-        )
+    message_template = "A {from_status} payment cannot become {to_status}."
 
 
 class RefundTransitionNotAllowed(StatusTransitionNotAllowed):
     """A bug, not a user error: callers check the refund's status under its lock before asking for a change."""
 
     code = "refund_transition_not_allowed"
-
-    def __init__(self, *, from_status: str, to_status: str, actor: str = ""):
-        super().__init__(
-            from_status=from_status,
-            to_status=to_status,
-            actor=actor,
-            message=f"A {from_status} refund cannot become {to_status}.",
-        )
+    message_template = "A {from_status} refund cannot become {to_status}."
 
 
 class OrderNotCancellable(ApplicationError):
@@ -190,25 +169,11 @@ class ReconciliationRunTransitionNotAllowed(StatusTransitionNotAllowed):
     """A bug, not a user error: only reconciliation itself starts, finishes and abandons its runs."""
 
     code = "reconciliation_run_transition_not_allowed"
-
-    def __init__(self, *, from_status: str, to_status: str, actor: str = ""):
-        super().__init__(
-            from_status=from_status,
-            to_status=to_status,
-            actor=actor,
-            message=f"A {from_status} reconciliation run cannot become {to_status}.",
-        )
+    message_template = "A {from_status} reconciliation run cannot become {to_status}."
 
 
 class DiscrepancyAlreadyResolved(StatusTransitionNotAllowed):
     """The discrepancy status machine's refusal: resolving, its one move, is final, so it refuses a resolved one."""
 
     code = "discrepancy_resolved"
-
-    def __init__(self, *, from_status: str, to_status: str, actor: str = ""):
-        super().__init__(
-            from_status=from_status,
-            to_status=to_status,
-            actor=actor,
-            message="This discrepancy is resolved already.",
-        )
+    message_template = "This discrepancy is resolved already."

@@ -4,7 +4,7 @@ from django.db.models import Q
 from django.db.models.functions import Cast
 
 from catalog.models import Sku
-from config.status_machine import StatusActor
+from config.status_machine import StatusActor, StatusEvent
 from customers.models import Customer
 
 # A cart line or an order line never asks for more than this of one SKU: a typo
@@ -194,26 +194,18 @@ class OrderLine(models.Model):
         return f"{self.quantity} × {self.title}"
 
 
-class OrderEvent(models.Model):
+class OrderEvent(StatusEvent):
     """One status change, appended by the status service and never edited: the order's timeline."""
+
+    subject_field = "order"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=32, choices=OrderStatus.choices, blank=True)
     to_status = models.CharField(max_length=32, choices=OrderStatus.choices)
-    actor = models.CharField(max_length=16, choices=OrderActor.choices)
-    staff_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="order_events"
-    )
-    reason = models.CharField(max_length=200, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["at", "id"]
+    class Meta(StatusEvent.Meta):
         verbose_name = "order event"
         verbose_name_plural = "order events"
-
-    def __str__(self) -> str:
-        return f"{self.order_id}: {self.from_status or '—'} → {self.to_status}"
 
 
 class SkuStockAndSales(Sku):
@@ -355,48 +347,32 @@ class PaymentNotification(models.Model):
         return f"{self.out_trade_no} ({self.get_outcome_display()})"
 
 
-class PaymentEvent(models.Model):
+class PaymentEvent(StatusEvent):
     """One status change of a payment, appended by the payment status service and never edited."""
+
+    subject_field = "payment"
 
     payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=16, choices=PaymentStatus.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=PaymentStatus.choices)
-    actor = models.CharField(max_length=16, choices=StatusActor.choices)
-    staff_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="payment_events"
-    )
-    reason = models.CharField(max_length=200, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["at", "id"]
+    class Meta(StatusEvent.Meta):
         verbose_name = "payment event"
         verbose_name_plural = "payment events"
 
-    def __str__(self) -> str:
-        return f"{self.payment_id}: {self.from_status or '—'} → {self.to_status}"
 
-
-class RefundEvent(models.Model):
+class RefundEvent(StatusEvent):
     """One status change of a refund, appended by the refund status service and never edited."""
+
+    subject_field = "refund"
 
     refund = models.ForeignKey(Refund, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=16, choices=RefundStatus.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=RefundStatus.choices)
-    actor = models.CharField(max_length=16, choices=StatusActor.choices)
-    staff_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="refund_events"
-    )
-    reason = models.CharField(max_length=200, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["at", "id"]
+    class Meta(StatusEvent.Meta):
         verbose_name = "refund event"
         verbose_name_plural = "refund events"
-
-    def __str__(self) -> str:
-        return f"{self.refund_id}: {self.from_status or '—'} → {self.to_status}"
 
 
 class ReconciliationRunStatus(models.TextChoices):
@@ -555,49 +531,29 @@ class Discrepancy(models.Model):
         return f"{self.bill_date} {self.get_kind_display()}: {subject}"
 
 
-class ReconciliationRunEvent(models.Model):
+class ReconciliationRunEvent(StatusEvent):
     """One status change of a reconciliation run, appended by its status service and never edited."""
+
+    subject_field = "run"
 
     run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=16, choices=ReconciliationRunStatus.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=ReconciliationRunStatus.choices)
-    actor = models.CharField(max_length=16, choices=StatusActor.choices)
-    staff_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="reconciliation_run_events",
-    )
-    reason = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["at", "id"]
+    class Meta(StatusEvent.Meta):
         verbose_name = "reconciliation run event"
         verbose_name_plural = "reconciliation run events"
 
-    def __str__(self) -> str:
-        return f"{self.run_id}: {self.from_status or '—'} → {self.to_status}"
 
-
-class DiscrepancyEvent(models.Model):
+class DiscrepancyEvent(StatusEvent):
     """One status change of a discrepancy, appended by its status service and never edited."""
+
+    subject_field = "discrepancy"
 
     discrepancy = models.ForeignKey(Discrepancy, on_delete=models.CASCADE, related_name="events")
     from_status = models.CharField(max_length=16, choices=DiscrepancyStatus.choices, blank=True)
     to_status = models.CharField(max_length=16, choices=DiscrepancyStatus.choices)
-    actor = models.CharField(max_length=16, choices=StatusActor.choices)
-    staff_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="discrepancy_events"
-    )
-    reason = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["at", "id"]
+    class Meta(StatusEvent.Meta):
         verbose_name = "discrepancy event"
         verbose_name_plural = "discrepancy events"
-
-    def __str__(self) -> str:
-        return f"{self.discrepancy_id}: {self.from_status or '—'} → {self.to_status}"

@@ -36,7 +36,6 @@ def _sent_at_on_entry(to_status: str, reason: str) -> dict:
 BY_ACTOR = StatusMachine(
     model=Push,
     event_model=PushEvent,
-    event_subject="push",
     transitions={(S.SENDING, S.SENT): {A.SYSTEM}, (S.SENDING, S.CANCELLED): {A.STAFF, A.CUSTOMER}},
     refused=MoveRefused,
     entry_fields=_sent_at_on_entry,
@@ -45,7 +44,6 @@ BY_ACTOR = StatusMachine(
 BY_ANYONE = StatusMachine(
     model=Push,
     event_model=PushEvent,
-    event_subject="push",
     transitions={(S.SENDING, S.FAILED), (S.FAILED, S.CANCELLED)},
     refused=MoveRefused,
 )

@@ -23,7 +23,6 @@ def _sync_run_entry_fields(to_status: str, reason: str) -> dict:
 FOLLOWER_SYNC_RUN_STATUS = StatusMachine(
     model=FollowerSyncRun,
     event_model=FollowerSyncRunEvent,
-    event_subject="run",
     transitions=ALLOWED_TRANSITIONS,
     refused=FollowerSyncRunTransitionNotAllowed,
     entry_fields=_sync_run_entry_fields,

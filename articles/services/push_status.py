@@ -34,7 +34,6 @@ def _push_entry_fields(to_status: str, reason: str) -> dict:
 PUSH_STATUS = StatusMachine(
     model=Push,
     event_model=PushEvent,
-    event_subject="push",
     transitions=ALLOWED_TRANSITIONS,
     refused=PushTransitionNotAllowed,
     entry_fields=_push_entry_fields,

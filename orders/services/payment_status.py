@@ -17,7 +17,6 @@ PAYMENT_TRANSITIONS = frozenset(
 PAYMENT_STATUS = StatusMachine(
     model=Payment,
     event_model=PaymentEvent,
-    event_subject="payment",
     transitions=PAYMENT_TRANSITIONS,
     refused=PaymentTransitionNotAllowed,
 )

@@ -54,7 +54,6 @@ def _discrepancy_entry_fields(to_status: str, reason: str) -> dict:
 RECONCILIATION_RUN_STATUS = StatusMachine(
     model=ReconciliationRun,
     event_model=ReconciliationRunEvent,
-    event_subject="run",
     transitions=RUN_TRANSITIONS,
     refused=ReconciliationRunTransitionNotAllowed,
     entry_fields=_run_entry_fields,
@@ -62,7 +61,6 @@ RECONCILIATION_RUN_STATUS = StatusMachine(
 DISCREPANCY_STATUS = StatusMachine(
     model=Discrepancy,
     event_model=DiscrepancyEvent,
-    event_subject="discrepancy",
     transitions=DISCREPANCY_TRANSITIONS,
     refused=DiscrepancyAlreadyResolved,
     entry_fields=_discrepancy_entry_fields,

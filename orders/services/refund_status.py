@@ -29,7 +29,6 @@ def _refund_entry_fields(to_status: str, reason: str) -> dict:
 REFUND_STATUS = StatusMachine(
     model=Refund,
     event_model=RefundEvent,
-    event_subject="refund",
     transitions=ALLOWED_TRANSITIONS,
     refused=RefundTransitionNotAllowed,
     entry_fields=_refund_entry_fields,

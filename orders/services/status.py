@@ -50,7 +50,6 @@ def _order_entry_fields(to_status: str, reason: str) -> dict:
 ORDER_STATUS = StatusMachine(
     model=Order,
     event_model=OrderEvent,
-    event_subject="order",
     transitions=ALLOWED_TRANSITIONS,
     refused=OrderTransitionNotAllowed,
     entry_fields=_order_entry_fields,
