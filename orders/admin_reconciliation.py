@@ -112,7 +112,7 @@ class ReconciliationRunAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["status", "triggered_by", "bill_date"]
     date_hierarchy = "bill_date"
-    inlines = [ReconciliationRunEventInline, DiscrepancyInline]
+    inlines = [DiscrepancyInline, ReconciliationRunEventInline]
     fieldsets = [
         (None, {"fields": ["bill_date", "status", "triggered_by", "staff_user", "started_at", "finished_at"]}),
         (

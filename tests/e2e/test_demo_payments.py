@@ -128,5 +128,5 @@ def test_a_payment_a_refund_and_the_days_reconciliation(
         128,
         12800,
     )
-    expect(page.locator(".inline-related")).to_contain_text(out_trade_no)
+    expect(page.locator("#discrepancies-group")).to_contain_text(out_trade_no)
     page.screenshot(path=screenshot_dir / "operations-reconciled-tampered-bill.png", full_page=True)
