@@ -4,7 +4,7 @@
 
 Creates its own database (<name>_reconcile_bench, dropped at the end), writes a bill of `rows`
 payment rows in WeChat's format (27 columns, backticked fields, CRLF, the summary header and row;
-the layout of ../shared/wechat/bill-sample.csv) to a temporary file, and loads the matching
+the layout of tests/fixtures/wechat/bill-sample.csv) to a temporary file, and loads the matching
 `rows` orders and paid payments with COPY. Then, each in a fresh Python process so that neither
 counts the other's memory:
 - baseline: csv.reader reads the file, row by row, and does nothing with the rows (run before

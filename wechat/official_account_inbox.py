@@ -32,10 +32,10 @@ SEEN_FOR_SECONDS = 600
 
 
 class PushRefused(Exception):
-    """Not a genuine, well-formed push; answered with `status` and the message as plain text."""
+    """Not a genuine, well-formed push; answered with `http_status` and the message as plain text."""
 
-    def __init__(self, status: int, message: str):
-        self.status = status
+    def __init__(self, http_status: int, message: str):
+        self.http_status = http_status
         super().__init__(message)
 
 

@@ -25,6 +25,6 @@ def official_account_callback(request: HttpRequest, appid: str) -> HttpResponse:
         push_receive(account=account, query=query, body=request.body)
     except PushRefused as refusal:
         logger.warning("refused a push to Official Account %s: %s", appid, refusal)
-        return HttpResponse(str(refusal), status=refusal.status, content_type="text/plain")
+        return HttpResponse(str(refusal), status=refusal.http_status, content_type="text/plain")
     # 接收事件推送: "success" (or an empty body) tells WeChat no reply is coming and stops its retries.
     return HttpResponse("success", content_type="text/plain")

@@ -339,7 +339,7 @@ def _followers_past_monthly_receipts(
 
 
 def _push_job_finished(sandbox: Sandbox, app: SandboxApp, send: MassSend) -> None:
-    """事件推送群发结果: the MASSSENDJOBFINISH event, in the shape of ../shared/wechat/massjobfinish-sample.xml."""
+    """事件推送群发结果: the MASSSENDJOBFINISH event, with the elements 事件推送群发结果 documents."""
     urls = send.article_urls if send.status == "send success" else []
     fields = {
         "CreateTime": int(sandbox.now() + MASS_SEND_JOB_SECONDS),

@@ -4,7 +4,7 @@ Rules, from 微信支付 V2 开发文档 (JSAPI/小程序支付), 下载交易�
 - bill_date yyyyMMdd, bill_type ALL (default) | SUCCESS | REFUND, tar_type GZIP optional.
 - The bill is a text table: a header row, data rows whose every field starts with a backtick,
   then a summary header and a summary row; amounts in yuan (the 27-column layout of
-  ../shared/wechat/bill-sample.csv, CRLF line ends). Paid orders are SUCCESS rows on the day
+  WeChat Pay v2 下载交易账单, CRLF line ends). Paid orders are SUCCESS rows on the day
   they were paid; refunds are REFUND rows on the day they were made.
 - WeChat starts a day's bill at 9:00 the next day and advises fetching it after 10:00; bills
   are kept for three months. Failures are return_code FAIL with return_msg: "No Bill Exist"
