@@ -1,9 +1,8 @@
 """The one way a status changes: transitions as data, the row locked, the move checked, saved, and audited.
 
-Each model with a status declares a `StatusMachine` beside its status service (pushes, orders,
-refunds, payments) with its `ALLOWED_TRANSITIONS`; that service is the only caller. Every change
-appends a row to the model's event table, which all share one shape: the subject, `from_status`,
-`to_status`, `actor`, `staff_user`, `reason` and `at`.
+Each model with a status declares a `StatusMachine` beside its status service, with its allowed
+transitions; that service is the only caller. Every change appends a row to the model's event
+table, a `StatusEvent`: the subject, `from_status`, `to_status`, `actor`, `staff_user`, `reason` and `at`.
 
 This module lives in `config`, the lowest layer, so every app may build on it: it imports no app.
 """
@@ -154,7 +153,8 @@ class StatusMachine:
         _require_transaction()
         self.check(row, to_status=to_status, actor=actor)
         from_status = row.status
-        changes = {"status": to_status, **self.entry_fields(to_status, reason), **(fields or {})}
+        # The status goes last: nothing a caller passes alongside can set one the table did not check.
+        changes = {**self.entry_fields(to_status, reason), **(fields or {}), "status": to_status}
         for name, value in changes.items():
             setattr(row, name, value)
         row.save(update_fields=list(changes))

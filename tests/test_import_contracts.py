@@ -55,6 +55,11 @@ BREAKS = [
         "wechat_sandbox.client -> wechat.clients",
     ),
     (
+        "sandbox-not-in-product",
+        {"orders.prepay": "from wechat_sandbox import server\n"},
+        "orders.prepay -> wechat_sandbox.server",
+    ),
+    (
         "wechatpy-only-in-wechat",
         {"articles.sending": "from wechatpy import WeChatClient\n"},
         "articles.sending -> wechatpy",

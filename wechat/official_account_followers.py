@@ -81,11 +81,14 @@ def follower_tags(client: SharedTokenClient) -> list[TagInfo]:
 def follower_subscription_change_from_message(message: dict) -> FollowerSubscriptionChange:
     """A subscribe or unsubscribe event; ValueError when it lacks a usable FromUserName or CreateTime."""
     openid, create_time = str(message.get("FromUserName", "")), str(message.get("CreateTime", ""))
+    subscribed = SUBSCRIPTION_EVENTS.get(str(message.get("Event", "")).lower())
+    if subscribed is None:
+        raise ValueError(f"a {message.get('Event')} event is not a subscription change")
     if not openid or not create_time.isdigit():
         raise ValueError(f"a {message.get('Event')} event without a usable FromUserName/CreateTime")
     return FollowerSubscriptionChange(
         openid=openid,
-        subscribed=SUBSCRIPTION_EVENTS[str(message.get("Event", "")).lower()],
+        subscribed=subscribed,
         at=datetime.fromtimestamp(int(create_time), tz=UTC),
     )
 

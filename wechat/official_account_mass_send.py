@@ -172,7 +172,9 @@ def _accepted(send: Callable[[], dict]) -> MassSendAccepted:
 
 
 def _reclassified(error: WeChatError, error_class: type[WeChatError]) -> WeChatError:
-    return error_class(str(error.body.get("errmsg", "")), errcode=error.errcode, body=error.body)
+    # WeChat's own words when it gave them; else what the first error said (without its "WeChat error N: ").
+    message = str(error.body.get("errmsg") or str(error).removeprefix(f"WeChat error {error.errcode}: "))
+    return error_class(message, errcode=error.errcode, body=error.body)
 
 
 # --- MASSSENDJOBFINISH ---------------------------------------------------------------------------

@@ -140,3 +140,8 @@ PAY_PATH_PREFIXES = ("/pay/", "/secapi/", "/mmpaymkttransfers/", "/risk/", "/san
 
 def protocol_for_unknown_path(path: str) -> Protocol:
     return PAY_XML if path.startswith(PAY_PATH_PREFIXES) else JSON
+
+
+def error_response(status: int, message: str) -> Response:
+    """The control API's own errors (bad input, unknown path): {"errcode": <the HTTP status>, "errmsg"}."""
+    return json_response({"errcode": status, "errmsg": message}, status=status)

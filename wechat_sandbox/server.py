@@ -51,7 +51,7 @@ from wechat_sandbox import (
 from wechat_sandbox.errors import ControlError, WeChatErrcode
 from wechat_sandbox.faults import Fault
 from wechat_sandbox.pay_signing import CLIENT_CERTIFICATE_CN_KEY
-from wechat_sandbox.protocols import Protocol, json_response, new_rid, protocol_for_unknown_path
+from wechat_sandbox.protocols import Protocol, error_response, json_response, new_rid, protocol_for_unknown_path
 from wechat_sandbox.redaction import redact_log_line
 from wechat_sandbox.routes import (
     DEFAULT_MAX_BODY_BYTES,
@@ -64,7 +64,6 @@ from wechat_sandbox.routes import (
 )
 from wechat_sandbox.state import Sandbox, SandboxApp
 from wechat_sandbox.tls import CertificateAuthority, peer_common_name
-from wechat_sandbox.web import error_response
 from wechat_sandbox.wechat_apps import CallbackConfig
 
 logger = logging.getLogger(__name__)

@@ -30,8 +30,7 @@ from orders.services.refund_status import refund_requested_record, refund_status
 from orders.services.status import order_transition
 from wechat.errors import WeChatPermanentError, WeChatTransientError
 from wechat.pay.gateway import payment_gateway
-from wechat.pay.interface import RefundNotification
-from wechat.pay.v2 import InvalidPayMessage
+from wechat.pay.interface import InvalidPayMessage, RefundNotification
 
 logger = logging.getLogger(__name__)
 

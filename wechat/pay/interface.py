@@ -10,6 +10,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal, Protocol
 
+from wechat.errors import WeChatPermanentError
+
+
+class InvalidPayMessage(WeChatPermanentError):
+    """A WeChat Pay message we cannot trust: malformed, a DTD or entity, a wrong signature, another merchant."""
+
+
+class MalformedPayMessage(InvalidPayMessage):
+    """Not a WeChat Pay message at all: not well-formed, or XML with a DTD or entities."""
+
 
 @dataclass(frozen=True)
 class MerchantConfig:

@@ -4,7 +4,8 @@ Each is read (its size bounded), verified and parsed here, once, by the payment 
 the handler a business app registered for its kind (wechat/ knows no orders); and answered in
 WeChat Pay's XML from one place. WeChat posts a notification until it is answered return_code
 SUCCESS, so SUCCESS means handled (a repeat too), and FAIL means WeChat will send it again on its
-schedule. A body that is not a WeChat Pay message at all is answered FAIL with a 4xx as well.
+schedule. At the payment endpoint, a body that is not a WeChat Pay message at all is answered FAIL
+with a 4xx as well; the refund endpoint has always answered every refusal with a 200.
 """
 
 import logging
@@ -17,8 +18,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from wechat.pay.gateway import payment_gateway
-from wechat.pay.interface import PaymentNotification, RefundNotification
-from wechat.pay.v2 import InvalidPayMessage, MalformedPayMessage, build_xml
+from wechat.pay.interface import InvalidPayMessage, MalformedPayMessage, PaymentNotification, RefundNotification
+from wechat.pay.v2 import build_xml
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +60,9 @@ def notification_handler_register(
     """Hand every verified notification of `kind` to `handler`, whose answer WeChat gets; a later call replaces it.
 
     WeChat repeats a notification until it is acknowledged, and repeats may overlap: handlers must
-    be idempotent.
+    be idempotent. A payment notification is verified with whichever sign type matches (WeChat may
+    not say which it used): its handler must hold `notification.sign_type` against the one the
+    order was made with.
     """
     _handlers[kind] = handler
 
@@ -85,10 +88,11 @@ def payment_notify(request: HttpRequest) -> HttpResponse:
 @require_POST
 def refund_notify(request: HttpRequest) -> HttpResponse:
     # Unlike the payment endpoint, every refusal here is a 200: the answer this URL has always given.
-    if len(request.body) > MAX_BODY_BYTES:
+    body = request.body
+    if len(body) > MAX_BODY_BYTES:
         return _answer(NotificationAnswer.fail("body too large"))
     try:
-        notification = payment_gateway().refund_notification_verify(request.body)
+        notification = payment_gateway().refund_notification_verify(body)
     except InvalidPayMessage as refusal:  # malformed, entities, wrong merchant, does not decrypt
         logger.warning("refused a refund notification: %s", refusal)
         return _answer(NotificationAnswer.fail("invalid notification"))

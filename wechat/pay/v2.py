@@ -26,6 +26,8 @@ from wechat.errors import (
     error_from_exception,
 )
 from wechat.pay.interface import (
+    InvalidPayMessage,
+    MalformedPayMessage,
     MerchantConfig,
     OrderStatus,
     PaymentNotification,
@@ -38,14 +40,6 @@ from wechat.pay.signing import MD5, SIGN_TYPES, sign, signature_valid
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 BILL_CHUNK_BYTES = 64 * 1024
-
-
-class InvalidPayMessage(WeChatPermanentError):
-    """A WeChat Pay message we cannot trust: malformed XML, a DTD or entity, or a wrong signature."""
-
-
-class MalformedPayMessage(InvalidPayMessage):
-    """Not a WeChat Pay message at all: not well-formed XML, or XML with a DTD or entities."""
 
 
 def parse_xml(body: bytes) -> dict[str, str]:
