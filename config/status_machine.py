@@ -199,6 +199,7 @@ class StatusMachine:
         self, row: models.Model, *, actor: str, reason: str = "", staff_user: AbstractBaseUser | None = None
     ) -> None:
         """The first event of a row just created in its initial status (from no status)."""
+        _require_transaction()
         self._event(row, from_status="", to_status=row.status, actor=actor, reason=reason, staff_user=staff_user).save()
 
     def _event(

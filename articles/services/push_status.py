@@ -41,7 +41,8 @@ PUSH_STATUS = StatusMachine(
 
 
 def push_transition_allowed(*, from_status: str, to_status: str) -> bool:
-    return (from_status, to_status) in ALLOWED_TRANSITIONS
+    """Whether staff may make the move (they schedule, retry and cancel)."""
+    return PUSH_STATUS.allows(from_status=from_status, to_status=to_status, actor=StatusActor.STAFF)
 
 
 def push_transition(

@@ -26,7 +26,7 @@ from orders.models import (
     PaymentNotification,
     PaymentStatus,
 )
-from orders.services.payment_status import PAYMENT_TRANSITIONS, payment_status_set
+from orders.services.payment_status import PAYMENT_STATUS, payment_status_set
 from orders.services.status import order_status_set
 from wechat.errors import WeChatError
 from wechat.pay.gateway import merchant_config, payment_gateway
@@ -91,7 +91,9 @@ def _payment_paid_apply(
     # Only an order awaiting payment: other statuses may allow a move to paid (a refund WeChat refused
     # takes an order back), but that is not this payment's doing, and a second paid payment would break
     # the one-paid-payment-per-order constraint.
-    if order.status != OrderStatus.PENDING_PAYMENT or (payment.status, P.PAID) not in PAYMENT_TRANSITIONS:
+    if order.status != OrderStatus.PENDING_PAYMENT or not PAYMENT_STATUS.allows(
+        from_status=payment.status, to_status=P.PAID, actor=OrderActor.PAYMENT
+    ):
         return PaidOutcome.ORDER_NOT_PAYABLE
     payment_status_set(
         payment=payment,

@@ -23,7 +23,11 @@ from orders.exceptions import (
     SkuUnavailable,
 )
 from orders.models import MAX_LINE_QUANTITY, Address, CartItem, Order, OrderActor, OrderLine, OrderStatus
-from orders.services.idempotency import order_for_idempotency_key, order_request_fingerprint
+from orders.services.idempotency import (
+    idempotency_key_validate,
+    order_for_idempotency_key,
+    order_request_fingerprint,
+)
 from orders.services.status import ORDER_STATUS
 
 
@@ -49,9 +53,10 @@ def order_create(
 
     With an idempotency key, a repeat of the same request returns the order the first one
     made, even when both arrive at once; the same key with a different request is refused.
-    The key's shape is checked first, by idempotency_key_validate.
-    Prices come from the catalog, never from the client.
+    The key's shape is checked first (the API checks it before the body too, so that a bad key is
+    the error a client sees). Prices come from the catalog, never from the client.
     """
+    idempotency_key_validate(key=idempotency_key)
     source = source or OrderSource()
     fingerprint = order_request_fingerprint(
         address_id=address_id,

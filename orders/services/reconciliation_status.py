@@ -86,8 +86,7 @@ def reconciliation_run_finish(*, run: ReconciliationRun, to_status: str, reason:
     The run's status is read again under its lock: the date's next start may have failed it as
     abandoned meanwhile, and the table says what may follow that.
     """
-    RECONCILIATION_RUN_STATUS.lock(run.pk)
-    run.refresh_from_db(fields=["status"])
+    run.status = RECONCILIATION_RUN_STATUS.lock(run.pk).status
     RECONCILIATION_RUN_STATUS.change(run, to_status=to_status, actor=StatusActor.SYSTEM, reason=reason, fields=fields)
 
 

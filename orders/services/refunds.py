@@ -100,7 +100,7 @@ def refund_request(
             to_status=OrderStatus.REFUNDING,
             actor=OrderActor.STAFF,
             staff_user=staff_user,
-            reason=f"refund {format_fen(amount_fen)}: {reason}"[:200],
+            reason=f"refund {format_fen(amount_fen)}: {reason}",
         )
     # By name, not by importing orders.tasks: tasks call services, so a service importing the task
     # module would make a circle. A signature by name runs the registered task as `.delay` would
@@ -194,7 +194,7 @@ def _order_settle_after_refund(*, order: Order, paid_fen: int, refund: Refund) -
         order_id=order_id,
         to_status=to_status,
         actor=OrderActor.PAYMENT,
-        reason=f"refund {refund.out_refund_no} {outcome}"[:200],
+        reason=f"refund {refund.out_refund_no} {outcome}",
     )
 
 

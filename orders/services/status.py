@@ -56,10 +56,6 @@ ORDER_STATUS = StatusMachine(
 )
 
 
-def order_transition_allowed(*, from_status: str, to_status: str, actor: str) -> bool:
-    return ORDER_STATUS.allows(from_status=from_status, to_status=to_status, actor=actor)
-
-
 @transaction.atomic
 def order_transition(
     *,
