@@ -1,7 +1,8 @@
 """The one way a status changes: transitions as data, the row locked, the move checked, saved, and audited.
 
 Each model with a status declares a `StatusMachine` beside its status service, with its allowed
-transitions; that service is the only caller. Every change appends a row to the model's event
+transitions; nothing changes that status but the machine (services that claim rows in batches,
+like order expiry, lock them through it too). Every change appends a row to the model's event
 table, a `StatusEvent`: the subject, `from_status`, `to_status`, `actor`, `staff_user`, `reason` and `at`.
 
 This module lives in `config`, the lowest layer, so every app may build on it: it imports no app.

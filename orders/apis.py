@@ -17,8 +17,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from config.api_schema import ERROR_RESPONSES, ErrorSerializer
-from customers.models import Customer
-from orders.models import MAX_LINE_QUANTITY, Order, OrderActor, OrderStatus
+from orders.models import MAX_LINE_QUANTITY, OrderActor, OrderStatus
 from orders.selectors import (
     Unavailability,
     address_for_customer,
@@ -31,7 +30,7 @@ from orders.selectors import (
 from orders.services.addresses import address_create, address_delete, address_update
 from orders.services.cart import cart_item_add, cart_item_delete, cart_item_update
 from orders.services.idempotency import idempotency_key_validate
-from orders.services.payments import order_payments_confirm
+from orders.services.payments import order_payment_check
 from orders.services.placement import OrderSource, order_create
 from orders.services.prepay import payment_prepay
 from orders.services.status import order_cancel
@@ -439,14 +438,6 @@ class OrdersApi(OrderListApi, OrderCreateApi):
     pass
 
 
-def _order_with_payment_checked(*, customer: Customer, order_no: str) -> Order:
-    """The customer's order, after asking WeChat Pay about it if it still awaits payment."""
-    order = order_for_customer(customer=customer, order_no=order_no)
-    if order.status == OrderStatus.PENDING_PAYMENT and order_payments_confirm(order_id=order.pk):
-        order = order_for_customer(customer=customer, order_no=order_no)  # paid now, with that in its timeline
-    return order
-
-
 class OrderDetailApi(APIView):
     class FilterSerializer(serializers.Serializer):
         check_payment = serializers.BooleanField(required=False, default=False)
@@ -472,7 +463,7 @@ class OrderDetailApi(APIView):
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         if filters.validated_data["check_payment"]:
-            order = _order_with_payment_checked(customer=request.user, order_no=order_no)
+            order = order_payment_check(customer=request.user, order_no=order_no)
         else:
             order = order_for_customer(customer=request.user, order_no=order_no)
         return Response(OrderDetailOutputSerializer(order, context={"request": request}).data)
@@ -489,7 +480,7 @@ class OrderCheckPaymentApi(APIView):
         responses={200: OrderDetailOutputSerializer, **NOT_FOUND_RESPONSES},
     )
     def post(self, request, order_no: str):
-        order = _order_with_payment_checked(customer=request.user, order_no=order_no)
+        order = order_payment_check(customer=request.user, order_no=order_no)
         return Response(OrderDetailOutputSerializer(order, context={"request": request}).data)
 
 

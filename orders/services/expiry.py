@@ -11,6 +11,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from config.status_machine import StatusActor
 from orders.models import Order, OrderActor, OrderStatus, Payment, PaymentStatus
 from orders.services.payment_status import payment_status_change
 from orders.services.payments import PAID_TRADE_STATES, PaidOutcome, payment_gateway_for, payment_paid_record_from_query
@@ -131,7 +132,7 @@ def _payment_close_at_wechat(payment: Payment) -> Settlement:
                 logger.warning("expiry could not close %s at WeChat Pay: %s", payment.out_trade_no, error)
                 return Settlement.WAIT
     payment_status_change(
-        payment_id=payment.pk, to_status=P.CLOSED, actor=OrderActor.SYSTEM, reason="closed at WeChat Pay before expiry"
+        payment_id=payment.pk, to_status=P.CLOSED, actor=StatusActor.SYSTEM, reason="closed at WeChat Pay before expiry"
     )
     return Settlement.CLOSED
 

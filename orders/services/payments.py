@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from catalog.models import Product
 from catalog.services import product_detail_cache_invalidate
+from config.status_machine import StatusActor
+from customers.models import Customer
 from orders.models import (
     NotificationOutcome,
     Order,
@@ -26,6 +28,7 @@ from orders.models import (
     PaymentNotification,
     PaymentStatus,
 )
+from orders.selectors import order_for_customer
 from orders.services.payment_status import PAYMENT_STATUS, payment_status_set
 from orders.services.status import order_status_set
 from wechat.errors import WeChatError
@@ -92,13 +95,13 @@ def _payment_paid_apply(
     # takes an order back), but that is not this payment's doing, and a second paid payment would break
     # the one-paid-payment-per-order constraint.
     if order.status != OrderStatus.PENDING_PAYMENT or not PAYMENT_STATUS.allows(
-        from_status=payment.status, to_status=P.PAID, actor=OrderActor.PAYMENT
+        from_status=payment.status, to_status=P.PAID, actor=StatusActor.PAYMENT
     ):
         return PaidOutcome.ORDER_NOT_PAYABLE
     payment_status_set(
         payment=payment,
         to_status=P.PAID,
-        actor=OrderActor.PAYMENT,
+        actor=StatusActor.PAYMENT,
         reason=reason,
         transaction_id=transaction_id,
         paid_at=paid_at,
@@ -216,8 +219,16 @@ def payment_notification_record(*, payment: Payment, notice: Notice, raw_body: s
 # --- asking WeChat before we give up on a payment ----------------------------------------------
 
 
+def order_payment_check(*, customer: Customer, order_no: str) -> Order:
+    """The customer's order, after asking WeChat Pay about it if it still awaits payment (POST .../check-payment)."""
+    order = order_for_customer(customer=customer, order_no=order_no)
+    if order.status == OrderStatus.PENDING_PAYMENT and order_payments_confirm(order_id=order.pk):
+        order = order_for_customer(customer=customer, order_no=order_no)  # paid now, with that in its timeline
+    return order
+
+
 def order_payments_confirm(*, order_id: int) -> bool:
-    """The client says it paid (?check_payment=1): ask WeChat about payments no notification has reached.
+    """The client says it paid: ask WeChat about payments no notification has reached.
 
     Returns whether the order was found paid. WeChat being unreachable changes nothing: the
     notification or the next check will tell. Never call inside a transaction.

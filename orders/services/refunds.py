@@ -19,13 +19,14 @@ from django.utils import timezone
 from config import celery_app
 from config.errors import ApplicationError
 from config.money import format_fen
+from config.status_machine import StatusActor
 from orders.exceptions import (
     PaymentNotRefundable,
     RefundAmountInvalid,
     RefundExceedsPaid,
     RefundNotificationRejected,
 )
-from orders.models import Order, OrderActor, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
+from orders.models import Order, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
 from orders.services.refund_status import refund_requested_record, refund_status_set
 from orders.services.status import order_transition
 from wechat.errors import WeChatPermanentError, WeChatTransientError
@@ -98,7 +99,7 @@ def refund_request(
         order_transition(
             order_id=order.pk,
             to_status=OrderStatus.REFUNDING,
-            actor=OrderActor.STAFF,
+            actor=StatusActor.STAFF,
             staff_user=staff_user,
             reason=f"refund {format_fen(amount_fen)}: {reason}",
         )
@@ -193,7 +194,7 @@ def _order_settle_after_refund(*, order: Order, paid_fen: int, refund: Refund) -
     order_transition(
         order_id=order_id,
         to_status=to_status,
-        actor=OrderActor.PAYMENT,
+        actor=StatusActor.PAYMENT,
         reason=f"refund {refund.out_refund_no} {outcome}",
     )
 
