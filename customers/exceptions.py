@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_lazy as _
+
 from config.errors import ApplicationError, ServiceUnavailable
 
 
@@ -20,3 +22,8 @@ class WeChatUnavailable(ServiceUnavailable):
 class WeChatLoginMisconfigured(ServiceUnavailable):
     code = "wechat_misconfigured"
     message = "Logging in is unavailable: this service is misconfigured for WeChat. Its operators have been alerted."
+
+
+class UnknownMiniProgram(ApplicationError):
+    code = "unknown_mini_program"
+    message = _("This Mini Program is not one this shop serves.")

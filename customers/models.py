@@ -1,12 +1,23 @@
 import hashlib
 
 from django.db import models
+from django.db.models import Q
+
+from wechat.models import MiniProgram
 
 
 class Customer(models.Model):
-    """A Mini Program user, known by the openid WeChat gives for our app."""
+    """A Mini Program user, known by the openid WeChat gives them in the Mini Program they logged in through.
 
-    openid = models.CharField(max_length=64, unique=True)
+    An openid is per app (one person has another in each Mini Program), so it is unique per Mini
+    Program. Customers from before Mini Programs were rows have none: the settings' default, which
+    adopts them at their next login there.
+    """
+
+    mini_program = models.ForeignKey(
+        MiniProgram, on_delete=models.PROTECT, null=True, blank=True, related_name="customers", editable=False
+    )
+    openid = models.CharField(max_length=64)
     # The same person across our Official Account and Mini Program, when WeChat shares it.
     unionid = models.CharField(max_length=64, blank=True, default="", db_index=True)
     # Needed server side to decrypt data the client forwards (phone number, ...); never sent out.
@@ -16,6 +27,13 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["mini_program", "openid"], name="customers_customer_openid_per_app"),
+            # NULLs are distinct in a unique constraint: customers without a Mini Program need their own.
+            models.UniqueConstraint(
+                fields=["openid"], condition=Q(mini_program__isnull=True), name="customers_customer_openid_no_app"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.openid

@@ -7,10 +7,18 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from customers.exceptions import InvalidLoginCode, LoginBlocked, WeChatLoginMisconfigured, WeChatUnavailable
+from customers.exceptions import (
+    InvalidLoginCode,
+    LoginBlocked,
+    UnknownMiniProgram,
+    WeChatLoginMisconfigured,
+    WeChatUnavailable,
+)
 from customers.models import Customer, CustomerToken
 from wechat import miniprogram
 from wechat.errors import WeChatError, WeChatMisconfigured, WeChatQuotaExhausted, WeChatTransientError
+from wechat.merchants import mini_program_default, mini_program_for_appid
+from wechat.models import MiniProgram
 
 logger = logging.getLogger(__name__)
 
@@ -22,10 +30,18 @@ class Login:
     expires_at: datetime
 
 
-def customer_login(*, code: str) -> Login:
-    """Log a Mini Program user in with their wx.login() code: find or create them, issue a token."""
+def customer_login(*, code: str, appid: str | None = None) -> Login:
+    """Log a Mini Program user in with their wx.login() code: find or create them, issue a token.
+
+    `appid` is the Mini Program the request came from (None: the settings' single shop); the
+    customer belongs to it, and their orders are paid through its merchant. Raises
+    UnknownMiniProgram for an app we do not serve.
+    """
+    mini_program = mini_program_for_appid(appid) if appid else mini_program_default()
+    if mini_program is None:
+        raise UnknownMiniProgram()
     try:
-        session = miniprogram.code_to_session(code=code)
+        session = miniprogram.code_to_session(code=code, mini_program=mini_program)
     except miniprogram.LoginCodeRefused as error:
         raise InvalidLoginCode() from error
     except miniprogram.BlockedUser as error:
@@ -42,12 +58,14 @@ def customer_login(*, code: str) -> Login:
     except WeChatError as error:
         logger.error("Mini Program login failed at WeChat (errcode %s): %s", error.errcode, error)
         raise WeChatUnavailable() from error
-    return _customer_login_record(openid=session.openid, unionid=session.unionid, session_key=session.session_key)
+    return _customer_login_record(
+        mini_program=mini_program, openid=session.openid, unionid=session.unionid, session_key=session.session_key
+    )
 
 
 @transaction.atomic
-def _customer_login_record(*, openid: str, unionid: str | None, session_key: str) -> Login:
-    customer = _customer_get_or_create(openid=openid)
+def _customer_login_record(*, mini_program: MiniProgram, openid: str, unionid: str | None, session_key: str) -> Login:
+    customer = _customer_get_or_create(mini_program=mini_program, openid=openid)
     customer.session_key = session_key
     customer.last_login_at = timezone.now()
     update_fields = ["session_key", "last_login_at"]
@@ -62,16 +80,29 @@ def _customer_login_record(*, openid: str, unionid: str | None, session_key: str
     return Login(customer=customer, token=token, expires_at=expires_at)
 
 
-def _customer_get_or_create(*, openid: str) -> Customer:
-    # Two first logins of one user can race; the unique openid decides, the loser reads the winner's row.
-    customer = Customer.objects.select_for_update().filter(openid=openid).first()
+def _customer_get_or_create(*, mini_program: MiniProgram, openid: str) -> Customer:
+    # Two first logins of one user can race; the unique (Mini Program, openid) decides, the loser reads the winner's.
+    customer = Customer.objects.select_for_update().filter(mini_program=mini_program, openid=openid).first()
     if customer:
+        return customer
+    if mini_program.appid == settings.WECHAT_MINI_PROGRAM_APPID and (
+        customer := _customer_without_mini_program_adopt(mini_program=mini_program, openid=openid)
+    ):
         return customer
     try:
         with transaction.atomic():
-            return Customer.objects.create(openid=openid)
+            return Customer.objects.create(mini_program=mini_program, openid=openid)
     except IntegrityError:
-        return Customer.objects.select_for_update().get(openid=openid)
+        return Customer.objects.select_for_update().get(mini_program=mini_program, openid=openid)
+
+
+def _customer_without_mini_program_adopt(*, mini_program: MiniProgram, openid: str) -> Customer | None:
+    """A customer from before Mini Programs were rows logs in through the settings' one, theirs all along."""
+    customer = Customer.objects.select_for_update().filter(mini_program__isnull=True, openid=openid).first()
+    if customer is not None:
+        customer.mini_program = mini_program
+        customer.save(update_fields=["mini_program"])
+    return customer
 
 
 def customer_tokens_purge_expired() -> int:

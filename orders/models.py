@@ -236,6 +236,11 @@ class Payment(models.Model):
     amount_fen = models.PositiveBigIntegerField()
     # The notification is signed the way the prepay was (and may not say which).
     sign_type = models.CharField(max_length=16)
+    # The Mini Program and WeChat Pay merchant it was made through: every later call about it (query,
+    # close, refund) goes to that merchant. Blank on payments made before merchants were rows: the
+    # settings' Mini Program and merchant.
+    appid = models.CharField(max_length=32, blank=True, default="", editable=False)
+    mch_id = models.CharField(max_length=32, blank=True, default="", editable=False)
     prepay_id = models.CharField(max_length=64, blank=True)
     prepay_expires_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)

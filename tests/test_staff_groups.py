@@ -42,8 +42,10 @@ ORDERS_OPERATIONS = {
     "orders.view_reconciliationrunevent",
     "orders.view_discrepancyevent",
 }
-# What later migrations (customers, catalog, orders) grant Operations beyond the staff-groups migration.
-OPERATIONS_LATER = {"customers.view_customer"} | STOCK_ADJUSTMENTS | ORDERS_OPERATIONS
+# Operations pays and refunds through these, so it reads them (never their secrets); only admins change them.
+PAYMENT_ACCOUNTS_VIEW = {"wechat.view_merchant", "wechat.view_miniprogram"}
+# What later migrations (customers, catalog, orders, wechat) grant Operations beyond the staff-groups migration.
+OPERATIONS_LATER = {"customers.view_customer"} | STOCK_ADJUSTMENTS | ORDERS_OPERATIONS | PAYMENT_ACCOUNTS_VIEW
 OPERATIONS_EVERYTHING = CATALOG_EVERYTHING | {"articles.view_article"} | OPERATIONS_LATER
 ARTICLE_EVERYTHING = {f"articles.{action}_article" for action in ["add", "change", "delete", "view"]}
 # What later migrations (wechat, articles' followers and pushes) grant Marketing beyond the staff-groups migration.

@@ -84,5 +84,8 @@ def client_for_official_account(account) -> SharedTokenClient:
     return _client(appid=account.appid, secret=account.app_secret)
 
 
-def mini_program_client() -> SharedTokenClient:
+def mini_program_client(mini_program=None) -> SharedTokenClient:
+    """A client with a MiniProgram's credentials, or the settings' when none is given."""
+    if mini_program is not None:
+        return _client(appid=mini_program.appid, secret=mini_program.app_secret)
     return _client(appid=settings.WECHAT_MINI_PROGRAM_APPID, secret=settings.WECHAT_MINI_PROGRAM_SECRET)

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from wechat.clients import mini_program_client
 from wechat.errors import WeChatPermanentError
+from wechat.models import MiniProgram
 from wechat.retry import retry_transient
 
 # 40029 invalid code; 40163 code already used (WeChat answers either for a reused code).
@@ -29,10 +30,13 @@ class MiniProgramSession:
         return f"MiniProgramSession(openid={self.openid!r}, unionid={self.unionid!r})"
 
 
-def code_to_session(*, code: str) -> MiniProgramSession:
-    """Exchange a wx.login() code for the user's identity. A code works once."""
+def code_to_session(*, code: str, mini_program: MiniProgram | None = None) -> MiniProgramSession:
+    """Exchange a wx.login() code for the user's identity in `mini_program` (None: the settings'). A code works once.
+
+    WeChat issues a code for one app: asked with another app's id and secret, it answers 40029.
+    """
     try:
-        result = retry_transient(lambda: mini_program_client().wxa.code_to_session(code))
+        result = retry_transient(lambda: mini_program_client(mini_program).wxa.code_to_session(code))
     except WeChatPermanentError as error:
         if error.errcode in INVALID_CODE_ERRCODES:
             raise LoginCodeRefused(str(error), errcode=error.errcode) from error

@@ -110,7 +110,7 @@ def order_payments_close_at_wechat(*, order_id: int) -> Settlement:
 
 
 def _payment_close_at_wechat(payment: Payment) -> Settlement:
-    gateway = payment_gateway_for(sign_type=payment.sign_type)
+    gateway = payment_gateway_for(payment=payment)
     try:
         status = gateway.order_query(payment.out_trade_no)
     except WeChatError as error:

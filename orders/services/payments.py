@@ -31,7 +31,8 @@ from orders.models import (
 from orders.selectors import order_for_customer
 from orders.services.payment_status import PAYMENT_STATUS, payment_status_set
 from orders.services.status import order_status_set
-from wechat.errors import WeChatError
+from wechat.errors import WeChatError, WeChatMisconfigured
+from wechat.merchants import mini_program_default, mini_program_for_payment
 from wechat.pay.gateway import merchant_config, payment_gateway
 from wechat.pay.interface import MerchantConfig, PaymentGateway
 from wechat.pay.interface import OrderStatus as WeChatOrderStatus
@@ -127,10 +128,26 @@ def _sales_count_add(*, order_id: int) -> None:
 # --- talking to WeChat about one payment -----------------------------------------------------
 
 
-def payment_gateway_for(*, sign_type: str) -> PaymentGateway:
-    """The gateway signing and verifying the way one payment was made, whatever the settings say now."""
-    config: MerchantConfig = merchant_config()
+def payment_gateway_for(*, payment: Payment) -> PaymentGateway:
+    """The gateway of the merchant one payment was made through, signing and verifying as it was made."""
+    return payment_gateway_for_merchant(appid=payment.appid, mch_id=payment.mch_id, sign_type=payment.sign_type)
+
+
+def payment_gateway_for_merchant(*, appid: str, mch_id: str, sign_type: str) -> PaymentGateway:
+    """The gateway of Mini Program `appid` paying through merchant `mch_id` (blank: the settings' default)."""
+    mini_program = mini_program_for_payment(appid=appid, mch_id=mch_id) if appid else mini_program_default()
+    if mini_program is None:
+        raise WeChatMisconfigured(f"Mini Program {appid} no longer pays through merchant {mch_id}")
+    config: MerchantConfig = merchant_config(mini_program)
     return payment_gateway(replace(config, sign_type=sign_type))
+
+
+def payment_made_through(*, payment: Payment, appid: str, mch_id: str) -> bool:
+    """Whether `payment` was made through Mini Program `appid` and merchant `mch_id`."""
+    if payment.appid:
+        return (payment.appid, payment.mch_id) == (appid, mch_id)
+    default = mini_program_default()  # made before merchants were rows: through the settings' default
+    return (default.appid, default.merchant.mch_id) == (appid, mch_id)
 
 
 def wechat_time(text: str | None) -> datetime:
@@ -160,7 +177,7 @@ def payment_confirm_at_wechat(*, payment: Payment, reason: str) -> PaidOutcome |
 
     Raises the gateway's WeChatError; never call inside a transaction.
     """
-    status = payment_gateway_for(sign_type=payment.sign_type).order_query(payment.out_trade_no)
+    status = payment_gateway_for(payment=payment).order_query(payment.out_trade_no)
     if status.trade_state not in PAID_TRADE_STATES:
         return None
     return payment_paid_record_from_query(payment=payment, status=status, reason=reason)
@@ -184,6 +201,9 @@ def payment_notification_receive(*, notification: Notice) -> NotificationOutcome
     # Signed as the order was, and it may not say how: the sign type we recorded decides.
     if notification.sign_type != payment.sign_type:
         raise PaymentNotificationRefused("payment notification signature does not match")
+    # Verified with the keys of the merchant it names, which must be the one the payment was made through.
+    if not payment_made_through(payment=payment, appid=notification.appid, mch_id=notification.mch_id):
+        raise PaymentNotificationRefused("payment notification is from another app or merchant than the payment's")
     return payment_notification_record(payment=payment, notice=notification, raw_body=notification.raw_body)
 
 

@@ -15,10 +15,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from customers.selectors import customer_mini_program
 from orders.exceptions import OrderNotPayable, PaymentMisconfigured, PaymentUnavailable
 from orders.models import Order, OrderLine, OrderStatus, Payment, PaymentStatus
 from orders.services.payment_status import payment_started_record, payment_status_change
-from orders.services.payments import payment_confirm_at_wechat, payment_gateway_for
+from orders.services.payments import payment_confirm_at_wechat, payment_gateway_for_merchant
 from wechat.errors import WeChatError, WeChatMisconfigured, WeChatPermanentError, WeChatTransientError
 from wechat.pay.interface import PrepayResult
 from wechat.retry import retry_transient
@@ -37,6 +38,8 @@ class PrepayAttempt:
     payment_id: int
     out_trade_no: str
     sign_type: str
+    appid: str
+    mch_id: str
     amount_fen: int
     prepay_id: str  # empty until WeChat gave one
     openid: str
@@ -51,7 +54,7 @@ def payment_prepay(*, order: Order, client_ip: str) -> dict[str, str]:
     busy or refusing) or PaymentMisconfigured.
     """
     attempt = _prepay_attempt_claim(order_id=order.pk)
-    gateway = payment_gateway_for(sign_type=attempt.sign_type)
+    gateway = payment_gateway_for_merchant(appid=attempt.appid, mch_id=attempt.mch_id, sign_type=attempt.sign_type)
     if attempt.prepay_id:
         return gateway.payment_parameters(PrepayResult(prepay_id=attempt.prepay_id, sign_type=attempt.sign_type))
     try:
@@ -96,11 +99,15 @@ def _prepay_attempt_claim(*, order_id: int) -> PrepayAttempt:
     attempt_number = order.payments.count() + 1
     if attempt_number > MAX_ATTEMPTS:
         raise OrderNotPayable("This order cannot be paid any more: too many payment attempts.")
+    # Paid through the merchant of the Mini Program the customer logged in through, signed its way.
+    mini_program = customer_mini_program(customer=order.customer)
     payment = Payment.objects.create(
         order=order,
         out_trade_no=f"{order.order_no}{attempt_number:02d}",
         amount_fen=order.total_fen,
-        sign_type=settings.WECHAT_PAY_SIGN_TYPE,
+        sign_type=mini_program.merchant.sign_type,
+        appid=mini_program.appid,
+        mch_id=mini_program.merchant.mch_id,
     )
     payment_started_record(payment=payment)
     return _attempt(order, payment, prepay_id="")
@@ -111,6 +118,8 @@ def _attempt(order: Order, payment: Payment, *, prepay_id: str) -> PrepayAttempt
         payment_id=payment.pk,
         out_trade_no=payment.out_trade_no,
         sign_type=payment.sign_type,
+        appid=payment.appid,
+        mch_id=payment.mch_id,
         amount_fen=payment.amount_fen,
         prepay_id=prepay_id,
         openid=order.customer.openid,

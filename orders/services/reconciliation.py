@@ -48,8 +48,9 @@ from orders.services.reconciliation_status import (
 )
 from orders.services.reconciliation_tables import Finding
 from wechat.errors import WeChatError, WeChatPermanentError, WeChatTransientError
+from wechat.merchants import mini_program_default
 from wechat.pay.bill import BillReader, BillRow, BillTotals
-from wechat.pay.gateway import payment_gateway
+from wechat.pay.gateway import merchant_config, payment_gateway
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def reconciliation_run(
     run = _run_start(bill_date=bill_date, triggered_by=triggered_by, staff_user=staff_user)
     try:
         try:
-            lines = payment_gateway().bill_download(bill_date, "ALL", gzip=True)
+            lines = payment_gateway(merchant_config(mini_program_default())).bill_download(bill_date, "ALL", gzip=True)
             _run_compare(run=run, lines=lines, progress=progress)
         except WeChatPermanentError as error:
             if str(error.errcode) != NO_BILL_ERROR_CODE and "No Bill Exist" not in str(error):
@@ -331,7 +332,7 @@ def _payment_repair(*, run: ReconciliationRun, discrepancy: Discrepancy) -> bool
         return False
     try:
         # Asked as the payment was signed: WeChat signs its answer the same way.
-        answer = payment_gateway_for(sign_type=payment.sign_type).order_query(discrepancy.out_trade_no)
+        answer = payment_gateway_for(payment=payment).order_query(discrepancy.out_trade_no)
     except WeChatError as error:
         _discrepancy_note(discrepancy, f"Not repaired: orderquery failed ({error}).")
         return False

@@ -27,10 +27,10 @@ from orders.exceptions import (
     RefundNotificationRejected,
 )
 from orders.models import Order, OrderStatus, Payment, PaymentStatus, Refund, RefundStatus
+from orders.services.payments import payment_gateway_for, payment_made_through
 from orders.services.refund_status import refund_requested_record, refund_status_set
 from orders.services.status import order_transition
 from wechat.errors import WeChatPermanentError, WeChatTransientError
-from wechat.pay.gateway import payment_gateway
 from wechat.pay.interface import InvalidPayMessage, RefundNotification
 
 logger = logging.getLogger(__name__)
@@ -121,7 +121,7 @@ def refund_submit(*, refund_id: int) -> None:
     if refund is None or refund.status != RefundStatus.REQUESTED:
         return
     try:
-        result = payment_gateway().refund(
+        result = payment_gateway_for(payment=refund.payment).refund(
             out_trade_no=refund.payment.out_trade_no,
             out_refund_no=refund.out_refund_no,
             total_fee=refund.payment.amount_fen,
@@ -204,6 +204,9 @@ def refund_notification_record(*, notification: RefundNotification) -> bool:
     refund = Refund.objects.select_related("payment").filter(out_refund_no=notification.out_refund_no).first()
     if refund is None:
         raise RefundNotificationRejected(f"no refund {notification.out_refund_no}")
+    # Decrypted with the key of the merchant it names, which must be the one the payment was made through.
+    if not payment_made_through(payment=refund.payment, appid=notification.appid, mch_id=notification.mch_id):
+        raise RefundNotificationRejected(f"refund {refund.out_refund_no} was made through another merchant")
     expected = {
         "out_trade_no": refund.payment.out_trade_no,
         "total_fee": refund.payment.amount_fen,
@@ -237,11 +240,11 @@ def refund_notification_record(*, notification: RefundNotification) -> bool:
 
 def refund_query_settle(*, refund_id: int) -> bool:
     """Ask WeChat (pay/refundquery) how a processing refund went, and settle it if it has; True if settled."""
-    refund = Refund.objects.filter(pk=refund_id).first()
+    refund = Refund.objects.select_related("payment").filter(pk=refund_id).first()
     if refund is None or refund.status != RefundStatus.PROCESSING:
         return False
     try:
-        status = payment_gateway().refund_query(refund.out_refund_no)
+        status = payment_gateway_for(payment=refund.payment).refund_query(refund.out_refund_no)
     except (WeChatTransientError, WeChatPermanentError) as error:
         logger.warning("could not query refund %s: %s", refund.out_refund_no, error)
         return False

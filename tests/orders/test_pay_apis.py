@@ -175,7 +175,7 @@ def test_orderpaid_from_wechat_is_confirmed_by_orderquery_and_marks_the_order_pa
 
 def test_orderclosed_from_wechat_is_a_409_and_closes_the_attempt(sandbox, api, order):
     payment = prepaid(api, order)
-    payment_gateway_for(sign_type=payment.sign_type).order_close(payment.out_trade_no)
+    payment_gateway_for(payment=payment).order_close(payment.out_trade_no)
     Payment.objects.filter(pk=payment.pk).update(prepay_expires_at=timezone.now() - timedelta(seconds=1))
 
     response = _pay(api, order)

@@ -36,7 +36,7 @@ class MerchantConfig:
     secapi_base_url: str | None = None
     # The CA bundle WeChat Pay's server certificate is checked with; None: the system's.
     ca_bundle: str | None = None
-    version: Literal["v2"] = "v2"
+    version: Literal["v2", "v3"] = "v2"
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,9 @@ class PaymentNotification:
     # say how, so only the business knows whether this is the method its order used.
     sign_type: str
     raw_body: str  # as WeChat posted it, for the record staff read
+    # The Mini Program and merchant it was verified for: a payment made through another is not its to settle.
+    appid: str = ""
+    mch_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,9 @@ class RefundNotification:
     refund_fee: int
     refund_status: str  # SUCCESS, CHANGE (failed: to be handled by hand), REFUNDCLOSE
     success_time: str = ""
+    # The Mini Program and merchant it was decrypted for.
+    appid: str = ""
+    mch_id: str = ""
 
 
 class PaymentGateway(Protocol):

@@ -17,9 +17,9 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from wechat.pay.gateway import payment_gateway
+from wechat.pay.gateway import PaymentGateway, payment_gateway_for_message
 from wechat.pay.interface import InvalidPayMessage, MalformedPayMessage, PaymentNotification, RefundNotification
-from wechat.pay.v2 import build_xml
+from wechat.pay.v2 import build_xml, parse_xml
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def payment_notify(request: HttpRequest) -> HttpResponse:
     try:
         # Signed as its order was, and it may not say how: the notification reports which method
         # matched, and the handler compares it with the order's.
-        notification = payment_gateway().notification_verify(body)
+        notification = _gateway_of(body).notification_verify(body)
     except InvalidPayMessage as refusal:
         logger.warning("refused a payment notification: %s", refusal)
         status = 400 if isinstance(refusal, MalformedPayMessage) else 200
@@ -92,11 +92,21 @@ def refund_notify(request: HttpRequest) -> HttpResponse:
     if len(body) > MAX_BODY_BYTES:
         return _answer(NotificationAnswer.fail("body too large"))
     try:
-        notification = payment_gateway().refund_notification_verify(body)
+        notification = _gateway_of(body).refund_notification_verify(body)
     except InvalidPayMessage as refusal:  # malformed, entities, wrong merchant, does not decrypt
         logger.warning("refused a refund notification: %s", refusal)
         return _answer(NotificationAnswer.fail("invalid notification"))
     return _answer(_handled(notification))
+
+
+def _gateway_of(body: bytes) -> PaymentGateway:
+    """The gateway of the Mini Program and merchant the notification names (appid, mch_id), whose keys verify it.
+
+    Read before it is trusted only to choose the key: a message naming another merchant's ids
+    cannot carry that merchant's signature (or decrypt with its key) unless it came from WeChat.
+    """
+    fields = parse_xml(body)
+    return payment_gateway_for_message(appid=fields.get("appid", ""), mch_id=fields.get("mch_id", ""))
 
 
 def _handled(notification: PaymentNotification | RefundNotification) -> NotificationAnswer:

@@ -203,6 +203,8 @@ class WeChatPayV2:
                 result_code=fields["result_code"],
                 sign_type=matched,
                 raw_body=body.decode("utf-8", "replace"),
+                appid=self.config.appid,
+                mch_id=self.config.mch_id,
             )
         except (KeyError, ValueError) as exc:
             raise InvalidPayMessage(f"payment notification without a valid {exc}") from exc
@@ -225,6 +227,8 @@ class WeChatPayV2:
                 refund_fee=int(info["refund_fee"]),
                 refund_status=info["refund_status"],
                 success_time=info.get("success_time", ""),
+                appid=self.config.appid,
+                mch_id=self.config.mch_id,
             )
         except (KeyError, ValueError) as exc:
             raise InvalidPayMessage(f"refund notification without a valid {exc}") from exc

@@ -16,6 +16,9 @@ from wechat.pay.notifications import NotificationAnswer
 from wechat.pay.signing import HMAC_SHA256, MD5, sign
 from wechat.pay.v2 import build_xml, parse_xml
 
+# The endpoints find the Mini Program and merchant a notification names among our rows.
+pytestmark = pytest.mark.django_db
+
 PAY_SUCCESS = b"<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>"
 
 

@@ -48,6 +48,8 @@ def test_a_notification_decrypts_to_what_the_refund_was(gateway):
         refund_fee=1000,
         refund_status="SUCCESS",
         success_time=notification.success_time,
+        appid=settings.WECHAT_MINI_PROGRAM_APPID,
+        mch_id=settings.WECHAT_PAY_MCH_ID,
     )
     assert notification.success_time  # yyyy-MM-dd HH:mm:ss, Beijing time
 

@@ -1,0 +1,64 @@
+"""Mini Programs and WeChat Pay merchants: which one a shopper logs in through and pays through.
+
+The settings name the single shop's Mini Program and merchant (`WECHAT_MINI_PROGRAM_*`,
+`WECHAT_PAY_*`). They stay the default: the first time the default is needed and it has no row,
+its rows are created from the settings, so a fresh install, the demo and the tests need no setup.
+Rows staff add in the admin serve other Mini Programs (and merchants) beside it.
+"""
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from wechat.models import Merchant, MiniProgram
+
+_MINI_PROGRAM_FIELDS = ("merchant",)
+
+
+def mini_program_default() -> MiniProgram:
+    """The settings' Mini Program (`WECHAT_MINI_PROGRAM_APPID`), its row created from the settings if it has none."""
+    found = MiniProgram.objects.select_related(*_MINI_PROGRAM_FIELDS).filter(appid=settings.WECHAT_MINI_PROGRAM_APPID)
+    return found.first() or _mini_program_default_create()
+
+
+def mini_program_for_appid(appid: str) -> MiniProgram | None:
+    """The Mini Program of `appid`, the settings' default included; None for one we do not serve."""
+    if appid == settings.WECHAT_MINI_PROGRAM_APPID:
+        return mini_program_default()
+    return MiniProgram.objects.select_related(*_MINI_PROGRAM_FIELDS).filter(appid=appid).first()
+
+
+def mini_program_for_payment(*, appid: str, mch_id: str) -> MiniProgram | None:
+    """The Mini Program `appid` paying through merchant `mch_id`; None unless that pair is one of ours."""
+    mini_program = mini_program_for_appid(appid)
+    if mini_program is None or mini_program.merchant.mch_id != mch_id:
+        return None
+    return mini_program
+
+
+def _mini_program_default_create() -> MiniProgram:
+    # Two processes may need the default at once: the unique appid and mch_id decide, the loser reads.
+    try:
+        with transaction.atomic():
+            merchant, _ = Merchant.objects.get_or_create(
+                mch_id=settings.WECHAT_PAY_MCH_ID, defaults=_merchant_defaults()
+            )
+            return MiniProgram.objects.create(
+                name=str(settings.WECHAT_MINI_PROGRAM_APPID),
+                appid=settings.WECHAT_MINI_PROGRAM_APPID,
+                app_secret=settings.WECHAT_MINI_PROGRAM_SECRET,
+                merchant=merchant,
+            )
+    except IntegrityError:
+        return MiniProgram.objects.select_related(*_MINI_PROGRAM_FIELDS).get(appid=settings.WECHAT_MINI_PROGRAM_APPID)
+
+
+def _merchant_defaults() -> dict:
+    """The settings' merchant: v2, as the settings configure it (a v3 merchant is added in the admin)."""
+    return {
+        "name": str(settings.WECHAT_PAY_MCH_ID),
+        "api_version": Merchant.ApiVersion.V2,
+        "api_key": settings.WECHAT_PAY_API_KEY,
+        "sign_type": settings.WECHAT_PAY_SIGN_TYPE,
+        # Blank: the files WECHAT_PAY_CERT_PATH / _KEY_PATH name, read when a refund is made (in
+        # development the sandbox writes them afresh each start).
+    }
