@@ -167,3 +167,5 @@ ARTICLES = [
 ]
 
 OFFICIAL_ACCOUNT_NAME = "茶器生活 Tea Living"
+MINI_PROGRAM_NAME = "茶器生活 小程序商城"
+MERCHANT_NAME = "茶器生活 微信支付商户"

@@ -17,7 +17,7 @@ from catalog.services import (
     product_image_thumbnails_make,
 )
 from demo import data
-from wechat.models import OfficialAccount
+from wechat.models import Merchant, MiniProgram, OfficialAccount
 from wechat_sandbox.server import DEVELOPMENT_CALLBACK_TOKEN, DEVELOPMENT_ENCODING_AES_KEY
 
 DEMO_USERNAME = "demo"
@@ -53,6 +53,7 @@ def demo_data_load(*, admin_password: str) -> DemoDataSummary:
     for demo_article in data.ARTICLES:
         _demo_article_save(demo_article=demo_article, created_by=admin)
     _demo_official_account_save()
+    _demo_mini_program_save()
     return DemoDataSummary(
         username=admin.username,
         password=admin_password,
@@ -61,6 +62,31 @@ def demo_data_load(*, admin_password: str) -> DemoDataSummary:
         sku_count=sum(len(demo_product.skus) for demo_product in data.PRODUCTS),
         article_count=len(data.ARTICLES),
     )
+
+
+def _demo_mini_program_save() -> MiniProgram:
+    """The settings' Mini Program and merchant (v2), as the sandbox registers them, under the demo shop's names.
+
+    Each run writes the settings' credentials again, so the demo follows the settings it runs with.
+    """
+    merchant, _ = Merchant.objects.update_or_create(
+        mch_id=settings.WECHAT_PAY_MCH_ID,
+        defaults={
+            "name": data.MERCHANT_NAME,
+            "api_version": Merchant.ApiVersion.V2,
+            "api_key": settings.WECHAT_PAY_API_KEY,
+            "sign_type": settings.WECHAT_PAY_SIGN_TYPE,
+        },
+    )
+    mini_program, _ = MiniProgram.objects.update_or_create(
+        appid=settings.WECHAT_MINI_PROGRAM_APPID,
+        defaults={
+            "name": data.MINI_PROGRAM_NAME,
+            "app_secret": settings.WECHAT_MINI_PROGRAM_SECRET,
+            "merchant": merchant,
+        },
+    )
+    return mini_program
 
 
 def _demo_official_account_save() -> OfficialAccount:

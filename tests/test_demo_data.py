@@ -61,6 +61,26 @@ def test_loads_the_demo_shop_and_prints_a_working_login(debug_on, monkeypatch):
     assert Sku.objects.get(code="TEASET-6CUP").price_fen == 12800
 
 
+def test_the_demo_shop_takes_payments_through_the_settings_mini_program_and_merchant(debug_on, monkeypatch, settings):
+    from wechat.merchants import mini_program_default
+    from wechat.models import Merchant, MiniProgram
+
+    _load_demo_data(monkeypatch)
+    _load_demo_data(monkeypatch)
+
+    mini_program = MiniProgram.objects.get()
+    assert (mini_program.name, mini_program.appid) == (data.MINI_PROGRAM_NAME, settings.WECHAT_MINI_PROGRAM_APPID)
+    assert mini_program.app_secret == settings.WECHAT_MINI_PROGRAM_SECRET
+    merchant = Merchant.objects.get()
+    assert (merchant.name, merchant.mch_id, merchant.api_version) == (
+        data.MERCHANT_NAME,
+        settings.WECHAT_PAY_MCH_ID,
+        "v2",
+    )
+    assert merchant.api_key == settings.WECHAT_PAY_API_KEY
+    assert mini_program.merchant == merchant and mini_program_default() == mini_program
+
+
 def test_a_second_run_creates_no_duplicates_and_a_new_password(debug_on, monkeypatch):
     first_password = _printed_password(_load_demo_data(monkeypatch))
     counts_after_first_run = _row_counts()
