@@ -114,7 +114,21 @@ class ReconciliationRunAdmin(ReadOnlyAdmin):
     date_hierarchy = "bill_date"
     inlines = [DiscrepancyInline, ReconciliationRunEventInline]
     fieldsets = [
-        (None, {"fields": ["bill_date", "status", "triggered_by", "staff_user", "started_at", "finished_at"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "bill_date",
+                    "mch_id",
+                    "api_version",
+                    "status",
+                    "triggered_by",
+                    "staff_user",
+                    "started_at",
+                    "finished_at",
+                ]
+            },
+        ),
         (
             "Bill",
             {

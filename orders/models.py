@@ -399,6 +399,9 @@ class ReconciliationRun(models.Model):
     """
 
     bill_date = models.DateField(help_text="The Beijing calendar day the bill covers.")
+    # Whose bill, and the WeChat Pay API version it was downloaded and read with (blank on runs from before).
+    mch_id = models.CharField("merchant id", max_length=32, blank=True, default="")
+    api_version = models.CharField("WeChat Pay API", max_length=2, blank=True, default="")
     status = models.CharField(
         max_length=16, choices=ReconciliationRunStatus.choices, default=ReconciliationRunStatus.RUNNING
     )

@@ -49,7 +49,8 @@ from orders.services.reconciliation_status import (
 from orders.services.reconciliation_tables import Finding
 from wechat.errors import WeChatError, WeChatPermanentError, WeChatTransientError
 from wechat.merchants import mini_program_default
-from wechat.pay.bill import BillReader, BillRow, BillTotals
+from wechat.pay.bill import BillRow, BillTotals
+from wechat.pay.bill_v3 import bill_reader_for
 from wechat.pay.gateway import merchant_config, payment_gateway
 
 logger = logging.getLogger(__name__)
@@ -104,12 +105,21 @@ def reconciliation_run(
 ) -> ReconciliationRun:
     """Download `bill_date`'s bill from WeChat Pay and reconcile it; the run, failed or succeeded.
 
-    Raises ReconciliationAlreadyRunning if the date is being reconciled now.
+    The bill is the merchant's of the settings' Mini Program, downloaded and read as its WeChat Pay
+    API version serves and documents it. Raises ReconciliationAlreadyRunning if the date is being
+    reconciled now.
     """
-    run = _run_start(bill_date=bill_date, triggered_by=triggered_by, staff_user=staff_user)
+    config = merchant_config(mini_program_default())
+    run = _run_start(
+        bill_date=bill_date,
+        triggered_by=triggered_by,
+        staff_user=staff_user,
+        mch_id=config.mch_id,
+        api_version=config.version,
+    )
     try:
         try:
-            lines = payment_gateway(merchant_config(mini_program_default())).bill_download(bill_date, "ALL", gzip=True)
+            lines = payment_gateway(config).bill_download(bill_date, "ALL", gzip=True)
             _run_compare(run=run, lines=lines, progress=progress)
         except WeChatPermanentError as error:
             if str(error.errcode) != NO_BILL_ERROR_CODE and "No Bill Exist" not in str(error):
@@ -130,9 +140,20 @@ def reconciliation_run_from_lines(
     triggered_by: str,
     staff_user: AbstractBaseUser | None = None,
     progress: Progress | None = None,
+    api_version: str | None = None,
 ) -> ReconciliationRun:
-    """Reconcile a bill already at hand (its lines, line ends allowed): the download left out, as in the bench."""
-    run = _run_start(bill_date=bill_date, triggered_by=triggered_by, staff_user=staff_user)
+    """Reconcile a bill already at hand (its lines, line ends allowed): the download left out, as in the bench.
+
+    The lines are read in the layout of `api_version`, by default the settings' merchant's.
+    """
+    merchant = mini_program_default().merchant
+    run = _run_start(
+        bill_date=bill_date,
+        triggered_by=triggered_by,
+        staff_user=staff_user,
+        mch_id=merchant.mch_id,
+        api_version=api_version or merchant.api_version,
+    )
     try:
         _run_compare(run=run, lines=lines, progress=progress)
     except WeChatError as error:
@@ -143,13 +164,20 @@ def reconciliation_run_from_lines(
     return run
 
 
-def _run_start(*, bill_date: date, triggered_by: str, staff_user: AbstractBaseUser | None) -> ReconciliationRun:
+def _run_start(
+    *, bill_date: date, triggered_by: str, staff_user: AbstractBaseUser | None, mch_id: str, api_version: str
+) -> ReconciliationRun:
     now = timezone.now()
     reconciliation_runs_abandoned_fail(bill_date=bill_date, started_before=now - RUN_ABANDONED_AFTER)
     try:
         with transaction.atomic():
             return ReconciliationRun.objects.create(
-                bill_date=bill_date, triggered_by=triggered_by, staff_user=staff_user, started_at=now
+                bill_date=bill_date,
+                triggered_by=triggered_by,
+                staff_user=staff_user,
+                started_at=now,
+                mch_id=mch_id,
+                api_version=api_version,
             )
     except IntegrityError:
         raise ReconciliationAlreadyRunning(bill_date=bill_date) from None
@@ -160,7 +188,7 @@ def _run_compare(*, run: ReconciliationRun, lines: Iterable[str] | None, progres
     day_start = datetime.combine(run.bill_date, time.min, tzinfo=BEIJING)
     tables.bill_tables_create()
     try:
-        reader = BillReader(lines) if lines is not None else None
+        reader = bill_reader_for(lines, api_version=run.api_version) if lines is not None else None
         tables.bill_rows_load(_counted(reader, progress) if reader is not None else ())
         run.payment_rows, run.refund_rows = tables.bill_row_counts()
         tables.findings_compare(day_start=day_start, day_end=day_start + timedelta(days=1))

@@ -12,7 +12,7 @@ The reader holds one row at a time, so a bill of a million rows reads in flat me
 """
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from operator import itemgetter
@@ -47,6 +47,25 @@ SUMMARY_FIGURES = {
     "refund_requested": ("申请退款总金额",),
 }
 REFUND_STATE = "REFUND"
+
+
+@dataclass(frozen=True)
+class BillLayout:
+    """Where a trade bill keeps what we read: header names per figure, as one API version documents them.
+
+    `row_columns` names what BillRow is built from, in ROW_COLUMNS' order -> their header names,
+    newest layout first;
+    `summary_figures` the summary's figures -> their header names (absent from some layouts).
+    """
+
+    name: str
+    row_columns: Mapping[str, tuple[str, ...]]
+    summary_figures: Mapping[str, tuple[str, ...]]
+    summary_header_first: str = SUMMARY_HEADER_FIRST
+
+
+# pay/downloadbill's bill (微信支付 V2 开发文档, 下载交易账单).
+V2_TRADE_BILL = BillLayout(name="v2 pay/downloadbill", row_columns=ROW_COLUMNS, summary_figures=SUMMARY_FIGURES)
 # Amounts repeat (prices do): remember this many conversions, then start over, so memory stays bounded.
 AMOUNT_CACHE_SIZE = 20_000
 
@@ -107,13 +126,14 @@ def yuan_to_fen(text: str) -> int:
 class BillReader:
     """Iterate for the data rows; once they are read, `totals` holds the summary and the rows' sums.
 
-    `lines` may keep their line ends. Raises BillFormatError for a missing column, a row of the
-    wrong width, an amount that is not yuan, or a bill that ends before its summary row (a
-    download cut short must not pass as a shorter day).
+    `lines` may keep their line ends; `layout` names the columns (v2's bill unless told). Raises
+    BillFormatError for a missing column, a row of the wrong width, an amount that is not yuan, or a
+    bill that ends before its summary row (a download cut short must not pass as a shorter day).
     """
 
-    def __init__(self, lines: Iterable[str]):
+    def __init__(self, lines: Iterable[str], layout: BillLayout = V2_TRADE_BILL):
         self.lines = lines
+        self.layout = layout
         self.totals = BillTotals()
 
     def __iter__(self) -> Iterator[BillRow]:
@@ -121,10 +141,14 @@ class BillReader:
         header = _csv_fields(next(lines, "").lstrip("\ufeff"))
         if not any(header):
             raise BillFormatError("the bill is empty")
-        positions = _positions(header, ROW_COLUMNS)
+        row_columns = self.layout.row_columns
+        if tuple(row_columns) != tuple(ROW_COLUMNS):  # BillRow's fields are built in this order
+            raise ValueError(f"{self.layout.name}: row_columns must name {tuple(ROW_COLUMNS)} in order")
+        summary_header_first = self.layout.summary_header_first
+        positions = _positions(header, row_columns)
         self.totals.columns = width = len(header)
-        # The row's fields in ROW_COLUMNS order, picked in one C call: this loop runs a million times.
-        pick = itemgetter(*(positions[name] for name in ROW_COLUMNS))
+        # The row's fields in BillRow's order, picked in one C call: this loop runs a million times.
+        pick = itemgetter(*(positions[name] for name in row_columns))
         cache: dict[str, int] = {}
         known = cache.get
 
@@ -143,7 +167,7 @@ class BillReader:
             if not line:
                 continue
             if not line.startswith("`"):
-                if line.startswith(SUMMARY_HEADER_FIRST):
+                if line.startswith(summary_header_first):
                     self.totals.row_count = row_count
                     self.totals.rows_fen = {
                         "settlement": settlement_sum,
@@ -204,11 +228,12 @@ class BillReader:
         if len(values) != len(header):
             raise BillFormatError(f"summary row after line {line_number} has {len(values)} fields, not {len(header)}")
         summary = dict(zip(header, values, strict=True))
+        first = self.layout.summary_header_first
         try:
-            self.totals.trade_count = int(summary[SUMMARY_HEADER_FIRST])
+            self.totals.trade_count = int(summary[first])
         except ValueError:
-            raise BillFormatError(f"总交易单数 {summary[SUMMARY_HEADER_FIRST]!r} is not a count") from None
-        for figure, names in SUMMARY_FIGURES.items():
+            raise BillFormatError(f"{first} {summary[first]!r} is not a count") from None
+        for figure, names in self.layout.summary_figures.items():
             name = next((name for name in names if name in summary), None)
             self.totals.summary_fen[figure] = yuan_to_fen(summary[name]) if name else None
         if self.totals.summary_fen["settlement"] is None or self.totals.summary_fen["refund"] is None:
