@@ -7,10 +7,11 @@ from customers.models import Customer
 class CustomerAdmin(admin.ModelAdmin):
     """Customers come from WeChat login: staff read them, never create or edit them."""
 
-    list_display = ["openid", "unionid", "created_at", "last_login_at"]
+    list_display = ["openid", "mini_program", "unionid", "created_at", "last_login_at"]
+    list_select_related = ["mini_program"]
     search_fields = ["openid", "unionid"]
-    list_filter = ["created_at", "last_login_at"]
-    fields = ["openid", "unionid", "created_at", "last_login_at"]
+    list_filter = ["mini_program", "created_at", "last_login_at"]
+    fields = ["openid", "mini_program", "unionid", "created_at", "last_login_at"]
     readonly_fields = fields
 
     def has_add_permission(self, request):

@@ -2,6 +2,7 @@ import hashlib
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from wechat.models import MiniProgram
 
@@ -15,7 +16,13 @@ class Customer(models.Model):
     """
 
     mini_program = models.ForeignKey(
-        MiniProgram, on_delete=models.PROTECT, null=True, blank=True, related_name="customers", editable=False
+        MiniProgram,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="customers",
+        editable=False,
+        verbose_name=_("Mini Program"),
     )
     openid = models.CharField(max_length=64)
     # The same person across our Official Account and Mini Program, when WeChat shares it.

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Cast
+from django.utils.translation import gettext_lazy as _
 
 from catalog.models import Sku
 from config.status_machine import StatusActor, StatusEvent
@@ -239,8 +240,8 @@ class Payment(models.Model):
     # The Mini Program and WeChat Pay merchant it was made through: every later call about it (query,
     # close, refund) goes to that merchant. Blank on payments made before merchants were rows: the
     # settings' Mini Program and merchant.
-    appid = models.CharField(max_length=32, blank=True, default="", editable=False)
-    mch_id = models.CharField(max_length=32, blank=True, default="", editable=False)
+    appid = models.CharField(_("Mini Program app ID"), max_length=32, blank=True, default="", editable=False)
+    mch_id = models.CharField(_("merchant id"), max_length=32, blank=True, default="", editable=False)
     prepay_id = models.CharField(max_length=64, blank=True)
     prepay_expires_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
@@ -400,8 +401,8 @@ class ReconciliationRun(models.Model):
 
     bill_date = models.DateField(help_text="The Beijing calendar day the bill covers.")
     # Whose bill, and the WeChat Pay API version it was downloaded and read with (blank on runs from before).
-    mch_id = models.CharField("merchant id", max_length=32, blank=True, default="")
-    api_version = models.CharField("WeChat Pay API", max_length=2, blank=True, default="")
+    mch_id = models.CharField(_("merchant id"), max_length=32, blank=True, default="")
+    api_version = models.CharField(_("WeChat Pay API version"), max_length=2, blank=True, default="")
     status = models.CharField(
         max_length=16, choices=ReconciliationRunStatus.choices, default=ReconciliationRunStatus.RUNNING
     )

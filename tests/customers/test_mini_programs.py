@@ -76,9 +76,7 @@ def test_without_a_mini_program_referer_the_login_is_the_settings_shops(sandbox)
 
 
 def test_a_mini_program_we_do_not_serve_is_refused_before_wechat_is_asked(sandbox):
-    response = APIClient().post(
-        LOGIN, {"code": "any-code"}, format="json", HTTP_REFERER=referer("wx00000000000000ff")
-    )
+    response = APIClient().post(LOGIN, {"code": "any-code"}, format="json", HTTP_REFERER=referer("wx00000000000000ff"))
 
     assert response.status_code == 400
     assert response.json()["code"] == "unknown_mini_program"

@@ -15,7 +15,7 @@ from tests.factories import AddressFactory, CustomerFactory
 from tests.orders.conftest import authenticated_client
 from tests.orders.payments import UNREACHABLE_NOTIFY_URL, prepaid, undelivered_notification
 from wechat.models import Merchant, MiniProgram
-from wechat.pay.signing import signature_valid, sign
+from wechat.pay.signing import sign, signature_valid
 from wechat.pay.v2 import build_xml, parse_xml
 
 pytestmark = pytest.mark.django_db
@@ -71,9 +71,7 @@ def test_the_prepay_is_made_through_the_customers_mini_program_and_its_merchant(
     assert (sent["appid"], sent["mch_id"]) == (SECOND_APPID, SECOND_MCH_ID)
 
 
-def test_its_notification_is_verified_with_that_merchants_key_and_pays_the_order(
-    client, sandbox, second_shops_order
-):
+def test_its_notification_is_verified_with_that_merchants_key_and_pays_the_order(client, sandbox, second_shops_order):
     payment = prepaid(authenticated_client(second_shops_order.customer), second_shops_order)
     sandbox.pay_order(payment.out_trade_no, mch_id=SECOND_MCH_ID)
     body = undelivered_notification(sandbox, payment.out_trade_no)  # signed by the sandbox with the second key
