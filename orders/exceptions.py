@@ -165,6 +165,14 @@ class ReconciliationAlreadyRunning(ApplicationError):
         super().__init__(f"{bill_date} is being reconciled now; wait for that run to finish.")
 
 
+class MerchantNotPaidThrough(ApplicationError):
+    status_code = 404
+    code = "merchant_not_paid_through"
+
+    def __init__(self, *, mch_id):
+        super().__init__(f"No Mini Program pays through merchant {mch_id}: there is no bill of ours to reconcile.")
+
+
 class ReconciliationRunTransitionNotAllowed(StatusTransitionNotAllowed):
     """A bug, not a user error: only reconciliation itself starts, finishes and abandons its runs."""
 

@@ -449,10 +449,10 @@ class ReconciliationRun(models.Model):
         indexes = [models.Index(fields=["bill_date", "-started_at"], name="orders_reconrun_by_date")]
         constraints = [
             models.UniqueConstraint(
-                fields=["bill_date"],
+                fields=["bill_date", "mch_id"],
                 condition=Q(status="running"),
-                name="orders_reconciliationrun_one_running_per_date",
-                violation_error_message="This date is being reconciled already.",
+                name="orders_reconrun_one_running_per_date_merchant",
+                violation_error_message="This date is being reconciled for this merchant already.",
             ),
         ]
 

@@ -3,12 +3,13 @@ from datetime import date, timedelta
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
-from orders.exceptions import ReconciliationAlreadyRunning
+from orders.exceptions import MerchantNotPaidThrough, ReconciliationAlreadyRunning
 from orders.models import ReconciliationRunStatus, ReconciliationTrigger
 from orders.services.expiry import orders_expire_overdue
 from orders.services.reconciliation import beijing_today, reconciliation_run
 from orders.services.refunds import refund_submit, refunds_settle_stale
 from wechat.errors import WeChatTransientError
+from wechat.merchants import merchants_taking_payments
 
 
 # Idempotent (an order expires once, under its row lock), so a redelivered message is harmless.
@@ -45,19 +46,37 @@ RECONCILIATION_MAX_RETRIES = 6
 # Idempotent (re-running a date changes nothing that was right), so a redelivered message is harmless.
 @shared_task(bind=True, acks_late=True, max_retries=RECONCILIATION_MAX_RETRIES)
 def reconcile_payments(
-    self, bill_date: str | None = None, triggered_by: str = ReconciliationTrigger.BEAT, staff_user_id: int | None = None
+    self,
+    bill_date: str | None = None,
+    triggered_by: str = ReconciliationTrigger.BEAT,
+    staff_user_id: int | None = None,
+    mch_id: str | None = None,
 ) -> int | None:
-    """Reconcile WeChat Pay's bill of `bill_date` (yyyy-mm-dd; yesterday in Beijing by default); the run's id."""
+    """Reconcile WeChat Pay's bill of `bill_date` (yyyy-mm-dd; yesterday in Beijing by default); the run's id.
+
+    Without `mch_id`: the settings' merchant here, and every other merchant a Mini Program pays
+    through in a task of its own (each retried on its own).
+    """
     day = date.fromisoformat(bill_date) if bill_date else beijing_today() - timedelta(days=1)
+    if mch_id is None:
+        for other in merchants_taking_payments()[1:]:
+            reconcile_payments.delay(
+                bill_date=day.isoformat(), triggered_by=triggered_by, staff_user_id=staff_user_id, mch_id=other
+            )
     staff_user = get_user_model().objects.filter(pk=staff_user_id).first() if staff_user_id else None
     try:
-        run = reconciliation_run(bill_date=day, triggered_by=triggered_by, staff_user=staff_user)
-    except ReconciliationAlreadyRunning:
+        run = reconciliation_run(bill_date=day, triggered_by=triggered_by, staff_user=staff_user, mch_id=mch_id)
+    except (ReconciliationAlreadyRunning, MerchantNotPaidThrough):
         return None
     if run.status == ReconciliationRunStatus.FAILED and run.error_transient:
         # The date goes with the retry: one retried after midnight still means the same day.
         raise self.retry(
-            kwargs={"bill_date": day.isoformat(), "triggered_by": triggered_by, "staff_user_id": staff_user_id},
+            kwargs={
+                "bill_date": day.isoformat(),
+                "triggered_by": triggered_by,
+                "staff_user_id": staff_user_id,
+                "mch_id": run.mch_id,
+            },
             countdown=RECONCILIATION_RETRY_SECONDS,
         )
     return run.pk

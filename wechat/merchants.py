@@ -62,3 +62,30 @@ def _merchant_defaults() -> dict:
         # Blank: the files WECHAT_PAY_CERT_PATH / _KEY_PATH name, read when a refund is made (in
         # development the sandbox writes them afresh each start).
     }
+
+
+def mini_program_of_merchant(mch_id: str | None = None) -> MiniProgram | None:
+    """A Mini Program paying through merchant `mch_id` (None: the settings' merchant), to call WeChat Pay as.
+
+    A merchant's bill is the same whichever of its apps asks (下载交易账单: 使用其中任何一个appid
+    都可以请求下载对账单); the settings' Mini Program first. None for a merchant no app pays through.
+    """
+    default = mini_program_default()
+    if mch_id is None or default.merchant.mch_id == mch_id:
+        return default
+    return (
+        MiniProgram.objects.select_related(*_MINI_PROGRAM_FIELDS).filter(merchant__mch_id=mch_id).order_by("pk").first()
+    )
+
+
+def merchants_taking_payments() -> list[str]:
+    """The mch_ids some Mini Program pays through, the settings' merchant first."""
+    default = mini_program_default().merchant.mch_id
+    others = (
+        Merchant.objects.filter(mini_programs__isnull=False)
+        .exclude(mch_id=default)
+        .distinct()
+        .order_by("mch_id")
+        .values_list("mch_id", flat=True)
+    )
+    return [default, *others]

@@ -26,10 +26,11 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from config.money import format_fen
-from orders.exceptions import ReconciliationAlreadyRunning
+from orders.exceptions import MerchantNotPaidThrough, ReconciliationAlreadyRunning
 from orders.models import (
     Discrepancy,
     DiscrepancyKind,
@@ -48,7 +49,7 @@ from orders.services.reconciliation_status import (
 )
 from orders.services.reconciliation_tables import Finding
 from wechat.errors import WeChatError, WeChatPermanentError, WeChatTransientError
-from wechat.merchants import mini_program_default
+from wechat.merchants import mini_program_default, mini_program_of_merchant
 from wechat.pay.bill import BillRow, BillTotals
 from wechat.pay.bill_v3 import bill_reader_for
 from wechat.pay.gateway import merchant_config, payment_gateway
@@ -102,14 +103,19 @@ def reconciliation_run(
     triggered_by: str,
     staff_user: AbstractBaseUser | None = None,
     progress: Progress | None = None,
+    mch_id: str | None = None,
 ) -> ReconciliationRun:
-    """Download `bill_date`'s bill from WeChat Pay and reconcile it; the run, failed or succeeded.
+    """Download `bill_date`'s bill of merchant `mch_id` from WeChat Pay and reconcile it; the run, failed or succeeded.
 
-    The bill is the merchant's of the settings' Mini Program, downloaded and read as its WeChat Pay
-    API version serves and documents it. Raises ReconciliationAlreadyRunning if the date is being
-    reconciled now.
+    The merchant is the settings' one when None. Its bill is downloaded and read as its WeChat Pay
+    API version serves and documents it, and compared with the payments made through it. Raises
+    ReconciliationAlreadyRunning if the date is being reconciled for that merchant now, and
+    MerchantNotPaidThrough for a merchant no Mini Program pays through.
     """
-    config = merchant_config(mini_program_default())
+    mini_program = mini_program_of_merchant(mch_id)
+    if mini_program is None:
+        raise MerchantNotPaidThrough(mch_id=mch_id)
+    config = merchant_config(mini_program)
     run = _run_start(
         bill_date=bill_date,
         triggered_by=triggered_by,
@@ -141,12 +147,17 @@ def reconciliation_run_from_lines(
     staff_user: AbstractBaseUser | None = None,
     progress: Progress | None = None,
     api_version: str | None = None,
+    mch_id: str | None = None,
 ) -> ReconciliationRun:
     """Reconcile a bill already at hand (its lines, line ends allowed): the download left out, as in the bench.
 
-    The lines are read in the layout of `api_version`, by default the settings' merchant's.
+    The bill is merchant `mch_id`'s (None: the settings' merchant), its lines read in the layout of
+    `api_version` (None: that merchant's).
     """
-    merchant = mini_program_default().merchant
+    mini_program = mini_program_of_merchant(mch_id)
+    if mini_program is None:
+        raise MerchantNotPaidThrough(mch_id=mch_id)
+    merchant = mini_program.merchant
     run = _run_start(
         bill_date=bill_date,
         triggered_by=triggered_by,
@@ -168,7 +179,7 @@ def _run_start(
     *, bill_date: date, triggered_by: str, staff_user: AbstractBaseUser | None, mch_id: str, api_version: str
 ) -> ReconciliationRun:
     now = timezone.now()
-    reconciliation_runs_abandoned_fail(bill_date=bill_date, started_before=now - RUN_ABANDONED_AFTER)
+    reconciliation_runs_abandoned_fail(bill_date=bill_date, mch_id=mch_id, started_before=now - RUN_ABANDONED_AFTER)
     try:
         with transaction.atomic():
             return ReconciliationRun.objects.create(
@@ -186,24 +197,32 @@ def _run_start(
 def _run_compare(*, run: ReconciliationRun, lines: Iterable[str] | None, progress: Progress | None) -> None:
     """Steps 2-6 for one run; `lines` None is WeChat's "No Bill Exist" (no trades that day)."""
     day_start = datetime.combine(run.bill_date, time.min, tzinfo=BEIJING)
+    # Payments and discrepancies from before merchants were rows are the settings' merchant's.
+    with_unattributed = run.mch_id == mini_program_default().merchant.mch_id
     tables.bill_tables_create()
     try:
         reader = bill_reader_for(lines, api_version=run.api_version) if lines is not None else None
         tables.bill_rows_load(_counted(reader, progress) if reader is not None else ())
         run.payment_rows, run.refund_rows = tables.bill_row_counts()
-        tables.findings_compare(day_start=day_start, day_end=day_start + timedelta(days=1))
+        tables.findings_compare(
+            day_start=day_start,
+            day_end=day_start + timedelta(days=1),
+            mch_id=run.mch_id,
+            with_unattributed=with_unattributed,
+        )
         if reader is not None:
             _totals_record(run=run, totals=reader.totals)
         else:
             run.bill_found = False
         run.matched_count = run.payment_rows + run.refund_rows - tables.bill_rows_with_findings()
         for page in tables.findings_pages():
-            _discrepancies_record(run=run, findings=page)
+            _discrepancies_record(run=run, findings=page, key_prefix="" if with_unattributed else f"{run.mch_id}/")
     finally:
         tables.bill_tables_drop()
     run.repaired_count = _payments_repair(run=run)
+    merchants_runs = Q(last_seen_run__mch_id=run.mch_id) | (Q(last_seen_run__mch_id="") if with_unattributed else Q())
     discrepancies_resolve(
-        discrepancies=Discrepancy.objects.filter(bill_date=run.bill_date).exclude(last_seen_run=run),
+        discrepancies=Discrepancy.objects.filter(merchants_runs, bill_date=run.bill_date).exclude(last_seen_run=run),
         note=f"No longer found by reconciliation run #{run.pk}.",
     )
     run.discrepancy_count = Discrepancy.objects.filter(last_seen_run=run).count()
@@ -262,13 +281,14 @@ def _totals_record(*, run: ReconciliationRun, totals: BillTotals) -> None:
         )
 
 
-def _problem_key(finding: Finding) -> str:
-    return f"{finding.kind}:{finding.out_trade_no}:{finding.out_refund_no}"
+def _problem_key(finding: Finding, prefix: str = "") -> str:
+    # Another merchant's keys carry its id: its totals (and any row both bills list) are its own problems.
+    return f"{prefix}{finding.kind}:{finding.out_trade_no}:{finding.out_refund_no}"
 
 
-def _discrepancies_record(*, run: ReconciliationRun, findings: list[Finding]) -> None:
+def _discrepancies_record(*, run: ReconciliationRun, findings: list[Finding], key_prefix: str) -> None:
     """New problems become rows; open ones seen again move their last_seen_run; resolved ones stay as they are."""
-    by_key = {_problem_key(finding): finding for finding in findings}
+    by_key = {_problem_key(finding, key_prefix): finding for finding in findings}
     known = set(
         Discrepancy.objects.filter(bill_date=run.bill_date, problem_key__in=by_key).values_list(
             "problem_key", flat=True

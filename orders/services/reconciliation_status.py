@@ -68,11 +68,12 @@ DISCREPANCY_STATUS = StatusMachine(
 
 
 @transaction.atomic
-def reconciliation_runs_abandoned_fail(*, bill_date: date, started_before: datetime) -> int:
-    """Fail the date's runs running since before `started_before`: they died with their worker. Returns how many."""
-    runs = RECONCILIATION_RUN_STATUS.lock_many(
-        ReconciliationRun.objects.filter(bill_date=bill_date, status=RUN.RUNNING, started_at__lt=started_before)
-    )
+def reconciliation_runs_abandoned_fail(*, bill_date: date, started_before: datetime, mch_id: str | None = None) -> int:
+    """Fail the date's runs (of merchant `mch_id`, or all) running since before `started_before`: they died with
+    their worker. Returns how many."""
+    runs = ReconciliationRun.objects.filter(bill_date=bill_date, status=RUN.RUNNING, started_at__lt=started_before)
+    # Runs from before they named their merchant ("") are swept by any merchant's start.
+    runs = RECONCILIATION_RUN_STATUS.lock_many(runs if mch_id is None else runs.filter(mch_id__in=[mch_id, ""]))
     RECONCILIATION_RUN_STATUS.change_many(
         runs, to_status=RUN.FAILED, actor=StatusActor.SYSTEM, reason=RUN_ABANDONED_REASON
     )

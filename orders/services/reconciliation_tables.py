@@ -158,13 +158,19 @@ def bill_row_counts() -> tuple[int, int]:
     return int(payments), int(refunds)
 
 
-def findings_compare(*, day_start: datetime, day_end: datetime) -> None:
+def findings_compare(
+    *, day_start: datetime, day_end: datetime, mch_id: str = "", with_unattributed: bool = True
+) -> None:
     """Write into the findings table every bill row that disagrees with ours, and every one of ours the bill lacks.
 
     Bill rows are matched with our payments and refunds of any date (a payment WeChat dates just
     after midnight is still ours); ours are expected in the bill of the Beijing day they were paid
-    (paid_at is WeChat's time_end) or, for refunds, requested.
+    (paid_at is WeChat's time_end) or, for refunds, requested, and only in the bill of the merchant
+    they were made through (`mch_id`; `with_unattributed`: payments from before merchants were rows too).
     """
+    merchant = {"mch_id": mch_id, "unattributed": "" if with_unattributed else mch_id}
+    # A payment of ours is the bill's merchant's when made through it (or, unattributed, through the default).
+    through_merchant = "(p.mch_id = %(mch_id)s OR p.mch_id = %(unattributed)s)"
     insert = f"INSERT INTO {FINDING_TABLE} ({', '.join(FINDING_COLUMNS)}) "
     # As the backend stores them (SQLite: UTC text), since raw SQL skips the ORM's conversion.
     day_start = connection.ops.adapt_datetimefield_value(day_start)
@@ -201,9 +207,17 @@ def findings_compare(*, day_start: datetime, day_end: datetime) -> None:
                          p.status, ''
                   FROM orders_payment p
                   WHERE p.status = %(local_paid)s AND p.paid_at >= %(start)s AND p.paid_at < %(end)s
+                    AND {through_merchant}
                     AND NOT EXISTS (SELECT 1 FROM {BILL_TABLE} b
                                     WHERE b.out_trade_no = p.out_trade_no AND b.trade_state = %(paid)s)""",
-            {"missing": K.MISSING_AT_WECHAT, "local_paid": P.PAID, "start": day_start, "end": day_end, "paid": PAID},
+            {
+                "missing": K.MISSING_AT_WECHAT,
+                "local_paid": P.PAID,
+                "start": day_start,
+                "end": day_end,
+                "paid": PAID,
+                **merchant,
+            },
         )
         # Refund rows: our status as WeChat's 退款状态 would say it (requested counts as processing).
         cursor.execute(
@@ -237,7 +251,7 @@ def findings_compare(*, day_start: datetime, day_end: datetime) -> None:
                          NULL, r.status, ''
                   FROM orders_refund r JOIN orders_payment p ON p.id = r.payment_id
                   WHERE r.status IN (%(processing)s, %(succeeded)s) AND r.created_at >= %(start)s
-                    AND r.created_at < %(end)s
+                    AND r.created_at < %(end)s AND {through_merchant}
                     AND NOT EXISTS (SELECT 1 FROM {BILL_TABLE} b
                                     WHERE b.out_refund_no = r.out_refund_no AND b.trade_state = %(refund)s)""",
             {
@@ -247,6 +261,7 @@ def findings_compare(*, day_start: datetime, day_end: datetime) -> None:
                 "start": day_start,
                 "end": day_end,
                 "refund": REFUND_STATE,
+                **merchant,
             },
         )
 

@@ -335,9 +335,12 @@ def test_resolving_is_allowed_once(wechat_sample, sample_day_recorded, admin_use
 
 
 @pytest.mark.django_db
-def test_one_run_per_date_at_a_time_and_an_abandoned_one_gives_way(wechat_sample):
+def test_one_run_per_date_at_a_time_and_an_abandoned_one_gives_way(wechat_sample, settings):
     running = ReconciliationRun.objects.create(
-        bill_date=SAMPLE_DATE, triggered_by=ReconciliationTrigger.BEAT, started_at=timezone.now()
+        bill_date=SAMPLE_DATE,
+        triggered_by=ReconciliationTrigger.BEAT,
+        started_at=timezone.now(),
+        mch_id=settings.WECHAT_PAY_MCH_ID,
     )
     with pytest.raises(ReconciliationAlreadyRunning):
         _reconcile_lines(sample_lines(wechat_sample))

@@ -83,10 +83,13 @@ def test_a_bill_still_being_made_is_retried_for_the_same_date_up_to_a_cap(sandbo
 
 
 @pytest.mark.django_db
-def test_a_date_being_reconciled_is_left_to_that_run(sandbox):
+def test_a_date_being_reconciled_is_left_to_that_run(sandbox, settings):
     day = beijing_today() - timedelta(days=2)
     running = ReconciliationRun.objects.create(
-        bill_date=day, triggered_by=ReconciliationTrigger.COMMAND, started_at=sandbox_now(sandbox)
+        bill_date=day,
+        triggered_by=ReconciliationTrigger.COMMAND,
+        started_at=sandbox_now(sandbox),
+        mch_id=settings.WECHAT_PAY_MCH_ID,
     )
 
     assert reconcile_payments(bill_date=day.isoformat()) is None

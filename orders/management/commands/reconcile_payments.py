@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from config.money import format_fen
-from orders.exceptions import ReconciliationAlreadyRunning
+from orders.exceptions import MerchantNotPaidThrough, ReconciliationAlreadyRunning
 from orders.models import ReconciliationRunStatus, ReconciliationTrigger
 from orders.services.reconciliation import beijing_today, reconciliation_run
 
@@ -20,8 +20,14 @@ class Command(BaseCommand):
             "--date", dest="bill_date", required=True, type=_bill_date, help="The Beijing date, YYYY-MM-DD."
         )
         parser.add_argument("--no-progress", action="store_true", help="No progress bar (logs, cron).")
+        parser.add_argument(
+            "--merchant",
+            dest="mch_id",
+            default=None,
+            help="The merchant id whose bill to reconcile (default: the settings' merchant).",
+        )
 
-    def handle(self, *args, bill_date: date, no_progress: bool, **options):
+    def handle(self, *args, bill_date: date, no_progress: bool, mch_id: str | None = None, **options):
         # Today's bill is WeChat's to refuse (it is made the next morning; the sandbox's clock may be ahead).
         if bill_date > beijing_today():
             raise CommandError(f"{bill_date} is in the future: WeChat makes a day's bill the next morning.")
@@ -39,8 +45,9 @@ class Command(BaseCommand):
                     bill_date=bill_date,
                     triggered_by=ReconciliationTrigger.COMMAND,
                     progress=lambda rows: progress.update(reading, completed=rows),
+                    mch_id=mch_id,
                 )
-            except ReconciliationAlreadyRunning as error:
+            except (ReconciliationAlreadyRunning, MerchantNotPaidThrough) as error:
                 raise CommandError(error.message) from error
         if run.status == ReconciliationRunStatus.FAILED:
             raise CommandError(f"Run #{run.pk} failed: {run.error_message}")
