@@ -6,6 +6,8 @@ its rows are created from the settings, so a fresh install, the demo and the tes
 Rows staff add in the admin serve other Mini Programs (and merchants) beside it.
 """
 
+import re
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
@@ -89,3 +91,21 @@ def merchants_taking_payments() -> list[str]:
         .values_list("mch_id", flat=True)
     )
     return [default, *others]
+
+
+def merchants_for_wechatpay_serial(serial: str) -> list[Merchant]:
+    """The v3 merchants a v3 notification or answer signed under `serial` (its Wechatpay-Serial header) may be for.
+
+    A v3 notification names its merchant only inside its ciphertext, so the key to decrypt it with
+    is chosen by the key that signed it: WeChat Pay's public key id (微信支付公钥ID, PUB_KEY_ID_...)
+    belongs to one merchant; a platform certificate's serial is checked by each merchant in
+    platform-certificate mode against the certificates it downloaded. Whoever decrypts must still
+    hold the resource's mchid and appid against the pair (`mini_program_for_payment`).
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_]{1,80}", serial):  # a header's text, before the database sees it
+        return []
+    v3 = Merchant.objects.filter(api_version=Merchant.ApiVersion.V3)
+    by_public_key = list(v3.filter(verification=Merchant.Verification.PUBLIC_KEY, wechatpay_public_key_id=serial))
+    if by_public_key:
+        return by_public_key
+    return list(v3.filter(verification=Merchant.Verification.PLATFORM_CERTIFICATE).order_by("mch_id"))

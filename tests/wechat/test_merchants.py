@@ -6,7 +6,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.contrib.auth.models import Group
 from django.db import connection
 
-from wechat.merchants import mini_program_default, mini_program_for_appid, mini_program_for_payment
+from wechat.merchants import (
+    merchants_for_wechatpay_serial,
+    mini_program_default,
+    mini_program_for_appid,
+    mini_program_for_payment,
+)
 from wechat.models import Merchant, MiniProgram
 from wechat.pay.gateway import merchant_config, payment_gateway_for_message
 from wechat.pay.interface import InvalidPayMessage
@@ -264,3 +269,18 @@ def test_operations_read_merchants_and_mini_programs_without_their_secrets(clien
     for secret in (APIV3_KEY, private_pem.splitlines()[1], public_pem.splitlines()[1], "mp-secret-2"):
         assert secret not in text
     assert client.get("/admin/wechat/merchant/add/").status_code == 403
+
+
+def test_a_v3_message_finds_its_merchant_by_the_key_that_signed_it():
+    public_key_merchant = Merchant.objects.create(
+        name="Public key", mch_id="1900000901", api_version="v3", wechatpay_public_key_id=PUBLIC_KEY_ID
+    )
+    platform = Merchant.objects.create(
+        name="Platform", mch_id="1900000902", api_version="v3", verification="platform_certificate"
+    )
+    Merchant.objects.create(name="v2", mch_id="1900000903", api_version="v2", api_key="x" * 32)
+
+    assert merchants_for_wechatpay_serial(PUBLIC_KEY_ID) == [public_key_merchant]
+    # A platform certificate's serial: each platform-certificate merchant checks its own certificates.
+    assert merchants_for_wechatpay_serial(SERIAL) == [platform]
+    assert merchants_for_wechatpay_serial("PUB_KEY_ID_\x00") == []
