@@ -29,12 +29,23 @@ def mini_program_for_appid(appid: str) -> MiniProgram | None:
     return MiniProgram.objects.select_related(*_MINI_PROGRAM_FIELDS).filter(appid=appid).first()
 
 
-def mini_program_for_payment(*, appid: str, mch_id: str) -> MiniProgram | None:
-    """The Mini Program `appid` paying through merchant `mch_id`; None unless that pair is one of ours."""
+def merchant_for_mch_id(mch_id: str) -> Merchant | None:
+    """The merchant `mch_id`, the settings' default included; None for one we do not have."""
+    if mch_id == settings.WECHAT_PAY_MCH_ID:
+        mini_program_default()  # its row is made with the settings' Mini Program's
+    return Merchant.objects.filter(mch_id=mch_id).first()
+
+
+def payment_parties(*, appid: str, mch_id: str) -> tuple[MiniProgram, Merchant] | None:
+    """Our Mini Program `appid` and merchant `mch_id`, as a payment made through them names them; else None.
+
+    Not necessarily the Mini Program's merchant now: staff may have moved it to another since, and
+    the payments made before still belong to the merchant that took them.
+    """
     mini_program = mini_program_for_appid(appid)
-    if mini_program is None or mini_program.merchant.mch_id != mch_id:
-        return None
-    return mini_program
+    merchant = mini_program.merchant if mini_program and mini_program.merchant.mch_id == mch_id else None
+    merchant = merchant or (merchant_for_mch_id(mch_id) if mini_program else None)
+    return (mini_program, merchant) if mini_program and merchant else None
 
 
 def _mini_program_default_create() -> MiniProgram:
@@ -100,7 +111,7 @@ def merchants_for_wechatpay_serial(serial: str) -> list[Merchant]:
     is chosen by the key that signed it: WeChat Pay's public key id (微信支付公钥ID, PUB_KEY_ID_...)
     belongs to one merchant; a platform certificate's serial is checked by each merchant in
     platform-certificate mode against the certificates it downloaded. Whoever decrypts must still
-    hold the resource's mchid and appid against the pair (`mini_program_for_payment`).
+    hold the resource's mchid and appid against the payment's (`payment_parties`).
     """
     if not re.fullmatch(r"[A-Za-z0-9_]{1,80}", serial):  # a header's text, before the database sees it
         return []

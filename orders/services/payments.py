@@ -32,7 +32,7 @@ from orders.selectors import order_for_customer
 from orders.services.payment_status import PAYMENT_STATUS, payment_status_set
 from orders.services.status import order_status_set
 from wechat.errors import WeChatError, WeChatMisconfigured
-from wechat.merchants import mini_program_default, mini_program_for_payment
+from wechat.merchants import mini_program_default, payment_parties
 from wechat.pay.gateway import merchant_config, payment_gateway
 from wechat.pay.interface import MerchantConfig, PaymentGateway
 from wechat.pay.interface import OrderStatus as WeChatOrderStatus
@@ -135,10 +135,13 @@ def payment_gateway_for(*, payment: Payment) -> PaymentGateway:
 
 def payment_gateway_for_merchant(*, appid: str, mch_id: str, sign_type: str) -> PaymentGateway:
     """The gateway of Mini Program `appid` paying through merchant `mch_id` (blank: the settings' default)."""
-    mini_program = mini_program_for_payment(appid=appid, mch_id=mch_id) if appid else mini_program_default()
-    if mini_program is None:
-        raise WeChatMisconfigured(f"Mini Program {appid} no longer pays through merchant {mch_id}")
-    config: MerchantConfig = merchant_config(mini_program)
+    if not appid:
+        config: MerchantConfig = merchant_config(mini_program_default())
+    elif parties := payment_parties(appid=appid, mch_id=mch_id):
+        mini_program, merchant = parties
+        config = merchant_config(mini_program, merchant=merchant)
+    else:
+        raise WeChatMisconfigured(f"Mini Program {appid} or merchant {mch_id} is no longer ours")
     return payment_gateway(replace(config, sign_type=sign_type))
 
 

@@ -10,7 +10,7 @@ from wechat.merchants import (
     merchants_for_wechatpay_serial,
     mini_program_default,
     mini_program_for_appid,
-    mini_program_for_payment,
+    payment_parties,
 )
 from wechat.models import Merchant, MiniProgram
 from wechat.pay.gateway import merchant_config, payment_gateway_for_message
@@ -97,19 +97,42 @@ def test_secrets_are_encrypted_at_rest():
     assert Merchant.objects.get(pk=merchant.pk).private_key == private_pem
 
 
-def test_a_message_is_verified_only_for_a_mini_program_and_merchant_pair_of_ours():
+def test_a_message_is_verified_only_for_a_mini_program_and_merchant_of_ours():
     default = mini_program_default()
     other = Merchant.objects.create(name="Other", mch_id="1900000555", api_version="v2", api_key="o" * 32)
     second = MiniProgram.objects.create(name="Second", appid="wx00000000000000e5", app_secret="s", merchant=other)
 
-    assert mini_program_for_payment(appid=second.appid, mch_id="1900000555") == second
-    assert mini_program_for_payment(appid=second.appid, mch_id=default.merchant.mch_id) is None
+    assert payment_parties(appid=second.appid, mch_id="1900000555") == (second, other)
     assert payment_gateway_for_message(appid=second.appid, mch_id="1900000555").config.api_key == "o" * 32
-    for appid, mch_id in [(second.appid, default.merchant.mch_id), ("wx00000000000000ff", "1900000555"), ("", "")]:
+    for appid, mch_id in [("wx00000000000000ff", "1900000555"), (second.appid, "1900000999"), ("", "")]:
         with pytest.raises(InvalidPayMessage):
             payment_gateway_for_message(appid=appid, mch_id=mch_id)
     with pytest.raises(InvalidPayMessage):  # refused before PostgreSQL sees a NUL
         payment_gateway_for_message(appid="wx\x00", mch_id="1")
+    assert payment_parties(appid=default.appid, mch_id="1900000555") == (default, other)
+
+
+def test_payments_made_before_a_mini_program_moved_to_another_merchant_stay_with_the_first():
+    default = mini_program_default()
+    first_merchant = default.merchant
+    newer = Merchant.objects.create(name="Newer", mch_id="1900000556", api_version="v2", api_key="n" * 32)
+    MiniProgram.objects.filter(pk=default.pk).update(merchant=newer)
+
+    gateway = payment_gateway_for_message(appid=default.appid, mch_id=first_merchant.mch_id)
+
+    assert (gateway.config.mch_id, gateway.config.api_key) == (first_merchant.mch_id, first_merchant.api_key)
+
+
+def test_a_v2_message_is_verified_by_v2_whatever_the_merchant_uses_now(settings):
+    merchant = mini_program_default().merchant
+    merchant.api_version = Merchant.ApiVersion.V3
+    merchant.save(update_fields=["api_version"])
+
+    gateway = payment_gateway_for_message(
+        appid=settings.WECHAT_MINI_PROGRAM_APPID, mch_id=merchant.mch_id, version="v2"
+    )
+
+    assert gateway.config.version == "v2" and gateway.config.api_key == settings.WECHAT_PAY_API_KEY
 
 
 # --- the admin ----------------------------------------------------------------------------------------

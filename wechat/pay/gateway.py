@@ -1,10 +1,11 @@
 """The payment gateway for a merchant: the backend serving its WeChat Pay API version (see wechat.pay.interface)."""
 
 import re
+from dataclasses import replace
 
 from django.conf import settings
 
-from wechat.merchants import mini_program_for_payment
+from wechat.merchants import payment_parties
 from wechat.models import Merchant, MiniProgram
 from wechat.pay.interface import InvalidPayMessage, MerchantConfig, PaymentGateway
 from wechat.pay.v2 import WeChatPayV2
@@ -13,17 +14,18 @@ from wechat.pay.v2 import WeChatPayV2
 IDENTIFIER = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
-def merchant_config(mini_program: MiniProgram | None = None) -> MerchantConfig:
+def merchant_config(mini_program: MiniProgram | None = None, *, merchant: Merchant | None = None) -> MerchantConfig:
     """How to pay through `mini_program`'s merchant; without one, the settings' merchant (no database).
 
     Credentials come from the merchant's row; where WeChat Pay is (base URLs, CA bundle, timeout)
     from the settings, as it is the same for every merchant. The product passes the Mini Program
     (`merchant_config(mini_program_default())` for the single shop), so staff's changes to its
-    merchant apply; tests and benches may leave it out.
+    merchant apply; tests and benches may leave it out. `merchant`: another than the Mini Program's
+    own now (the one an earlier payment was made through).
     """
     if mini_program is None:
         return _settings_merchant_config()
-    merchant: Merchant = mini_program.merchant
+    merchant = merchant or mini_program.merchant
     cert_path, key_path = _certificate_paths(merchant)
     return MerchantConfig(
         appid=mini_program.appid,
@@ -70,14 +72,17 @@ def payment_gateway(config: MerchantConfig | None = None) -> PaymentGateway:
     raise ValueError(f"no WeChat Pay backend for version {config.version!r}")
 
 
-def payment_gateway_for_message(*, appid: str, mch_id: str) -> PaymentGateway:
+def payment_gateway_for_message(*, appid: str, mch_id: str, version: str | None = None) -> PaymentGateway:
     """The gateway of the Mini Program and merchant a WeChat Pay message names, to verify it with their keys.
 
-    Raises InvalidPayMessage when the pair is not one of ours: there is no key to trust it with.
+    `version`: the API version the message came by (a v2 endpoint's XML is v2's to verify, whatever
+    the merchant uses now). Raises InvalidPayMessage when the pair is not ours: no key to trust it with.
     """
     if not (IDENTIFIER.fullmatch(appid) and IDENTIFIER.fullmatch(mch_id)):  # before the database sees them
         raise InvalidPayMessage("the message names no app or merchant of ours")
-    mini_program = mini_program_for_payment(appid=appid, mch_id=mch_id)
-    if mini_program is None:
+    parties = payment_parties(appid=appid, mch_id=mch_id)
+    if parties is None:
         raise InvalidPayMessage("the message is for another app or merchant")
-    return payment_gateway(merchant_config(mini_program))
+    mini_program, merchant = parties
+    config = merchant_config(mini_program, merchant=merchant)
+    return payment_gateway(replace(config, version=version) if version else config)

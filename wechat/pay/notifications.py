@@ -106,7 +106,7 @@ def _gateway_of(body: bytes) -> PaymentGateway:
     cannot carry that merchant's signature (or decrypt with its key) unless it came from WeChat.
     """
     fields = parse_xml(body)
-    return payment_gateway_for_message(appid=fields.get("appid", ""), mch_id=fields.get("mch_id", ""))
+    return payment_gateway_for_message(appid=fields.get("appid", ""), mch_id=fields.get("mch_id", ""), version="v2")
 
 
 def _handled(notification: PaymentNotification | RefundNotification) -> NotificationAnswer:
