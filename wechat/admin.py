@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
+from unfold.admin import ModelAdmin
 
 from wechat.models import OfficialAccount
 from wechat.services import official_account_save
@@ -34,7 +35,7 @@ class OfficialAccountForm(forms.ModelForm):
 
 
 @admin.register(OfficialAccount)
-class OfficialAccountAdmin(admin.ModelAdmin):
+class OfficialAccountAdmin(ModelAdmin):
     form = OfficialAccountForm
     list_display = ["name", "appid", "account_type", "message_mode", "callback_url"]
     search_fields = ["name", "appid"]
