@@ -99,12 +99,9 @@ def skus_low_on_stock(*, limit: int = 10) -> QuerySet[Sku]:
 
 def reconciliation_runs_latest(*, limit: int = 7) -> QuerySet[ReconciliationRun]:
     """The last `limit` runs, newest first, each annotated with `open_discrepancies` (one query)."""
-    return (
-        ReconciliationRun.objects.annotate(
-            open_discrepancies=Count("discrepancies", filter=Q(discrepancies__status=DiscrepancyStatus.OPEN))
-        )
-        .order_by("-started_at", "-pk")[:limit]
-    )
+    return ReconciliationRun.objects.annotate(
+        open_discrepancies=Count("discrepancies", filter=Q(discrepancies__status=DiscrepancyStatus.OPEN))
+    ).order_by("-started_at", "-pk")[:limit]
 
 
 @dataclass(frozen=True)
