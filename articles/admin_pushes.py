@@ -220,6 +220,8 @@ class PushArticleFormSet(BaseInlineFormSet):
 class PushEditableInline(TabularInline):
     """Editable while the push is a draft, for whoever may change pushes: it has no permissions of its own."""
 
+    hide_title = True  # no "1. 4" above each row: the row shows its position and article
+
     def _push_editable(self, request, obj) -> bool:
         if obj is None:  # the add page
             return request.user.has_perm("articles.add_push")

@@ -84,6 +84,7 @@ class SkuAdminForm(forms.ModelForm):
 
 
 class SkuInline(TabularInline):
+    hide_title = True  # the row shows its code; no copy of it above
     model = Sku
     form = SkuAdminForm
     extra = 1
@@ -97,6 +98,7 @@ class SkuInline(TabularInline):
 
 
 class ProductImageInline(TabularInline):
+    hide_title = True  # no "product image 0" above each thumbnail
     model = ProductImage
     fields = ["image", "position", "thumbnail_preview"]
     readonly_fields = ["thumbnail_preview"]

@@ -18,6 +18,12 @@ class ReadOnlyInline(TabularInline):
     extra = 0
     can_delete = False
 
+    @property
+    def hide_title(self) -> bool:
+        # The theme prints each row's str() above it ("1: draft → scheduled"); only a row that links
+        # to its own page needs that line, for the link.
+        return not self.show_change_link
+
     def has_add_permission(self, request, obj=None):
         return False
 
