@@ -118,7 +118,8 @@ def test_no_admin_page_scrolls_sideways_at_1280_and_1440(browser, live_server): 
         for path in pages:
             response = page.goto(f"{live_server.url}{path}")
             assert response.status == 200, (path, response.status)
-            page.wait_for_load_state("networkidle")  # the editor and charts lay out after load
+            # The editor, the charts and the fonts lay out after load: measure once they have painted.
+            page.evaluate("() => document.fonts.ready.then(() => new Promise(r => setTimeout(r, 200)))")
             widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
             if widths[0] > widths[1]:
                 too_wide.append((viewport["width"], path, widths[0]))

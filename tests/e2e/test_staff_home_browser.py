@@ -35,6 +35,7 @@ def test_operations_home_moves_when_an_order_is_paid_and_refunded(
     from playwright.sync_api import expect
 
     settings.WECHAT_PAY_REFUND_NOTIFY_URL = f"{live_server.url}/wechat/pay/refund-notify/"
+    settings.ORDER_PAYMENT_TIMEOUT_MINUTES = 15  # unpaid, the order is among those about to expire
     staff_member("Operations", "omar")
     customer = CustomerFactory()
     address = AddressFactory(customer=customer, is_default=True)
@@ -46,7 +47,8 @@ def test_operations_home_moves_when_an_order_is_paid_and_refunded(
     expect(page.locator("#home-paid-orders strong")).to_have_text("0")
     expect(page.locator("#home-revenue strong")).to_have_text("¥0.00")
     expect(page.locator("#home-to-ship strong")).to_have_text("0")
-    expect(page.locator("#home-expiring strong")).to_have_text("0")
+    expect(page.locator("#home-expiring strong")).to_have_text("1")
+    expect(page.locator("#home-expiring-list")).to_contain_text(order.order_no)
     # Placing the order took one of four: three left, low stock.
     expect(page.locator("#home-low-stock tr", has_text="CUP-LAST").locator(".stock-left")).to_have_text("3")
 
@@ -55,6 +57,7 @@ def test_operations_home_moves_when_an_order_is_paid_and_refunded(
     expect(page.locator("#home-paid-orders strong")).to_have_text("1")
     expect(page.locator("#home-revenue strong")).to_have_text("¥39.90")
     expect(page.locator("#home-to-ship strong")).to_have_text("1")
+    expect(page.locator("#home-expiring strong")).to_have_text("0")
     assert _chart_drawn(page, "#home-sales")
     page.screenshot(path=screenshot_dir / "operations-home-paid.png", full_page=True)
 
