@@ -44,6 +44,22 @@ def _chart(labels: list[str], datasets: list[dict]) -> str:
     return json.dumps({"labels": labels, "datasets": datasets})
 
 
+def _bar_options(*, stacked: bool) -> str:
+    # The theme's defaults draw a chart's datasets over one another, without a legend: ours are
+    # side by side (or stacked), named, and wide enough to read.
+    axis = {"stacked": stacked, "grid": {"display": False}, "ticks": {"color": "#9ca3af"}}
+    return json.dumps(
+        {
+            "animation": False,
+            "responsive": True,
+            "maintainAspectRatio": False,
+            "maxBarThickness": 28,
+            "plugins": {"legend": {"display": True, "position": "top", "align": "end"}},
+            "scales": {"x": axis, "y": {**axis, "beginAtZero": True, "ticks": {"color": "#9ca3af", "precision": 0}}},
+        }
+    )
+
+
 def _marketing_home(*, at) -> dict:
     reach = marketing.pushes_last_reach()
     growth = marketing.follower_growth(at=at)
@@ -59,7 +75,9 @@ def _marketing_home(*, at) -> dict:
                 {"label": gettext("Errors"), "data": [push.errors for push in reach], "backgroundColor": RED},
             ],
         ),
+        "reach_options": _bar_options(stacked=False),
         "growth": growth,
+        "growth_options": _bar_options(stacked=True),
         "growth_chart": _chart(
             _day_labels(growth.days),
             [
@@ -96,6 +114,7 @@ def _operations_home(*, at) -> dict:
                 }
             ],
         ),
+        "sales_options": _bar_options(stacked=False),
         "orders_url": reverse("admin:orders_order_changelist"),
         "refunds_url": reverse("admin:orders_refund_changelist"),
         "runs_url": reverse("admin:orders_reconciliationrun_changelist"),
