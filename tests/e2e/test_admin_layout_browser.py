@@ -2,7 +2,8 @@
 
 A superuser visits every changelist the admin registers, the first row's page of each, and our own
 pages (push calendar, schedule, preview, stock adjust, ship, refund, reconcile), at 1280×800 and
-1440×900, with rows whose long texts would push a table wider than the page.
+1440×900, with rows whose long texts would push a table wider than the page; and no page loads
+anything from another host.
 """
 
 from datetime import timedelta
@@ -112,9 +113,11 @@ def test_no_admin_page_scrolls_sideways_at_1280_and_1440(browser, live_server): 
     pages = _pages(_rows_with_long_texts())
     assert len(pages) > 40  # every changelist, their rows, our pages
 
-    too_wide = []
+    too_wide, elsewhere = [], []
     for viewport in VIEWPORTS:
         page = _logged_in(browser, live_server, viewport)
+        # The theme's styles, fonts and Chart.js come from our static files: nothing from a CDN.
+        page.on("request", lambda request: request.url.startswith(live_server.url) or elsewhere.append(request.url))
         for path in pages:
             response = page.goto(f"{live_server.url}{path}")
             assert response.status == 200, (path, response.status)
@@ -126,6 +129,7 @@ def test_no_admin_page_scrolls_sideways_at_1280_and_1440(browser, live_server): 
         page.context.close()
 
     assert too_wide == []
+    assert elsewhere == []
 
 
 def test_the_push_lists_calendar_link_is_clickable_above_the_quota_table_at_1440(browser, live_server):  # noqa: F811
