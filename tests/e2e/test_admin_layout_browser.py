@@ -20,7 +20,7 @@ from orders.models import Discrepancy, ReconciliationRun
 from orders.services.payments import payment_paid_record
 from orders.services.placement import order_create
 from tests.articles.push_builders import service_account, subscription_account
-from tests.e2e.test_admin_browser import CHROMIUM_ARGS, PASSWORD, browser  # noqa: F401
+from tests.e2e.test_admin_browser import PASSWORD, browser, screenshot_dir  # noqa: F401
 from tests.factories import AddressFactory, ArticleFactory, CustomerFactory, PaymentFactory, PushFactory, SkuFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("staff_groups")]
@@ -132,7 +132,11 @@ def test_no_admin_page_scrolls_sideways_at_1280_and_1440(browser, live_server): 
     assert elsewhere == []
 
 
-def test_the_push_lists_calendar_link_is_clickable_above_the_quota_table_at_1440(browser, live_server):  # noqa: F811
+def test_the_push_lists_calendar_link_is_clickable_above_the_quota_table_at_1440(
+    browser,  # noqa: F811
+    live_server,
+    screenshot_dir,  # noqa: F811
+):
     from playwright.sync_api import expect
 
     get_user_model().objects.create_superuser("root", password=PASSWORD)
@@ -142,6 +146,7 @@ def test_the_push_lists_calendar_link_is_clickable_above_the_quota_table_at_1440
 
     page.goto(f"{live_server.url}{reverse('admin:articles_push_changelist')}")
     expect(page.locator("#push-quota")).to_contain_text("Tea House number 2")
+    page.screenshot(path=screenshot_dir / "marketing-push-list-1440.png", full_page=True)
     # Playwright clicks only what receives the pointer there: a table drawn over the link fails this.
     page.get_by_role("link", name="Calendar", exact=True).click()
     expect(page).to_have_url(f"{live_server.url}{reverse('admin:articles_push_calendar')}")
