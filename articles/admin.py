@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django_prose_editor.fields import ProseEditorFormField
 from django_prose_editor.widgets import AdminProseEditorWidget
+from unfold.admin import ModelAdmin
 
 from articles.content import article_content_clean, article_content_is_empty
 from articles.images import ImageCannotFit, image_for_thumb
@@ -102,7 +103,7 @@ class ArticleAdminForm(forms.ModelForm):
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(ModelAdmin):
     form = ArticleAdminForm
     list_display = ["title", "author", "created_by", "created_at", "updated_at"]
     list_select_related = ["created_by"]

@@ -20,6 +20,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
+from unfold.admin import ModelAdmin, TabularInline
 
 from articles.admin_preview import PushPreviewMixin
 from articles.exceptions import PushInvalid, PushNotSchedulable
@@ -216,8 +217,10 @@ class PushArticleFormSet(BaseInlineFormSet):
             raise forms.ValidationError(refusal.fields.get("articles") or [refusal.message]) from refusal
 
 
-class PushEditableInline(admin.TabularInline):
+class PushEditableInline(TabularInline):
     """Editable while the push is a draft, for whoever may change pushes: it has no permissions of its own."""
+
+    hide_title = True  # no "1. 4" above each row: the row shows its position and article
 
     def _push_editable(self, request, obj) -> bool:
         if obj is None:  # the add page
@@ -321,7 +324,7 @@ def _month_of(value: str | None) -> date:
         return timezone.now().astimezone(BEIJING).date().replace(day=1)
 
 
-class PushAdmin(PushPreviewMixin, admin.ModelAdmin):
+class PushAdmin(PushPreviewMixin, ModelAdmin):
     form = PushAdminForm
     list_display = ["title", "account", "mode", "audience", "status", "scheduled_for", "sent_counts"]
     list_filter = ["status", "mode", "account"]

@@ -11,6 +11,8 @@ from django.utils.html import format_html
 from import_export.admin import ImportExportMixin
 from treebeard.admin import TreeAdmin
 from treebeard.forms import movenodeform_factory
+from unfold.admin import ModelAdmin, TabularInline
+from unfold.contrib.import_export.forms import ExportForm, ImportForm
 
 from catalog.exceptions import StockAdjustmentRefused
 from catalog.models import Category, Product, ProductImage, Sku, StockAdjustment
@@ -81,7 +83,8 @@ class SkuAdminForm(forms.ModelForm):
             self.fields["stock"].help_text = "Initial stock; recorded as an adjustment."
 
 
-class SkuInline(admin.TabularInline):
+class SkuInline(TabularInline):
+    hide_title = True  # the row shows its code; no copy of it above
     model = Sku
     form = SkuAdminForm
     extra = 1
@@ -94,7 +97,8 @@ class SkuInline(admin.TabularInline):
         return format_html('<a href="{}">Adjust stock</a>', reverse("admin:catalog_sku_adjust_stock", args=[sku.pk]))
 
 
-class ProductImageInline(admin.TabularInline):
+class ProductImageInline(TabularInline):
+    hide_title = True  # no "product image 0" above each thumbnail
     model = ProductImage
     fields = ["image", "position", "thumbnail_preview"]
     readonly_fields = ["thumbnail_preview"]
@@ -119,6 +123,10 @@ class ProductAdminForm(forms.ModelForm):
 class ImportNeedsAddAndChange:
     """Importing creates and changes rows, so it needs both permissions; export needs view."""
 
+    # The theme's widgets on import-export's forms (unfold.contrib.import_export).
+    import_form_class = ImportForm
+    export_form_class = ExportForm
+
     def has_import_permission(self, request) -> bool:
         return self.has_add_permission(request) and self.has_change_permission(request)
 
@@ -139,7 +147,7 @@ class ImportNeedsAddAndChange:
 
 
 @admin.register(Category)
-class CategoryAdmin(TreeAdmin):
+class CategoryAdmin(TreeAdmin, ModelAdmin):
     form = movenodeform_factory(Category, fields=["name", "slug", "position", "is_active"])
     list_display = ["name", "slug", "position", "is_active", "product_count"]
     list_filter = ["is_active"]
@@ -159,7 +167,7 @@ class CategoryAdmin(TreeAdmin):
 
 
 @admin.register(Product)
-class ProductAdmin(ImportNeedsAddAndChange, ImportExportMixin, admin.ModelAdmin):
+class ProductAdmin(ImportNeedsAddAndChange, ImportExportMixin, ModelAdmin):
     form = ProductAdminForm
     resource_classes = [ProductResource]
     list_display = ["title", "category", "price_range", "total_stock", "sales_count", "is_active", "updated_at"]
@@ -242,7 +250,7 @@ class StockAdjustForm(forms.Form):
 
 
 @admin.register(Sku)
-class SkuAdmin(ImportNeedsAddAndChange, ImportExportMixin, admin.ModelAdmin):
+class SkuAdmin(ImportNeedsAddAndChange, ImportExportMixin, ModelAdmin):
     form = SkuAdminForm
     resource_classes = [SkuResource]
     fields = ["product", "code", "specs", "price_fen", "list_price_fen", "stock", "is_active"]
@@ -324,7 +332,7 @@ class SkuAdmin(ImportNeedsAddAndChange, ImportExportMixin, admin.ModelAdmin):
 
 
 @admin.register(StockAdjustment)
-class StockAdjustmentAdmin(admin.ModelAdmin):
+class StockAdjustmentAdmin(ModelAdmin):
     """The audit log: written only through Adjust stock, never edited."""
 
     list_display = ["created_at", "sku", "delta", "stock_after", "reason", "created_by"]

@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 
 import environ
+from django.templatetags.static import static
+from django.utils.translation import gettext_lazy
 
 from config.settings_checks import SettingsRefused, notify_url_problem, wechat_base_url_problem
 
@@ -71,6 +73,10 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # The admin's theme (django-unfold): before django.contrib.admin so its templates win; its
+    # styles, fonts and Chart.js are served from its own static files, never a CDN.
+    "unfold",
+    "unfold.contrib.import_export",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -93,6 +99,7 @@ INSTALLED_APPS = [
     "treebeard",
     "import_export",
     "django_prose_editor",
+    "staff_home",
 ]
 
 MIDDLEWARE = [
@@ -168,6 +175,19 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+
+# The admin's theme (docs/architecture.md, "The admin"): names, and the home page by role.
+UNFOLD = {
+    "SITE_TITLE": gettext_lazy("WeChat CMS"),
+    "SITE_HEADER": gettext_lazy("WeChat CMS"),
+    "SITE_SUBHEADER": gettext_lazy("Official Account and Mini Program"),
+    # No "View site" link: the storefront is the Mini Program.
+    "SITE_URL": None,
+    "SHOW_VIEW_ON_SITE": False,
+    "GLOBAL_CALLBACK": "staff_home.theme.admin_theme_context",
+    "DASHBOARD_CALLBACK": "staff_home.dashboard.staff_home_context",
+    "STYLES": [lambda request: static("staff_home/admin.css")],
+}
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 MEDIA_URL = "media/"
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=str(VAR_DIR / "media"))

@@ -1,10 +1,11 @@
 from django.contrib import admin
+from unfold.admin import ModelAdmin
 
 from customers.models import Customer
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(ModelAdmin):
     """Customers come from WeChat login: staff read them, never create or edit them."""
 
     list_display = ["openid", "mini_program", "unionid", "created_at", "last_login_at"]

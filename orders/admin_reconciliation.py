@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from unfold.admin import TabularInline
 
 from config.admin_read_only import ReadOnlyAdmin, ReadOnlyInline
 from config.money import format_fen
@@ -34,7 +35,7 @@ def _fen(amount: int | None) -> str:
     return "—" if amount is None else format_fen(amount)
 
 
-class DiscrepancyInline(admin.TabularInline):
+class DiscrepancyInline(TabularInline):
     model = Discrepancy
     fk_name = "run"
     verbose_name_plural = "discrepancies this run found first"

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from unfold.admin import ModelAdmin
 
 from wechat.merchant_credentials import (
     merchant_credentials_missing,
@@ -40,7 +41,7 @@ class OfficialAccountForm(forms.ModelForm):
 
 
 @admin.register(OfficialAccount)
-class OfficialAccountAdmin(admin.ModelAdmin):
+class OfficialAccountAdmin(ModelAdmin):
     form = OfficialAccountForm
     list_display = ["name", "appid", "account_type", "message_mode", "callback_url"]
     search_fields = ["name", "appid"]
@@ -157,7 +158,7 @@ class SecretsHiddenFromReadersMixin:
 
 
 @admin.register(Merchant)
-class MerchantAdmin(SecretsHiddenFromReadersMixin, admin.ModelAdmin):
+class MerchantAdmin(SecretsHiddenFromReadersMixin, ModelAdmin):
     form = MerchantForm
     secret_fields = MERCHANT_SECRET_FIELDS
     list_display = ["name", "mch_id", "api_version", "verification"]
@@ -170,7 +171,7 @@ class MerchantAdmin(SecretsHiddenFromReadersMixin, admin.ModelAdmin):
 
 
 @admin.register(MiniProgram)
-class MiniProgramAdmin(SecretsHiddenFromReadersMixin, admin.ModelAdmin):
+class MiniProgramAdmin(SecretsHiddenFromReadersMixin, ModelAdmin):
     form = MiniProgramForm
     secret_fields = MINI_PROGRAM_SECRET_FIELDS
     list_display = ["name", "appid", "merchant"]

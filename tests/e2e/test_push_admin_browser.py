@@ -3,6 +3,8 @@
 Uses the browser fixtures of test_admin_browser.py (Debian's Chromium driven by Playwright).
 """
 
+import re
+
 import pytest
 
 from articles.models import Push, PushStatus
@@ -32,7 +34,7 @@ def _fill_push(page, live_server, *, title: str, day, time: str) -> None:
     page.locator("#id_push_articles-0-article").select_option(label="Second: the teapot")
     page.locator("#id_push_articles-0-position").fill("2")
     # The inline's own button, not the "+" beside the select (which adds an article in a popup).
-    page.get_by_role("button", name="Add another Article", exact=True).click()
+    page.get_by_role("link", name=re.compile(r"Add another Article$")).click()
     page.locator("#id_push_articles-1-article").select_option(label="First: the leaves")
     page.locator("#id_push_articles-1-position").fill("1")
     page.locator("#id_scheduled_at_0").fill(day.isoformat())
@@ -53,7 +55,7 @@ def test_marketing_builds_and_schedules_a_push_and_sees_the_quota_refuse_a_secon
     page = _logged_in_page(browser, live_server, "mei")
 
     page.goto(f"{live_server.url}/admin/")
-    page.get_by_role("rowheader", name="Pushes").get_by_role("link").click()
+    page.locator("#nav-sidebar li.model-push").get_by_role("link").click()
     expect(page.locator("#push-quota")).to_contain_text("Daily Tea")
 
     _fill_push(page, live_server, title="Autumn leaves", day=day, time="23:59:00")

@@ -1,0 +1,122 @@
+"""The admin's home page (settings.UNFOLD["DASHBOARD_CALLBACK"]): what each role needs to see first.
+
+Thin: it asks the apps' home selectors and shapes their answers for the template and its charts.
+Which page a user sees follows the permissions their group grants, so a superuser sees both.
+"""
+
+import json
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext
+
+from articles import home_selectors as marketing
+from config.money import format_fen, yuan_from_fen
+from orders import home_selectors as operations
+
+# Chart colours: WeChat's green for what arrived, grey for what WeChat held back, red for errors.
+GREEN, GREY, RED, BLUE = "#07c160", "#9ca3af", "#ef4444", "#3b82f6"
+
+
+def sees_marketing_home(user) -> bool:
+    return user.has_perm("articles.view_push")
+
+
+def sees_operations_home(user) -> bool:
+    return user.has_perm("orders.view_order")
+
+
+def staff_home_context(request, context: dict) -> dict:
+    now = timezone.now()
+    if sees_marketing_home(request.user):
+        context["marketing_home"] = _marketing_home(at=now)
+    if sees_operations_home(request.user):
+        context["operations_home"] = _operations_home(at=now)
+    return context
+
+
+def _day_labels(days) -> list[str]:
+    return [date_format(day, "m-d") for day in days]
+
+
+def _chart(labels: list[str], datasets: list[dict]) -> str:
+    return json.dumps({"labels": labels, "datasets": datasets})
+
+
+def _bar_options(*, stacked: bool) -> str:
+    # The theme's defaults draw a chart's datasets over one another, without a legend: ours are
+    # side by side (or stacked), named, and wide enough to read.
+    axis = {"stacked": stacked, "grid": {"display": False}, "ticks": {"color": "#9ca3af"}}
+    return json.dumps(
+        {
+            "animation": False,
+            "responsive": True,
+            "maintainAspectRatio": False,
+            "maxBarThickness": 28,
+            "plugins": {"legend": {"display": True, "position": "top", "align": "end"}},
+            "scales": {"x": axis, "y": {**axis, "beginAtZero": True, "ticks": {"color": "#9ca3af", "precision": 0}}},
+        }
+    )
+
+
+def _marketing_home(*, at) -> dict:
+    reach = marketing.pushes_last_reach()
+    growth = marketing.follower_growth(at=at)
+    return {
+        "quota": marketing.mass_sends_left_by_account(at=at),
+        "next_pushes": list(marketing.pushes_next_scheduled(at=at)),
+        "last_pushes": reach,
+        "reach_chart": _chart(
+            [push.title for push in reach],
+            [
+                {"label": gettext("Sent"), "data": [push.sent for push in reach], "backgroundColor": GREEN},
+                {"label": gettext("Filtered"), "data": [push.filtered for push in reach], "backgroundColor": GREY},
+                {"label": gettext("Errors"), "data": [push.errors for push in reach], "backgroundColor": RED},
+            ],
+        ),
+        "reach_options": _bar_options(stacked=False),
+        "growth": growth,
+        "growth_options": _bar_options(stacked=True),
+        "growth_chart": _chart(
+            _day_labels(growth.days),
+            [
+                {"label": gettext("New followers"), "data": growth.subscribed, "backgroundColor": GREEN},
+                {"label": gettext("Unfollowed"), "data": [-n for n in growth.unsubscribed], "backgroundColor": GREY},
+            ],
+        ),
+        "pushes_url": reverse("admin:articles_push_changelist"),
+        "calendar_url": reverse("admin:articles_push_calendar"),
+    }
+
+
+def _operations_home(*, at) -> dict:
+    sales = operations.sales_per_day(at=at)
+    takings = operations.takings_today(at=at)
+    return {
+        "takings": takings,
+        "paid_today": format_fen(takings.paid_fen),
+        "refunded_today": format_fen(takings.refunded_fen),
+        "net_today": format_fen(takings.net_fen),
+        "waiting": operations.work_waiting(at=at),
+        "expiring_orders": list(operations.orders_expiring_soon(at=at)[:5]),
+        "low_stock": list(operations.skus_low_on_stock()),
+        "low_stock_limit": operations.LOW_STOCK,
+        "runs": list(operations.reconciliation_runs_latest()),
+        "sales_total": format_fen(sum(sales.net_fen)),
+        "sales_chart": _chart(
+            _day_labels(sales.days),
+            [
+                {
+                    "label": gettext("Sales net of refunds (¥)"),
+                    "data": [float(yuan_from_fen(fen)) for fen in sales.net_fen],
+                    "backgroundColor": BLUE,
+                }
+            ],
+        ),
+        "sales_options": _bar_options(stacked=False),
+        "orders_url": reverse("admin:orders_order_changelist"),
+        "refunds_url": reverse("admin:orders_refund_changelist"),
+        "runs_url": reverse("admin:orders_reconciliationrun_changelist"),
+        "stock_url": reverse("admin:orders_skustockandsales_changelist"),
+    }
