@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.core.files.storage import default_storage
 from django.db import models
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -8,50 +9,58 @@ from django.template.response import TemplateResponse
 from django.templatetags.static import static
 from django.urls import path, reverse_lazy
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django_prose_editor.fields import ProseEditorFormField
-from django_prose_editor.widgets import AdminProseEditorWidget
 from unfold.admin import ModelAdmin
 
-from articles.content import article_content_clean, article_content_is_empty
+from articles.content import article_content_clean, article_content_for_phone, article_content_is_empty
 from articles.images import ImageCannotFit, image_for_thumb
 from articles.models import Article
 from articles.selectors import article_preview_account_name
 from articles.services.articles import article_inline_image_store, article_save
+from catalog.selectors import PRODUCT_PAGE, products_for_mini_program_links
+from config.admin_thumbnails import list_thumbnail_html
+from config.rich_text_editor import RICH_TEXT_EXTENSIONS, ImageUploadEditorWidget
+from wechat.linked_mini_programs import article_mini_program, article_mini_program_appids
 
 # What WeChat articles are made of; the cleaner (articles/content.py) keeps the same and a little more.
 EDITOR_EXTENSIONS = {
     "Heading": {"levels": [1, 2, 3]},
-    "Bold": True,
-    "Italic": True,
-    "Underline": True,
-    "Strike": True,
-    "BulletList": True,
-    "OrderedList": True,
-    "ListItem": True,
-    "Blockquote": True,
-    "HorizontalRule": True,
-    "HardBreak": True,
+    **RICH_TEXT_EXTENSIONS,
     "Link": {"enableTarget": False, "protocols": ["http", "https"]},
     "TextAlign": {"types": ["heading", "paragraph"]},
     # Keep colours pasted from Word and web pages (WeChat shows them).
     "TextStyle": True,
     "Color": True,
-    # articles/static/articles/editor_image_upload.js: the image button uploads to our admin.
+    # The image button uploads to our admin (config/rich_text_editor.py).
     "WeChatImage": {"uploadUrl": reverse_lazy("admin:articles_article_upload_image")},
+    # Cards and links to our Mini Program (articles/static/articles/editor_mini_program.js).
+    "WeChatMiniProgram": {
+        "targetsUrl": reverse_lazy("admin:articles_article_mini_program_targets"),
+        "buttonTitle": _("Mini Program card or link"),
+    },
     "HTML": True,
 }
+MINI_PROGRAM_EDITOR_MODULE = "articles/editor_mini_program.js"
 PREVIEW_TEMPLATE = "articles/preview.html"
-# The preview page shows cleaned HTML only; this forbids scripts there should anything slip through.
-PREVIEW_CONTENT_SECURITY_POLICY = "script-src 'none'; object-src 'none'; frame-src 'none'; base-uri 'none'"
 
 
-class WeChatEditorWidget(AdminProseEditorWidget):
-    """django-prose-editor's bundled editor (no CDN), plus our image upload module."""
+class ArticleEditorWidget(ImageUploadEditorWidget):
+    """The staff editor with the image upload module and the Mini Program button's."""
 
     def get_config(self):
         config = super().get_config()
-        return config | {"js_modules": [*config["js_modules"], static("articles/editor_image_upload.js")]}
+        return config | {"js_modules": [*config["js_modules"], static(MINI_PROGRAM_EDITOR_MODULE)]}
+
+
+def article_content_clean_for_ours(html: str) -> str:
+    """The cleaner, keeping Mini Program cards and links of the Mini Programs linked to our accounts."""
+    return article_content_clean(html, mini_program_appids=article_mini_program_appids())
+
+
+# The preview page shows cleaned HTML only; this forbids scripts there should anything slip through.
+PREVIEW_CONTENT_SECURITY_POLICY = "script-src 'none'; object-src 'none'; frame-src 'none'; base-uri 'none'"
 
 
 def _https_url_fields(field: models.Field, **kwargs) -> forms.Field | None:
@@ -64,9 +73,10 @@ def _https_url_fields(field: models.Field, **kwargs) -> forms.Field | None:
 class ArticleAdminForm(forms.ModelForm):
     content = ProseEditorFormField(
         config={"extensions": EDITOR_EXTENSIONS},
-        widget=WeChatEditorWidget,
-        sanitize=article_content_clean,
+        widget=ArticleEditorWidget,
+        sanitize=article_content_clean_for_ours,
         help_text=Article._meta.get_field("content").help_text,
+        label=_("Content"),
     )
 
     class Meta:
@@ -86,7 +96,7 @@ class ArticleAdminForm(forms.ModelForm):
     def clean_content(self) -> str:
         content = self.cleaned_data["content"]
         if article_content_is_empty(content):
-            raise forms.ValidationError("Write some text or add an image: nothing WeChat would show is left.")
+            raise forms.ValidationError(_("Write some text or add an image: nothing WeChat would show is left."))
         return content
 
     def clean_cover(self):
@@ -105,7 +115,8 @@ class ArticleAdminForm(forms.ModelForm):
 @admin.register(Article)
 class ArticleAdmin(ModelAdmin):
     form = ArticleAdminForm
-    list_display = ["title", "author", "created_by", "created_at", "updated_at"]
+    list_display = ["cover_thumbnail", "title", "author", "created_by", "created_at", "updated_at"]
+    list_display_links = ["title"]
     list_select_related = ["created_by"]
     list_filter = ["created_at", "need_open_comment"]
     search_fields = ["title", "author", "digest"]
@@ -114,10 +125,14 @@ class ArticleAdmin(ModelAdmin):
     readonly_fields = ["created_by", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["title", "author", "digest", "cover"]}),
-        ("Content", {"fields": ["content", "content_source_url"]}),
-        ("Comments", {"fields": ["need_open_comment", "only_fans_can_comment"]}),
-        ("History", {"fields": ["created_by", "created_at", "updated_at"], "classes": ["collapse"]}),
+        (_("Content"), {"fields": ["content", "content_source_url"]}),
+        (_("Comments"), {"fields": ["need_open_comment", "only_fans_can_comment"]}),
+        (_("History"), {"fields": ["created_by", "created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+
+    @admin.display(description=_("Cover"))
+    def cover_thumbnail(self, article: Article) -> str:
+        return list_thumbnail_html(media_name=article.cover.name)
 
     def save_model(self, request, obj, form, change):
         article_save(article=obj, staff_user=request.user)
@@ -127,6 +142,11 @@ class ArticleAdmin(ModelAdmin):
         return [
             path("upload-image/", wrap(self.upload_image_view), name="articles_article_upload_image"),
             path("preview/", wrap(self.preview_render_view), name="articles_article_preview_render"),
+            path(
+                "mini-program-targets/",
+                wrap(self.mini_program_targets_view),
+                name="articles_article_mini_program_targets",
+            ),
             path("<path:object_id>/preview/", wrap(self.preview_view), name="articles_article_preview"),
             *super().get_urls(),
         ]
@@ -134,17 +154,48 @@ class ArticleAdmin(ModelAdmin):
     def upload_image_view(self, request):
         """The editor's image button: keep the image as uploaded, or say why WeChat could never take it."""
         if request.method != "POST":
-            return JsonResponse({"error": "Upload with POST."}, status=405)
+            return JsonResponse({"error": _("Upload with POST.")}, status=405)
         if not (self.has_add_permission(request) or self.has_change_permission(request)):
             raise PermissionDenied
         upload = request.FILES.get("image")
         if upload is None:
-            return JsonResponse({"error": "Choose an image to upload."}, status=400)
+            return JsonResponse({"error": _("Choose an image to upload.")}, status=400)
         try:
             url = article_inline_image_store(data=upload.read())
         except ImageCannotFit as refusal:
             return JsonResponse({"error": str(refusal)}, status=400)
         return JsonResponse({"url": url}, status=201)
+
+    def mini_program_targets_view(self, request):
+        """The Mini Program button's choices: our linked Mini Program's appid, products to link, the dialog's words."""
+        if not (self.has_add_permission(request) or self.has_change_permission(request)):
+            raise PermissionDenied
+        mini_program = article_mini_program()
+        if mini_program is None:
+            return JsonResponse(
+                {
+                    "appid": None,
+                    "error": _(
+                        "No Mini Program is linked to an Official Account, so WeChat would drop its cards and links. "
+                        "Link the Mini Program to the account in WeChat's console, then choose it as the account's "
+                        "linked Mini Program under Official Accounts."
+                    ),
+                }
+            )
+        products = [
+            {
+                "id": product.pk,
+                "title": product.title,
+                "path": f"{PRODUCT_PAGE}?id={product.pk}",
+                "image_url": (
+                    request.build_absolute_uri(default_storage.url(product.card_image_name))
+                    if product.card_image_name
+                    else ""
+                ),
+            }
+            for product in products_for_mini_program_links()
+        ]
+        return JsonResponse({"appid": mini_program.appid, "products": products, "labels": _mini_program_labels()})
 
     @staticmethod
     def _preview_response(request, context: dict) -> TemplateResponse:
@@ -166,7 +217,7 @@ class ArticleAdmin(ModelAdmin):
             {
                 "title": request.POST.get("title", ""),
                 "author": request.POST.get("author", ""),
-                "content": article_content_clean(request.POST.get("content", "")),
+                "content": article_content_for_phone(article_content_clean_for_ours(request.POST.get("content", ""))),
                 "date": timezone.localdate(),
                 "cover_url": "",
             },
@@ -185,12 +236,31 @@ class ArticleAdmin(ModelAdmin):
                 "title": article.title,
                 "author": article.author,
                 # Cleaned again: rows written outside the admin may not have been.
-                "content": article_content_clean(article.content),
+                "content": article_content_for_phone(article_content_clean_for_ours(article.content)),
                 "date": timezone.localdate(article.updated_at),
                 "cover_url": article.cover.url if article.cover else "",
             },
         )
 
 
+def _mini_program_labels() -> dict[str, str]:
+    return {
+        "kind": _("Insert"),
+        "card": _("Mini Program card"),
+        "text": _("Text link"),
+        "image": _("Image link"),
+        "product": _("Product"),
+        "any_page": _("Another page (write it below)"),
+        "page": _("Mini Program page"),
+        "title": _("Title (card) or link text"),
+        "image_url": _("Image address (card and image link)"),
+        "insert": _("Insert"),
+        "cancel": _("Cancel"),
+        "page_problem": _("Write the page as the Mini Program lists it, e.g. pages/index/index (no leading “/”)."),
+        "image_problem": _("A card or image link needs an image address starting with https://."),
+        "title_problem": _("Write a title or the link's text."),
+    }
+
+
 # Registered on import: the follower lists and the pushes live in their own modules.
-from articles import admin_followers, admin_pushes  # noqa: E402, F401
+from articles import admin_console_sends, admin_followers, admin_pushes, admin_statistics  # noqa: E402, F401

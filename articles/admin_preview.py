@@ -12,6 +12,7 @@ from django.core.validators import RegexValidator
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
 
 from articles.images import ImageCannotFit
 from articles.models import Push
@@ -21,26 +22,26 @@ from wechat.official_account_errcodes import wechat_error_reason
 from wechat.official_account_mass_send import PreviewRecipientRefused
 
 # 群发接口 预览接口: touser is an openid (28 characters), towxname a WeChat id (6–20 letters, digits, _ or -).
-RECIPIENT_VALIDATOR = RegexValidator(r"^[A-Za-z0-9_-]{6,64}$", "An openid or a WeChat id: letters, digits, _ or -.")
+RECIPIENT_VALIDATOR = RegexValidator(r"^[A-Za-z0-9_-]{6,64}$", _("An openid or a WeChat id: letters, digits, _ or -."))
 
 
 class PreviewRecipientForm(forms.Form):
     recipient = forms.CharField(
-        label="Your openid or WeChat id",
+        label=_("Your openid or WeChat id"),
         max_length=64,
         validators=[RECIPIENT_VALIDATOR],
-        help_text="You must follow the account. An openid is 28 characters; anything else is taken as a WeChat id.",
+        help_text=_("You must follow the account. An openid is 28 characters; anything else is taken as a WeChat id."),
     )
 
 
 class PushPreviewMixin:
     """Adds the preview action and its page (admin:articles_push_preview) to a Push ModelAdmin."""
 
-    @admin.action(description="Preview on my WeChat", permissions=["send"])
+    @admin.action(description=_("Preview on my WeChat"), permissions=["send"])
     def preview_on_wechat(self, request, queryset):
         pushes = list(queryset[:2])
         if len(pushes) != 1:
-            self.message_user(request, "Pick exactly one push to preview.", messages.WARNING)
+            self.message_user(request, _("Pick exactly one push to preview."), messages.WARNING)
             return None
         return redirect(reverse("admin:articles_push_preview", args=[pushes[0].pk]))
 
@@ -68,15 +69,19 @@ class PushPreviewMixin:
                 field = "recipient" if isinstance(refused, PreviewRecipientRefused) else None
                 form.add_error(field, wechat_error_reason(refused))
             except WeChatTransientError:
-                form.add_error(None, "WeChat is busy right now; try again in a minute.")
+                form.add_error(None, _("WeChat is busy right now; try again in a minute."))
             except (ImageCannotFit, ArticleImageMissing) as problem:
                 form.add_error(None, str(problem))
             else:
-                self.message_user(request, f"“{push}” was sent to {recipient} for preview.", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    _("“%(push)s” was sent to %(recipient)s for preview.") % {"push": push, "recipient": recipient},
+                    messages.SUCCESS,
+                )
                 return redirect(reverse("admin:articles_push_change", args=[push.pk]))
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Preview “{push}” on WeChat",
+            "title": _("Preview “%(push)s” on WeChat") % {"push": push},
             "opts": self.opts,
             "push": push,
             "form": form,

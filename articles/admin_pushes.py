@@ -1,7 +1,8 @@
 """Pushes in the admin: build a draft of 1–8 ordered articles, schedule it within quota, cancel or retry it.
 
 Every write goes through articles/services/pushes.py; the forms run the same checks first so a
-refusal (a missing tag, a bad openid, a full quota window) shows beside the field it concerns.
+refusal (a missing tag, a bad openid) shows beside the field it concerns. A full quota window never
+costs the draft: “Save and schedule” saves it, then names the refusal at the top of its page.
 """
 
 from collections import defaultdict
@@ -18,7 +19,11 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from unfold.admin import ModelAdmin, TabularInline
 
@@ -46,11 +51,12 @@ from articles.services.pushes import (
     push_audience_check,
     push_cancel,
     push_create,
-    push_quota_check,
     push_schedule,
     push_send_time,
     push_update,
 )
+from articles.services.receipts import followers_at_monthly_limit
+from articles.services.sending import article_content_as_sent_problem
 from config.admin_read_only import ReadOnlyInline
 from config.errors import ApplicationError
 from wechat.admin import OfficialAccountAdmin
@@ -81,10 +87,38 @@ def _tag_choices() -> list:
 
 
 def quota_summary(window: QuotaWindowUsage) -> str:
-    """“2 of 4 left (November 2026)”, or why there are none."""
+    """“2 of 4 left (November 2026)”, or why there are none; a service account's are its sends to all followers."""
     if window.spent_at_wechat:
-        return f"none left ({window.label}: WeChat reported the quota spent)"
-    return f"{window.remaining} of {window.limit} left ({window.label})"
+        summary = _("none left (%(label)s: WeChat reported the quota spent)") % {"label": window.label}
+    else:
+        summary = _("%(remaining)s of %(limit)s left (%(label)s)") % {
+            "remaining": window.remaining,
+            "limit": window.limit,
+            "label": window.label,
+        }
+    if window.account_type == OfficialAccount.AccountType.SERVICE:
+        # 群发接口和原创校验 (前言): only is_to_all sends (and console sends) count for a service account.
+        summary += str(_(", sends to all followers; sends to a tag or a list are not counted"))
+    return summary
+
+
+def push_warnings(push: Push) -> list[str]:
+    """What staff should know before scheduling a draft: followers WeChat will skip, content too long as sent."""
+    warnings = []
+    if push.mode == PushMode.MASS_SEND:
+        at = push.scheduled_at or timezone.now()
+        if full := followers_at_monthly_limit(push=push, at=at):
+            warnings.append(
+                _(
+                    "%(count)s of this push's recipients have already received 4 mass sends in %(month)s "
+                    "(by our records, console sends included): WeChat will not deliver this push to them."
+                )
+                % {"count": f"{full:,}", "month": f"{at.astimezone(BEIJING):%B %Y}"}
+            )
+    for item in push.push_articles.select_related("article").order_by("position"):
+        if problem := article_content_as_sent_problem(item.article):
+            warnings.append(problem)
+    return warnings
 
 
 # --- the draft form and its articles -------------------------------------------------------------
@@ -92,16 +126,16 @@ def quota_summary(window: QuotaWindowUsage) -> str:
 
 class PushAdminForm(forms.ModelForm):
     audience_tag = forms.TypedChoiceField(
-        label="Tag",
+        label=_("Tag"),
         coerce=int,
         empty_value=None,
         required=False,
-        help_text="Tags synced from WeChat, by account (Followers by account › Sync to refresh them).",
+        help_text=_("Tags synced from WeChat, by account (Followers by account › Sync to refresh them)."),
     )
     send_now = forms.BooleanField(
-        label="Send now",
+        label=_("Send now"),
         required=False,
-        help_text="With “Save and schedule”: goes out within a minute, instead of at the time above.",
+        help_text=_("With “Save and schedule”: goes out within a minute, instead of at the time above."),
     )
     # Set per request by PushAdmin.get_form: the staff pressed “Save and schedule”.
     scheduling = False
@@ -109,11 +143,13 @@ class PushAdminForm(forms.ModelForm):
     class Meta:
         model = Push
         fields = ["account", "title", "mode", "audience", "audience_tag", "audience_openids", "scheduled_at"]
-        labels = {"scheduled_at": "Schedule for (Beijing time)", "audience_openids": "Openids"}
+        labels = {"scheduled_at": _("Schedule for (Beijing time)"), "audience_openids": _("Openids")}
         help_texts = {
-            "audience_openids": "One openid a line, at least 2 (WeChat's minimum for a mass send); "
-            "repeats are dropped. To check the push on your own phone, use “Preview on my WeChat”.",
-            "scheduled_at": "Beijing time. Used when you press “Save and schedule”.",
+            "audience_openids": _(
+                "One openid a line, at least 2 (WeChat's minimum for a mass send); "
+                "repeats are dropped. To check the push on your own phone, use “Preview on my WeChat”."
+            ),
+            "scheduled_at": _("Beijing time. Used when you press “Save and schedule”."),
         }
         widgets = {"audience_openids": forms.Textarea(attrs={"rows": 6, "cols": 40, "spellcheck": "false"})}
 
@@ -135,7 +171,10 @@ class PushAdminForm(forms.ModelForm):
             tag = FollowerTag.objects.filter(pk=tag_pk).select_related("account").first()
             if tag is None or tag.account_id != account.pk:
                 owner = f"{tag.account.name}'s" if tag else "a deleted"
-                self.add_error("audience_tag", f"That is {owner} tag; pick one of {account.name}'s tags.")
+                self.add_error(
+                    "audience_tag",
+                    _("That is %(owner)s tag; pick one of %(name)s's tags.") % {"owner": owner, "name": account.name},
+                )
                 return cleaned
             tag_id = tag.tag_id
         try:
@@ -152,19 +191,24 @@ class PushAdminForm(forms.ModelForm):
         cleaned["audience_tag_id"] = checked.tag_id
         cleaned["repeats_dropped"] = checked.repeats_dropped
         if self.scheduling:
-            self._check_schedulable(cleaned, account)
+            self._check_schedulable(cleaned)
         return cleaned
 
-    def _check_schedulable(self, cleaned: dict, account: OfficialAccount) -> None:
-        """Ahead of push_schedule, which checks again under the account's lock."""
-        at = None if cleaned.get("send_now") else cleaned.get("scheduled_at")
-        if at is None and not cleaned.get("send_now"):
-            self.add_error("scheduled_at", "Pick a time, or tick “Send now”.")
+    def _check_schedulable(self, cleaned: dict) -> None:
+        """The time staff typed, ahead of push_schedule.
+
+        The quota is not checked here: “Save and schedule” saves the draft first, so a full window
+        must not throw the draft away. push_schedule checks it under the account's lock after the
+        save, and its refusal is shown on the saved draft's page (PushAdmin._schedule_saved).
+        """
+        if cleaned.get("send_now"):
+            return
+        at = cleaned.get("scheduled_at")
+        if at is None:
+            self.add_error("scheduled_at", _("Pick a time, or tick “Send now”."))
             return
         try:
-            send_time = push_send_time(at=at, now=timezone.now())
-            if cleaned["mode"] == PushMode.MASS_SEND:
-                push_quota_check(account=account, at=send_time, exclude_push_id=self.instance.pk)
+            push_send_time(at=at, now=timezone.now())
         except ApplicationError as refusal:
             _add_service_errors(self, refusal, fallback="scheduled_at")
 
@@ -174,7 +218,8 @@ class PushArticleForm(forms.ModelForm):
         min_value=1,
         max_value=MAX_ARTICLES_PER_PUSH,
         required=False,
-        help_text="1 is the headline; empty rows go after the numbered ones.",
+        help_text=_("1 is the headline; empty rows go after the numbered ones."),
+        label=_("Position"),
     )
 
     class Meta:
@@ -209,7 +254,7 @@ class PushArticleFormSet(BaseInlineFormSet):
             rows.append((position or MAX_ARTICLES_PER_PUSH + 1, index, article.pk, position))
         taken = [position for *_, position in rows if position]
         if repeated := sorted({position for position in taken if taken.count(position) > 1}):
-            raise forms.ValidationError(f"Two articles cannot share position {repeated[0]}.")
+            raise forms.ValidationError(_("Two articles cannot share position %(value)s.") % {"value": repeated[0]})
         self.ordered_article_ids = [article_id for _, _, article_id, _ in sorted(rows)]
         try:
             push_articles_check(article_ids=self.ordered_article_ids)
@@ -248,13 +293,13 @@ class PushArticleInline(PushEditableInline):
     readonly_fields = ["article_link"]
     extra = 1
     max_num = MAX_ARTICLES_PER_PUSH
-    verbose_name = "article"
-    verbose_name_plural = f"articles (1 to {MAX_ARTICLES_PER_PUSH}, in order)"
+    verbose_name = _("article")
+    verbose_name_plural = format_lazy(_("articles (1 to {limit}, in order)"), limit=MAX_ARTICLES_PER_PUSH)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("article").order_by("position")
 
-    @admin.display(description="article URL at WeChat")
+    @admin.display(description=_("article URL at WeChat"))
     def article_link(self, item: PushArticle):
         if not item.article_url:
             return "—"
@@ -272,7 +317,7 @@ class PushBatchInline(PushReadOnlyInline):
     """Each mass-send call and what MASSSENDJOBFINISH reported for it."""
 
     model = PushBatch
-    verbose_name_plural = "send batches and their results"
+    verbose_name_plural = _("send batches and their results")
     fields = [
         "number",
         "clientmsgid",
@@ -293,7 +338,7 @@ class PushEventInline(PushReadOnlyInline):
     """The push's history, appended by the status service only."""
 
     model = PushEvent
-    verbose_name_plural = "history"
+    verbose_name_plural = _("history")
     fields = ["at", "from_status", "to_status", "actor", "staff_user", "reason"]
     readonly_fields = fields
 
@@ -305,15 +350,15 @@ class PushEventInline(PushReadOnlyInline):
 
 
 class ScheduleForm(forms.Form):
-    send_now = forms.BooleanField(label="Send now", required=False, help_text="Goes out within a minute.")
+    send_now = forms.BooleanField(label=_("Send now"), required=False, help_text=_("Goes out within a minute."))
     scheduled_at = forms.SplitDateTimeField(
-        label="Or schedule for (Beijing time)", required=False, widget=AdminSplitDateTime
+        label=_("Or schedule for (Beijing time)"), required=False, widget=AdminSplitDateTime
     )
 
     def clean(self):
         cleaned = super().clean()
         if not cleaned.get("send_now") and not cleaned.get("scheduled_at") and not self.errors:
-            self.add_error("scheduled_at", "Pick a time, or tick “Send now”.")
+            self.add_error("scheduled_at", _("Pick a time, or tick “Send now”."))
         return cleaned
 
 
@@ -340,17 +385,17 @@ class PushAdmin(PushPreviewMixin, ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         fieldsets = [
             (None, {"fields": ["account", "title", "mode"]}),
-            ("Audience", {"fields": ["audience", "audience_tag", "audience_openids"]}),
-            ("When", {"fields": ["scheduled_at", "send_now"]}),
+            (_("Audience"), {"fields": ["audience", "audience_tag", "audience_openids"]}),
+            (_("When"), {"fields": ["scheduled_at", "send_now"]}),
         ]
         if obj is not None and obj.status != PushStatus.DRAFT:
             fieldsets = [
                 (None, {"fields": ["account", "title", "mode"]}),
-                ("Audience", {"fields": ["audience", "audience_tag_name", "openid_count"]}),
-                ("Status", {"fields": self.status_fields}),
+                (_("Audience"), {"fields": ["audience", "audience_tag_name", "openid_count"]}),
+                (_("Status"), {"fields": self.status_fields}),
             ]
         elif obj is not None:
-            fieldsets.append(("Status", {"fields": self.status_fields}))
+            fieldsets.append((_("Status"), {"fields": self.status_fields}))
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):
@@ -390,27 +435,34 @@ class PushAdmin(PushPreviewMixin, ModelAdmin):
 
     # --- columns and read-only fields
 
-    @admin.display(description="scheduled for", ordering="scheduled_at")
+    @admin.display(description=_("scheduled for"), ordering="scheduled_at")
     def scheduled_for(self, push: Push) -> str:
         return f"{beijing_time_label(push.scheduled_at)}" if push.scheduled_at else "—"
 
-    @admin.display(description="sent")
+    @admin.display(description=_("sent"))
     def sent_counts(self, push: Push) -> str:
         if push.total_reached is None:
             return "—"
-        return f"{push.total_sent or 0:,} of {push.total_reached:,}"
+        return _("%(value)s of %(total_reached)s") % {
+            "value": format(push.total_sent or 0, ","),
+            "total_reached": format(push.total_reached, ","),
+        }
 
-    @admin.display(description="tag")
+    @admin.display(description=_("tag"))
     def audience_tag_name(self, push: Push) -> str:
         if push.audience_tag_id is None:
             return "—"
         tag = FollowerTag.objects.filter(account_id=push.account_id, tag_id=push.audience_tag_id).first()
-        return f"{tag.name} (tag {push.audience_tag_id})" if tag else f"tag {push.audience_tag_id} (no longer synced)"
+        return (
+            _("%(name)s (tag %(audience_tag_id)s)") % {"name": tag.name, "audience_tag_id": push.audience_tag_id}
+            if tag
+            else _("tag %(audience_tag_id)s (no longer synced)") % {"audience_tag_id": push.audience_tag_id}
+        )
 
-    @admin.display(description="openids")
+    @admin.display(description=_("openids"))
     def openid_count(self, push: Push) -> str:
         count = len(push.audience_openids.splitlines())
-        return f"{count:,} openids" if count else "—"
+        return _("%(count)s openids") % {"count": format(count, ",")} if count else "—"
 
     # --- saving through the services
 
@@ -440,23 +492,38 @@ class PushAdmin(PushPreviewMixin, ModelAdmin):
             form.instance.pk = push.pk
             form.instance._state.adding = False
         if repeats := cleaned.get("repeats_dropped"):
-            self.message_user(request, f"{repeats:,} repeated openid(s) were dropped.", messages.INFO)
+            self.message_user(
+                request,
+                _("%(repeats)s repeated openid(s) were dropped.") % {"repeats": format(repeats, ",")},
+                messages.INFO,
+            )
+        # Said as soon as the draft is saved, wherever the admin goes next.
+        for warning in push_warnings(push):
+            self.message_user(request, warning, messages.WARNING)
         if form.scheduling:
             self._schedule_saved(request, push, cleaned)
 
     def _schedule_saved(self, request, push: Push, cleaned: dict) -> None:
         if not self.has_send_permission(request):
-            self.message_user(request, "Saved as a draft: you may not schedule pushes.", messages.WARNING)
+            self.message_user(request, _("Saved as a draft: you may not schedule pushes."), messages.WARNING)
             return
         at = None if cleaned.get("send_now") else cleaned.get("scheduled_at")
         try:
             push_schedule(push_id=push.pk, at=at, staff_user=request.user)
         except ApplicationError as refusal:
-            # Checked when the form was validated; someone took the slot since.
-            self.message_user(request, f"Saved as a draft, not scheduled: {refusal.message}", messages.ERROR)
+            # The draft stays saved; the quota (or a slot taken since) is named at the top of its page.
+            self.message_user(
+                request,
+                _("Saved as a draft, not scheduled: %(reason)s") % {"reason": refusal.message},
+                messages.ERROR,
+            )
         else:
             push.refresh_from_db()
-            self.message_user(request, f"“{push}” is scheduled for {self.scheduled_for(push)} (Beijing time).")
+            self.message_user(
+                request,
+                _("“%(push)s” is scheduled for %(scheduled_for)s (Beijing time).")
+                % {"push": push, "scheduled_for": self.scheduled_for(push)},
+            )
 
     def response_add(self, request, obj, post_url_continue=None):
         if SCHEDULE_BUTTON in request.POST:
@@ -477,13 +544,14 @@ class PushAdmin(PushPreviewMixin, ModelAdmin):
             return super().changeform_view(request, object_id, form_url, extra_context)
         except ApplicationError as refusal:
             # The form's checks passed but the service refused (a tag deleted, the push sent meanwhile).
-            self.message_user(request, f"Not saved: {refusal.message}", messages.ERROR)
+            self.message_user(request, _("Not saved: %(message)s") % {"message": refusal.message}, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         editable = obj is None or obj.status == PushStatus.DRAFT
         context.update(
             {
+                "push_warnings": push_warnings(obj) if obj is not None and obj.status == PushStatus.DRAFT else [],
                 "can_schedule": self.has_send_permission(request) and editable,
                 "schedule_url": reverse("admin:articles_push_schedule", args=[obj.pk]) if obj else None,
                 "cancel_url": reverse("admin:articles_push_cancel", args=[obj.pk]) if obj else None,
@@ -516,7 +584,7 @@ class PushAdmin(PushPreviewMixin, ModelAdmin):
             },
         )
 
-    @admin.action(description="Cancel selected scheduled pushes", permissions=["send"])
+    @admin.action(description=_("Cancel selected scheduled pushes"), permissions=["send"])
     def cancel_selected(self, request, queryset):
         cancelled, refused = 0, []
         for push in queryset.only("pk", "title"):
@@ -526,7 +594,9 @@ class PushAdmin(PushPreviewMixin, ModelAdmin):
             except ApplicationError as refusal:
                 refused.append(f"“{push.title}”: {refusal.message}")
         if cancelled:
-            self.message_user(request, f"Cancelled {cancelled} push(es).", messages.SUCCESS)
+            self.message_user(
+                request, _("Cancelled %(cancelled)s push(es).") % {"cancelled": cancelled}, messages.SUCCESS
+            )
         for message in refused:
             self.message_user(request, message, messages.WARNING)
 
@@ -554,11 +624,17 @@ class PushAdmin(PushPreviewMixin, ModelAdmin):
             except PushNotSchedulable as refusal:
                 form.add_error(None, refusal.message)
             except ApplicationError as refusal:
-                _add_service_errors(form, refusal)
+                if at is None:  # “Send now”: the date fields are empty and not what was refused
+                    form.add_error(None, refusal.message)
+                else:
+                    _add_service_errors(form, refusal)
             else:
                 push.refresh_from_db()
                 self.message_user(
-                    request, f"“{push}” is scheduled for {self.scheduled_for(push)} (Beijing time).", messages.SUCCESS
+                    request,
+                    _("“%(push)s” is scheduled for %(scheduled_for)s (Beijing time).")
+                    % {"push": push, "scheduled_for": self.scheduled_for(push)},
+                    messages.SUCCESS,
                 )
                 return redirect(reverse("admin:articles_push_change", args=[push.pk]))
         windows = quota_windows_for_accounts(accounts=[push.account], at=timezone.now())[push.account.pk]
@@ -571,6 +647,7 @@ class PushAdmin(PushPreviewMixin, ModelAdmin):
             "media": self.media + form.media,
             "quota_this_window": quota_summary(windows[0]) if push.mode == PushMode.MASS_SEND else None,
             "quota_next_window": quota_summary(windows[1]) if push.mode == PushMode.MASS_SEND else None,
+            "push_warnings": push_warnings(push),
         }
         return TemplateResponse(request, "admin/articles/push/schedule.html", context)
 
@@ -583,7 +660,7 @@ class PushAdmin(PushPreviewMixin, ModelAdmin):
         except ApplicationError as refusal:
             self.message_user(request, refusal.message, messages.ERROR)
         else:
-            self.message_user(request, f"“{push}” is cancelled.", messages.SUCCESS)
+            self.message_user(request, _("“%(push)s” is cancelled.") % {"push": push}, messages.SUCCESS)
         return redirect(reverse("admin:articles_push_change", args=[push.pk]))
 
     def calendar_view(self, request):
@@ -597,7 +674,7 @@ class PushAdmin(PushPreviewMixin, ModelAdmin):
         month = _month_of(request.GET.get("month"))
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Push calendar, {month:%B %Y} (Beijing time)",
+            "title": _("Push calendar, %(month)s (Beijing time)") % {"month": date_format(month, "YEAR_MONTH_FORMAT")},
             "opts": self.opts,
             "accounts": accounts,
             "account": account,
@@ -605,7 +682,7 @@ class PushAdmin(PushPreviewMixin, ModelAdmin):
             "previous_month": (month - timedelta(days=1)).replace(day=1),
             "next_month": (month + timedelta(days=32)).replace(day=1),
             "weeks": push_calendar_weeks(account=account, month=month) if account else [],
-            "weekdays": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+            "weekdays": [WEEKDAYS_ABBR[day] for day in range(7)],  # Django's, in the staff's language
         }
         if account is not None:
             now = timezone.now()
@@ -634,21 +711,21 @@ class OfficialAccountWithQuotaAdmin(OfficialAccountAdmin):
             account._quota_windows = quota_windows_for_accounts(accounts=[account], at=timezone.now())[account.pk]
         return account._quota_windows
 
-    @admin.display(description="mass sends this window")
+    @admin.display(description=_("mass sends this window"))
     def mass_sends_this_window(self, account: OfficialAccount) -> str:
         return quota_summary(self._windows(account)[0])
 
-    @admin.display(description="mass sends next window")
+    @admin.display(description=_("mass sends next window"))
     def mass_sends_next_window(self, account: OfficialAccount) -> str:
         return quota_summary(self._windows(account)[1])
 
-    @admin.display(description="mass sends left (Beijing time)")
+    @admin.display(description=_("mass sends left (Beijing time)"))
     def mass_send_quota(self, account: OfficialAccount) -> str:
         if not account.pk:
-            return "shown once the account is saved"
+            return _("shown once the account is saved")
         this_window, next_window = self._windows(account)
         return format_html(
-            '{}; then {}. <a href="{}?account={}">Push calendar</a>',
+            _('{}; then {}. <a href="{}?account={}">Push calendar</a>'),
             quota_summary(this_window),
             quota_summary(next_window),
             reverse("admin:articles_push_calendar"),

@@ -1,8 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ArticlesConfig(AppConfig):
     name = "articles"
+    verbose_name = _("Articles")
 
     def ready(self) -> None:
         from articles.delivery_receivers import mass_send_job_finished, publish_job_finished

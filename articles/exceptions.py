@@ -1,24 +1,26 @@
+from django.utils.translation import gettext_lazy as _
+
 from config.errors import ApplicationError
 from config.status_machine import StatusTransitionNotAllowed
 
 
 class PushTransitionNotAllowed(StatusTransitionNotAllowed):
     code = "push_transition_not_allowed"
-    message_template = "A push cannot go from {from_status} to {to_status}."
+    message_template = _("A push cannot go from {from_status} to {to_status}.")
 
 
 class FollowerSyncRunTransitionNotAllowed(StatusTransitionNotAllowed):
     """A bug, not a user error: only the sync itself finishes its runs."""
 
     code = "follower_sync_run_transition_not_allowed"
-    message_template = "A {from_status} follower sync cannot become {to_status}."
+    message_template = _("A {from_status} follower sync cannot become {to_status}.")
 
 
 class PushInvalid(ApplicationError):
     """A push that cannot be saved or scheduled as given; `fields` says which part and why."""
 
     code = "push_invalid"
-    message = "The push cannot be saved as it is."
+    message = _("The push cannot be saved as it is.")
 
 
 class PushNotEditable(ApplicationError):
@@ -26,7 +28,7 @@ class PushNotEditable(ApplicationError):
     code = "push_not_editable"
 
     def __init__(self, *, status: str):
-        super().__init__(f"This push is {status}: only drafts can be changed.")
+        super().__init__(_("This push is %(status)s: only drafts can be changed.") % {"status": status})
 
 
 class PushNotCancellable(ApplicationError):
@@ -34,7 +36,7 @@ class PushNotCancellable(ApplicationError):
     code = "push_not_cancellable"
 
     def __init__(self, *, status: str):
-        super().__init__(f"This push is {status}: only a scheduled push can be cancelled.")
+        super().__init__(_("This push is %(status)s: only a scheduled push can be cancelled.") % {"status": status})
 
 
 class MassSendQuotaFull(ApplicationError):
@@ -53,4 +55,6 @@ class PushNotSchedulable(ApplicationError):
     code = "push_not_schedulable"
 
     def __init__(self, *, status: str):
-        super().__init__(f"This push is {status}: only drafts can be scheduled and failed pushes retried.")
+        super().__init__(
+            _("This push is %(status)s: only drafts can be scheduled and failed pushes retried.") % {"status": status}
+        )

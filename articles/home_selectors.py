@@ -7,7 +7,8 @@ so the home page stays fast as the data grows (tests/articles/test_home_selector
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce, TruncDate
 
 from articles.models import Follower, Push, PushBatch, PushMode, PushStatus
@@ -47,17 +48,24 @@ def pushes_next_scheduled(*, at: datetime, limit: int = 5) -> QuerySet[Push]:
     )
 
 
-def _batches_sum(field: str) -> Coalesce:
-    sums = PushBatch.objects.filter(push=OuterRef("pk")).values("push").annotate(total=Sum(field)).values("total")
+def _batches_sum(amount: str | CombinedExpression) -> Coalesce:
+    sums = PushBatch.objects.filter(push=OuterRef("pk")).values("push").annotate(total=Sum(amount)).values("total")
     return Coalesce(Subquery(sums, output_field=IntegerField()), 0)
+
+
+# MASSSENDJOBFINISH's FilterCount is how many followers remain *after* WeChat's filtering (region, gender,
+# refusals, more than four mass messages this month) and are to receive it: 事件推送群发结果, "过滤……后，
+# 准备发送的粉丝数，原则上，FilterCount 约等于 SentCount + ErrorCount". Those filtered out are the rest.
+FILTERED_OUT = F("total_count") - F("filter_count")
 
 
 def pushes_last_reach(*, limit: int = 10) -> list[Push]:
     """The last `limit` finished mass sends, oldest first (a chart reads left to right), each annotated
-    with `sent`, `filtered` and `errors` summed over its batches as MASSSENDJOBFINISH reported them."""
+    with `sent`, `filtered` (held back by WeChat's filtering) and `errors` summed over its batches as
+    MASSSENDJOBFINISH reported them."""
     pushes = (
         Push.objects.filter(status__in=REACH_STATUSES, mode=PushMode.MASS_SEND, sent_at__isnull=False)
-        .annotate(sent=_batches_sum("sent_count"), filtered=_batches_sum("filter_count"))
+        .annotate(sent=_batches_sum("sent_count"), filtered=_batches_sum(FILTERED_OUT))
         .annotate(errors=_batches_sum("error_count"))
         .order_by("-sent_at", "-pk")[:limit]
     )

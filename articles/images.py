@@ -14,6 +14,7 @@ cannot show, and a picture too large to decode safely (a decompression bomb).
 import io
 import warnings
 
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 KB = 1024
@@ -48,7 +49,7 @@ def image_for_thumb(data: bytes) -> bytes:
     """
     image = _opened(data)
     return _fitted_jpeg(
-        _flattened_rgb(image), max_bytes=THUMB_MAX_BYTES, max_side=THUMB_MAX_SIDE, limit_name="a cover (64 KB JPG)"
+        _flattened_rgb(image), max_bytes=THUMB_MAX_BYTES, max_side=THUMB_MAX_SIDE, limit_name=_("a cover (64 KB JPG)")
     )
 
 
@@ -58,7 +59,7 @@ def image_for_uploadimg(data: bytes) -> tuple[bytes, str]:
         data,
         max_bytes=UPLOADIMG_MAX_BYTES,
         passthrough_formats={"JPEG", "PNG"},
-        limit_name="an image inside an article (WeChat's media/uploadimg: JPG or PNG under 1 MB)",
+        limit_name=_("an image inside an article (WeChat's media/uploadimg: JPG or PNG under 1 MB)"),
     )
 
 
@@ -68,7 +69,7 @@ def image_for_permanent(data: bytes) -> tuple[bytes, str]:
         data,
         max_bytes=PERMANENT_MAX_BYTES,
         passthrough_formats={"JPEG", "PNG", "GIF"},
-        limit_name="a permanent image (2 MB)",
+        limit_name=_("a permanent image (2 MB)"),
     )
 
 
@@ -84,8 +85,11 @@ def _fitted(data: bytes, *, max_bytes: int, passthrough_formats: set[str], limit
         return data, Image.MIME[image.format]
     if getattr(image, "is_animated", False):
         raise ImageCannotFit(
-            f"This animated {image.format} ({_megabytes(len(data))}) cannot be sent as {limit_name}: "
-            "shrinking or converting it would lose the animation. Use a still image, or an animation that fits."
+            _(
+                "This animated %(format)s (%(megabytes)s) cannot be sent as %(limit_name)s: "
+                "shrinking or converting it would lose the animation. Use a still image, or an animation that fits."
+            )
+            % {"format": image.format, "megabytes": _megabytes(len(data)), "limit_name": limit_name}
         )
     upright = ImageOps.exif_transpose(image)
     if _has_transparency(upright):
@@ -108,16 +112,27 @@ def _opened(data: bytes) -> Image.Image:
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as error:
         if isinstance(error, Image.DecompressionBombError):
             raise ImageCannotFit(
-                f"This image has too many pixels to process safely: the most is {MAX_PIXELS // 1_000_000} megapixels."
+                _("This image has too many pixels to process safely: the most is %(max_megapixels)s megapixels.")
+                % {"max_megapixels": MAX_PIXELS // 1_000_000}
             ) from error
-        raise ImageCannotFit("This file is not an image we can read. Use a JPG, PNG, GIF or WebP image.") from error
+        raise ImageCannotFit(_("This file is not an image we can read. Use a JPG, PNG, GIF or WebP image.")) from error
     if image.format not in READABLE_FORMATS:
-        raise ImageCannotFit(f"{image.format} images are not accepted. Use a JPG, PNG, GIF or WebP image.")
+        raise ImageCannotFit(
+            _("%(format)s images are not accepted. Use a JPG, PNG, GIF or WebP image.") % {"format": image.format}
+        )
     width, height = image.size
     if width * height > MAX_PIXELS:
         raise ImageCannotFit(
-            f"This image is {width}×{height} pixels ({width * height / 1_000_000:.0f} megapixels); "
-            f"the most we process is {MAX_PIXELS // 1_000_000} megapixels. Resize it and upload it again."
+            _(
+                "This image is %(width)s×%(height)s pixels (%(megapixels)s megapixels); "
+                "the most we process is %(max_megapixels)s megapixels. Resize it and upload it again."
+            )
+            % {
+                "width": width,
+                "height": height,
+                "megapixels": format(width * height / 1_000_000, ".0f"),
+                "max_megapixels": MAX_PIXELS // 1_000_000,
+            }
         )
     return image
 
@@ -132,7 +147,7 @@ def _decoded(image: Image.Image, *, max_side: int) -> Image.Image:
         image.load()
     except OSError as error:
         raise ImageCannotFit(
-            "This image file is damaged or cut short. Save it again and upload the new file."
+            _("This image file is damaged or cut short. Save it again and upload the new file.")
         ) from error
     return image
 
@@ -180,8 +195,12 @@ def _fitted_jpeg(image: Image.Image, *, max_bytes: int, max_side: int, limit_nam
         size = (round(image.width * factor), round(image.height * factor))
         if max(size) < MIN_SIDE or min(size) < 1:
             raise ImageCannotFit(
-                f"This image cannot be compressed to fit {limit_name} without shrinking it below "
-                f"{MIN_SIDE} pixels. Use a simpler or smaller picture."
+                _(
+                    "This image cannot be compressed to fit %(limit_name)s without shrinking it below "
+                    "%(min_side)s pixels. "
+                    "Use a simpler or smaller picture."
+                )
+                % {"limit_name": limit_name, "min_side": MIN_SIDE}
             )
         image = image.resize(size, Image.Resampling.LANCZOS)
 

@@ -9,9 +9,10 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import DateTimeField, Exists, F, OuterRef, PositiveIntegerField, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from articles.models import MassSendQuotaSpent, Push, PushBatch, PushMode, PushStatus
+from articles.models import ConsoleMassSend, MassSendQuotaSpent, Push, PushAudience, PushBatch, PushMode, PushStatus
 from articles.quota_windows import (
     BEIJING,
+    mass_send_uses_quota,
     quota_limit,
     quota_window_label,
     quota_window_next_start,
@@ -87,7 +88,14 @@ def push_calendar_weeks(*, account: OfficialAccount, month: date) -> list[list[d
     )
     by_day: dict[date, list] = defaultdict(list)
     for push in pushes:
+        # A service account's sends to a tag or a list are not in its monthly four (群发接口和原创校验, 前言).
+        push.uses_quota = push.mode == PushMode.MASS_SEND and mass_send_uses_quota(
+            account_type=account.account_type, audience=push.audience
+        )
         by_day[push.send_time.astimezone(BEIJING).date()].append(push)
+    console_by_day: dict[date, list] = defaultdict(list)
+    for _, sent_at in _console_send_times(account_ids=[account.pk], since=first, until=end):
+        console_by_day[sent_at.astimezone(BEIJING).date()].append(sent_at)
     # A service account's window is the month, marked on its first day: shade every day it covers.
     spent = set(
         MassSendQuotaSpent.objects.filter(
@@ -102,6 +110,7 @@ def push_calendar_weeks(*, account: OfficialAccount, month: date) -> list[list[d
                     "date": day,
                     "in_month": day.month == month.month,
                     "pushes": by_day.get(day, []),
+                    "console_sends": sorted(console_by_day.get(day, [])),
                     "spent_at_wechat": quota_window_start(
                         account_type=account.account_type, at=datetime.combine(day, time(12), BEIJING)
                     )
@@ -114,11 +123,25 @@ def push_calendar_weeks(*, account: OfficialAccount, month: date) -> list[list[d
 
 
 def mass_sends_counted() -> QuerySet[Push]:
-    """Mass-send pushes that use quota, with their `send_time`."""
+    """Mass-send pushes that use quota, with their `send_time`.
+
+    A service account's sends to a tag or an openid list are not counted (群发接口和原创校验, 前言;
+    articles/quota_windows.py: mass_send_uses_quota).
+    """
     accepted = PushBatch.objects.filter(push=OuterRef("pk"), accepted_at__isnull=False)
-    return pushes_with_send_time().filter(
-        Q(status__in=QUOTA_COUNTED_STATUSES) | Exists(accepted), mode=PushMode.MASS_SEND
+    return (
+        pushes_with_send_time()
+        .filter(Q(status__in=QUOTA_COUNTED_STATUSES) | Exists(accepted), mode=PushMode.MASS_SEND)
+        .exclude(Q(account__account_type=OfficialAccount.AccountType.SERVICE) & ~Q(audience=PushAudience.ALL))
     )
+
+
+def _console_send_times(*, account_ids: Iterable[int], since: datetime, until: datetime | None = None) -> list:
+    """(account_id, sent_at) of sends staff recorded from WeChat's console: they use quota too."""
+    sends = ConsoleMassSend.objects.filter(account_id__in=account_ids, sent_at__gte=since)
+    if until is not None:
+        sends = sends.filter(sent_at__lt=until)
+    return list(sends.values_list("account_id", "sent_at"))
 
 
 @dataclass(frozen=True)
@@ -179,9 +202,13 @@ def quota_windows_for_accounts(
     if exclude_push_id is not None:
         counted = counted.exclude(pk=exclude_push_id)
     types = {account.pk: account.account_type for account in accounts}
+    sends = [
+        *counted.values_list("account_id", "send_time"),
+        *_console_send_times(account_ids=starts_by_account, since=earliest, until=latest_end),
+    ]
     used = Counter(
         (account_id, quota_window_start(account_type=types[account_id], at=send_time))
-        for account_id, send_time in counted.values_list("account_id", "send_time")
+        for account_id, send_time in sends
     )
     spent = set(
         MassSendQuotaSpent.objects.filter(
@@ -218,14 +245,16 @@ def quota_next_free_window(
     """The first window after the one starting on `after` with a mass send left, or None past the search horizon."""
     account_type = account.account_type
     start = quota_window_next_start(account_type=account_type, start=after)
-    counted = mass_sends_counted().filter(account=account, send_time__gte=datetime.combine(start, time(), BEIJING))
+    since = datetime.combine(start, time(), BEIJING)
+    counted = mass_sends_counted().filter(account=account, send_time__gte=since)
     if exclude_push_id is not None:
         counted = counted.exclude(pk=exclude_push_id)
+    send_times = [
+        *counted.values_list("send_time", flat=True),
+        *(sent_at for _, sent_at in _console_send_times(account_ids=[account.pk], since=since)),
+    ]
     # Each window holds at most its limit of pushes, so this list stays short.
-    used = Counter(
-        quota_window_start(account_type=account_type, at=send_time)
-        for send_time in counted.values_list("send_time", flat=True)
-    )
+    used = Counter(quota_window_start(account_type=account_type, at=send_time) for send_time in send_times)
     spent = set(
         MassSendQuotaSpent.objects.filter(account=account, window_start__gte=start).values_list(
             "window_start", flat=True
@@ -239,3 +268,8 @@ def quota_next_free_window(
             )
         start = quota_window_next_start(account_type=account_type, start=start)
     return None
+
+
+def accounts_never_synced() -> QuerySet[OfficialAccount]:
+    """Accounts whose followers were never synced from WeChat (no sync run at all): their counts read 0."""
+    return OfficialAccount.objects.filter(follower_syncs__isnull=True).order_by("name", "pk")

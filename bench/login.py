@@ -1,107 +1,213 @@
-"""Login cost against its floor, and a cached access token against a fetched one, measured in one run.
+"""Mini Program logins over HTTP against the bare jscode2session round trip they must make, in one run.
 
-    .venv/bin/python bench/login.py [--logins 200]
+    DATABASE_URL=postgres://... CACHE_URL=redis://... CELERY_BROKER_URL=amqp://... \\
+        .venv/bin/python bench/login.py [--logins 200] [--record]
 
-Baselines, measured here and now on the same machine and sandbox:
-- login: the bare `sns/jscode2session` round trip to the sandbox, which every login
-  must make; the ratio is what our API adds on top (validation, DB writes, token).
-- token: fetching a token from the sandbox; the ratio is what the shared cache saves.
-Runs on a throwaway SQLite database under a temporary folder.
+Runs the product as production does (bench/harness.py: gunicorn on config/gunicorn.py, DEBUG off,
+PostgreSQL with production's connection setting, the Redis cache and the broker the environment
+names) on a database of its own beside DATABASE_URL's (<name>_login_bench, dropped at the end), with
+WeChat played by the sandbox in a process of its own (python manage.py wechat_sandbox).
+
+A load generator in its own process logs in one client at a time through POST /api/v1/auth/login:
+- first logins: a customer the shop has never seen (a customer row is created);
+- returning logins: customers who logged in before (a new code, the same openid).
+The baseline is the bare `sns/jscode2session` round trip to the sandbox, which every login must make,
+sent by the same load generator. The three alternate over three rounds, each round on fresh codes
+(a code works once). The ratios are medians of latency: what our API adds on top of WeChat's call.
+Then, in this process: a cached access token against one fetched from the sandbox, which is what
+the shared token store (Redis) saves. --record writes the figures to docs/benchmarks.md.
 """
 
 import argparse
+import json
 import logging
 import os
+import socket
 import statistics
+import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings_test")
-os.environ["DJANGO_VAR_DIR"] = tempfile.mkdtemp(prefix="bench-login-")
+import requests
 
-import django
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
 
-django.setup()
+from bench.harness import (  # noqa: E402 - after the path is set
+    P50_MS,
+    BenchServices,
+    HttpRun,
+    LoadGenerator,
+    ProductionServer,
+    Request,
+    bench_services,
+    benchmarks_md_record,
+    django_setup,
+    figures_table,
+    interleaved,
+    production_environment,
+)
 
-import requests  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.test.utils import override_settings  # noqa: E402
-from rest_framework.test import APIClient  # noqa: E402
-
-from wechat.clients import official_account_client  # noqa: E402
-from wechat.tokens import TokenSource  # noqa: E402
-from wechat_sandbox.client import SandboxClient  # noqa: E402
-from wechat_sandbox.server import sandbox_apps_from_settings, start_in_thread  # noqa: E402
+BARE = "bare jscode2session (baseline)"
+FIRST = "first login"
+RETURNING = "returning login"
 
 
-def per_call_ms(durations: list[float]) -> float:
-    return statistics.median(durations) * 1000
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--logins", type=int, default=200, help="of each kind, per round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--record", action="store_true", help="write the figures to docs/benchmarks.md")
+    parser.add_argument("--note", default="", help="recorded with the figures: what the reader should know of the run")
+    parser.add_argument("--keep-database", action="store_true", help="leave the database for inspection")
+    options = parser.parse_args()
+
+    with bench_services("login", keep_database=options.keep_database) as services:
+        sandbox_port = _free_port()
+        sandbox_url = f"http://127.0.0.1:{sandbox_port}/"
+        environment = bench_environment(services, sandbox_url=sandbox_url)
+        django_setup(environment)
+        from wechat_sandbox.client import SandboxClient
+
+        with (
+            SandboxProcess(environment, port=sandbox_port, log=services.work_dir / "sandbox.log"),
+            ProductionServer(environment, log=services.work_dir / "gunicorn.log") as server,
+            LoadGenerator() as load,
+        ):
+            sandbox = SandboxClient(sandbox_url)
+            returning_openids = [f"o-returning-{number}" for number in range(options.logins)]
+
+            def codes(openids: list[str]) -> list[str]:
+                return [sandbox.mint_login_code(openid=openid)["code"] for openid in openids]
+
+            def logins(openids: list[str]) -> HttpRun:
+                return load.run(server.url, [_login_request(code) for code in codes(openids)], concurrency=1)
+
+            def bare(_: int) -> HttpRun:
+                query = {
+                    "appid": environment["WECHAT_MINI_PROGRAM_APPID"],
+                    "secret": environment["WECHAT_MINI_PROGRAM_SECRET"],
+                    "grant_type": "authorization_code",
+                }
+                paths = [
+                    "/sns/jscode2session?" + urlencode({**query, "js_code": code})
+                    for code in codes([f"o-bare-{number}" for number in range(options.logins)])
+                ]
+                return load.run(sandbox_url, [Request("GET", path) for path in paths], concurrency=1, proxied=False)
+
+            warm_up = logins(returning_openids)  # every returning customer exists; every worker has served
+            print(f"{options.rounds} rounds of {options.logins} logins of each kind, one at a time ...", flush=True)
+            results = interleaved(
+                {
+                    BARE: bare,
+                    FIRST: lambda round_number: logins(
+                        [f"o-first-{round_number}-{number}" for number in range(options.logins)]
+                    ),
+                    RETURNING: lambda _: logins(returning_openids),
+                },
+                rounds=options.rounds,
+            )
+            settings_line = server.settings_line
+            tokens = token_costs(environment, sandbox_url=sandbox_url, count=options.logins)
+        failed = [status for run in [warm_up, *results[FIRST], *results[RETURNING]] for status in run.statuses]
+        failed = [status for status in failed if status != 200]
+        if failed or any(status != 200 for run in results[BARE] for status in run.statuses):
+            sys.exit(f"FAILED: answers not 200: {failed[:5]}")
+        table = figures_table(results, baseline=BARE, metric=P50_MS)
+        settings_line = f"{settings_line}; {options.logins} logins of each kind a round, one client at a time"
+        print(f"\n{settings_line}\n\n{table.text()}")
+        print(f"\n{tokens}")
+        if options.record:
+            benchmarks_md_record(
+                bench="login", tables={"": table}, settings=settings_line, notes=f"{tokens} {options.note}".strip()
+            )
 
 
-def timed(call) -> float:
+def bench_environment(services: BenchServices, *, sandbox_url: str) -> dict[str, str]:
+    """Production's environment, WeChat's hosts replaced by the sandbox, the login throttle out of the way."""
+    return production_environment(
+        services,
+        WECHAT_API_BASE_URL=sandbox_url,
+        WECHAT_PAY_API_BASE_URL=sandbox_url,
+        # Production refuses a loopback WeChat unless told it is a staging site against the sandbox.
+        WECHAT_ALLOW_PRIVATE_BASE_URL="true",
+        # Every login comes from one address here; production's 20/min per address would refuse most.
+        API_LOGIN_THROTTLE_RATE="1000000/min",
+    )
+
+
+def _login_request(code: str) -> Request:
+    return Request(
+        "POST", "/api/v1/auth/login", json.dumps({"code": code}).encode(), {"Content-Type": "application/json"}
+    )
+
+
+def token_costs(environment: dict[str, str], *, sandbox_url: str, count: int) -> str:
+    """A cached access token (the shared Redis store) against one fetched from the sandbox, in this process."""
+    from wechat.clients import official_account_client
+    from wechat.tokens import TokenSource
+
+    logging.getLogger("wechat").setLevel(logging.WARNING)
+    source = TokenSource(
+        appid=environment["WECHAT_OFFICIAL_ACCOUNT_APPID"],
+        secret=environment["WECHAT_OFFICIAL_ACCOUNT_SECRET"],
+        api_base_url=sandbox_url,
+        endpoint="stable",
+        timeout=5,
+    )
+    fetched = [_timed(source.fetch) for _ in range(count)]
+    store = official_account_client().token_store
+    store.get()
+    cached = [_timed(store.get) for _ in range(count * 10)]
+    fetched_ms, cached_ms = statistics.median(fetched) * 1000, statistics.median(cached) * 1000
+    return (
+        f"Access token, medians in this process: cached in Redis {cached_ms:.3f} ms, fetched from the sandbox "
+        f"{fetched_ms:.3f} ms: {cached_ms / fetched_ms:.3f}× a fetched one."
+    )
+
+
+def _timed(call) -> float:
     started = time.perf_counter()
     call()
     return time.perf_counter() - started
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--logins", type=int, default=200)
-    count = parser.parse_args().logins
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per sandbox request otherwise
-    logging.getLogger("wechat").setLevel(logging.WARNING)
-    call_command("migrate", verbosity=0)
-    running = start_in_thread(apps=sandbox_apps_from_settings())
-    sandbox = SandboxClient(running.url)
-    with override_settings(WECHAT_API_BASE_URL=running.url, WECHAT_PAY_API_BASE_URL=running.url):
-        codes = [sandbox.mint_login_code()["code"] for _ in range(2 * count)]
-        http = requests.Session()
-        params = {
-            "appid": settings.WECHAT_MINI_PROGRAM_APPID,
-            "secret": settings.WECHAT_MINI_PROGRAM_SECRET,
-            "grant_type": "authorization_code",
-        }
-        bare = [
-            timed(
-                lambda code=code: http.get(
-                    f"{running.url}sns/jscode2session", params={**params, "js_code": code}, timeout=5
-                ).raise_for_status()
+
+class SandboxProcess:
+    """python manage.py wechat_sandbox on `port`, with the bench's settings (its apps and secrets)."""
+
+    def __init__(self, environment: dict[str, str], *, port: int, log: Path):
+        self.environment, self.port, self.log = environment, port, log
+
+    def __enter__(self) -> "SandboxProcess":
+        with open(self.log, "w") as log:
+            self._process = subprocess.Popen(
+                [sys.executable, "manage.py", "wechat_sandbox", "--port", str(self.port)],
+                cwd=BASE_DIR,
+                env={**os.environ, **self.environment},
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
-            for code in codes[:count]
-        ]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self._process.poll() is None:
+            try:
+                if requests.get(f"http://127.0.0.1:{self.port}/sandbox/", timeout=2).status_code == 200:
+                    return self
+            except requests.RequestException:  # not listening yet
+                time.sleep(0.2)
+        self.__exit__()
+        sys.exit(f"the sandbox did not start; its log:\n{self.log.read_text()[-3000:]}")
 
-        api = APIClient()
-
-        def login(code: str) -> None:
-            response = api.post("/api/v1/auth/login", {"code": code}, format="json")
-            assert response.status_code == 200, response.content
-
-        logins = [timed(lambda code=code: login(code)) for code in codes[count:]]
-
-        source = TokenSource(
-            appid=settings.WECHAT_OFFICIAL_ACCOUNT_APPID,
-            secret=settings.WECHAT_OFFICIAL_ACCOUNT_SECRET,
-            api_base_url=running.url,
-            endpoint="stable",
-            timeout=5,
-        )
-        fetches = [timed(source.fetch) for _ in range(count)]
-        store = official_account_client().token_store
-        store.get()
-        cached = [timed(store.get) for _ in range(count * 10)]
-    running.stop()
-
-    print(f"login through our API      {per_call_ms(logins):8.3f} ms  (median of {count})")
-    print(f"bare jscode2session call   {per_call_ms(bare):8.3f} ms  (baseline)")
-    print(f"login / baseline           {per_call_ms(logins) / per_call_ms(bare):8.2f} x")
-    print(f"cached access token        {per_call_ms(cached):8.3f} ms  (median of {count * 10})")
-    print(f"token fetched from WeChat  {per_call_ms(fetches):8.3f} ms  (baseline)")
-    print(f"cached / fetched           {per_call_ms(cached) / per_call_ms(fetches):8.3f} x")
+    def __exit__(self, *exc_info) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=15)
 
 
 if __name__ == "__main__":

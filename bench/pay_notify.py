@@ -1,147 +1,184 @@
-"""WeChat Pay payment notifications under load, against a baseline in the same server, measured in one run.
+"""WeChat Pay payment notifications under load, v2 beside v3, against a baseline in the same server, in one run.
 
-    .venv/bin/python bench/pay_notify.py [--notifications 2000] [--duplicates 0.3] [--concurrency 16]
+    DATABASE_URL=postgres://... CACHE_URL=redis://... CELERY_BROKER_URL=amqp://... \
+        .venv/bin/python bench/pay_notify.py [--notifications 2000] [--duplicates 0.3] [--concurrency 16] [--record]
 
-Needs PostgreSQL (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/bench_pay_notify;
-the database is dropped and created afresh, and dropped again at the end).
+Runs the product as production does (bench/harness.py: gunicorn on config/gunicorn.py, DEBUG off,
+PostgreSQL with production's connection setting, the Redis cache and the broker the environment
+names) on a database of its own beside DATABASE_URL's (<name>_pay_notify_bench, dropped at the end).
 
-It loads one order per distinct notification (each with a line, so paying it moves a sales
-count, and a pending payment; half signed MD5, half HMAC-SHA256), signs the notifications as
-WeChat does, and makes a share of them duplicates of others, shuffled so that copies of one
-arrive close together. The app runs under gunicorn with production settings; each
-notification is POSTed to /wechat/pay/notify/, --concurrency at a time. The baseline posts
-the same bodies to an endpoint in the same server that answers SUCCESS without work
-(bench/pay_notify_urls.py). It prints notifications/s and latencies of both, their ratio, and
-checks the outcome: every answer SUCCESS, and the orders paid equal the distinct orders.
+It loads one order per distinct notification, API version and round (each with a line, so paying
+it moves a sales count, and a pending payment): v2 payments through the settings' merchant (half
+signed MD5, half HMAC-SHA256), v3 payments through a second Mini Program's v3 merchant (WeChat
+Pay's public key mode). It makes the notifications as WeChat Pay does (v2: signed XML; v3: JSON
+whose resource is AEAD_AES_256_GCM-encrypted with the APIv3 key, signed SHA256withRSA with a key
+pair playing WeChat Pay's, whose public key the merchant holds), and makes a share of them
+duplicates of others, shuffled so that copies of one arrive close together. A load generator in
+its own process POSTs them to /wechat/pay/notify/ or /wechat/pay/v3/notify/, --concurrency at a
+time. The baseline posts the same v2 bodies to an endpoint in the same server that answers
+SUCCESS without work (bench/baseline_urls.py). Baseline, v2 and v3 alternate over three rounds,
+each round on fresh orders. It prints notifications/s and latencies of each (medians and their
+spread), their ratio to the baseline, what one RSA verify and one AES-GCM decrypt cost in this
+process, and checks the outcome: every answer a success, the orders paid equal the distinct
+orders, every copy stored. --record writes the figures to docs/benchmarks.md.
 """
 
 import argparse
-import os
+import json
 import random
-import shutil
-import statistics
 import sys
-import tempfile
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
-import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-from bench.storefront_read import (  # noqa: E402 - after the path is set
-    database_drop,
-    database_recreate,
-    free_port,
-    start_gunicorn,
-    wait_until_serving,
+from bench.harness import (  # noqa: E402 - after the path is set
+    PER_SECOND,
+    BenchServices,
+    HttpRun,
+    LoadGenerator,
+    ProductionServer,
+    Request,
+    bench_services,
+    benchmarks_md_record,
+    django_setup,
+    figures_table,
+    interleaved,
+    production_environment,
 )
+from wechat.pay.v3_signing import PAY_SIGN_TYPE as V3_SIGN_TYPE  # noqa: E402 - after the path is set
 
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_pay_notify"
 API_KEY = "bench0pay0notify0api0key00000000"
 APPID = "wxbench000000000001"
 MCH_ID = "1900000001"
+V3_APPID = "wx00000000000b0002"
+V3_MCH_ID = "1900000002"
+APIV3_KEY = "bench0pay0notify0apiv3key0000000"
+PUBLIC_KEY_ID = "PUB_KEY_ID_0119000000020000000000000000"
 NOTIFY_PATH = "/wechat/pay/notify/"
+V3_NOTIFY_PATH = "/wechat/pay/v3/notify/"
 BASELINE_PATH = "/bench/pay-notify-baseline/"
+WARM_UP = 100  # distinct notifications of each version sent before the timed rounds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--notifications", type=int, default=2000)
+    parser.add_argument("--notifications", type=int, default=2000, help="of each API version, per round")
     parser.add_argument("--duplicates", type=float, default=0.3, help="share of the notifications that are copies")
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--record", action="store_true", help="write the figures to docs/benchmarks.md")
+    parser.add_argument("--note", default="", help="recorded with the figures: what the reader should know of the run")
     parser.add_argument("--keep-database", action="store_true", help="leave the database for inspection")
     options = parser.parse_args()
 
-    database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
-    database_recreate(database_url)
-    work_dir = Path(tempfile.mkdtemp(prefix="bench-pay-notify-"))
-    environment = bench_environment(database_url=database_url, work_dir=work_dir)
-    os.environ.update(environment)
+    with bench_services("pay_notify", keep_database=options.keep_database) as services:
+        environment = bench_environment(services)
+        django_setup(environment)
+        distinct = round(options.notifications * (1 - options.duplicates))
+        per_version = WARM_UP + options.rounds * distinct
+        print(f"loading {2 * per_version:,} orders with pending payments (v2 and v3) ...", flush=True)
+        wechatpay_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        v2_payments, v3_payments = payments_make(distinct=per_version, wechatpay_key=wechatpay_key)
+        randomness = random.Random(8)
 
-    import django
+        def batches(payments: list) -> list[list]:
+            """The warm-up's payments, then each round's."""
+            rounds = [
+                payments[WARM_UP + number * distinct : WARM_UP + (number + 1) * distinct]
+                for number in range(options.rounds)
+            ]
+            return [payments[:WARM_UP], *rounds]
 
-    django.setup()
-    from django.core.management import call_command
-
-    distinct = round(options.notifications * (1 - options.duplicates))
-    print(f"loading {distinct:,} orders with pending payments ...", flush=True)
-    call_command("migrate", verbosity=0)
-    bodies = notifications_make(distinct=distinct, total=options.notifications)
-
-    port = free_port()
-    server = start_gunicorn(port=port, workers=options.workers, environment=environment, log=work_dir / "gunicorn.log")
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(f"{url}/api/v1/health", server)
-        post_all(url + BASELINE_PATH, bodies[:200], concurrency=options.concurrency)  # warm every worker up
-        baseline = post_all(url + BASELINE_PATH, bodies, concurrency=options.concurrency)
-        notify = post_all(url + NOTIFY_PATH, bodies, concurrency=options.concurrency)
-        print(
-            f"\ngunicorn {options.workers} workers, {options.notifications:,} notifications "
-            f"({options.notifications - distinct:,} duplicates), {options.concurrency} at a time; latencies in ms\n"
-        )
-        print(f"{'endpoint':<12} {'notifications/s':>16} {'p50':>7} {'p99':>7} {'ratio':>6}")
-        for name, run in (("baseline", baseline), ("notify", notify)):
-            print(
-                f"{name:<12} {run.per_second:>16.0f} {run.p50_ms:>7.1f} {run.p99_ms:>7.1f}"
-                f" {run.per_second / baseline.per_second:>6.2f}"
+        v2_batches = [
+            with_duplicates(
+                v2_notifications(batch),
+                total=len(batch) if number == 0 else options.notifications,
+                randomness=randomness,
             )
-        outcome_check(notify=notify, distinct=distinct, total=options.notifications)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        from django.db import connections
+            for number, batch in enumerate(batches(v2_payments))
+        ]
+        v3_batches = batches(v3_payments)
 
-        connections.close_all()
-        if not options.keep_database:
-            database_drop(database_url)
-        shutil.rmtree(work_dir, ignore_errors=True)
+        def v3_requests(batch: list, total: int) -> list[Request]:
+            # Signed just before they are sent: v3's signatures are good for 5 minutes (签名验证).
+            return with_duplicates(
+                v3_notifications(batch, wechatpay_key=wechatpay_key), total=total, randomness=randomness
+            )
+
+        with ProductionServer(environment, log=services.work_dir / "gunicorn.log") as server, LoadGenerator() as load:
+
+            def send(path: str, requests_: list[Request]) -> HttpRun:
+                return load.run(
+                    server.url,
+                    [Request("POST", path, body, headers) for body, headers in requests_],
+                    concurrency=options.concurrency,
+                )
+
+            send(BASELINE_PATH, v2_batches[0])  # every worker and thread warmed up before timing
+            send(NOTIFY_PATH, v2_batches[0])
+            send(V3_NOTIFY_PATH, v3_requests(v3_batches[0], total=len(v3_batches[0])))
+            print(f"{options.rounds} rounds of {options.notifications:,} notifications of each kind ...", flush=True)
+            results = interleaved(
+                {
+                    "baseline (SUCCESS only)": lambda number: send(BASELINE_PATH, v2_batches[1 + number]),
+                    "v2 /wechat/pay/notify/": lambda number: send(NOTIFY_PATH, v2_batches[1 + number]),
+                    "v3 /wechat/pay/v3/notify/": lambda number: send(
+                        V3_NOTIFY_PATH, v3_requests(v3_batches[1 + number], total=options.notifications)
+                    ),
+                },
+                rounds=options.rounds,
+            )
+        table = figures_table(results, baseline="baseline (SUCCESS only)", metric=PER_SECOND)
+        settings_line = (
+            f"{server.settings_line}; {options.notifications:,} notifications of each kind a round "
+            f"({options.notifications - distinct:,} of them copies), {options.concurrency} at a time"
+        )
+        print(f"\n{settings_line}\n\n{table.text()}")
+        crypto = crypto_costs(v3_requests(v3_batches[1][:1], total=1)[0], wechatpay_key=wechatpay_key)
+        print(f"\nper v3 notification, in one process: {crypto}")
+        outcome = outcome_check(
+            v2=[*results["v2 /wechat/pay/notify/"]],
+            v3=[*results["v3 /wechat/pay/v3/notify/"]],
+            distinct=per_version,
+            sent=2 * (WARM_UP + options.rounds * options.notifications),
+        )
+        if options.record:
+            benchmarks_md_record(
+                bench="pay_notify",
+                tables={"": table},
+                settings=settings_line,
+                notes=f"Per v3 notification, in one process: {crypto}. {outcome} {options.note}".strip(),
+            )
 
 
-def bench_environment(*, database_url: str, work_dir: Path) -> dict[str, str]:
-    """Production settings (DEBUG off); the notification endpoint touches neither the cache nor the broker."""
-    return {
-        "DJANGO_SETTINGS_MODULE": "bench.pay_notify_settings",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": "bench-only-" + "x" * 50,
-        "DJANGO_FIELD_ENCRYPTION_SALT": "bench-only-salt",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DJANGO_LOG_LEVEL": "WARNING",
-        "DJANGO_MEDIA_ROOT": str(work_dir / "media"),
-        "DJANGO_VAR_DIR": str(work_dir / "var"),
-        "DATABASE_URL": database_url,
-        "DATABASE_CONN_MAX_AGE": "600",  # persistent connections, as a production web server keeps them
-        "CACHE_URL": "locmemcache://",
-        "CELERY_BROKER_URL": "memory://",
-        "WECHAT_OFFICIAL_ACCOUNT_APPID": "bench",
-        "WECHAT_OFFICIAL_ACCOUNT_SECRET": "bench",
-        "WECHAT_MINI_PROGRAM_APPID": APPID,
-        "WECHAT_MINI_PROGRAM_SECRET": "bench",
-        "WECHAT_PAY_MCH_ID": MCH_ID,
-        "WECHAT_PAY_API_KEY": API_KEY,
-        "WECHAT_PAY_NOTIFY_URL": "https://shop.example.com/wechat/pay/notify/",
-        # Required in production; no refund is made here.
-        "WECHAT_PAY_CERT_PATH": "bench",
-        "WECHAT_PAY_KEY_PATH": "bench",
-    }
+def bench_environment(services: BenchServices) -> dict[str, str]:
+    """Production's environment with the baseline endpoint's URLs (bench/settings.py) and the bench's merchant."""
+    return production_environment(
+        services,
+        DJANGO_SETTINGS_MODULE="bench.settings",
+        WECHAT_MINI_PROGRAM_APPID=APPID,
+        WECHAT_PAY_MCH_ID=MCH_ID,
+        WECHAT_PAY_API_KEY=API_KEY,
+    )
 
 
-def notifications_make(*, distinct: int, total: int) -> list[bytes]:
-    """`distinct` orders with a pending payment each, and `total` signed notifications for them (the rest copies)."""
+def payments_make(*, distinct: int, wechatpay_key: RSAPrivateKey) -> tuple[list, list]:
+    """`distinct` orders with a pending payment for each API version: (v2 payments, v3 payments)."""
     from django.utils import timezone
 
     from catalog.models import Category, Product, Sku
     from customers.models import Customer
     from orders.models import Order, OrderLine, Payment
-    from wechat.pay.signing import HMAC_SHA256, MD5, sign
-    from wechat.pay.v2 import build_xml
+    from wechat.merchants import mini_program_default
+    from wechat.models import Merchant, MiniProgram
+    from wechat.pay.signing import HMAC_SHA256, MD5
 
     category = Category.objects.add_root(create_kwargs={"name": "茶具", "slug": "tea"})
     products = Product.objects.bulk_create(
@@ -153,6 +190,19 @@ def notifications_make(*, distinct: int, total: int) -> list[bytes]:
             for product in products
         ]
     )
+    mini_program_default()  # the settings' Mini Program and its v2 merchant
+    v3_merchant = Merchant.objects.create(
+        name="bench v3",
+        mch_id=V3_MCH_ID,
+        api_version=Merchant.ApiVersion.V3,
+        apiv3_key=APIV3_KEY,
+        private_key=_pem_private(rsa.generate_private_key(public_exponent=65537, key_size=2048)),
+        certificate_serial="5157F09EFDC096DE15EBE81A47057A7232F1B8E1",
+        verification=Merchant.Verification.PUBLIC_KEY,
+        wechatpay_public_key=_pem_public(wechatpay_key),
+        wechatpay_public_key_id=PUBLIC_KEY_ID,
+    )
+    MiniProgram.objects.create(name="bench v3", appid=V3_APPID, app_secret="bench", merchant=v3_merchant)
     customer = Customer.objects.create(openid="o-bench-customer")
     expires_at = timezone.now() + timedelta(days=1)
     orders = Order.objects.bulk_create(
@@ -169,7 +219,7 @@ def notifications_make(*, distinct: int, total: int) -> list[bytes]:
                 address_detail="科技园路 1 号",
                 expires_at=expires_at,
             )
-            for number in range(distinct)
+            for number in range(2 * distinct)
         ],
         batch_size=2000,
     )
@@ -187,22 +237,49 @@ def notifications_make(*, distinct: int, total: int) -> list[bytes]:
         ],
         batch_size=2000,
     )
-    payments = Payment.objects.bulk_create(
+    v2_payments = Payment.objects.bulk_create(
         [
             Payment(
                 order=order,
                 out_trade_no=f"{order.order_no}01",
                 amount_fen=3990,
                 sign_type=MD5 if number % 2 else HMAC_SHA256,
+                # Made through the settings' Mini Program and merchant, named as prepay names them now.
+                appid=APPID,
+                mch_id=MCH_ID,
                 prepay_id=f"wx{number:030d}",
                 prepay_expires_at=expires_at,
             )
-            for number, order in enumerate(orders)
+            for number, order in enumerate(orders[:distinct])
         ],
         batch_size=2000,
     )
-    bodies = []
-    for number, payment in enumerate(payments):
+    v3_payments = Payment.objects.bulk_create(
+        [
+            Payment(
+                order=order,
+                out_trade_no=f"{order.order_no}01",
+                amount_fen=3990,
+                sign_type=V3_SIGN_TYPE,
+                appid=V3_APPID,
+                mch_id=V3_MCH_ID,
+                prepay_id=f"wx{distinct + number:030d}",
+                prepay_expires_at=expires_at,
+            )
+            for number, order in enumerate(orders[distinct:])
+        ],
+        batch_size=2000,
+    )
+    return v2_payments, v3_payments
+
+
+def v2_notifications(payments: list) -> list[tuple[bytes, dict[str, str]]]:
+    """支付结果通知 (v2) for each payment: XML signed with the API key, as its payment was signed."""
+    from wechat.pay.signing import HMAC_SHA256, sign
+    from wechat.pay.v2 import build_xml
+
+    requests_ = []
+    for payment in payments:
         fields = {
             "appid": APPID,
             "bank_type": "CMC",
@@ -210,77 +287,163 @@ def notifications_make(*, distinct: int, total: int) -> list[bytes]:
             "fee_type": "CNY",
             "is_subscribe": "N",
             "mch_id": MCH_ID,
-            "nonce_str": f"{number:032x}",
-            "openid": customer.openid,
+            "nonce_str": f"{payment.pk:032x}",
+            "openid": "o-bench-customer",
             "out_trade_no": payment.out_trade_no,
             "result_code": "SUCCESS",
             "return_code": "SUCCESS",
             "time_end": "20261123150312",
             "total_fee": "3990",
             "trade_type": "JSAPI",
-            "transaction_id": f"42000020261123{number:014d}",
+            "transaction_id": f"42000020261123{payment.pk:014d}",
         }
         if payment.sign_type == HMAC_SHA256:
             fields["sign_type"] = HMAC_SHA256
         fields["sign"] = sign(fields, API_KEY, payment.sign_type)
-        bodies.append(build_xml(fields))
-    randomness = random.Random(8)
-    randomness.shuffle(bodies)
-    # Each copy lands within a few places after its original, so many are handled at the same time
-    # as it: the duplicates that matter, as WeChat's resends after a slow answer are.
-    placed = [(float(position), body) for position, body in enumerate(bodies)]
-    for _ in range(total - distinct):
-        position = randomness.randrange(distinct)
-        placed.append((position + randomness.uniform(0, 16), bodies[position]))
+        requests_.append((build_xml(fields), {"Content-Type": "text/xml"}))
+    return requests_
+
+
+def v3_notifications(payments: list, *, wechatpay_key: RSAPrivateKey) -> list[tuple[bytes, dict[str, str]]]:
+    """支付成功回调通知 (v3) for each payment: the resource encrypted with the APIv3 key, signed as WeChat Pay signs."""
+    from wechat.pay.v3_signing import answer_message, resource_encrypt, rsa_sign
+
+    requests_ = []
+    timestamp = str(int(time.time()))
+    for payment in payments:
+        resource = {
+            "appid": V3_APPID,
+            "mchid": V3_MCH_ID,
+            "out_trade_no": payment.out_trade_no,
+            "transaction_id": f"42000020261124{payment.pk:014d}",
+            "trade_type": "JSAPI",
+            "trade_state": "SUCCESS",
+            "trade_state_desc": "支付成功",
+            "bank_type": "CMC",
+            "attach": "",
+            "success_time": "2026-11-23T15:03:12+08:00",
+            "payer": {"openid": "o-bench-customer"},
+            "amount": {"total": 3990, "payer_total": 3990, "currency": "CNY", "payer_currency": "CNY"},
+        }
+        nonce = f"{payment.pk:012x}"
+        body = json.dumps(
+            {
+                "id": f"EV-{payment.pk:020d}",
+                "create_time": "2026-11-23T15:03:12+08:00",
+                "resource_type": "encrypt-resource",
+                "event_type": "TRANSACTION.SUCCESS",
+                "summary": "支付成功",
+                "resource": {
+                    "original_type": "transaction",
+                    "algorithm": "AEAD_AES_256_GCM",
+                    "ciphertext": resource_encrypt(
+                        apiv3_key=APIV3_KEY,
+                        nonce=nonce,
+                        plaintext=json.dumps(resource, ensure_ascii=False).encode(),
+                        associated_data="transaction",
+                    ),
+                    "associated_data": "transaction",
+                    "nonce": nonce,
+                },
+            },
+            ensure_ascii=False,
+        ).encode()
+        header_nonce = f"{payment.pk:032x}"
+        headers = {
+            "Content-Type": "application/json",
+            "Wechatpay-Timestamp": timestamp,
+            "Wechatpay-Nonce": header_nonce,
+            "Wechatpay-Serial": PUBLIC_KEY_ID,
+            "Wechatpay-Signature": rsa_sign(wechatpay_key, answer_message(timestamp, header_nonce, body).decode()),
+        }
+        requests_.append((body, headers))
+    return requests_
+
+
+def with_duplicates(
+    requests_: list[tuple[bytes, dict[str, str]]], *, total: int, randomness: random.Random
+) -> list[tuple[bytes, dict[str, str]]]:
+    """The requests shuffled, with copies up to `total`, each copy within a few places after its original.
+
+    So many are handled at the same time as it: the duplicates that matter, as WeChat's resends
+    after a slow answer are.
+    """
+    shuffled = list(requests_)
+    randomness.shuffle(shuffled)
+    placed = [(float(position), request) for position, request in enumerate(shuffled)]
+    for _ in range(total - len(shuffled)):
+        position = randomness.randrange(len(shuffled))
+        placed.append((position + randomness.uniform(0, 16), shuffled[position]))
     placed.sort(key=lambda entry: entry[0])
-    return [body for _, body in placed]
+    return [request for _, request in placed]
 
 
-class Run:
-    def __init__(self, *, seconds: float, latencies: list[float], answers: list[tuple[int, bytes]]):
-        self.per_second = len(latencies) / seconds
-        ordered = sorted(latencies)
-        self.p50_ms = statistics.median(ordered) * 1000
-        self.p99_ms = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
-        self.answers = answers
+def crypto_costs(request: tuple[bytes, dict[str, str]], *, wechatpay_key: RSAPrivateKey) -> str:
+    """What one v3 notification's cryptography costs, in this process: the RSA verify and the AES-GCM decrypt."""
+    from wechat.pay.v3_signing import answer_verify, resource_decrypt
 
-
-def post_all(url: str, bodies: list[bytes], *, concurrency: int) -> Run:
-    """POST every body, `concurrency` at a time, each thread on its own keep-alive session."""
-    local = threading.local()
-
-    def post(body: bytes) -> tuple[float, int, bytes]:
-        if not hasattr(local, "session"):
-            local.session = requests.Session()
-        session = local.session
-        started = time.perf_counter()
-        response = session.post(url, data=body, headers={"Content-Type": "text/xml"}, timeout=30)
-        return time.perf_counter() - started, response.status_code, response.content
-
+    body, headers = request
+    resource = json.loads(body)["resource"]
+    public_key = wechatpay_key.public_key()
+    rounds = 500
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        results = list(pool.map(post, bodies))
-    seconds = time.perf_counter() - started
-    return Run(
-        seconds=seconds,
-        latencies=[latency for latency, _, _ in results],
-        answers=[(status, content) for _, status, content in results],
+    for _ in range(rounds):
+        answer_verify(headers=headers, body=body, public_key_for_serial=lambda serial: public_key)
+    verify_us = (time.perf_counter() - started) / rounds * 1e6
+    started = time.perf_counter()
+    for _ in range(rounds):
+        resource_decrypt(
+            apiv3_key=APIV3_KEY,
+            nonce=resource["nonce"],
+            ciphertext=resource["ciphertext"],
+            associated_data=resource["associated_data"],
+        )
+    decrypt_us = (time.perf_counter() - started) / rounds * 1e6
+    return f"RSA-2048 verify {verify_us:.0f} µs, AES-256-GCM decrypt {decrypt_us:.0f} µs"
+
+
+def _pem_public(key: RSAPrivateKey) -> str:
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
     )
 
 
-def outcome_check(*, notify: Run, distinct: int, total: int) -> None:
+def _pem_private(key: RSAPrivateKey) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def outcome_check(*, v2: list[HttpRun], v3: list[HttpRun], distinct: int, sent: int) -> str:
+    """Every answer a success, each distinct order paid once, every notification stored; exits otherwise."""
     from orders.models import NotificationOutcome, Order, OrderStatus, PaymentNotification
 
-    refused = [answer for answer in notify.answers if answer[0] != 200 or b"SUCCESS" not in answer[1]]
+    refused = [
+        (status, answer)
+        for run in v2
+        for status, answer in zip(run.statuses, run.answers, strict=True)
+        if status != 200 or b"SUCCESS" not in answer
+    ]
+    # v3's success: 204, no body.
+    refused += [
+        (status, answer)
+        for run in v3
+        for status, answer in zip(run.statuses, run.answers, strict=True)
+        if status != 204
+    ]
     paid = Order.objects.filter(status=OrderStatus.PAID).count()
     applied = PaymentNotification.objects.filter(outcome=NotificationOutcome.APPLIED).count()
     stored = PaymentNotification.objects.count()
-    print(
-        f"\norders paid {paid:,} (distinct orders {distinct:,}); notifications stored {stored:,} of {total:,}, "
-        f"applied {applied:,}; answers not SUCCESS: {len(refused)}"
+    summary = (
+        f"Orders paid {paid:,} (distinct orders {2 * distinct:,}); notifications stored {stored:,} of {sent:,} sent, "
+        f"applied {applied:,}; answers not a success: {len(refused)}."
     )
-    if refused or paid != distinct or applied != distinct or stored != total:
+    print(f"\n{summary}")
+    if refused or paid != 2 * distinct or applied != 2 * distinct or stored != sent:
         sys.exit(f"FAILED: e.g. {refused[:1]}")
+    return summary
 
 
 if __name__ == "__main__":

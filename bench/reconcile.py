@@ -1,20 +1,27 @@
 """Reconciling a day's WeChat Pay bill against our payments in PostgreSQL, beside csv.reader reading the same file.
 
-    DATABASE_URL=postgres://user@host:5432/name .venv/bin/python bench/reconcile.py [--rows 1000000]
+    DATABASE_URL=postgres://user@host:5432/name .venv/bin/python bench/reconcile.py [--rows 1000000] [--quick]
+        [--rounds 3] [--record --note "..."]
 
 Creates its own database (<name>_reconcile_bench, dropped at the end), writes a bill of `rows`
-payment rows in WeChat's format (27 columns, backticked fields, CRLF, the summary header and row;
-the layout of tests/fixtures/wechat/bill-sample.csv) to a temporary file, and loads the matching
-`rows` orders and paid payments with COPY. Then, each in a fresh Python process so that neither
-counts the other's memory:
-- baseline: csv.reader reads the file, row by row, and does nothing with the rows (run before
-  and after the reconciliation; their mean counts);
+payments in WeChat's format (27 columns, backticked fields, CRLF, the summary header and row;
+the layout of tests/fixtures/wechat/bill-sample.csv) to a temporary file, with a refund row for
+every 50th payment, and loads the matching orders, paid payments and succeeded refunds with COPY.
+1 % of the payments carry a discrepancy, five kinds in turn (payment i with i % 500 equal to):
+  7 the bill's amount is 1 fen more than ours (amount mismatch),
+  107 the bill has a payment we do not (missing locally),
+  207 we have a paid payment the bill lacks (missing at WeChat),
+  325 the bill has a refund we do not (refund missing locally),
+  425 our refund is 1 fen less than the bill's (refund amount mismatch).
+Then, each in a fresh Python process so that neither counts the other's memory, alternating
+over --rounds rounds (the order rotated each round):
+- baseline: csv.reader reads the file, row by row, and does nothing with the rows;
 - reconcile: the product's reconciliation_run_from_lines() fed the file's lines (the download
   left out: it is the one seam), which parses, streams the rows into PostgreSQL, compares them
-  with the payments of the day in SQL, checks the summary, and records the run.
-It prints seconds, rows/s and peak memory (the process's peak resident set, VmHWM: Python,
-Django, psycopg and their buffers, everything) for both, the ratio of the times (aim: within 5x)
-and checks that the run matched every row and found no discrepancy.
+  with the payments and refunds of the day in SQL, checks the summary, and records the run.
+It prints medians (min–max) of seconds, rows/s and peak memory (the process's peak resident set,
+VmHWM: Python, Django, psycopg and their buffers, everything), the ratio of the times (aim: within
+5x), and the discrepancies found by kind against those planted: every round must find exactly them.
 """
 
 import argparse
@@ -30,6 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.harness import PlainTable, Spread, benchmarks_md_record, interleaved, machine_description, ratio_spread
 from bench.side_database import side_database
 
 BILL_DATE = date(2026, 11, 22)
@@ -41,6 +49,24 @@ COLUMNS = (
 SUMMARY_HEADER = "总交易单数,应结订单总金额,退款总金额,充值券退款总金额,手续费总金额,订单总金额,申请退款总金额"
 APPID, MCH_ID, OPENID = "wx2421b1c4370ec43b", "10000100", "oUpF8uMEb4qRXf22hE3X68TekukE"
 COPY_PROGRESS_EVERY = 200_000
+REFUND_EVERY = 50  # payment i has a refund when i % REFUND_EVERY == REFUND_AT
+REFUND_AT = 25
+# Payment i carries a discrepancy when i % 500 is one of these: 5 in 500, 1 %.
+AMOUNT_MISMATCH, MISSING_LOCALLY, MISSING_AT_WECHAT, REFUND_MISSING_LOCALLY, REFUND_AMOUNT_MISMATCH = (
+    7,
+    107,
+    207,
+    325,
+    425,
+)
+PLANTED_KINDS = {
+    AMOUNT_MISMATCH: "amount_mismatch",
+    MISSING_LOCALLY: "missing_locally",
+    MISSING_AT_WECHAT: "missing_at_wechat",
+    REFUND_MISSING_LOCALLY: "missing_locally",
+    REFUND_AMOUNT_MISMATCH: "amount_mismatch",
+}
+QUICK_ROWS = 5_000
 
 
 def _peak_rss_bytes() -> int:
@@ -73,7 +99,9 @@ def _side_reconcile(bill: Path) -> dict:
 
     # As in production: DEBUG would keep every query in memory.
     settings.DEBUG = False
-    from orders.models import ReconciliationTrigger
+    from django.db.models import Count
+
+    from orders.models import Discrepancy, ReconciliationTrigger
     from orders.services.reconciliation import reconciliation_run_from_lines
 
     started = time.perf_counter()
@@ -90,6 +118,12 @@ def _side_reconcile(bill: Path) -> dict:
         "error": run.error_message,
         "matched": run.matched_count,
         "discrepancies": run.discrepancy_count,
+        "by_kind": dict(
+            Discrepancy.objects.filter(last_seen_run=run)
+            .values_list("kind")
+            .annotate(count=Count("id"))
+            .values_list("kind", "count")
+        ),
         "summary_agrees": run.summary_settlement_fen == run.rows_settlement_fen
         and run.summary_trade_count == run.payment_rows + run.refund_rows,
     }
@@ -99,17 +133,43 @@ def _side_reconcile(bill: Path) -> dict:
 
 
 def _trades(rows: int):
-    """(out_trade_no, transaction_id, amount in fen, paid at) for each payment, in time order."""
+    """(number, out_trade_no, transaction_id, amount in fen, paid at) for each payment, in time order."""
     amounts = random.Random(42)
     day_start = datetime(BILL_DATE.year, BILL_DATE.month, BILL_DATE.day, tzinfo=_beijing())
     step = 86_400 / rows
     for number in range(rows):
         yield (
+            number,
             f"B{BILL_DATE:%Y%m%d}{number:015d}",
             f"4200002026{BILL_DATE:%m%d}{number:014d}",
-            amounts.randint(1, 200_000),
+            amounts.randint(2, 200_000),
             day_start + timedelta(seconds=int(number * step)),
         )
+
+
+def _refund(number: int, fen: int, paid_at: datetime) -> tuple[str, str, int, datetime] | None:
+    """(out_refund_no, refund_id, amount in fen, requested at) if payment `number` has a refund: half of it."""
+    if number % REFUND_EVERY != REFUND_AT:
+        return None
+    return (
+        f"R{BILL_DATE:%Y%m%d}{number:015d}",
+        f"5000202611{BILL_DATE:%d}{number:013d}",
+        fen // 2,
+        paid_at + timedelta(seconds=1),
+    )
+
+
+def _planted(number: int) -> int | None:
+    return number % 500 if number % 500 in PLANTED_KINDS else None
+
+
+def planted_discrepancies(rows: int) -> dict[str, int]:
+    """The discrepancies the bill and our rows are built with, by kind: what every run must find."""
+    found: dict[str, int] = {}
+    for number in range(rows):
+        if (planted := _planted(number)) is not None:
+            found[PLANTED_KINDS[planted]] = found.get(PLANTED_KINDS[planted], 0) + 1
+    return found
 
 
 def _beijing():
@@ -119,27 +179,58 @@ def _beijing():
 
 
 def _yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}"
 
 
-def _bill_write(path: Path, rows: int) -> None:
-    """The bill as WeChat writes it; amounts summed in fen, the fee rounded half up at 0.60% as the sandbox does."""
-    settled = fees = 0
+def _fee(fen: int) -> str:
+    """WeChat's fee column: yuan to five places."""
+    sign = "-" if fen < 0 else ""
+    return f"{sign}{abs(fen) // 100}.{abs(fen) % 100:02d}000"
+
+
+def _bill_write(path: Path, rows: int) -> int:
+    """The bill as WeChat writes it; amounts summed in fen, fees rounded half up at 0.60% as the sandbox does.
+
+    Returns the bill's rows (payments and refunds).
+    """
+    settled = refunded = fees = written = 0
     with path.open("w", encoding="utf-8", newline="") as bill:
         bill.write(COLUMNS + "\r\n")
-        for out_trade_no, transaction_id, fen, paid_at in _trades(rows):
+        for number, out_trade_no, transaction_id, fen, paid_at in _trades(rows):
+            planted = _planted(number)
+            if planted == MISSING_AT_WECHAT:
+                continue
+            if planted == AMOUNT_MISMATCH:
+                fen += 1
             fee = (fen * 6 + 500) // 1000
             settled += fen
             fees += fee
+            written += 1
             amount = _yuan(fen)
             bill.write(
                 f"`{paid_at:%Y-%m-%d %H:%M:%S},`{APPID},`{MCH_ID},`0,`,`{transaction_id},`{out_trade_no},`{OPENID},"
                 f"`JSAPI,`SUCCESS,`OTHERS,`CNY,`{amount},`0.00,`0,`0,`0.00,`0.00,`,`,`Ceramic mug x1,`,"
-                f"`{fee // 100}.{fee % 100:02d}000,`0.60%,`{amount},`0.00,`\r\n"
+                f"`{_fee(fee)},`0.60%,`{amount},`0.00,`\r\n"
             )
+            if refund := _refund(number, fen, paid_at):
+                out_refund_no, refund_id, refund_fen, requested_at = refund
+                refund_fee = -((refund_fen * 6 + 500) // 1000)
+                refunded += refund_fen
+                fees += refund_fee
+                written += 1
+                bill.write(
+                    f"`{requested_at:%Y-%m-%d %H:%M:%S},`{APPID},`{MCH_ID},`0,`,`{transaction_id},`{out_trade_no},"
+                    f"`{OPENID},`JSAPI,`REFUND,`OTHERS,`CNY,`0.00,`0.00,`{refund_id},`{out_refund_no},"
+                    f"`{_yuan(refund_fen)},`0.00,`ORIGINAL,`SUCCESS,`Ceramic mug x1,`,`{_fee(refund_fee)},`0.60%,"
+                    f"`0.00,`{_yuan(refund_fen)},`\r\n"
+                )
         bill.write(SUMMARY_HEADER + "\r\n")
-        fee_total = f"{fees // 100}.{fees % 100:02d}000"
-        bill.write(f"`{rows},`{_yuan(settled)},`0.00,`0.00,`{fee_total},`{_yuan(settled)},`0.00\r\n")
+        bill.write(
+            f"`{written},`{_yuan(settled)},`{_yuan(refunded)},`0.00,`{_fee(fees)},`{_yuan(settled)},"
+            f"`{_yuan(refunded)}\r\n"
+        )
+    return written
 
 
 def _copy_rows(cursor, model, rows) -> None:
@@ -166,10 +257,11 @@ def _local_payments_load(rows: int) -> None:
     from django.utils import timezone
 
     from customers.models import Customer
-    from orders.models import Order, Payment
+    from orders.models import Order, Payment, Refund
 
     now = timezone.now()
     customer = Customer.objects.create(openid=OPENID)
+    ours = [trade for trade in _trades(rows) if _planted(trade[0]) != MISSING_LOCALLY]
     orders = (
         {
             "id": number + 1,
@@ -193,7 +285,7 @@ def _local_payments_load(rows: int) -> None:
             "carrier": "",
             "tracking_number": "",
         }
-        for number, (out_trade_no, _, fen, paid_at) in enumerate(_trades(rows))
+        for number, out_trade_no, _, fen, paid_at in ours
     )
     payments = (
         {
@@ -209,16 +301,34 @@ def _local_payments_load(rows: int) -> None:
             "created_at": now,
             "paid_at": paid_at,
         }
-        for number, (out_trade_no, transaction_id, fen, paid_at) in enumerate(_trades(rows))
+        for number, out_trade_no, transaction_id, fen, paid_at in ours
+    )
+    refunds = (
+        {
+            "id": number + 1,
+            "payment_id": number + 1,
+            "out_refund_no": out_refund_no,
+            "amount_fen": refund_fen - (1 if _planted(number) == REFUND_AMOUNT_MISMATCH else 0),
+            "reason": "买家退货",
+            "status": "succeeded",
+            "refund_id": refund_id,
+            "failure_reason": "",
+            "created_at": requested_at,
+            "settled_at": requested_at,
+        }
+        for number, _, _, fen, paid_at in ours
+        if (refund := _refund(number, fen, paid_at)) and _planted(number) != REFUND_MISSING_LOCALLY
+        for out_refund_no, refund_id, refund_fen, requested_at in [refund]
     )
     with connection.cursor() as cursor:
         _copy_rows(cursor, Order, orders)
         _copy_rows(cursor, Payment, payments)
-        for model in (Order, Payment):
+        _copy_rows(cursor, Refund, refunds)
+        for model in (Order, Payment, Refund):
             table = model._meta.db_table
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {rows})")
         # Production tables have statistics (autovacuum); freshly loaded ones get them now.
-        cursor.execute("ANALYZE orders_order, orders_payment")
+        cursor.execute("ANALYZE orders_order, orders_payment, orders_refund")
 
 
 def _side_run(side: str, bill: Path, environment: dict) -> dict:
@@ -234,13 +344,17 @@ def _side_run(side: str, bill: Path, environment: dict) -> dict:
     return json.loads(answer.stdout.strip().splitlines()[-1])
 
 
-def _megabytes(count: int) -> str:
-    return f"{count / 1024 / 1024:,.0f} MB"
+def _megabytes(count: float) -> str:
+    return f"{count / 1024 / 1024:,.0f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="payments in the bill")
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_ROWS:,} payments: for tests, seconds")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--record", action="store_true", help="write the figures to docs/benchmarks.md")
+    parser.add_argument("--note", default="", help="recorded with the figures: what the reader should know of the run")
     parser.add_argument("--side", choices=["baseline", "reconcile"], help=argparse.SUPPRESS)
     parser.add_argument("--bill", type=Path, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
@@ -249,6 +363,7 @@ def main() -> None:
         side = _side_baseline if arguments.side == "baseline" else _side_reconcile
         print(json.dumps(side(arguments.bill)))
         return
+    rows = QUICK_ROWS if arguments.quick else arguments.rows
     database = side_database("reconcile_bench")
     environment = {
         **os.environ,
@@ -264,46 +379,85 @@ def main() -> None:
     django.setup()
     from django.core.management import call_command
 
+    planted = planted_discrepancies(rows)
     try:
         call_command("migrate", verbosity=0)
         with tempfile.TemporaryDirectory(prefix="bench-reconcile-bill-") as folder:
             bill = Path(folder) / f"bill-{BILL_DATE:%Y%m%d}.csv"
             started = time.perf_counter()
-            _bill_write(bill, arguments.rows)
+            bill_rows = _bill_write(bill, rows)
             size = bill.stat().st_size / 1e6
-            print(f"bill: {arguments.rows:,} rows, {size:,.0f} MB ({time.perf_counter() - started:.1f} s)")
+            print(
+                f"bill: {bill_rows:,} rows ({rows:,} payments less the missing, refunds), {size:,.0f} MB "
+                f"({time.perf_counter() - started:.1f} s); planted discrepancies: {planted}"
+            )
             started = time.perf_counter()
-            _local_payments_load(arguments.rows)
-            print(f"local: {arguments.rows:,} orders and paid payments by COPY ({time.perf_counter() - started:.1f} s)")
+            _local_payments_load(rows)
+            print(f"local: orders, paid payments and refunds by COPY ({time.perf_counter() - started:.1f} s)")
             from django.db import connections
 
             connections.close_all()
-            # The baseline runs before and after, and counts as their mean: a machine busier during one
-            # of them moves the ratio less.
-            before = _side_run("baseline", bill, environment)
-            reconcile = _side_run("reconcile", bill, environment)
-            after = _side_run("baseline", bill, environment)
-            baseline = {**after, "seconds": (before["seconds"] + after["seconds"]) / 2}
+            print(f"{machine_description()}; {arguments.rounds} interleaved rounds ...", flush=True)
+            results = interleaved(
+                {
+                    "baseline": lambda _: _side_run("baseline", bill, environment),
+                    "reconcile": lambda _: _side_run("reconcile", bill, environment),
+                },
+                rounds=arguments.rounds,
+            )
     finally:
         from django.db import connections
 
         connections.close_all()
         database.drop()
 
-    print()
-    print(f"{'':<28}{'seconds':>10}{'rows/s':>12}{'peak memory':>14}")
-    for label, side in (("csv.reader alone (baseline)", baseline), ("reconciliation", reconcile)):
-        rows_per_second = side["rows"] / side["seconds"]
-        print(f"{label:<28}{side['seconds']:>10.1f}{rows_per_second:>12,.0f}{_megabytes(side['peak_rss']):>14}")
-    print(f"(baseline runs: {before['seconds']:.1f} s before, {after['seconds']:.1f} s after)")
-    ratio = reconcile["seconds"] / baseline["seconds"]
-    print(f"\nreconciliation / baseline: {ratio:.1f}x (aim: within 5x); peak memory aim: under 500 MB")
-    print(
-        f"run: {reconcile['status']}, {reconcile['matched']:,} of {reconcile['rows']:,} rows matched, "
-        f"{reconcile['discrepancies']} discrepancies, summary agrees: {reconcile['summary_agrees']}"
+    expected_total = sum(planted.values())
+    expected_matched = bill_rows - (expected_total - planted.get("missing_at_wechat", 0))
+    for run in results["reconcile"]:
+        print(
+            f"run: {run['status']}, {run['matched']:,} of {run['rows']:,} bill rows matched, "
+            f"{run['discrepancies']} discrepancies found {run['by_kind']}, summary agrees: {run['summary_agrees']}"
+        )
+        if (
+            run["status"] != "succeeded"
+            or run["rows"] != bill_rows
+            or run["discrepancies"] != expected_total
+            or run["by_kind"] != planted
+            or run["matched"] != expected_matched
+            or not run["summary_agrees"]
+        ):
+            sys.exit(
+                f"FAILED: the run did not find exactly the {expected_total} planted discrepancies {planted}: {run}"
+            )
+    seconds = {label: [side["seconds"] for side in runs] for label, runs in results.items()}
+    peaks = {label: [side["peak_rss"] for side in runs] for label, runs in results.items()}
+    table = PlainTable(
+        header=["run", "seconds", "bill rows/s", "peak RSS MB", "time ratio to baseline"],
+        rows=[
+            [
+                label,
+                Spread.of(seconds[label]).text(2),
+                Spread.of([bill_rows / value for value in seconds[label]]).text(0),
+                Spread.of([_peak / 1024 / 1024 for _peak in peaks[label]]).text(0),
+                "1" if label == "baseline" else ratio_spread(seconds[label], seconds["baseline"]).text(1),
+            ]
+            for label in ("baseline", "reconcile")
+        ],
+        rounds=arguments.rounds,
     )
-    if reconcile["status"] != "succeeded" or reconcile["matched"] != arguments.rows or reconcile["discrepancies"]:
-        sys.exit(f"the run did not match every row: {reconcile}")
+    settings_line = (
+        f"{rows:,} payments, {bill_rows:,} bill rows; baseline: csv.reader over the same file; "
+        f"peak RSS is each process's VmHWM"
+    )
+    ratio = ratio_spread(seconds["reconcile"], seconds["baseline"]).median
+    peak = max(peaks["reconcile"])
+    print(f"\n{settings_line}\n\n{table.text()}\n")
+    print(f"reconciliation / csv.reader: {ratio:.1f}x the time (aim: within 5x)")
+    print(f"reconciliation peak memory: {_megabytes(peak)} MB (aim: under 500 MB)")
+    print(f"discrepancies found: {expected_total} of {expected_total} planted, every round")
+    if arguments.record:
+        notes = f"Every round found the {expected_total} planted discrepancies ({planted}). {arguments.note}".strip()
+        benchmarks_md_record(bench="reconcile", tables={"": table}, settings=settings_line, notes=notes)
 
 
 if __name__ == "__main__":

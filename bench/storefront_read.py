@@ -1,53 +1,68 @@
-"""Storefront reads under load against a baseline in the same server, measured in one run.
+"""Storefront reads under gunicorn against prebuilt answers from the same server: one URL, and a realistic mix.
 
-    .venv/bin/python bench/storefront_read.py [--products 10000] [--seconds 10] [--connections 32]
+    DATABASE_URL=postgres://... CACHE_URL=redis://... CELERY_BROKER_URL=amqp://... \\
+        .venv/bin/python bench/storefront_read.py [--products 10000] [--variants 2000] [--requests 8000]
+        [--orders-per-second 5] [--concurrency 16] [--rounds 3] [--quick] [--record --note "..."]
 
-Needs PostgreSQL (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/bench_storefront;
-the database is dropped and created afresh), Redis for the cache every worker shares, as in
-production (BENCH_CACHE_URL, default redis://127.0.0.1:6379/14, flushed) and wrk (Debian:
-apt-get install -y wrk).
+Runs on bench/harness.py: gunicorn on config/gunicorn.py, DEBUG off, production's database
+connection setting and the Redis cache, on a database of its own beside DATABASE_URL's
+(<name>_storefront_read_bench, dropped at the end), with bench/storefront_settings.py: production's
+settings plus one baseline endpoint (bench/storefront_urls.py) that answers, for each URL a run
+reads, that URL's own body captured beforehand from the same server, as prebuilt bytes: the same
+Django stack, middleware and bytes on the wire, without queries, serialization or caches.
 
-It loads a catalog of --products products (three SKUs and an image each, in a
-category tree), starts the app under gunicorn with production settings, and
-drives each storefront read with wrk at --connections connections:
-- list: the first page (newest, 20 products), the page a Mini Program opens on;
-- filtered list: a category with its subcategories, in stock, cheapest first;
-- detail: products picked at random from the whole catalog.
-The baseline for each is an endpoint in the same server that answers that
-read's own body, captured beforehand, as prebuilt bytes: the same Django stack,
-middleware and bytes on the wire, without queries or serialization. The ratio
-is our requests/s over the baseline's, twice: as deployed (a repeated list read
-is answered from the caches for its max-age, a detail read until its product
-changes) and with the cache switched off, so every read queries and serializes.
-Before the timed runs each detail path is read once, as a running shop has
-read its products since they last changed; lists warm up in wrk's first 2 s.
+It loads a catalog of --products products (three SKUs and an image each, in a tree of 10
+categories of 5 subcategories), then, with a load generator in its own process sending
+--requests requests --concurrency at a time:
+- single URL (the best case): the first page of /api/v1/catalog/products (newest, 20), the page a
+  Mini Program opens on, answered from the caches once the first read has filled them;
+- realistic: three reads in four over --variants list URLs the API contract allows (a category or
+  none × in stock, out of stock, a price range, a keyword or no filter × the five orderings × page
+  sizes 20, 10 and 50; a quarter of them second or third pages, followed through `next` cursors),
+  one in four a product detail picked at random from 2,000 products (or all, if fewer), while a
+  writer process places orders at --orders-per-second through POST /api/v1/orders for SKUs of
+  those products, each order taking stock and so invalidating its product's cached detail, as
+  real orders do. The writer runs through the realistic baseline's runs too, so both share the
+  server with the same orders.
+Each has its baseline: the same sequence of URLs answered by the baseline endpoint. The four runs
+alternate over --rounds rounds; each ratio is the median of the rounds' requests/s over their
+baseline's (aims, issue 19: realistic ≥ 0.5, single URL ≥ 0.6). Every answer must be a 200, every
+order a 201. --quick is a small catalog and few requests, for tests: seconds, not figures.
 """
 
 import argparse
+import http.client
 import io
-import os
+import json
+import multiprocessing
 import random
-import re
-import shutil
-import socket
-import statistics
-import subprocess
+import secrets
 import sys
-import tempfile
 import time
+import uuid
+from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlparse, urlunparse
-
-import psycopg
-import redis
-import requests
+from urllib.parse import urlencode, urlparse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/bench_storefront"
-DEFAULT_CACHE_URL = "redis://127.0.0.1:6379/14"
-READS = ["list", "filtered list", "detail"]
+from bench.harness import (  # noqa: E402 - after the path is set
+    PER_SECOND,
+    PROXY_HEADERS,
+    BenchServices,
+    HttpRun,
+    LoadGenerator,
+    ProductionServer,
+    Request,
+    bench_services,
+    benchmarks_md_record,
+    django_setup,
+    figures_table,
+    interleaved,
+    production_environment,
+)
+
 SKUS_PER_PRODUCT = 3
 ROOT_CATEGORIES = ["茶与茶具", "餐厨", "家居", "文具", "服饰", "食品", "个护", "数码", "户外", "母婴"]
 SUBCATEGORIES_PER_ROOT = 5
@@ -56,159 +71,316 @@ TITLE_WORDS = (
     ["陶瓷", "玻璃", "长绒棉", "实木", "不锈钢", "亚麻", "真丝", "紫砂", "黄铜", "羊毛"],
     ["马克杯", "茶具套装", "砧板", "四件套", "茶饼", "花瓶", "餐盘", "围巾", "台灯", "收纳盒"],
 )
+LIST_PATH = "/api/v1/catalog/products"
+FILTERS = [
+    {},
+    {"in_stock": "true"},
+    {"in_stock": "false"},
+    {"price_min": "2000", "price_max": "30000"},
+    {"price_min": "50000"},
+    {"q": "陶瓷"},
+    {"q": "景德镇手作"},
+]
+ORDERINGS = [None, "price", "-price", "sales", "-sales"]
+PAGE_SIZES = [None, 10, 50]
+DETAIL_SAMPLE = 2_000
+DETAIL_SHARE = 0.25
+NEXT_PAGE_SHARE = 0.25
+BUYERS = 20
+SINGLE_BASELINE, SINGLE = "baseline: single URL, prebuilt", "single URL (list, first page)"
+REALISTIC_BASELINE, REALISTIC = "baseline: realistic, prebuilt", "realistic: lists, details, orders"
+QUICK = {"products": 300, "variants": 150, "requests": 300, "details": 100}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--products", type=int, default=10_000)
-    parser.add_argument("--seconds", type=int, default=5, help="per wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved runs of each read and its baseline")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers")
-    parser.add_argument("--keep-database", action="store_true", help="leave bench_storefront for inspection")
-    parser.add_argument("--reads", nargs="+", choices=READS, default=READS, help="which reads to drive")
+    parser.add_argument("--variants", type=int, default=2_000, help="distinct list URLs in the realistic run")
+    parser.add_argument("--requests", type=int, default=8_000, help="per run")
+    parser.add_argument("--orders-per-second", type=float, default=5, help="the writer's rate in realistic runs")
+    parser.add_argument("--concurrency", type=int, default=16, help="requests in flight")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK}: for tests, seconds")
+    parser.add_argument("--record", action="store_true", help="write the figures to docs/benchmarks.md")
+    parser.add_argument("--note", default="", help="recorded with the figures: what the reader should know of the run")
+    parser.add_argument("--keep-database", action="store_true", help="leave the database for inspection")
     options = parser.parse_args()
+    details_wanted = DETAIL_SAMPLE
+    if options.quick:
+        options.products, options.variants, options.requests = QUICK["products"], QUICK["variants"], QUICK["requests"]
+        details_wanted = QUICK["details"]
 
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is not installed: apt-get install -y wrk")
+    with bench_services("storefront_read", keep_database=options.keep_database) as services:
+        environment = bench_environment(services)
+        django_setup(environment)
+        print(f"loading {options.products:,} products ...", flush=True)
+        product_ids = catalog_load(product_count=options.products)
+        picker = random.Random(7)
+        detail_ids = picker.sample(product_ids, min(details_wanted, len(product_ids)))
+        order_skus = skus_for_orders(detail_ids)
+        buyers = buyers_make(BUYERS)
+        baseline_dir = Path(environment["BENCH_BASELINE_DIR"])
 
-    database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL)
-    database_recreate(database_url)
-    redis.Redis.from_url(os.environ.get("BENCH_CACHE_URL", DEFAULT_CACHE_URL)).flushdb()  # no answers from a past run
-    work_dir = Path(tempfile.mkdtemp(prefix="bench-storefront-"))
-    port = free_port()
-    environment = bench_environment(database_url=database_url, work_dir=work_dir)
-    os.environ.update(environment)
+        with ProductionServer(environment, log=services.work_dir / "gunicorn.log") as server, LoadGenerator() as load:
+            capture = BodyCapture(server.url, baseline_dir)
+            single = [LIST_PATH]
+            capture.body(LIST_PATH)
+            print(f"capturing the answers of {options.variants:,} list URLs ...", flush=True)
+            variants = list_variants(capture, options.variants, picker)
+            details = [f"{LIST_PATH}/{product_id}" for product_id in detail_ids]
+            for path in details:
+                capture.body(path)  # also read once, as a running shop has read its products since they changed
+            capture.index_write()
 
-    import django
+            def mixed(round_number: int) -> list[str]:
+                chooser = random.Random(1000 + round_number)
+                return [
+                    chooser.choice(details) if chooser.random() < DETAIL_SHARE else chooser.choice(variants)
+                    for _ in range(options.requests)
+                ]
 
-    django.setup()
-    from django.core.management import call_command
+            def reads(paths: list[str], *, baseline: bool) -> list[Request]:
+                return [Request("GET", capture.baseline_path(path) if baseline else path) for path in paths]
 
-    print(f"loading {options.products:,} products into {urlparse(database_url).path[1:]} ...", flush=True)
-    call_command("migrate", verbosity=0)
-    product_ids = catalog_load(product_count=options.products)
+            def run(paths: list[str], *, baseline: bool, with_orders: bool) -> HttpRun:
+                writer = OrderWriter(server.url, buyers, order_skus, options.orders_per_second) if with_orders else None
+                try:
+                    result = load.run(server.url, reads(paths, baseline=baseline), concurrency=options.concurrency)
+                finally:
+                    if writer:
+                        writer.stop()
+                failed = sorted({status for status in result.statuses if status != 200})
+                if failed:
+                    sys.exit(f"FAILED: answers {failed}; e.g. {result.answers[result.statuses.index(failed[0])][:300]}")
+                return result
 
-    host = f"127.0.0.1:{port}"
-    scenarios = {
-        "list": ["/api/v1/catalog/products"],
-        "filtered list": [filtered_list_path()],
-        "detail": [f"/api/v1/catalog/products/{product_id}" for product_id in random.sample(product_ids, 2000)],
-    }
-    scenarios = {name: paths for name, paths in scenarios.items() if name in options.reads}
-    bodies = capture_bodies(host=host, scenarios=scenarios, baseline_dir=work_dir / "baseline")
-
-    servers = {
-        cache_mode: start_gunicorn(
-            port=port,
-            workers=options.workers,
-            environment={**environment, "BENCH_RESPONSE_CACHE": cache_mode},
-            log=work_dir / f"gunicorn-{cache_mode}.log",
-        )
-        for cache_mode, port in {"on": port, "off": free_port()}.items()
-    }
-    urls = {cache_mode: f"http://127.0.0.1:{server.port}" for cache_mode, server in servers.items()}
-    try:
-        for cache_mode, server in servers.items():
-            wait_until_serving(f"{urls[cache_mode]}/api/v1/catalog/categories", server)
-        with requests.Session() as session:
-            del session.headers["Accept"]  # as wrk sends it
-            for path in scenarios.get("detail", []):
-                session.get(urls["on"] + path, timeout=10).raise_for_status()
-        print(
-            f"gunicorn {options.workers} workers, wrk {options.connections} connections, "
-            f"{options.rounds} interleaved rounds of {options.seconds} s, medians; latencies in ms\n"
-            "  cached: as deployed, lists kept for 15 s, details until their product changes (each read once first)\n"
-            "  uncached: the cache switched off, every read queries and serializes\n",
-            flush=True,
-        )
-        print(
-            f"{'read':<14} {'bytes':>6} | {'baseline req/s':>14} {'p50':>6} {'p99':>6} |"
-            f" {'cached req/s':>12} {'p50':>6} {'p99':>6} {'ratio':>5} |"
-            f" {'uncached req/s':>14} {'p50':>6} {'p99':>6} {'ratio':>5}"
-        )
-        for name, paths in scenarios.items():
-            runs = {
-                "baseline": (urls["on"], [f"/bench/baseline/{slug(name)}"]),
-                "cached": (urls["on"], paths),
-                "uncached": (urls["off"], paths),
-            }
-            # Interleaved rounds, so a change in the machine's load falls on all three alike.
-            results = {label: [] for label in runs}
-            for _ in range(options.rounds):
-                for label, (url, run_paths) in runs.items():
-                    results[label].append(wrk_run(url=url, paths=run_paths, options=options, script_dir=work_dir))
-            baseline, cached, uncached = (WrkResult.combined(results[label]) for label in runs)
+            # Every worker and thread has served each kind, the baseline has loaded its bodies.
+            for baseline in (False, True):
+                load.run(server.url, reads(mixed(-1)[:500], baseline=baseline), concurrency=options.concurrency)
+                load.run(server.url, reads(single * 200, baseline=baseline), concurrency=options.concurrency)
             print(
-                f"{name:<14} {bodies[name]:>6} | {baseline.requests_per_second:>14.0f} {baseline.p50_ms:>6.1f}"
-                f" {baseline.p99_ms:>6.1f} | {cached.requests_per_second:>12.0f} {cached.p50_ms:>6.1f}"
-                f" {cached.p99_ms:>6.1f} {cached.requests_per_second / baseline.requests_per_second:>5.2f} |"
-                f" {uncached.requests_per_second:>14.0f} {uncached.p50_ms:>6.1f} {uncached.p99_ms:>6.1f}"
-                f" {uncached.requests_per_second / baseline.requests_per_second:>5.2f}",
+                f"{options.rounds} interleaved rounds of {options.requests:,} requests a run, "
+                f"{options.concurrency} at a time ...",
                 flush=True,
             )
-    finally:
-        for server in servers.values():
-            server.terminate()
-            server.wait(timeout=30)
-        from django.db import connections
-
-        connections.close_all()
-        if not options.keep_database:
-            database_drop(database_url)
-        shutil.rmtree(work_dir, ignore_errors=True)
-
-
-def bench_environment(*, database_url: str, work_dir: Path) -> dict[str, str]:
-    """Production settings (DEBUG off), with throwaway values for what the storefront never touches."""
-    return {
-        "DJANGO_SETTINGS_MODULE": "bench.storefront_settings",
-        "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": "bench-only-" + "x" * 50,
-        "DJANGO_FIELD_ENCRYPTION_SALT": "bench-only-salt",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DJANGO_LOG_LEVEL": "WARNING",
-        "DJANGO_MEDIA_ROOT": str(work_dir / "media"),
-        "DJANGO_VAR_DIR": str(work_dir / "var"),
-        "DATABASE_URL": database_url,
-        # Persistent connections, as a production web server keeps them.
-        "DATABASE_CONN_MAX_AGE": "600",
-        "CACHE_URL": os.environ.get("BENCH_CACHE_URL", DEFAULT_CACHE_URL),
-        "CELERY_BROKER_URL": "memory://",
-        "BENCH_BASELINE_DIR": str(work_dir / "baseline"),
-        "WECHAT_PAY_NOTIFY_URL": "https://shop.example.com/wechat/pay/notify/",
-        **{
-            name: "bench"
-            for name in [
-                "WECHAT_OFFICIAL_ACCOUNT_APPID",
-                "WECHAT_OFFICIAL_ACCOUNT_SECRET",
-                "WECHAT_MINI_PROGRAM_APPID",
-                "WECHAT_MINI_PROGRAM_SECRET",
-                "WECHAT_PAY_MCH_ID",
-                "WECHAT_PAY_API_KEY",
-                "WECHAT_PAY_CERT_PATH",
-                "WECHAT_PAY_KEY_PATH",
-            ]
-        },
-    }
-
-
-def database_recreate(database_url: str) -> None:
-    name = urlparse(database_url).path[1:]
-    with psycopg.connect(maintenance_url(database_url), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
+            results = interleaved(
+                {
+                    SINGLE_BASELINE: lambda _: run(single * options.requests, baseline=True, with_orders=False),
+                    SINGLE: lambda _: run(single * options.requests, baseline=False, with_orders=False),
+                    REALISTIC_BASELINE: lambda r: run(mixed(r), baseline=True, with_orders=True),
+                    REALISTIC: lambda r: run(mixed(r), baseline=False, with_orders=True),
+                },
+                rounds=options.rounds,
+            )
+            settings_line = server.settings_line
+            orders = OrderWriter.totals()
+        if orders["failed"]:
+            sys.exit(f"FAILED: {orders['failed']} of {orders['placed'] + orders['failed']} orders not placed")
+        tables = {
+            "single URL": figures_table(
+                {label: results[label] for label in (SINGLE_BASELINE, SINGLE)},
+                baseline=SINGLE_BASELINE,
+                metric=PER_SECOND,
+            ),
+            "realistic": figures_table(
+                {label: results[label] for label in (REALISTIC_BASELINE, REALISTIC)},
+                baseline=REALISTIC_BASELINE,
+                metric=PER_SECOND,
+            ),
+        }
+        settings_line = (
+            f"{settings_line}; {options.products:,} products; {options.requests:,} requests a run, "
+            f"{options.concurrency} at a time; realistic: {len(variants):,} list URLs and {len(details):,} details "
+            f"({DETAIL_SHARE:.0%} of reads), orders at {options.orders_per_second:g}/s during both realistic runs"
+        )
+        print(f"\n{settings_line}")
+        for title, table in tables.items():
+            print(f"\n{title}:\n{table.text()}")
+        realistic, single_ratio = tables["realistic"].ratio(REALISTIC), tables["single URL"].ratio(SINGLE)
+        summary = (
+            f"realistic / baseline: {realistic:.2f} (aim ≥ 0.5); single URL / baseline: {single_ratio:.2f} "
+            f"(aim ≥ 0.6); orders placed during the realistic runs: {orders['placed']:,}, all 201"
+        )
+        print(f"\n{summary}")
+        if options.record:
+            benchmarks_md_record(
+                bench="storefront_read",
+                tables=tables,
+                settings=settings_line,
+                notes=f"{summary}. {options.note}".strip(),
+            )
 
 
-def database_drop(database_url: str) -> None:
-    name = urlparse(database_url).path[1:]
-    with psycopg.connect(maintenance_url(database_url), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def bench_environment(services: BenchServices) -> dict[str, str]:
+    """Production's environment, with the baseline endpoint's URLconf and where it finds its bodies."""
+    return production_environment(
+        services,
+        DJANGO_SETTINGS_MODULE="bench.storefront_settings",
+        BENCH_BASELINE_DIR=str(services.work_dir / "baseline"),
+    )
 
 
-def maintenance_url(database_url: str) -> str:
-    return urlunparse(urlparse(database_url)._replace(path="/postgres"))
+class BodyCapture:
+    """Each URL's answer read once from the server, saved as the baseline's body for it under a number."""
+
+    def __init__(self, base_url: str, folder: Path):
+        address = urlparse(base_url)
+        self.connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.numbers: dict[str, int] = {}
+
+    def body(self, path: str) -> bytes:
+        self.connection.request("GET", path, headers=PROXY_HEADERS)
+        answer = self.connection.getresponse()
+        content = answer.read()
+        if answer.status != 200:
+            sys.exit(f"{path} answered {answer.status}: {content[:300]}")
+        if path not in self.numbers:
+            self.numbers[path] = len(self.numbers)
+            (self.folder / f"{self.numbers[path]}.json").write_bytes(content)
+        return content
+
+    def baseline_path(self, path: str) -> str:
+        return f"/bench/baseline/{self.numbers[path]}"
+
+    def index_write(self) -> None:
+        (self.folder / "index.json").write_text(json.dumps(self.numbers))
+
+
+def list_variants(capture: BodyCapture, wanted: int, picker: random.Random) -> list[str]:
+    """`wanted` distinct list URLs: first pages of shuffled filter combinations, some followed to a next page."""
+    from catalog.models import Category
+
+    categories = [None, *Category.objects.order_by("pk").values_list("pk", flat=True)]
+    combinations = [
+        (category, filters, ordering, page_size)
+        for category in categories
+        for filters in FILTERS
+        for ordering in ORDERINGS
+        for page_size in PAGE_SIZES
+    ]
+    picker.shuffle(combinations)
+    variants: list[str] = []
+    for category, filters, ordering, page_size in combinations:
+        if len(variants) >= wanted:
+            break
+        query = {
+            **({"category": category} if category else {}),
+            **filters,
+            **({"ordering": ordering} if ordering else {}),
+            **({"page_size": page_size} if page_size else {}),
+        }
+        path = f"{LIST_PATH}?{urlencode(query)}" if query else LIST_PATH
+        if path in capture.numbers:
+            continue
+        variants.append(path)
+        answer = json.loads(capture.body(path))
+        # A quarter go on to their second page, and some of those to their third.
+        while answer.get("next") and len(variants) < wanted and picker.random() < NEXT_PAGE_SHARE * 2:
+            address = urlparse(answer["next"])
+            path = f"{address.path}?{address.query}"
+            variants.append(path)
+            answer = json.loads(capture.body(path))
+    if len(variants) < wanted:
+        sys.exit(f"only {len(variants)} list URLs from {len(combinations)} combinations: fewer --variants")
+    return variants
+
+
+def skus_for_orders(product_ids: list[int]) -> list[int]:
+    """One active SKU of each product whose detail the realistic run reads, stocked for every order."""
+    from catalog.models import Sku
+
+    skus = []
+    for product_id in product_ids:
+        sku = Sku.objects.filter(product_id=product_id, is_active=True).order_by("pk").first()
+        if sku:
+            skus.append(sku.pk)
+    Sku.objects.filter(pk__in=skus).update(stock=10**6)
+    from catalog.services import product_display_prices_refresh
+
+    product_display_prices_refresh(product_ids=product_ids)
+    return skus
+
+
+def buyers_make(count: int) -> list[tuple[int, str]]:
+    """(address id, token): customers with a default address and a live API token each, as a login leaves them."""
+    from django.utils import timezone
+
+    from customers.models import CustomerToken
+    from tests.factories import AddressFactory, CustomerFactory
+
+    buyers = []
+    for _ in range(count):
+        customer = CustomerFactory()
+        token = secrets.token_urlsafe(32)
+        CustomerToken.objects.create(
+            customer=customer, key_digest=CustomerToken.digest(token), expires_at=timezone.now() + timedelta(days=1)
+        )
+        buyers.append((AddressFactory(customer=customer, is_default=True).pk, token))
+    return buyers
+
+
+class OrderWriter:
+    """A process of its own placing orders through POST /api/v1/orders at a steady rate until stopped."""
+
+    _totals = {"placed": 0, "failed": 0}
+
+    def __init__(self, base_url: str, buyers: list[tuple[int, str]], sku_ids: list[int], per_second: float):
+        context = multiprocessing.get_context("spawn")
+        self._stop, ready = context.Event(), context.Event()
+        self._counts = context.Queue()
+        self._process = context.Process(
+            target=_orders_place, args=(base_url, buyers, sku_ids, per_second, self._stop, ready, self._counts)
+        )
+        self._process.start()
+        # The reads start once orders are being placed: a short run would otherwise see none.
+        if not ready.wait(timeout=60):
+            sys.exit("the order writer placed no order within 60 s")
+
+    def stop(self) -> None:
+        self._stop.set()
+        placed, failed = self._counts.get(timeout=120)
+        self._process.join(timeout=30)
+        OrderWriter._totals["placed"] += placed
+        OrderWriter._totals["failed"] += failed
+
+    @classmethod
+    def totals(cls) -> dict[str, int]:
+        return dict(cls._totals)
+
+
+def _orders_place(base_url, buyers, sku_ids, per_second, stop, ready, counts) -> None:
+    """In the writer's process: one order every 1/per_second seconds, on schedule, each a buyer's in turn."""
+    address = urlparse(base_url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=60)
+    picker = random.Random()
+    placed = failed = 0
+    interval = 1 / per_second
+    next_at = time.monotonic()
+    while not stop.is_set():
+        address_id, token = buyers[(placed + failed) % len(buyers)]
+        body = json.dumps(
+            {"items": [{"sku_id": picker.choice(sku_ids), "quantity": 1}], "address_id": address_id}
+        ).encode()
+        headers = {
+            **PROXY_HEADERS,
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": uuid.uuid4().hex,
+        }
+        try:
+            connection.request("POST", "/api/v1/orders", body=body, headers=headers)
+            answer = connection.getresponse()
+            answer.read()
+            placed, failed = (placed + 1, failed) if answer.status == 201 else (placed, failed + 1)
+        except (http.client.HTTPException, OSError):
+            connection.close()
+            failed += 1
+        ready.set()
+        next_at += interval
+        stop.wait(max(0.0, next_at - time.monotonic()))
+    counts.put((placed, failed))
 
 
 def catalog_load(*, product_count: int) -> list[int]:
@@ -289,118 +461,6 @@ def catalog_load(*, product_count: int) -> list[int]:
         cursor.execute("UPDATE catalog_product SET created_at = now() - id * interval '1 minute'")
         cursor.execute("ANALYZE")
     return [product.pk for product in products]
-
-
-def filtered_list_path() -> str:
-    from catalog.models import Category
-
-    return f"/api/v1/catalog/products?category={Category.objects.get(slug='c1').pk}&in_stock=true&ordering=price"
-
-
-def capture_bodies(*, host: str, scenarios: dict[str, list[str]], baseline_dir: Path) -> dict[str, int]:
-    """Each read's first answer, as the server will send it, saved as its baseline's prebuilt body."""
-    from django.test import Client
-
-    client = Client(HTTP_HOST=host)
-    baseline_dir.mkdir(parents=True)
-    sizes = {}
-    for name, paths in scenarios.items():
-        response = client.get(paths[0])
-        assert response.status_code == 200, (paths[0], response.content[:500])
-        (baseline_dir / f"{slug(name)}.json").write_bytes(response.content)
-        sizes[name] = len(response.content)
-    return sizes
-
-
-def slug(name: str) -> str:
-    return name.replace(" ", "-")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_gunicorn(*, port: int, workers: int, environment: dict[str, str], log: Path) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "config.wsgi",
-        "--workers",
-        str(workers),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-    ]
-    with open(log, "w") as log_file:
-        server = subprocess.Popen(
-            command, cwd=BASE_DIR, env={**os.environ, **environment}, stdout=log_file, stderr=subprocess.STDOUT
-        )
-    server.port = port
-    return server
-
-
-def wait_until_serving(url: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"gunicorn exited with {server.returncode}")
-        try:
-            if requests.get(url, timeout=5).status_code == 200:
-                return
-        except requests.RequestException:  # not listening yet, or workers still booting
-            pass
-        time.sleep(0.3)
-    sys.exit("gunicorn did not answer within 60 s")
-
-
-class WrkResult:
-    def __init__(self, *, requests_per_second: float, p50_ms: float, p99_ms: float):
-        self.requests_per_second = requests_per_second
-        self.p50_ms = p50_ms
-        self.p99_ms = p99_ms
-
-    @classmethod
-    def parsed(cls, output: str) -> "WrkResult":
-        if errors := re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: .*", output):
-            print(f"  wrk reported: {errors.group(0)}", flush=True)
-        return cls(
-            requests_per_second=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-            p50_ms=cls._percentile_ms(output, "50"),
-            p99_ms=cls._percentile_ms(output, "99"),
-        )
-
-    @classmethod
-    def combined(cls, rounds: list["WrkResult"]) -> "WrkResult":
-        return cls(
-            requests_per_second=statistics.median(result.requests_per_second for result in rounds),
-            p50_ms=statistics.median(result.p50_ms for result in rounds),
-            p99_ms=statistics.median(result.p99_ms for result in rounds),
-        )
-
-    @staticmethod
-    def _percentile_ms(output: str, percentile: str) -> float:
-        value, unit = re.search(rf"^\s+{percentile}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE).groups()
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
-def wrk_run(*, url: str, paths: list[str], options, script_dir: Path) -> WrkResult:
-    """One wrk run over `paths`, picked at random per request, after a short warm-up."""
-    script = script_dir / "paths.lua"
-    quoted = ",\n".join(f'  "{path}"' for path in paths)
-    script.write_text(
-        f"local paths = {{\n{quoted}\n}}\n"
-        "request = function()\n  return wrk.format(nil, paths[math.random(#paths)])\nend\n"
-    )
-    common = ["wrk", "--threads", "2", "--connections", str(options.connections), "--script", str(script)]
-    subprocess.run([*common, "--duration", "2s", url], check=True, capture_output=True)
-    finished = subprocess.run(
-        [*common, "--duration", f"{options.seconds}s", "--latency", url], check=True, capture_output=True, text=True
-    )
-    return WrkResult.parsed(finished.stdout)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,11 @@
 """Storefront reads for the Mini Program: public, cacheable, answered in a fixed number of queries."""
 
+import re
 from urllib.parse import urlsplit
 
 from django.core.files.storage import default_storage
 from django.http import Http404
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -29,6 +31,8 @@ STOREFRONT_CACHING = (
     f"up to {STOREFRONT_MAX_AGE_SECONDS} s old; stock is checked again when an order is placed."
 )
 NOT_MODIFIED = OpenApiResponse(description="Not modified: the `ETag` sent in `If-None-Match` still matches.")
+# An <img> whose src is a path on our host (not //host/..., not a full URL).
+_ROOT_RELATIVE_IMAGE_SOURCE = re.compile(r'(<img\b[^>]*?\ssrc=")(/(?!/)[^"]*)')
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such product, or it is off shelf")
 
 
@@ -236,9 +240,16 @@ class SkuOutputSerializer(serializers.Serializer):
     list_price_fen = serializers.IntegerField(allow_null=True, help_text="Crossed-out price in fen, or null.")
     stock = serializers.IntegerField()
     available = serializers.SerializerMethodField(help_text="Whether it can be bought now (it has stock).")
+    image = serializers.SerializerMethodField(
+        help_text="The SKU's own photo (e.g. its colour), 375 px square, absolute URL; null when it has none."
+    )
 
     def get_available(self, sku) -> bool:
         return sku.stock > 0  # inactive SKUs are never listed
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_image(self, sku) -> str | None:
+        return _absolute_media_url(self.context["origin"], sku.image_thumbnail.name or sku.image.name)
 
 
 class CategoryReferenceSerializer(serializers.Serializer):
@@ -257,11 +268,20 @@ class ProductDetailApi(PublicApi):
         id = serializers.IntegerField()
         title = serializers.CharField()
         subtitle = serializers.CharField()
-        description = serializers.CharField(help_text="HTML in a safe subset, for the Mini Program's <rich-text>.")
+        description = serializers.SerializerMethodField(
+            help_text="HTML in a safe subset, for the Mini Program's <rich-text>; its images have absolute URLs."
+        )
         category = CategoryReferenceSerializer()
         sales_count = serializers.IntegerField()
         images = ProductImageOutputSerializer(many=True, help_text="The main image first.")
         skus = SkuOutputSerializer(many=True, help_text="Active SKUs, cheapest first.")
+
+        @extend_schema_field(OpenApiTypes.STR)
+        def get_description(self, product) -> str:
+            # The editor stores our own images by path (/media/...); <rich-text> has no page to resolve it against.
+            return _ROOT_RELATIVE_IMAGE_SOURCE.sub(
+                lambda found: f"{found.group(1)}{self.context['origin']}{found.group(2)}", product.description
+            )
 
     @extend_schema(
         operation_id="catalog_product",
@@ -293,6 +313,7 @@ class ProductDetailApi(PublicApi):
                             "list_price_fen": 5990,
                             "stock": 120,
                             "available": True,
+                            "image": "https://shop.example.com/media/catalog/thumbnails/mug-white-list.jpg",
                         },
                         {
                             "id": 12,
@@ -301,6 +322,7 @@ class ProductDetailApi(PublicApi):
                             "list_price_fen": None,
                             "stock": 0,
                             "available": False,
+                            "image": None,
                         },
                     ],
                 },
@@ -311,5 +333,5 @@ class ProductDetailApi(PublicApi):
     def get(self, request, product_id: int):
         product = storefront_product(product_id=product_id)
         if product is None:
-            raise Http404("No such product on shelf.")
+            raise Http404(_("No such product on shelf."))
         return Response(self.OutputSerializer(product, context=_serializer_context(request)).data)

@@ -32,4 +32,10 @@ def product_detail_version_current(*, product_id: int, known: str | None) -> str
 
 
 def product_detail_versions_replace(*, product_ids: Iterable[int]) -> None:
-    cache.set_many({product_detail_version_key(product_id): uuid.uuid4().hex for product_id in product_ids}, None)
+    tokens = {product_detail_version_key(product_id): uuid.uuid4().hex for product_id in product_ids}
+    if len(tokens) == 1:
+        # One SET: set_many wraps even one key in MULTI/EXEC on Redis, three replies to read for one.
+        [(key, token)] = tokens.items()
+        cache.set(key, token, None)
+    else:
+        cache.set_many(tokens, None)

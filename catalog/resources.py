@@ -8,6 +8,7 @@ existing SKUs are audited like any other adjustment.
 
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
 from catalog.models import Category, Product, Sku
@@ -87,7 +88,7 @@ class SkuResource(resources.ModelResource):
         """Every stock change an import makes is audited: a new SKU's through sku_create, an existing one's by
         saving it with its old stock, then moving it to the imported stock with sku_stock_adjust."""
         if is_create:
-            sku_create(sku=instance, by=kwargs.get("user"), reason="Initial stock (import)")
+            sku_create(sku=instance, by=kwargs.get("user"), reason=_("Initial stock (import)"))
         else:
             wanted_stock = instance.stock
             # A SKU moved to another product changes the one it left too.
@@ -96,7 +97,7 @@ class SkuResource(resources.ModelResource):
             super().save_instance(instance, is_create, row, **kwargs)
             if wanted_stock != instance.stock:
                 adjustment = sku_stock_adjust(
-                    sku_id=instance.pk, delta=wanted_stock - instance.stock, reason="Import", by=kwargs.get("user")
+                    sku_id=instance.pk, delta=wanted_stock - instance.stock, reason=_("Import"), by=kwargs.get("user")
                 )
                 instance.stock = adjustment.stock_after
         self.touched_product_ids.add(instance.product_id)

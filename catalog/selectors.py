@@ -71,7 +71,7 @@ class CategoryNode:
 def products_with_sku_summary(*, products: QuerySet[Product] | None = None) -> QuerySet[Product]:
     """Products annotated with min_price_fen, max_price_fen and total_stock over their SKUs, in one query.
 
-    Each is None for a product without SKUs.
+    Each is None for a product without SKUs. `list_thumbnail_name` is the main image's list thumbnail.
     """
     if products is None:
         products = Product.objects.all()
@@ -79,6 +79,51 @@ def products_with_sku_summary(*, products: QuerySet[Product] | None = None) -> Q
         min_price_fen=Min("skus__price_fen"),
         max_price_fen=Max("skus__price_fen"),
         total_stock=Sum("skus__stock"),
+        list_thumbnail_name=_main_image_list_thumbnail(product=OuterRef("pk")),
+    )
+
+
+def skus_with_list_thumbnail(*, skus: QuerySet[Sku]) -> QuerySet[Sku]:
+    """SKUs annotated with `list_thumbnail_name`: their own photo's thumbnail, else their product's main one."""
+    return skus.annotate(
+        list_thumbnail_name=Coalesce(
+            NullIf("image_thumbnail", Value("")),
+            _main_image_list_thumbnail(product=OuterRef("product_id")),
+            output_field=CharField(),
+        )
+    )
+
+
+def first_sku_list_thumbnail(*, skus: QuerySet[Sku]) -> Subquery:
+    """The list thumbnail of the first of `skus` (already filtered by an OuterRef), for a row that lists SKUs."""
+    return Subquery(skus_with_list_thumbnail(skus=skus).values("list_thumbnail_name")[:1])
+
+
+def _main_image_list_thumbnail(*, product) -> Subquery:
+    # Images uploaded before thumbnails existed show the original.
+    main_image = ProductImage.objects.filter(product=product).order_by("position", "id")
+    return Subquery(
+        main_image.annotate(
+            shown=Coalesce(NullIf("list_thumbnail", Value("")), "image", output_field=CharField())
+        ).values("shown")[:1]
+    )
+
+
+# The product page of our Mini Program (README "Mini Program pages"): article cards and codes open it.
+PRODUCT_PAGE = "pages/product/detail"
+
+
+def products_for_mini_program_links(*, limit: int = 500) -> QuerySet[Product]:
+    """On-shelf products by title, each with `card_image_name` (its main image's detail thumbnail, else the image)."""
+    main_image = ProductImage.objects.filter(product=OuterRef("pk")).order_by("position", "id")
+    card_image = main_image.annotate(
+        shown=Coalesce(NullIf("detail_thumbnail", Value("")), "image", output_field=CharField())
+    ).values("shown")[:1]
+    return (
+        Product.objects.filter(is_active=True)
+        .annotate(card_image_name=Subquery(card_image))
+        .order_by("title", "pk")
+        .only("pk", "title")[:limit]
     )
 
 

@@ -6,31 +6,44 @@ a crash (500, or DEBUG's technical page). This middleware, outermost, turns any 
 answer under /api/ into the error body; the admin and everything else keep their pages.
 """
 
+import logging
+import sys
 from http import HTTPStatus
 
 from django.conf import settings
+from django.core.signals import got_request_exception
 from django.http import JsonResponse
 from django.middleware.common import CommonMiddleware
 from django.urls import Resolver404, resolve
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from config.exception_handler import error_body
+from config.api_language import api_language
+from config.exception_handler import DependencyUnavailable, error_body
+from config.outages import RETRY_AFTER_SECONDS, is_dependency_outage, outage_name
+
+logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
+
+# Set on a request whose answer failed because a dependency is down (see _note_an_outage).
+_OUTAGE_MARK = "api.dependency_outage"
 
 # Headers that tell the client what to do next; kept when the body is replaced.
 _KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate")
 
 _ERRORS = {
-    400: ("bad_request", "The request is malformed."),
-    401: ("not_authenticated", "Authentication credentials were not provided."),
-    403: ("permission_denied", "You do not have permission to perform this action."),
-    404: ("not_found", "There is no API at this path."),
-    405: ("method_not_allowed", "This method is not allowed here."),
-    406: ("not_acceptable", "The API answers only application/json."),
-    413: ("request_too_large", "The request body is too large."),
-    415: ("unsupported_media_type", "Send the request body as application/json."),
-    429: ("throttled", "Too many requests. Try again later."),
-    500: ("server_error", "Something went wrong on our side. Please try again later."),
+    400: ("bad_request", gettext_lazy("The request is malformed.")),
+    401: ("not_authenticated", gettext_lazy("Authentication credentials were not provided.")),
+    403: ("permission_denied", gettext_lazy("You do not have permission to perform this action.")),
+    404: ("not_found", gettext_lazy("There is no API at this path.")),
+    405: ("method_not_allowed", gettext_lazy("This method is not allowed here.")),
+    406: ("not_acceptable", gettext_lazy("The API answers only application/json.")),
+    413: ("request_too_large", gettext_lazy("The request body is too large.")),
+    415: ("unsupported_media_type", gettext_lazy("Send the request body as application/json.")),
+    429: ("throttled", gettext_lazy("Too many requests. Try again later.")),
+    500: ("server_error", gettext_lazy("Something went wrong on our side. Please try again later.")),
 }
 
 
@@ -51,22 +64,50 @@ class ApiErrorBodyMiddleware:
         return self._error_response(request, response)
 
     def _error_response(self, request, original):
+        # This runs outside the middleware that picks the language, so it picks it again.
+        with translation.override(api_language(request)):
+            return self._error_response_in_language(request, original)
+
+    def _error_response_in_language(self, request, original):
         status = original.status_code
+        if status == 500 and request.META.get(_OUTAGE_MARK):
+            return _outage_response()
         code, message = _ERRORS.get(status) or _error_from_phrase(status)
         if status == 404 and request.path_info.endswith("/") and _resolves(request.path_info.rstrip("/")):
-            message = f"API paths have no trailing slash: {request.path_info.rstrip('/')}"
-        response = JsonResponse(error_body(code, message, {}), status=status)
+            message = _("API paths have no trailing slash: %(path)s") % {"path": request.path_info.rstrip("/")}
+        response = JsonResponse(error_body(code, str(message), {}), status=status)
         for header in _KEPT_HEADERS:
             if header in original:
                 response[header] = original[header]
         return response
 
 
+def _outage_response() -> JsonResponse:
+    response = JsonResponse(
+        error_body(DependencyUnavailable.default_code, str(DependencyUnavailable.default_detail), {}), status=503
+    )
+    response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _note_an_outage(sender, request=None, **kwargs):
+    """Marks a request that failed outside a DRF view (a middleware, a plain view) because the
+    database or the cache is down, so its 500 is answered as the outage it is. Django sends this
+    signal from inside its exception handler, so the error is the one being handled."""
+    error = sys.exc_info()[1]
+    if request is not None and error is not None and is_dependency_outage(error):
+        logger.error(outage_name(error))
+        request.META[_OUTAGE_MARK] = True
+
+
+got_request_exception.connect(_note_an_outage, dispatch_uid="config.api_middleware.note_an_outage")
+
+
 def _error_from_phrase(status: int) -> tuple[str, str]:
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
-        return "error", "The request failed."
+        return "error", _("The request failed.")
     return phrase.lower().replace(" ", "_").replace("-", "_"), f"{phrase}."
 
 

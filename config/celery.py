@@ -2,9 +2,10 @@ import os
 import sys
 
 import click
-from celery import Celery
+from celery import Celery, bootsteps
 from django.conf import settings
 
+from config.liveness import WORKER_HEARTBEAT_SECONDS, worker_heartbeat_forget, worker_heartbeat_record
 from config.settings_checks import SettingsRefused
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -12,6 +13,26 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 app = Celery("wechatcms")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class LivenessHeartbeat(bootsteps.StartStopStep):
+    """Each worker says it is alive every few seconds, for /api/v1/health (config/liveness.py)."""
+
+    requires = {"celery.worker.components:Timer"}
+
+    def start(self, worker):
+        worker_heartbeat_record(worker.hostname)
+        self.timer_entry = worker.timer.call_repeatedly(
+            WORKER_HEARTBEAT_SECONDS, worker_heartbeat_record, (worker.hostname,), priority=10
+        )
+
+    def stop(self, worker):
+        if getattr(self, "timer_entry", None) is not None:
+            self.timer_entry.cancel()
+        worker_heartbeat_forget(worker.hostname)
+
+
+app.steps["worker"].add(LivenessHeartbeat)
 
 
 @app.on_configure.connect

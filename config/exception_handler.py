@@ -10,20 +10,20 @@ from django.core.exceptions import (
     TooManyFilesSent,
 )
 from django.http import Http404
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.errors import ApplicationError
+from config.outages import RETRY_AFTER_SECONDS, is_dependency_outage, outage_name
 
 logger = logging.getLogger(__name__)
 
 
 def api_exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+        return Response(error_body(exc.code, str(exc.message), exc.fields), status=exc.status_code)
 
     exc = _as_api_exception(exc)
     response = drf_exception_handler(exc, context)
@@ -32,11 +32,31 @@ def api_exception_handler(exc, context):
 
     if isinstance(exc, exceptions.ValidationError):
         fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        response.data = error_body("invalid", "Some fields are invalid.", fields)
+        response.data = error_body("invalid", str(_("Some fields are invalid.")), _shopper_wording(fields))
     else:
         detail = response.data.get("detail", "") if isinstance(response.data, dict) else response.data
         response.data = error_body(exc.default_code, str(detail), {})
     return response
+
+
+# DRF's messages that name its internals ('Invalid pk "999" - object does not exist.', "Incorrect type.
+# Expected pk value, received str."), by their stable codes, as sentences a shopper can be shown.
+_SHOPPER_WORDING = {
+    "does_not_exist": _("This item does not exist or is no longer available."),
+    "incorrect_type": _("This value is of the wrong type."),
+    "not_a_list": _("Send a list here."),
+    "not_a_dict": _("Send an object here."),
+}
+
+
+def _shopper_wording(detail):
+    if isinstance(detail, dict):
+        return {key: _shopper_wording(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_shopper_wording(item) for item in detail]
+    if isinstance(detail, exceptions.ErrorDetail) and detail.code in _SHOPPER_WORDING:
+        return exceptions.ErrorDetail(str(_SHOPPER_WORDING[detail.code]), code=detail.code)
+    return detail
 
 
 def _as_api_exception(exc: Exception) -> Exception:
@@ -51,10 +71,10 @@ def _as_api_exception(exc: Exception) -> Exception:
         return TooManyFields()
     if isinstance(exc, SuspiciousOperation):
         return BadRequest()
-    if isinstance(exc, RedisConnectionError | RedisTimeoutError):
-        # The shared cache holds rate limits and WeChat tokens: without it nothing can be served,
-        # and the client should come back later rather than read it as our bug.
-        logger.error("the shared cache is unreachable: %s", type(exc).__name__)
+    if is_dependency_outage(exc):
+        # The database, or the shared cache holding rate limits and WeChat tokens: without it
+        # nothing can be served, and the client should come back later rather than read it as our bug.
+        logger.error(outage_name(exc))
         return DependencyUnavailable()
     return exc
 
@@ -62,24 +82,25 @@ def _as_api_exception(exc: Exception) -> Exception:
 class RequestTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "request_too_large"
-    default_detail = "The request body is too large."
+    default_detail = _("The request body is too large.")
 
 
 class DependencyUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_code = "service_unavailable"
-    default_detail = "A service we depend on is unavailable. Please try again shortly."
+    default_detail = _("A service we depend on is unavailable. Please try again shortly.")
+    wait = RETRY_AFTER_SECONDS  # DRF's handler sends it as Retry-After
 
 
 class BadRequest(exceptions.APIException):
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "bad_request"
-    default_detail = "The request is malformed."
+    default_detail = _("The request is malformed.")
 
 
 class TooManyFields(BadRequest):
     default_code = "too_many_fields"
-    default_detail = "The request has too many fields."
+    default_detail = _("The request has too many fields.")
 
 
 def error_body(code: str, message: str, fields: dict) -> dict:

@@ -1,7 +1,10 @@
-"""Liveness of what every request and task depends on: database, cache, broker."""
+"""Liveness of what every request and task depends on: database, cache, broker; and of beat and the workers."""
 
+import time
 import uuid
+from datetime import UTC, datetime
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -11,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.celery import app as celery_app
+from config.liveness import WORKER_ALIVE_WITHIN_SECONDS, beat_last_tick, beat_watch_started, workers_last_seen
 
 BROKER_TIMEOUT_SECONDS = 3
 
@@ -37,11 +41,68 @@ def _check_broker() -> None:
 CHECKS = {"database": _check_database, "cache": _check_cache, "broker": _check_broker}
 
 
+def _beat_report(now: float) -> dict:
+    """Beat's last completed tick; silent past HEALTH_BEAT_MAX_SILENCE_SECONDS means scheduled work has stopped.
+
+    Before any tick is seen, the silence counts from health's first look, so a beat that never
+    started is reported too, once it has had as long as a stopped one.
+    """
+    last_tick = beat_last_tick()
+    silent_since = last_tick if last_tick is not None else beat_watch_started()
+    silence = max(0, round(now - silent_since))
+    return {
+        "status": "ok" if silence <= settings.HEALTH_BEAT_MAX_SILENCE_SECONDS else "silent",
+        "last_tick": _timestamp(last_tick),
+        "seconds_since_last_tick": silence if last_tick is not None else None,
+        "max_silence_seconds": settings.HEALTH_BEAT_MAX_SILENCE_SECONDS,
+    }
+
+
+def _workers_report(now: float) -> dict:
+    seen = workers_last_seen()
+    latest = max(seen.values(), default=None)
+    return {
+        # Counted, not named: this page needs no login and host names are not the public's business.
+        "alive": sum(1 for at in seen.values() if now - at <= WORKER_ALIVE_WITHIN_SECONDS),
+        "seconds_since_last_heartbeat": max(0, round(now - latest)) if latest is not None else None,
+        "alive_within_seconds": WORKER_ALIVE_WITHIN_SECONDS,
+    }
+
+
+def _timestamp(seconds: float | None) -> str | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, tz=UTC).isoformat(timespec="seconds")
+
+
 HealthSerializer = inline_serializer(
     "Health",
     fields={
-        "status": serializers.CharField(help_text="ok, or failing when any check fails"),
-        "checks": serializers.DictField(child=serializers.CharField(), help_text="each dependency: ok or failing"),
+        "status": serializers.CharField(
+            help_text="ok; degraded when beat is silent (scheduled work has stopped); failing when any check fails"
+        ),
+        "checks": serializers.DictField(
+            child=serializers.CharField(), help_text="each dependency: ok or failing; beat: ok or silent"
+        ),
+        "beat": inline_serializer(
+            "HealthBeat",
+            fields={
+                "status": serializers.CharField(help_text="ok, or silent"),
+                "last_tick": serializers.DateTimeField(allow_null=True, help_text="beat's last completed tick"),
+                "seconds_since_last_tick": serializers.IntegerField(allow_null=True),
+                "max_silence_seconds": serializers.IntegerField(help_text="HEALTH_BEAT_MAX_SILENCE_SECONDS"),
+            },
+            allow_null=True,
+            help_text="null when the cache, through which beat reports, is failing",
+        ),
+        "workers": inline_serializer(
+            "HealthWorkers",
+            fields={
+                "alive": serializers.IntegerField(help_text="Celery workers that sent a heartbeat lately"),
+                "seconds_since_last_heartbeat": serializers.IntegerField(allow_null=True),
+                "alive_within_seconds": serializers.IntegerField(),
+            },
+            allow_null=True,
+            help_text="null when the cache, through which workers report, is failing",
+        ),
     },
 )
 
@@ -61,4 +122,11 @@ class HealthApi(APIView):
                 # The class name only: messages can carry connection URLs with passwords.
                 results[name] = f"failing: {type(error).__name__}"
         healthy = all(result == "ok" for result in results.values())
-        return Response({"status": "ok" if healthy else "failing", "checks": results}, status=200 if healthy else 503)
+        now = time.time()
+        beat = workers = None
+        if results["cache"] == "ok":  # beat and the workers report through the cache
+            beat, workers = _beat_report(now), _workers_report(now)
+            results["beat"] = beat["status"]
+        status = "failing" if not healthy else "degraded" if beat["status"] != "ok" else "ok"
+        body = {"status": status, "checks": results, "beat": beat, "workers": workers}
+        return Response(body, status=200 if status == "ok" else 503)

@@ -12,9 +12,19 @@ from pathlib import Path
 
 import environ
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils.translation import gettext_lazy
 
-from config.settings_checks import SettingsRefused, notify_url_problem, wechat_base_url_problem
+from config.settings_checks import (
+    SettingsRefused,
+    allowed_hosts_problem,
+    certificate_pair_problem,
+    notify_url_problem,
+    pay_api_key_problem,
+    public_notify_url_problem,
+    secret_key_problem,
+    wechat_base_url_problem,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # DJANGO_ENV_FILE names another file, so a test or a second checkout never touches a developer's .env.
@@ -63,6 +73,9 @@ _SANDBOX_URL = f"http://127.0.0.1:{WECHAT_SANDBOX_PORT}/"
 # certificate it issued; it writes its CA and that certificate here as it starts (make demo).
 WECHAT_SANDBOX_TLS_PORT = env.int("WECHAT_SANDBOX_TLS_PORT", default=WECHAT_SANDBOX_PORT + 1)
 WECHAT_SANDBOX_TLS_DIR = Path(env.str("WECHAT_SANDBOX_TLS_DIR", default=str(VAR_DIR / "wechat-sandbox-tls")))
+# The sandbox serves WeChat Pay APIv3 (/v3/) over HTTPS on this port, and writes each merchant's v3 keys
+# to WECHAT_SANDBOX_TLS_DIR as it starts (merchant-<mch_id>-v3*.pem, merchant-<mch_id>-v3.json).
+WECHAT_SANDBOX_V3_PORT = env.int("WECHAT_SANDBOX_V3_PORT", default=WECHAT_SANDBOX_PORT + 2)
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-development-key-only-for-debug-mode-0123456789")
 # App secrets and EncodingAESKeys are encrypted in the database with a key derived from SECRET_KEY and this
@@ -71,6 +84,10 @@ SALT_KEY = env.str("DJANGO_FIELD_ENCRYPTION_SALT", default="insecure-development
 SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+if not DEBUG and env.str("DJANGO_SECRET_KEY", default=""):
+    _problems.append(secret_key_problem(SECRET_KEY))
+if not DEBUG and env.str("DJANGO_ALLOWED_HOSTS", default=""):
+    _problems.append(allowed_hosts_problem(ALLOWED_HOSTS))
 
 INSTALLED_APPS = [
     # The admin's theme (django-unfold): before django.contrib.admin so its templates win; its
@@ -93,28 +110,36 @@ INSTALLED_APPS = [
     "wechat_sandbox",
     "customers",
     "catalog",
+    "campaigns",
     "articles",
     "orders",
+    "subscribe_messages",
     "demo",
     "treebeard",
     "import_export",
     "django_prose_editor",
     "staff_home",
+    "staff",
 ]
 
 MIDDLEWARE = [
-    # Outermost, so that whatever answers an /api/ request with an error, it is the API's error body.
+    # Outside everything that may answer on its own (the API's error bodies, the request guards),
+    # so every response carries the security headers, a 404 or 413 included.
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Then, so that whatever answers an /api/ request with an error, it is the API's error body.
     "config.api_middleware.ApiErrorBodyMiddleware",
     "config.request_guards.MalformedContentLengthMiddleware",
     "config.api_middleware.ApiBodySizeLimitMiddleware",
-    "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.api_middleware.ApiAwareCommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: staff read the admin in their own language (Chinese unless they chose
+    # English), the API answers in the client's Accept-Language (staff/middleware.py).
+    "staff.middleware.LanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -147,7 +172,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so a Celery worker started by a test sees the test database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Each gunicorn thread keeps its connection between requests (opening one costs PostgreSQL a process,
+    # several ms), and checks it with one SELECT 1 as a request first uses it, so a connection a database
+    # restart broke is replaced before it fails a request. Why not Django's psycopg pool: docs/deploy.md.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=600))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True))
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Shared by every process: the WeChat access tokens, their refresh locks, throttles.
@@ -169,10 +201,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "Asia/Shanghai"  # WeChat quotas are Beijing calendar days and months
+# Chinese first: staff read Simplified Chinese unless they pick English in the admin's user menu, and the
+# API answers in Chinese unless the client's Accept-Language asks for English (docs/architecture.md).
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Beijing time everywhere: WeChat's quotas are Beijing calendar days and months, and staff read Beijing time.
+TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
+# Our own date and number formats per language (config/formats/zh_Hans: 2026年12月4日 22:11).
+FORMAT_MODULE_PATH = ["config.formats"]
 
 STATIC_URL = "static/"
 
@@ -187,6 +226,9 @@ UNFOLD = {
     "GLOBAL_CALLBACK": "staff_home.theme.admin_theme_context",
     "DASHBOARD_CALLBACK": "staff_home.dashboard.staff_home_context",
     "STYLES": [lambda request: static("staff_home/admin.css")],
+    # The language switch in the header's user menu posts to our view, which keeps the choice per user.
+    "SHOW_LANGUAGES": True,
+    "LANGUAGES": {"action": lambda request: reverse("staff_language_switch")},
 }
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 MEDIA_URL = "media/"
@@ -272,13 +314,19 @@ if CELERY_BROKER_URL == "filesystem://":
     }
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's schedules in the database, read by a scheduler that outlives a database restart.
+CELERY_BEAT_SCHEDULER = "config.beat:ResilientDatabaseScheduler"
+# /api/v1/health answers 503 "degraded" when beat has not completed a tick for this long.
+HEALTH_BEAT_MAX_SILENCE_SECONDS = env.int("HEALTH_BEAT_MAX_SILENCE_SECONDS", default=180)
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Orders: unpaid orders give their stock back after this long. Workers must consume the
 # `orders` queue too (celery worker -Q celery,orders).
 ORDER_PAYMENT_TIMEOUT_MINUTES = env.int("ORDER_PAYMENT_TIMEOUT_MINUTES", default=30)
+# A shipped order the buyer has not confirmed is completed this many days after it shipped (beat);
+# a fraction is allowed, so a demo or test can make it minutes.
+ORDER_AUTO_COMPLETE_DAYS = env.float("ORDER_AUTO_COMPLETE_DAYS", default=10.0)
 # Pushes: mass sends wait on WeChat's 60 calls a minute, so they get their own queue and
 # workers must consume it too (celery worker -Q celery,orders,mass_send).
 MASS_SEND_QUEUE = env.str("MASS_SEND_QUEUE", default="mass_send")
@@ -289,6 +337,10 @@ PUSH_SEND_RETRY_MAX_SECONDS = env.float("PUSH_SEND_RETRY_MAX_SECONDS", default=6
 # A push in `sending` with no step stored for this long lost its worker: beat resumes it.
 # Longer than the longest retry wait, so a retry on its way is not doubled.
 PUSH_SEND_STALLED_SECONDS = env.int("PUSH_SEND_STALLED_SECONDS", default=900)
+# WeChat's statistics (datacube): how many past days a sync fetches when earlier runs missed some.
+# WeChat documents no retention (it keeps figures from 2014-12-01); the bound keeps a long outage
+# from turning one run into thousands of calls.
+STATISTICS_CATCH_UP_DAYS = env.int("STATISTICS_CATCH_UP_DAYS", default=30)
 # A publication without PUBLISHJOBFINISH after this long is asked about with freepublish/get.
 PUSH_PUBLICATION_WAIT_SECONDS = env.int("PUSH_PUBLICATION_WAIT_SECONDS", default=600)
 # A mass send without MASSSENDJOBFINISH after this long is asked about with message/mass/get.
@@ -307,6 +359,9 @@ CELERY_TASK_ROUTES = {
     "orders.tasks.*": {"queue": "orders"},
     "articles.tasks.sync_account_followers": {"queue": "followers"},
     "articles.tasks.sync_followers_of_every_account": {"queue": "followers"},
+    # WeChat's statistics: a few calls a day per account, but up to hundreds when catching up.
+    "articles.tasks.sync_account_statistics": {"queue": "followers"},
+    "articles.tasks.sync_statistics_of_every_account": {"queue": "followers"},
     # Everything else of articles.tasks: pushes (exact names above win over a pattern).
     "articles.tasks.*": {"queue": MASS_SEND_QUEUE},
 }
@@ -340,6 +395,13 @@ WECHAT_OFFICIAL_ACCOUNT_APPID = env.str("WECHAT_OFFICIAL_ACCOUNT_APPID", default
 WECHAT_OFFICIAL_ACCOUNT_SECRET = env.str("WECHAT_OFFICIAL_ACCOUNT_SECRET", default="sandbox-official-account-secret")
 WECHAT_MINI_PROGRAM_APPID = env.str("WECHAT_MINI_PROGRAM_APPID", default="wx2421b1c4370ec43b")
 WECHAT_MINI_PROGRAM_SECRET = env.str("WECHAT_MINI_PROGRAM_SECRET", default="sandbox-mini-program-secret")
+# The Mini Program's message push (消息推送) at /wechat/mp/<appid>/: the token set in its console, and the
+# EncodingAESKey when it pushes in safe mode. Without a token the URL answers 404 (development has the
+# sandbox's). The shipping service's confirm-receipt event arrives this way.
+WECHAT_MINI_PROGRAM_PUSH_TOKEN = env.str(
+    "WECHAT_MINI_PROGRAM_PUSH_TOKEN", default="sandboxMiniProgramPush" if DEBUG else ""
+)
+WECHAT_MINI_PROGRAM_PUSH_AES_KEY = env.str("WECHAT_MINI_PROGRAM_PUSH_AES_KEY", default="")
 WECHAT_PAY_MCH_ID = env.str("WECHAT_PAY_MCH_ID", default="10000100")
 WECHAT_PAY_API_KEY = env.str("WECHAT_PAY_API_KEY", default="sandboxapikey0000000000000000000")
 # Where WeChat Pay posts payment results (统一下单 notify_url): our /wechat/pay/notify/ as WeChat reaches
@@ -377,12 +439,72 @@ WECHAT_PAY_REFUND_NOTIFY_URL = env.str(
     "WECHAT_PAY_REFUND_NOTIFY_URL",
     default=f"http://127.0.0.1:{env.int('WEB_PORT', default=8000)}/wechat/pay/refund-notify/" if DEBUG else "",
 )
+# A v3 merchant's notifications go to /wechat/pay/v3/notify/ and /v3/refund-notify/; unset, beside the
+# v2 URLs above (wechat/pay/notify_urls.py).
+WECHAT_PAY_V3_NOTIFY_URL = env.str("WECHAT_PAY_V3_NOTIFY_URL", default="")
+WECHAT_PAY_V3_REFUND_NOTIFY_URL = env.str("WECHAT_PAY_V3_REFUND_NOTIFY_URL", default="")
+for _name in ("WECHAT_PAY_V3_NOTIFY_URL", "WECHAT_PAY_V3_REFUND_NOTIFY_URL"):
+    if globals()[_name] and (problem := notify_url_problem(_name, globals()[_name])):
+        _problems.append(problem)
 # A refund WeChat has not reported on after this long is asked about (pay/refundquery) by a beat task.
 WECHAT_PAY_REFUND_QUERY_AFTER_MINUTES = env.int("WECHAT_PAY_REFUND_QUERY_AFTER_MINUTES", default=10)
+# WeChat Pay APIv3 (JSON, RSA-signed) is on WeChat Pay's host under /v3/; the sandbox serves it over HTTPS
+# on its own port, with the same CA as secapi/ (WECHAT_PAY_CA_BUNDLE).
+WECHAT_PAY_V3_BASE_URL = _wechat_base_url(
+    "WECHAT_PAY_V3_BASE_URL",
+    production_default="https://api.mch.weixin.qq.com/",
+    development_default=f"https://127.0.0.1:{WECHAT_SANDBOX_V3_PORT}/",
+)
+# A v3 answer signed under a platform certificate we do not hold makes us download the certificates
+# again (/v3/certificates), at most once in this many seconds per merchant, whatever the requests.
+WECHAT_PAY_V3_CERTIFICATE_REFRESH_SECONDS = env.int("WECHAT_PAY_V3_CERTIFICATE_REFRESH_SECONDS", default=60)
 # How we sign WeChat Pay v2 requests; WeChat signs its answers and notifications the same way.
 WECHAT_PAY_SIGN_TYPE = env.str("WECHAT_PAY_SIGN_TYPE", default="MD5")
 if WECHAT_PAY_SIGN_TYPE not in {"MD5", "HMAC-SHA256"}:
     _problems.append(f"WECHAT_PAY_SIGN_TYPE must be 'MD5' or 'HMAC-SHA256', not {WECHAT_PAY_SIGN_TYPE!r}.")
 
+# The settings' merchant's WeChat Pay API: "v2" (API key, XML) or "v3" (what WeChat Pay gives a new
+# merchant: private key, APIv3 key, WeChat Pay's public key). `make demo` runs v3; a merchant added
+# in the admin has its own. A v3 merchant's credentials: the WECHAT_PAY_V3_* values below, or a
+# description file naming them (in development, the one the sandbox writes as it issues the keys).
+WECHAT_PAY_API_VERSION = env.str("WECHAT_PAY_API_VERSION", default="v2")
+if WECHAT_PAY_API_VERSION not in {"v2", "v3"}:
+    _problems.append(f"WECHAT_PAY_API_VERSION must be 'v2' or 'v3', not {WECHAT_PAY_API_VERSION!r}.")
+WECHAT_PAY_V3_CREDENTIALS_FILE = env.str(
+    "WECHAT_PAY_V3_CREDENTIALS_FILE",
+    default=str(WECHAT_SANDBOX_TLS_DIR / f"merchant-{WECHAT_PAY_MCH_ID}-v3.json") if DEBUG else "",
+)
+WECHAT_PAY_APIV3_KEY = env.str("WECHAT_PAY_APIV3_KEY", default="")
+WECHAT_PAY_V3_PRIVATE_KEY_PATH = env.str("WECHAT_PAY_V3_PRIVATE_KEY_PATH", default="")
+WECHAT_PAY_V3_CERTIFICATE_SERIAL = env.str("WECHAT_PAY_V3_CERTIFICATE_SERIAL", default="")
+WECHAT_PAY_V3_PUBLIC_KEY_PATH = env.str("WECHAT_PAY_V3_PUBLIC_KEY_PATH", default="")
+WECHAT_PAY_V3_PUBLIC_KEY_ID = env.str("WECHAT_PAY_V3_PUBLIC_KEY_ID", default="")
+if WECHAT_PAY_API_VERSION == "v3" and not WECHAT_PAY_V3_CREDENTIALS_FILE:
+    _problems.extend(
+        f"{name} is required for a v3 merchant (WECHAT_PAY_API_VERSION=v3)."
+        for name in (
+            "WECHAT_PAY_APIV3_KEY",
+            "WECHAT_PAY_V3_PRIVATE_KEY_PATH",
+            "WECHAT_PAY_V3_CERTIFICATE_SERIAL",
+            "WECHAT_PAY_V3_PUBLIC_KEY_PATH",
+            "WECHAT_PAY_V3_PUBLIC_KEY_ID",
+        )
+        if not globals()[name]
+    )
+
+# Production refuses weak values of what is set (a missing one is reported above), one line each.
+if not DEBUG:
+    if WECHAT_PAY_API_KEY and env.str("WECHAT_PAY_API_KEY", default=""):
+        _problems.append(pay_api_key_problem(WECHAT_PAY_API_KEY))
+    for _name, _url in (
+        ("WECHAT_PAY_NOTIFY_URL", WECHAT_PAY_NOTIFY_URL),
+        ("WECHAT_PAY_REFUND_NOTIFY_URL", WECHAT_PAY_REFUND_NOTIFY_URL),
+    ):
+        if _url and not notify_url_problem(_name, _url):
+            _problems.append(public_notify_url_problem(_name, _url))
+    if WECHAT_PAY_CERT_PATH and WECHAT_PAY_KEY_PATH:
+        _problems.append(certificate_pair_problem(WECHAT_PAY_CERT_PATH, WECHAT_PAY_KEY_PATH))
+
+_problems = [problem for problem in _problems if problem]
 if _problems:
     raise SettingsRefused(_problems)

@@ -70,3 +70,67 @@ def notify_url_problem(name: str, url: str) -> str | None:
     if parts.query or parts.fragment:
         return f"{name}={url} has query parameters: WeChat Pay refuses a notify_url with them."
     return None
+
+
+# Django's own deploy check (security.W009) asks for at least 50 characters of a secret key.
+SECRET_KEY_MIN_LENGTH = 50
+# 微信支付 V2 开发文档, 安全规范 / 签名算法: the API密钥 is 32 characters, set in the merchant platform.
+PAY_API_KEY_LENGTH = 32
+
+
+def secret_key_problem(secret_key: str) -> str | None:
+    if len(secret_key) < SECRET_KEY_MIN_LENGTH:
+        return (
+            f"DJANGO_SECRET_KEY is {len(secret_key)} characters: production needs at least "
+            f"{SECRET_KEY_MIN_LENGTH}, long and random."
+        )
+    return None
+
+
+def allowed_hosts_problem(allowed_hosts: list[str]) -> str | None:
+    if "*" in allowed_hosts:
+        return "DJANGO_ALLOWED_HOSTS=* answers any Host header: name this site's host names instead."
+    return None
+
+
+def pay_api_key_problem(api_key: str) -> str | None:
+    if len(api_key) != PAY_API_KEY_LENGTH:
+        return (
+            f"WECHAT_PAY_API_KEY is {len(api_key)} characters: WeChat Pay's API key is exactly "
+            f"{PAY_API_KEY_LENGTH}, as set in the merchant platform."
+        )
+    return None
+
+
+def public_notify_url_problem(name: str, url: str) -> str | None:
+    """Production: WeChat Pay posts from the internet, over https, to a host it can reach."""
+    parts = urlsplit(url)
+    kind = non_public_address_kind(parts.hostname or "")
+    if kind:
+        return f"{name}={url} is a {kind} address: WeChat Pay posts from the internet, to this site's public host."
+    if parts.scheme != "https":
+        return f"{name}={url} is not https: production receives payment results over TLS only."
+    return None
+
+
+def certificate_pair_problem(cert_path: str, key_path: str) -> str | None:
+    """Why the merchant certificate and its key cannot be used for secapi/ (refunds), or None."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        certificate = x509.load_pem_x509_certificate(open(cert_path, "rb").read())
+    except OSError as error:
+        return f"WECHAT_PAY_CERT_PATH={cert_path} cannot be read: {error.strerror}."
+    except ValueError:
+        return f"WECHAT_PAY_CERT_PATH={cert_path} is not a PEM certificate (apiclient_cert.pem)."
+    try:
+        key = serialization.load_pem_private_key(open(key_path, "rb").read(), password=None)
+    except OSError as error:
+        return f"WECHAT_PAY_KEY_PATH={key_path} cannot be read: {error.strerror}."
+    except (ValueError, TypeError):
+        return f"WECHAT_PAY_KEY_PATH={key_path} is not an unencrypted PEM private key (apiclient_key.pem)."
+    public_format = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if certificate.public_key().public_bytes(*public_format) != key.public_key().public_bytes(*public_format):
+        return f"WECHAT_PAY_KEY_PATH={key_path} is not the key of the certificate WECHAT_PAY_CERT_PATH={cert_path}."
+    return None

@@ -20,7 +20,15 @@ CACHES["default"]["KEY_PREFIX"] = "test"
 CELERY_TASK_DEFAULT_QUEUE = os.environ["CELERY_TEST_QUEUE"]
 # This run's own mass-send queue too; the test worker consumes both.
 MASS_SEND_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-mass_send"
-CELERY_TASK_ROUTES = {**CELERY_TASK_ROUTES, "articles.tasks.*": {"queue": MASS_SEND_QUEUE}}  # noqa: F405
+# Every payment in every test queues the buyer's subscribe message: those go to a queue of their own,
+# which the test worker consumes only for a test that asks (the subscribe_message_worker fixture), so
+# no message task runs against another test's rows while that test is truncating them.
+SUBSCRIBE_MESSAGE_QUEUE = f"{CELERY_TASK_DEFAULT_QUEUE}-subscribe_messages"
+CELERY_TASK_ROUTES = {
+    **CELERY_TASK_ROUTES,  # noqa: F405
+    "articles.tasks.*": {"queue": MASS_SEND_QUEUE},
+    "subscribe_messages.tasks.*": {"queue": SUBSCRIBE_MESSAGE_QUEUE},
+}
 # Retries of a busy WeChat come quickly in tests.
 PUSH_SEND_RETRY_BASE_SECONDS = env.float("PUSH_SEND_RETRY_BASE_SECONDS", default=0.2)
 PUSH_SEND_RETRY_MAX_SECONDS = 1.0

@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
+from django.utils.translation import gettext_lazy as _
 
 from config.errors import ApplicationError
 
@@ -21,10 +22,10 @@ from config.errors import ApplicationError
 class StatusActor(models.TextChoices):
     """Who or what made a change; a machine may allow a transition to some of them only."""
 
-    CUSTOMER = "customer", "customer"
-    STAFF = "staff", "staff"
-    SYSTEM = "system", "system (scheduled task)"
-    PAYMENT = "payment", "payment service"
+    CUSTOMER = "customer", _("customer")
+    STAFF = "staff", _("staff")
+    SYSTEM = "system", _("system (scheduled task)")
+    PAYMENT = "payment", _("payment service")
 
 
 class StatusEvent(models.Model):
@@ -36,13 +37,18 @@ class StatusEvent(models.Model):
 
     subject_field: str
 
-    actor = models.CharField(max_length=16, choices=StatusActor.choices)
+    actor = models.CharField(max_length=16, choices=StatusActor.choices, verbose_name=_("actor"))
     # Nobody reads a user's events from the user: no reverse accessor.
     staff_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("staff user"),
     )
-    reason = models.CharField(max_length=300, blank=True)
-    at = models.DateTimeField(auto_now_add=True)
+    reason = models.CharField(max_length=300, blank=True, verbose_name=_("reason"))
+    at = models.DateTimeField(auto_now_add=True, verbose_name=_("at"))
 
     class Meta:
         abstract = True
@@ -57,15 +63,29 @@ class StatusTransitionNotAllowed(ApplicationError):
 
     status_code = 409
     code = "status_transition_not_allowed"
-    # Formatted with from_status, to_status and actor.
-    message_template = "A {from_status} row cannot become {to_status}."
+    # Formatted with from_status, to_status and actor, as staff read them (the choices' labels).
+    message_template = _("A {from_status} row cannot become {to_status}.")
 
-    def __init__(self, *, from_status: str, to_status: str, actor: str = "", message: str | None = None):
+    def __init__(
+        self,
+        *,
+        from_status: str,
+        to_status: str,
+        actor: str = "",
+        message: str | None = None,
+        status_labels: dict | None = None,
+    ):
         self.from_status = from_status
         self.to_status = to_status
         self.actor = actor
+        labels = status_labels or {}
         super().__init__(
-            message or self.message_template.format(from_status=from_status, to_status=to_status, actor=actor)
+            message
+            or self.message_template.format(
+                from_status=labels.get(from_status, from_status),
+                to_status=labels.get(to_status, to_status),
+                actor=dict(StatusActor.choices).get(actor, actor),
+            )
         )
 
 
@@ -109,7 +129,8 @@ class StatusMachine:
 
     def check(self, row: models.Model, *, to_status: str, actor: str) -> None:
         if not self.allows(from_status=row.status, to_status=to_status, actor=actor):
-            raise self.refused(from_status=row.status, to_status=to_status, actor=actor)
+            labels = dict(row._meta.get_field("status").flatchoices)
+            raise self.refused(from_status=row.status, to_status=to_status, actor=actor, status_labels=labels)
 
     def lock(self, pk: int) -> models.Model:
         """The row by id, locked until the caller's transaction ends."""
@@ -198,10 +219,14 @@ class StatusMachine:
 
     def record_creation(
         self, row: models.Model, *, actor: str, reason: str = "", staff_user: AbstractBaseUser | None = None
-    ) -> None:
-        """The first event of a row just created in its initial status (from no status)."""
+    ) -> StatusEvent:
+        """The first event of a row just created in its initial status (from no status), saved and returned."""
         _require_transaction()
-        self._event(row, from_status="", to_status=row.status, actor=actor, reason=reason, staff_user=staff_user).save()
+        event = self._event(
+            row, from_status="", to_status=row.status, actor=actor, reason=reason, staff_user=staff_user
+        )
+        event.save()
+        return event
 
     def _event(
         self,

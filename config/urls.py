@@ -2,13 +2,14 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.health import HealthApi
 
 # The product's name in the admin; no "View site" link, since the storefront is the Mini Program.
-admin.site.site_header = admin.site.site_title = "WeChat CMS"
-admin.site.index_title = "Official Account and Mini Program"
+admin.site.site_header = admin.site.site_title = gettext_lazy("WeChat CMS")
+admin.site.index_title = gettext_lazy("Official Account and Mini Program")
 admin.site.site_url = None
 
 api_v1 = [
@@ -16,9 +17,12 @@ api_v1 = [
     path("", include("customers.urls")),
     path("catalog/", include("catalog.urls")),
     path("", include("orders.urls")),
+    path("", include("subscribe_messages.urls")),
 ]
 
 urlpatterns = [
+    # Before the admin's own URLs, which would answer any other admin/ path with a 404.
+    path("admin/", include("staff.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

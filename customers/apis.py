@@ -1,19 +1,22 @@
 import re
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from campaigns.sources import SourceInputSerializer
 from config.api_schema import ERROR_RESPONSES
 from config.throttling import AtomicScopedRateThrottle
-from customers.services import customer_login
+from customers.services import customer_login, customer_profile_update, customer_token_revoke
 
 # 小程序 网络 / 使用说明: a Mini Program's requests carry a Referer it cannot set, fixed as
 # https://servicewechat.com/{appid}/{version}/page-frame.html (version 0 for development, trial and
 # review builds, "devtools" in the developer tools). It names the Mini Program a login comes from;
 # forging it gains nothing, as WeChat gives a login code for one app only.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 MINI_PROGRAM_REFERER = re.compile(r"https://servicewechat\.com/([A-Za-z0-9_-]{1,32})/[A-Za-z0-9_.-]+/page-frame\.html")
 
 
@@ -27,6 +30,8 @@ class CustomerOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     openid = serializers.CharField()
     unionid = serializers.CharField(allow_blank=True)
+    nickname = serializers.CharField(allow_blank=True, help_text="As the customer chose it; empty until sent.")
+    avatar_url = serializers.CharField(allow_blank=True, help_text="An https URL; empty until sent.")
     created_at = serializers.DateTimeField()
 
 
@@ -38,6 +43,10 @@ class LoginApi(APIView):
 
     class InputSerializer(serializers.Serializer):
         code = serializers.CharField(max_length=128, help_text="The code from wx.login(); it works once.")
+        source = SourceInputSerializer(
+            required=False,
+            help_text="Where the Mini Program was opened from; a customer keeps the first campaign they log in with.",
+        )
 
     class OutputSerializer(serializers.Serializer):
         token = serializers.CharField(help_text="Send as 'Authorization: Bearer <token>'.")
@@ -53,11 +62,35 @@ class LoginApi(APIView):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        login = customer_login(code=serializer.validated_data["code"], appid=mini_program_appid(request))
+        login = customer_login(
+            code=serializer.validated_data["code"],
+            appid=mini_program_appid(request),
+            source=serializer.validated_data.get("source"),
+        )
         return Response(self.OutputSerializer(login).data, status=status.HTTP_200_OK)
 
 
+def _no_control_characters(value: str) -> str:
+    if CONTROL_CHARACTERS.search(value):
+        raise serializers.ValidationError(_("Line breaks and control characters are not allowed."))
+    return value
+
+
 class MeApi(APIView):
+    class ProfileInputSerializer(serializers.Serializer):
+        # 头像昵称填写能力: the Mini Program gets the nickname from <input type="nickname"> and the avatar
+        # from <button open-type="chooseAvatar"> as a temporary local file, which it uploads to its own
+        # storage; what reaches us is that upload's https URL. Either may be sent alone.
+        nickname = serializers.CharField(
+            required=False, max_length=64, allow_blank=True, trim_whitespace=True, validators=[_no_control_characters]
+        )
+        avatar_url = serializers.URLField(required=False, max_length=500, allow_blank=True)
+
+        def validate_avatar_url(self, value: str) -> str:
+            if value and not value.lower().startswith("https://"):
+                raise serializers.ValidationError(_("The avatar must be an https:// URL."))
+            return value
+
     @extend_schema(
         operation_id="me",
         summary="The logged-in customer",
@@ -65,3 +98,29 @@ class MeApi(APIView):
     )
     def get(self, request):
         return Response(CustomerOutputSerializer(request.user).data)
+
+    @extend_schema(
+        operation_id="me_update",
+        summary="Set the nickname and avatar the customer chose",
+        request=ProfileInputSerializer,
+        responses={200: CustomerOutputSerializer, **ERROR_RESPONSES},
+    )
+    def patch(self, request):
+        serializer = self.ProfileInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        customer = customer_profile_update(customer=request.user, changes=serializer.validated_data)
+        return Response(CustomerOutputSerializer(customer).data)
+
+
+class LogoutApi(APIView):
+    """An addition to /api/v1 (nothing existing changes): the Mini Program logs out, and its token stops working."""
+
+    @extend_schema(
+        operation_id="auth_logout",
+        summary="Log out: revoke the token this request presents",
+        request=None,
+        responses={204: None, **ERROR_RESPONSES},
+    )
+    def post(self, request):
+        customer_token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -5,23 +5,23 @@ from config.errors import ApplicationError, ServiceUnavailable
 
 class InvalidLoginCode(ApplicationError):
     code = "invalid_login_code"
-    message = "The login code is invalid, expired or already used. Call wx.login() again for a new one."
+    message = _("The login code is invalid, expired or already used. Call wx.login() again for a new one.")
 
 
 class LoginBlocked(ApplicationError):
     status_code = 403
     code = "login_blocked"
-    message = "WeChat has blocked this user from logging in."
+    message = _("WeChat has blocked this user from logging in.")
 
 
 class WeChatUnavailable(ServiceUnavailable):
     code = "wechat_unavailable"
-    message = "WeChat is busy right now. Please try again in a moment."
+    message = _("WeChat is busy right now. Please try again in a moment.")
 
 
 class WeChatLoginMisconfigured(ServiceUnavailable):
     code = "wechat_misconfigured"
-    message = "Logging in is unavailable: this service is misconfigured for WeChat. Its operators have been alerted."
+    message = _("Logging in is unavailable: this service is misconfigured for WeChat. Its operators have been alerted.")
 
 
 class UnknownMiniProgram(ApplicationError):

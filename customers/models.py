@@ -24,16 +24,42 @@ class Customer(models.Model):
         editable=False,
         verbose_name=_("Mini Program"),
     )
-    openid = models.CharField(max_length=64)
+    openid = models.CharField(max_length=64, verbose_name=_("openid"))
     # The same person across our Official Account and Mini Program, when WeChat shares it.
-    unionid = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    unionid = models.CharField(max_length=64, blank=True, default="", db_index=True, verbose_name=_("unionid"))
+    # What the customer chose to show us (头像昵称填写能力: the Mini Program's nickname input and
+    # chooseAvatar button; WeChat no longer hands them over at login). Blank until the client sends them.
+    nickname = models.CharField(_("nickname"), max_length=64, blank=True, default="")
+    avatar_url = models.URLField(_("avatar"), max_length=500, blank=True, default="")
     # Needed server side to decrypt data the client forwards (phone number, ...); never sent out.
-    session_key = models.CharField(max_length=64, blank=True, default="", editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_login_at = models.DateTimeField(null=True, blank=True)
+    session_key = models.CharField(max_length=64, blank=True, default="", editable=False, verbose_name=_("session key"))
+    # The first campaign the customer logged in with (campaigns/sources.py), with that login's scene and
+    # page: set once, never overwritten. The code as sent; `first_campaign` when it is one of ours.
+    first_source_campaign = models.CharField(
+        _("first campaign code"), max_length=64, blank=True, default="", db_default="", editable=False
+    )
+    first_source_scene = models.PositiveIntegerField(_("first campaign's scene"), null=True, blank=True, editable=False)
+    first_source_path = models.CharField(
+        _("first campaign's page"), max_length=256, blank=True, default="", db_default="", editable=False
+    )
+    first_source_at = models.DateTimeField(_("first campaign logged in at"), null=True, blank=True, editable=False)
+    first_campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="first_customers",
+        editable=False,
+        verbose_name=_("first campaign"),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    last_login_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last login at"))
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        permissions = [("revoke_tokens_customer", _("Can log a customer out of every device"))]
         constraints = [
             models.UniqueConstraint(fields=["mini_program", "openid"], name="customers_customer_openid_per_app"),
             # NULLs are distinct in a unique constraint: customers without a Mini Program need their own.
@@ -43,7 +69,8 @@ class Customer(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.openid
+        # Staff know people by name; the openid stays beside it, as it is what WeChat and the logs name.
+        return f"{self.nickname} ({self.openid})" if self.nickname else self.openid
 
     # DRF treats whatever authentication returns as request.user.
     @property
@@ -54,13 +81,15 @@ class Customer(models.Model):
 class CustomerToken(models.Model):
     """A bearer token the Mini Program sends on every API call. Only its SHA-256 is stored."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tokens")
-    key_digest = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField(db_index=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tokens", verbose_name=_("customer"))
+    key_digest = models.CharField(max_length=64, unique=True, verbose_name=_("key digest"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    expires_at = models.DateTimeField(db_index=True, verbose_name=_("expires at"))
 
     class Meta:
         ordering = ["-created_at"]
+        verbose_name = _("customer token")
+        verbose_name_plural = _("customer tokens")
 
     def __str__(self) -> str:
         return f"token of {self.customer_id} until {self.expires_at:%Y-%m-%d %H:%M}"

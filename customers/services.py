@@ -7,6 +7,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from campaigns.selectors import campaign_id_for_code
+from campaigns.sources import Source
 from customers.exceptions import (
     InvalidLoginCode,
     LoginBlocked,
@@ -30,12 +32,13 @@ class Login:
     expires_at: datetime
 
 
-def customer_login(*, code: str, appid: str | None = None) -> Login:
+def customer_login(*, code: str, appid: str | None = None, source: Source | None = None) -> Login:
     """Log a Mini Program user in with their wx.login() code: find or create them, issue a token.
 
     `appid` is the Mini Program the request came from (None: the settings' single shop); the
     customer belongs to it, and their orders are paid through its merchant. Raises
-    UnknownMiniProgram for an app we do not serve.
+    UnknownMiniProgram for an app we do not serve. `source` is where the Mini Program was opened
+    from: the first campaign a customer logs in with is theirs for good.
     """
     mini_program = mini_program_for_appid(appid) if appid else mini_program_default()
     if mini_program is None:
@@ -59,12 +62,19 @@ def customer_login(*, code: str, appid: str | None = None) -> Login:
         logger.error("Mini Program login failed at WeChat (errcode %s): %s", error.errcode, error)
         raise WeChatUnavailable() from error
     return _customer_login_record(
-        mini_program=mini_program, openid=session.openid, unionid=session.unionid, session_key=session.session_key
+        mini_program=mini_program,
+        openid=session.openid,
+        unionid=session.unionid,
+        session_key=session.session_key,
+        source=source or Source(),
     )
 
 
 @transaction.atomic
-def _customer_login_record(*, mini_program: MiniProgram, openid: str, unionid: str | None, session_key: str) -> Login:
+def _customer_login_record(
+    *, mini_program: MiniProgram, openid: str, unionid: str | None, session_key: str, source: Source
+) -> Login:
+    # Locked (or just inserted) by us until commit, so two logins cannot both set a first campaign.
     customer = _customer_get_or_create(mini_program=mini_program, openid=openid)
     customer.session_key = session_key
     customer.last_login_at = timezone.now()
@@ -72,12 +82,24 @@ def _customer_login_record(*, mini_program: MiniProgram, openid: str, unionid: s
     if unionid and unionid != customer.unionid:
         customer.unionid = unionid
         update_fields.append("unionid")
+    if source.campaign and not customer.first_source_campaign:
+        update_fields += _customer_first_campaign_set(customer=customer, source=source)
     customer.save(update_fields=update_fields)
 
     token = secrets.token_urlsafe(32)
     expires_at = timezone.now() + timedelta(days=settings.API_TOKEN_TTL_DAYS)
     CustomerToken.objects.create(customer=customer, key_digest=CustomerToken.digest(token), expires_at=expires_at)
     return Login(customer=customer, token=token, expires_at=expires_at)
+
+
+def _customer_first_campaign_set(*, customer: Customer, source: Source) -> list[str]:
+    """Give the customer their first campaign (the code as sent, ours or not); the fields it set."""
+    customer.first_source_campaign = source.campaign
+    customer.first_source_scene = source.scene
+    customer.first_source_path = source.path
+    customer.first_source_at = customer.last_login_at
+    customer.first_campaign_id = campaign_id_for_code(code=source.campaign)
+    return ["first_source_campaign", "first_source_scene", "first_source_path", "first_source_at", "first_campaign"]
 
 
 def _customer_get_or_create(*, mini_program: MiniProgram, openid: str) -> Customer:
@@ -108,3 +130,24 @@ def _customer_without_mini_program_adopt(*, mini_program: MiniProgram, openid: s
 def customer_tokens_purge_expired() -> int:
     deleted, _ = CustomerToken.objects.filter(expires_at__lte=timezone.now()).delete()
     return deleted
+
+
+def customer_token_revoke(*, token: CustomerToken) -> None:
+    """Log out: the token presented stops working now; the customer's other devices stay logged in."""
+    CustomerToken.objects.filter(pk=token.pk).delete()
+
+
+def customer_tokens_revoke(*, customer_ids: list[int]) -> int:
+    """Staff log these customers out everywhere (a lost phone, a leaked token): every token of theirs stops working."""
+    deleted, _ = CustomerToken.objects.filter(customer_id__in=customer_ids).delete()
+    return deleted
+
+
+def customer_profile_update(*, customer: Customer, changes: dict) -> Customer:
+    """Keep the nickname and avatar URL the customer chose in the Mini Program (only the keys given change)."""
+    fields = [name for name in ("nickname", "avatar_url") if name in changes]
+    for name in fields:
+        setattr(customer, name, changes[name])
+    if fields:
+        customer.save(update_fields=fields)
+    return customer

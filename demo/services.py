@@ -1,4 +1,5 @@
 import io
+import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -29,7 +30,8 @@ ARTICLE_COVER_SIZE = (900, 383)  # WeChat's 2.35:1 cover ratio
 @dataclass(frozen=True)
 class DemoDataSummary:
     username: str
-    password: str
+    # None: the demo admin kept the password it had, so staff logged in stay logged in.
+    password: str | None
     category_count: int
     product_count: int
     sku_count: int
@@ -37,12 +39,14 @@ class DemoDataSummary:
 
 
 @transaction.atomic
-def demo_data_load(*, admin_password: str) -> DemoDataSummary:
+def demo_data_load(*, admin_password: str | None) -> DemoDataSummary:
     """Write the demo data, matching existing rows by natural key so a second run changes values, not row counts.
 
-    Images are generated only where missing, so reruns leave no orphan files.
+    Images are generated only where missing, so reruns leave no orphan files. The demo admin gets
+    `admin_password` when given; without one, a new admin gets a random password and an existing
+    one keeps its own (a new password would log every staff session out at each `make demo`).
     """
-    admin = _demo_admin_save(password=admin_password)
+    admin, admin_password = _demo_admin_save(password=admin_password)
     categories: dict[str, Category] = {}
     for demo_category in data.CATEGORIES:
         categories[demo_category.slug] = _demo_category_save(
@@ -52,8 +56,10 @@ def demo_data_load(*, admin_password: str) -> DemoDataSummary:
         _demo_product_save(demo_product=demo_product, category=categories[demo_product.category_slug])
     for demo_article in data.ARTICLES:
         _demo_article_save(demo_article=demo_article, created_by=admin)
-    _demo_official_account_save()
-    _demo_mini_program_save()
+    account = _demo_official_account_save()
+    # Linked, as in WeChat's console, so the article editor can insert the shop's cards and links.
+    account.mini_program = _demo_mini_program_save()
+    account.save(update_fields=["mini_program"])
     return DemoDataSummary(
         username=admin.username,
         password=admin_password,
@@ -65,15 +71,18 @@ def demo_data_load(*, admin_password: str) -> DemoDataSummary:
 
 
 def _demo_mini_program_save() -> MiniProgram:
-    """The settings' Mini Program and merchant (v2), as the sandbox registers them, under the demo shop's names.
+    """The settings' Mini Program and merchant, as the sandbox registers them, under the demo shop's names.
 
-    Each run writes the settings' credentials again, so the demo follows the settings it runs with.
+    Each run writes the settings' credentials again, so the demo follows the settings it runs with:
+    `make demo` pays through APIv3 (WECHAT_PAY_API_VERSION=v3, what a new merchant has; its keys are
+    the sandbox's, applied once it has issued them), `make demo WECHAT_PAY_API_VERSION=v2` through v2.
+    The v2 API key is kept either way, so a merchant can be moved between versions in the admin.
     """
     merchant, _ = Merchant.objects.update_or_create(
         mch_id=settings.WECHAT_PAY_MCH_ID,
         defaults={
             "name": data.MERCHANT_NAME,
-            "api_version": Merchant.ApiVersion.V2,
+            "api_version": settings.WECHAT_PAY_API_VERSION,
             "api_key": settings.WECHAT_PAY_API_KEY,
             "sign_type": settings.WECHAT_PAY_SIGN_TYPE,
         },
@@ -105,16 +114,20 @@ def _demo_official_account_save() -> OfficialAccount:
     return account
 
 
-def _demo_admin_save(*, password: str):
-    admin, _ = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
+def _demo_admin_save(*, password: str | None) -> tuple:
+    """The demo admin and the password it was given now (None: it kept its own)."""
+    admin, created = get_user_model().objects.get_or_create(username=DEMO_USERNAME)
     admin.is_staff = True
     admin.is_superuser = True
-    admin.set_password(password)
+    if password is None and (created or not admin.password or not admin.has_usable_password()):
+        password = secrets.token_urlsafe(12)
+    if password is not None:
+        admin.set_password(password)
     admin.save()
     # Group.objects.get, not get_or_create: the groups and their permissions come
     # from articles' staff groups migration, and an empty stand-in would hide its absence.
     admin.groups.add(*[Group.objects.get(name=group_name) for group_name in DEMO_STAFF_GROUPS])
-    return admin
+    return admin, password
 
 
 def _demo_category_save(*, demo_category: data.DemoCategory, parent: Category | None) -> Category:

@@ -10,11 +10,11 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from unfold.admin import TabularInline
+from django.utils.translation import gettext_lazy as _
 
 from config.admin_read_only import ReadOnlyAdmin, ReadOnlyInline
 from config.money import format_fen
-from orders.exceptions import DiscrepancyAlreadyResolved
+from orders.exceptions import DiscrepancyAlreadyResolved, ReconciliationAlreadyRunning
 from orders.models import (
     Discrepancy,
     DiscrepancyEvent,
@@ -23,7 +23,7 @@ from orders.models import (
     ReconciliationRunEvent,
     ReconciliationTrigger,
 )
-from orders.services.reconciliation import beijing_today
+from orders.services.reconciliation import beijing_today, reconciliation_run_queue
 from orders.services.reconciliation_status import discrepancy_resolve
 from orders.tasks import reconcile_payments
 
@@ -35,27 +35,19 @@ def _fen(amount: int | None) -> str:
     return "—" if amount is None else format_fen(amount)
 
 
-class DiscrepancyInline(TabularInline):
+class DiscrepancyInline(ReadOnlyInline):
     model = Discrepancy
     fk_name = "run"
-    verbose_name_plural = "discrepancies this run found first"
-    extra = 0
-    can_delete = False
+    verbose_name_plural = _("discrepancies this run found first")
     show_change_link = True
     fields = ["kind", "out_trade_no", "out_refund_no", "wechat_amount", "local_amount", "detail", "status", "repaired"]
     readonly_fields = fields
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="WeChat")
+    @admin.display(description=_("WeChat"))
     def wechat_amount(self, discrepancy: Discrepancy) -> str:
         return _fen(discrepancy.wechat_amount_fen)
 
-    @admin.display(description="ours")
+    @admin.display(description=_("ours"))
     def local_amount(self, discrepancy: Discrepancy) -> str:
         return _fen(discrepancy.local_amount_fen)
 
@@ -64,7 +56,7 @@ class ReconciliationRunEventInline(ReadOnlyInline):
     """The run's timeline; events are appended by the reconciliation status service only."""
 
     model = ReconciliationRunEvent
-    verbose_name_plural = "timeline"
+    verbose_name_plural = _("timeline")
     fields = ["at", "from_status", "to_status", "actor", "reason"]
     readonly_fields = fields
 
@@ -73,16 +65,16 @@ class DiscrepancyEventInline(ReadOnlyInline):
     """The discrepancy's timeline; events are appended by the reconciliation status service only."""
 
     model = DiscrepancyEvent
-    verbose_name_plural = "timeline"
+    verbose_name_plural = _("timeline")
     fields = ["at", "from_status", "to_status", "actor", "staff_user", "reason"]
     readonly_fields = fields
 
 
 class ReconcileDateForm(forms.Form):
     bill_date = forms.DateField(
-        label="Date",
+        label=_("Date"),
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="A Beijing calendar day within the last three months; its bill is ready from 10:00 the next day.",
+        help_text=_("A Beijing calendar day within the last three months; its bill is ready from 10:00 the next day."),
     )
 
     def clean_bill_date(self):
@@ -90,9 +82,9 @@ class ReconcileDateForm(forms.Form):
         today = beijing_today()
         # Today's bill is WeChat's to refuse (it is made the next morning; the sandbox's clock may be ahead).
         if bill_date > today:
-            raise forms.ValidationError("This day has not happened yet: WeChat makes a day's bill the next morning.")
+            raise forms.ValidationError(_("This day has not happened yet: WeChat makes a day's bill the next morning."))
         if bill_date < today - timedelta(days=BILLS_KEPT_DAYS):
-            raise forms.ValidationError("WeChat keeps bills for three months: this day's bill is gone.")
+            raise forms.ValidationError(_("WeChat keeps bills for three months: this day's bill is gone."))
         return bill_date
 
 
@@ -131,7 +123,7 @@ class ReconciliationRunAdmin(ReadOnlyAdmin):
             },
         ),
         (
-            "Bill",
+            _("Bill"),
             {
                 "fields": [
                     "bill_found",
@@ -146,14 +138,14 @@ class ReconciliationRunAdmin(ReadOnlyAdmin):
             },
         ),
         (
-            "Totals: WeChat's summary row / the rows' sums",
+            _("Totals: WeChat's summary row / the rows' sums"),
             {"fields": ["trade_count", "settled", "refunded", "ordered"]},
         ),
-        ("Failure", {"fields": ["error_message", "error_transient"]}),
+        (_("Failure"), {"fields": ["error_message", "error_transient"]}),
     ]
     readonly_fields = [field for fieldset in fieldsets for field in fieldset[1]["fields"]]
 
-    @admin.display(description="totals agree", boolean=True)
+    @admin.display(description=_("totals agree"), boolean=True)
     def totals_agree(self, run: ReconciliationRun) -> bool | None:
         if run.summary_trade_count is None:
             return None
@@ -164,26 +156,26 @@ class ReconciliationRunAdmin(ReadOnlyAdmin):
             and run.summary_order_fen in (None, run.rows_order_fen)
         )
 
-    @admin.display(description="discrepancies this run saw")
+    @admin.display(description=_("discrepancies this run saw"))
     def discrepancies_seen(self, run: ReconciliationRun) -> str:
         url = reverse("admin:orders_discrepancy_changelist") + f"?last_seen_run__id__exact={run.pk}"
-        return format_html('<a href="{}">{} (new or still open)</a>', url, run.discrepancy_count)
+        return format_html(_('<a href="{}">{} (new or still open)</a>'), url, run.discrepancy_count)
 
-    @admin.display(description="trades")
+    @admin.display(description=_("trades"))
     def trade_count(self, run: ReconciliationRun) -> str:
         if run.summary_trade_count is None:
             return "—"
         return f"{run.summary_trade_count} / {run.payment_rows + run.refund_rows}"
 
-    @admin.display(description="settled")
+    @admin.display(description=_("settled"))
     def settled(self, run: ReconciliationRun) -> str:
         return f"{_fen(run.summary_settlement_fen)} / {_fen(run.rows_settlement_fen)}"
 
-    @admin.display(description="refunded")
+    @admin.display(description=_("refunded"))
     def refunded(self, run: ReconciliationRun) -> str:
         return f"{_fen(run.summary_refund_fen)} / {_fen(run.rows_refund_fen)}"
 
-    @admin.display(description="ordered")
+    @admin.display(description=_("ordered"))
     def ordered(self, run: ReconciliationRun) -> str:
         return f"{_fen(run.summary_order_fen)} / {_fen(run.rows_order_fen)}"
 
@@ -204,17 +196,33 @@ class ReconciliationRunAdmin(ReadOnlyAdmin):
         """Reconcile a date: queued on the reconciliation queue, as a long bill outlasts a web request."""
         if not self.has_start_permission(request):
             raise PermissionDenied
-        form = ReconcileDateForm(request.POST or None)
+        # Yesterday in Beijing: the bill the morning's run reconciles, and the one staff check most.
+        form = ReconcileDateForm(request.POST or None, initial={"bill_date": beijing_today() - timedelta(days=1)})
         if request.method == "POST" and form.is_valid():
             bill_date = form.cleaned_data["bill_date"]
-            reconcile_payments.delay_on_commit(
-                bill_date=bill_date.isoformat(), triggered_by=ReconciliationTrigger.ADMIN, staff_user_id=request.user.pk
-            )
-            messages.success(request, f"Reconciliation of {bill_date} is queued; its run appears here when it starts.")
-            return redirect("admin:orders_reconciliationrun_changelist")
+            try:
+                # The run row first, so the list shows it (running) at once; the task carries it out.
+                run = reconciliation_run_queue(
+                    bill_date=bill_date, triggered_by=ReconciliationTrigger.ADMIN, staff_user=request.user
+                )
+            except ReconciliationAlreadyRunning:
+                form.add_error("bill_date", _("This date is being reconciled now: its run is in the list."))
+            else:
+                reconcile_payments.delay_on_commit(
+                    bill_date=bill_date.isoformat(),
+                    triggered_by=ReconciliationTrigger.ADMIN,
+                    staff_user_id=request.user.pk,
+                    run_id=run.pk,
+                )
+                messages.success(
+                    request,
+                    _("Reconciliation of %(date)s has started; its run is at the top of the list.")
+                    % {"date": bill_date.isoformat()},
+                )
+                return redirect("admin:orders_reconciliationrun_changelist")
         context = {
             **self.admin_site.each_context(request),
-            "title": "Reconcile a date",
+            "title": _("Reconcile a date"),
             "opts": self.opts,
             "form": form,
         }
@@ -225,7 +233,8 @@ class ResolveForm(forms.Form):
     note = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         max_length=1000,
-        help_text="How it was settled (e.g. refunded the customer, WeChat corrected the bill).",
+        help_text=_("How it was settled (e.g. refunded the customer, WeChat corrected the bill)."),
+        label=_("Note"),
     )
 
 
@@ -245,13 +254,13 @@ class DiscrepancyAdmin(ReadOnlyAdmin):
     list_filter = ["status", "kind", "repaired", "bill_date"]
     list_select_related = ["last_seen_run"]
     search_fields = ["out_trade_no__exact", "out_refund_no__exact", "transaction_id__exact"]
-    search_help_text = "Order, refund or WeChat transaction number (exact)."
+    search_help_text = _("Order, refund or WeChat transaction number (exact).")
     actions = ["resolve"]
     inlines = [DiscrepancyEventInline]
     fieldsets = [
         (None, {"fields": ["bill_date", "kind", "detail", "status"]}),
         (
-            "Trade",
+            _("Trade"),
             {
                 "fields": [
                     "out_trade_no",
@@ -265,23 +274,23 @@ class DiscrepancyAdmin(ReadOnlyAdmin):
                 ]
             },
         ),
-        ("Found by", {"fields": ["run", "last_seen_run", "created_at"]}),
-        ("Settled", {"fields": ["repaired", "repair_note", "resolved_by", "resolved_at", "resolution_note"]}),
+        (_("Found by"), {"fields": ["run", "last_seen_run", "created_at"]}),
+        (_("Settled"), {"fields": ["repaired", "repair_note", "resolved_by", "resolved_at", "resolution_note"]}),
     ]
     readonly_fields = [field for fieldset in fieldsets for field in fieldset[1]["fields"]]
 
-    @admin.display(description="WeChat", ordering="wechat_amount_fen")
+    @admin.display(description=_("WeChat"), ordering="wechat_amount_fen")
     def wechat_amount(self, discrepancy: Discrepancy) -> str:
         return _fen(discrepancy.wechat_amount_fen)
 
-    @admin.display(description="ours", ordering="local_amount_fen")
+    @admin.display(description=_("ours"), ordering="local_amount_fen")
     def local_amount(self, discrepancy: Discrepancy) -> str:
         return _fen(discrepancy.local_amount_fen)
 
     def has_resolve_permission(self, request) -> bool:
         return request.user.has_perm("orders.resolve_discrepancy")
 
-    @admin.action(description="Resolve the selected discrepancies with a note", permissions=["resolve"])
+    @admin.action(description=_("Resolve the selected discrepancies with a note"), permissions=["resolve"])
     def resolve(self, request, queryset):
         form = ResolveForm(request.POST if "note" in request.POST else None)
         if form.is_valid():
@@ -295,13 +304,15 @@ class DiscrepancyAdmin(ReadOnlyAdmin):
                     continue  # resolved by someone else meanwhile
                 resolved += 1
             skipped = queryset.count() - resolved
-            messages.success(request, f"{resolved} discrepancies resolved.")
+            messages.success(request, _("%(resolved)s discrepancies resolved.") % {"resolved": resolved})
             if skipped:
-                messages.warning(request, f"{skipped} were resolved already and stay as they were.")
+                messages.warning(
+                    request, _("%(skipped)s were resolved already and stay as they were.") % {"skipped": skipped}
+                )
             return None
         context = {
             **self.admin_site.each_context(request),
-            "title": "Resolve discrepancies",
+            "title": _("Resolve discrepancies"),
             "opts": self.opts,
             "form": form,
             "discrepancies": queryset,

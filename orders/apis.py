@@ -1,5 +1,6 @@
 from datetime import datetime
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -16,7 +17,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from campaigns.sources import source_campaign_field, source_path_field, source_scene_field
 from config.api_schema import ERROR_RESPONSES, ErrorSerializer
+from orders.carriers import carrier_english_name
 from orders.models import MAX_LINE_QUANTITY, OrderActor, OrderStatus
 from orders.selectors import (
     Unavailability,
@@ -31,7 +34,7 @@ from orders.services.addresses import address_create, address_delete, address_up
 from orders.services.cart import cart_item_add, cart_item_delete, cart_item_update
 from orders.services.idempotency import idempotency_key_validate
 from orders.services.payments import order_payment_check
-from orders.services.placement import OrderSource, order_create
+from orders.services.placement import OrderSource, order_place
 from orders.services.prepay import payment_prepay
 from orders.services.status import order_cancel
 
@@ -251,21 +254,11 @@ class OrderAddressOutputSerializer(serializers.Serializer):
 
 
 class OrderSourceSerializer(serializers.Serializer):
-    scene = serializers.IntegerField(
-        source="source_scene",
-        required=False,
-        allow_null=True,
-        min_value=0,
-        max_value=2**31 - 1,
-        help_text="The Mini Program's launch scene (wx.getLaunchOptionsSync().scene).",
-    )
-    campaign = serializers.CharField(
-        source="source_campaign",
-        required=False,
-        allow_blank=True,
-        max_length=64,
-        help_text="A campaign tag, e.g. the push whose article linked here.",
-    )
+    """Where the shopper came from, as login takes it too (campaigns/sources.py has the rules)."""
+
+    scene = source_scene_field(source="source_scene")
+    campaign = source_campaign_field(source="source_campaign")
+    path = source_path_field(source="source_path")
 
 
 class OrderOutputSerializer(serializers.Serializer):
@@ -302,9 +295,19 @@ class OrderEventOutputSerializer(serializers.Serializer):
 
 
 class OrderShipmentOutputSerializer(serializers.Serializer):
-    carrier = serializers.CharField(source="get_carrier_display")
+    # `carrier` has always been the English name (v1's contract); the code and the Chinese name were added beside it.
+    carrier = serializers.SerializerMethodField(help_text="The carrier's English name, e.g. “SF Express”.")
+    carrier_code = serializers.CharField(
+        source="carrier", help_text="Stable code: sf, zto, yto, yunda, sto, jd, ems, jtexpress, chinapost, deppon."
+    )
+    carrier_name = serializers.CharField(
+        source="get_carrier_display", help_text="The name printed on the waybill, e.g. “顺丰速运”."
+    )
     tracking_number = serializers.CharField()
     shipped_at = serializers.DateTimeField()
+
+    def get_carrier(self, order) -> str:
+        return carrier_english_name(order.carrier)
 
 
 class OrderDetailOutputSerializer(OrderOutputSerializer):
@@ -387,7 +390,7 @@ class OrderCreateApi(APIView):
 
         def validate(self, data):
             if "items" in data and "cart_item_ids" in data:
-                raise serializers.ValidationError("Send items or cart_item_ids, not both.")
+                raise serializers.ValidationError(_("Send items or cart_item_ids, not both."))
             return data
 
     @extend_schema(
@@ -417,18 +420,23 @@ class OrderCreateApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         source = data.get("source", {})
-        order = order_create(
+        placed = order_place(
             customer=request.user,
             address_id=data.get("address_id"),
             items=data.get("items"),
             cart_item_ids=data.get("cart_item_ids"),
             note=data["note"],
-            source=OrderSource(scene=source.get("source_scene"), campaign=source.get("source_campaign", "")),
+            source=OrderSource(
+                scene=source.get("source_scene"),
+                campaign=source.get("source_campaign", ""),
+                path=source.get("source_path", ""),
+            ),
             idempotency_key=idempotency_key,
         )
-        order = order_for_customer(customer=request.user, order_no=order.order_no)
+        # The order comes with its lines and timeline: nothing to read again.
         return Response(
-            OrderDetailOutputSerializer(order, context={"request": request}).data, status=status.HTTP_201_CREATED
+            OrderDetailOutputSerializer(placed.order_to_answer_with(), context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
         )
 
 

@@ -12,6 +12,7 @@ from orders.apis import (
     OrderPayApi,
     OrdersApi,
 )
+from orders.receipt_apis import OrderConfirmReceiptApi
 
 urlpatterns = [
     path("cart", CartApi.as_view(), name="cart"),
@@ -24,4 +25,5 @@ urlpatterns = [
     path("orders/<str:order_no>/cancel", OrderCancelApi.as_view(), name="order-cancel"),
     path("orders/<str:order_no>/pay", OrderPayApi.as_view(), name="order-pay"),
     path("orders/<str:order_no>/check-payment", OrderCheckPaymentApi.as_view(), name="order-check-payment"),
+    path("orders/<str:order_no>/confirm-receipt", OrderConfirmReceiptApi.as_view(), name="order-confirm-receipt"),
 ]

@@ -22,6 +22,35 @@ def _empty_cache():
     caches_clear()
 
 
+@pytest.fixture(autouse=True)
+def _staff_read_english(request):
+    """The suite's tests were written against the English wording: they read English unless marked.
+
+    Users a test creates choose English (a StaffLanguage row, as the admin's user menu makes one), and
+    code the test calls outside a request (services, tasks, model validation) speaks English. The Chinese
+    default is proven by tests marked `chinese_staff` (tests/staff/test_language.py, ...), for which
+    users keep the default and the site's language (Chinese) stays active.
+    """
+    if request.node.get_closest_marker("chinese_staff"):
+        yield
+        return
+    from django.contrib.auth import get_user_model
+    from django.db.models.signals import post_save
+    from django.utils import translation
+
+    from staff.models import StaffLanguage
+
+    def choose_english(sender, instance, created, raw=False, **kwargs):
+        if created and not raw:
+            StaffLanguage.objects.get_or_create(user=instance, defaults={"language": "en"})
+
+    user_model = get_user_model()
+    post_save.connect(choose_english, sender=user_model, dispatch_uid="tests-staff-read-english")
+    with translation.override("en"):
+        yield
+    post_save.disconnect(sender=user_model, dispatch_uid="tests-staff-read-english")
+
+
 @pytest.fixture
 def staff_groups():
     """The staff groups, for transactional tests: an earlier one ends by emptying every table, groups included.
@@ -61,6 +90,7 @@ def sandbox(sandbox_server, settings) -> SandboxClient:
     settings.WECHAT_API_BASE_URL = sandbox_server.url
     settings.WECHAT_PAY_API_BASE_URL = sandbox_server.url
     settings.WECHAT_PAY_SECAPI_BASE_URL = sandbox_server.secapi_url
+    settings.WECHAT_PAY_V3_BASE_URL = sandbox_server.v3_url
     settings.WECHAT_PAY_CA_BUNDLE = sandbox_server.tls.ca_path
     certificate = sandbox_server.tls.merchant_certificate(settings.WECHAT_PAY_MCH_ID)
     settings.WECHAT_PAY_CERT_PATH, settings.WECHAT_PAY_KEY_PATH = certificate.cert_path, certificate.key_path
@@ -96,6 +126,7 @@ def celery_worker(django_db_setup, django_db_blocker, sandbox_server):
         "WECHAT_API_BASE_URL": sandbox_server.url,
         "WECHAT_PAY_API_BASE_URL": sandbox_server.url,
         "WECHAT_PAY_SECAPI_BASE_URL": sandbox_server.secapi_url,
+        "WECHAT_PAY_V3_BASE_URL": sandbox_server.v3_url,
         "WECHAT_PAY_CA_BUNDLE": sandbox_server.tls.ca_path,
         "WECHAT_PAY_CERT_PATH": certificate.cert_path,
         "WECHAT_PAY_KEY_PATH": certificate.key_path,
@@ -132,6 +163,7 @@ def celery_worker(django_db_setup, django_db_blocker, sandbox_server):
             worker.kill()
             pytest.fail(f"the Celery worker did not start:\n{log_path.read_text()[-3000:]}", pytrace=False)
         time.sleep(0.05)
+    worker.node_name = node_name
     yield worker
     # A SIGTERM'd worker on a polling transport (the filesystem one) finishes two more
     # 2-second polls before it stops; the shutdown command stops it on arrival.
@@ -141,6 +173,27 @@ def celery_worker(django_db_setup, django_db_blocker, sandbox_server):
     except subprocess.TimeoutExpired:
         worker.terminate()
         worker.wait(timeout=20)
+
+
+@pytest.fixture
+def subscribe_message_worker(celery_worker):
+    """The session's worker sending buyers' subscribe messages during this test only.
+
+    Their queue (settings_test.SUBSCRIBE_MESSAGE_QUEUE) holds what every earlier test's payments queued:
+    emptied first, then consumed until the test ends.
+    """
+    from kombu import Queue
+
+    from config import celery_app
+
+    queue = settings.SUBSCRIBE_MESSAGE_QUEUE
+    with celery_app.connection_for_write() as connection_:
+        Queue(queue, routing_key=queue)(connection_.default_channel).declare()
+        connection_.default_channel.queue_purge(queue)
+    destination = [celery_worker.node_name]
+    celery_app.control.add_consumer(queue, destination=destination, reply=True, timeout=5)
+    yield celery_worker
+    celery_app.control.cancel_consumer(queue, destination=destination, reply=True, timeout=5)
 
 
 # WeChat payloads in WeChat's own formats, written for these tests (tests/fixtures/wechat/README.md).

@@ -1,13 +1,15 @@
 """Factories for every app's models, in one place."""
 
 import factory
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from articles.models import Article, FollowerTag, Push, PushMode
 from catalog.models import Category, Product, ProductImage, Sku
 from catalog.services import product_display_prices_refresh, product_image_thumbnails_make
 from customers.models import Customer
 from orders.models import Address, CartItem, Payment, Refund
-from wechat.models import OfficialAccount
+from wechat.models import Merchant, MiniProgram, OfficialAccount
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
@@ -128,6 +130,50 @@ class OfficialAccountFactory(factory.django.DjangoModelFactory):
     callback_token = "factoryToken42"
     encoding_aes_key = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
     message_mode = OfficialAccount.MessageMode.SAFE
+
+
+def rsa_key_pems() -> tuple[str, str]:
+    """A fresh RSA key pair as PEM text (private PKCS#8, public SubjectPublicKeyInfo), as WeChat Pay hands them out."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    return private, public
+
+
+class MerchantFactory(factory.django.DjangoModelFactory):
+    """A merchant with every secret set (a v2 API key and the v3 keys), each value distinct per merchant."""
+
+    class Meta:
+        model = Merchant
+
+    class Params:
+        key_pems = factory.LazyFunction(rsa_key_pems)
+
+    name = factory.Sequence(lambda number: f"Tea shop {number}")
+    mch_id = factory.Sequence(lambda number: f"{1900100000 + number}")
+    api_version = Merchant.ApiVersion.V3
+    api_key = factory.Sequence(lambda number: f"factoryApiKeyV2{number:017d}")
+    apiv3_key = factory.Sequence(lambda number: f"factoryApiV3Key{number:017d}")
+    private_key = factory.LazyAttribute(lambda merchant: merchant.key_pems[0])
+    certificate_serial = "5157F09EFDC096DE15EBE81A47057A7232F1B8E1"
+    wechatpay_public_key = factory.LazyAttribute(lambda merchant: merchant.key_pems[1])
+    wechatpay_public_key_id = factory.Sequence(lambda number: f"PUB_KEY_ID_{number:028d}")
+
+
+class MiniProgramFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = MiniProgram
+
+    name = factory.Sequence(lambda number: f"Tea app {number}")
+    appid = factory.Sequence(lambda number: f"wx{0xA000 + number:016x}")
+    app_secret = factory.Sequence(lambda number: f"factory-mini-program-secret-{number}")
+    merchant = factory.SubFactory(MerchantFactory)
 
 
 class FollowerTagFactory(factory.django.DjangoModelFactory):

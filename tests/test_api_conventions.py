@@ -2,6 +2,8 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from tests.languages import ENGLISH
+
 pytestmark = pytest.mark.django_db
 
 
@@ -17,7 +19,7 @@ def test_the_schema_builds_and_validates_without_warnings(tmp_path):
 
 
 def test_schema_and_docs_are_served():
-    client = APIClient()
+    client = APIClient(**ENGLISH)
 
     assert client.get("/api/schema/").status_code == 200
     docs = client.get("/api/docs/")
@@ -27,10 +29,11 @@ def test_schema_and_docs_are_served():
 
 
 def test_health_reports_each_dependency():
-    response = APIClient().get("/api/v1/health")
+    response = APIClient(**ENGLISH).get("/api/v1/health")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok", "broker": "ok"}}
+    assert response.json()["status"] == "ok"
+    assert response.json()["checks"] == {"database": "ok", "cache": "ok", "broker": "ok", "beat": "ok"}
 
 
 def test_health_fails_when_the_cache_is_down(settings):
@@ -42,7 +45,7 @@ def test_health_fails_when_the_cache_is_down(settings):
         }
     }
 
-    response = APIClient().get("/api/v1/health")
+    response = APIClient(**ENGLISH).get("/api/v1/health")
 
     assert response.status_code == 503
     assert response.json()["status"] == "failing"
@@ -59,7 +62,7 @@ def test_a_login_while_the_shared_cache_is_down_is_a_503_not_our_bug(settings, c
         }
     }
 
-    response = APIClient().post("/api/v1/auth/login", {"code": "any-code"}, format="json")
+    response = APIClient(**ENGLISH).post("/api/v1/auth/login", {"code": "any-code"}, format="json")
 
     assert response.status_code == 503
     assert response.json()["code"] == "service_unavailable"
@@ -68,7 +71,7 @@ def test_a_login_while_the_shared_cache_is_down_is_a_503_not_our_bug(settings, c
 
 
 def test_unknown_api_paths_and_wrong_methods_use_the_error_body():
-    client = APIClient()
+    client = APIClient(**ENGLISH)
 
     response = client.get("/api/v1/auth/login")
 
@@ -77,7 +80,7 @@ def test_unknown_api_paths_and_wrong_methods_use_the_error_body():
 
 
 def test_malformed_json_gets_a_clear_400():
-    response = APIClient().post("/api/v1/auth/login", data="{not json", content_type="application/json")
+    response = APIClient(**ENGLISH).post("/api/v1/auth/login", data="{not json", content_type="application/json")
 
     assert response.status_code == 400
     assert response.json()["code"] == "parse_error"

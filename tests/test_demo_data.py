@@ -2,6 +2,7 @@ import io
 import time
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 from PIL import Image
@@ -81,17 +82,38 @@ def test_the_demo_shop_takes_payments_through_the_settings_mini_program_and_merc
     assert mini_program.merchant == merchant and mini_program_default() == mini_program
 
 
-def test_a_second_run_creates_no_duplicates_and_a_new_password(debug_on, monkeypatch):
+def test_the_demo_account_is_linked_to_the_demo_mini_program_for_article_cards(debug_on, monkeypatch):
+    from wechat.linked_mini_programs import article_mini_program
+    from wechat.models import MiniProgram
+
+    _load_demo_data(monkeypatch)
+
+    assert article_mini_program() == MiniProgram.objects.get()
+
+
+def test_a_second_run_creates_no_duplicates_and_keeps_the_password(debug_on, monkeypatch, client):
     first_password = _printed_password(_load_demo_data(monkeypatch))
     counts_after_first_run = _row_counts()
     files_after_first_run = sorted(path.name for path in debug_on.rglob("*.jpg"))
+    assert client.login(username="demo", password=first_password)
 
-    second_password = _printed_password(_load_demo_data(monkeypatch))
+    second_output = _load_demo_data(monkeypatch)
 
     assert _row_counts() == counts_after_first_run
     assert sorted(path.name for path in debug_on.rglob("*.jpg")) == files_after_first_run
-    assert second_password != first_password
-    assert authenticate(username="demo", password=second_password) is not None
+    assert "password: unchanged" in second_output and first_password not in second_output
+    assert authenticate(username="demo", password=first_password) is not None
+    # The session staff opened before the rerun still works: its hash of the password did not change.
+    assert client.get("/admin/").status_code == 200
+
+
+def test_demo_admin_password_set_replaces_the_password_on_a_rerun(debug_on, monkeypatch):
+    first_password = _printed_password(_load_demo_data(monkeypatch))
+
+    output = _load_demo_data(monkeypatch, password="tea-and-mugs-2026")
+
+    assert _printed_password(output) == "tea-and-mugs-2026"
+    assert authenticate(username="demo", password="tea-and-mugs-2026") is not None
     assert authenticate(username="demo", password=first_password) is None
 
 
@@ -156,3 +178,13 @@ def test_the_demo_account_hears_the_sandbox_started_as_make_demo_starts_it(
     assert account.message_mode == "safe"
     assert delivery["state"] == "delivered"
     assert [(message["Event"], message["FromUserName"]) for message in heard] == [("subscribe", "o-demo-follower")]
+
+
+def test_the_readme_names_every_port_variable_the_makefile_exports():
+    makefile = (settings.BASE_DIR / "Makefile").read_text()
+    readme = (settings.BASE_DIR / "README.md").read_text()
+    exported = [name for line in makefile.splitlines() if line.startswith("export ") for name in line.split()[1:]]
+    port_variables = [name for name in exported if name.endswith("_PORT")]
+
+    assert "WECHAT_SANDBOX_TLS_PORT" in port_variables
+    assert [name for name in port_variables if f"`{name}`" not in readme] == []

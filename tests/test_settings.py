@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 
 from config.settings_checks import non_public_address_kind
+from wechat_sandbox.tls import CertificateAuthority
 
 PRODUCTION_ENVIRONMENT = {
     "DJANGO_DEBUG": "false",
@@ -25,7 +26,7 @@ PRODUCTION_ENVIRONMENT = {
     "WECHAT_MINI_PROGRAM_APPID": "wx0000000000000002",
     "WECHAT_MINI_PROGRAM_SECRET": "mp-secret",
     "WECHAT_PAY_MCH_ID": "1900000001",
-    "WECHAT_PAY_API_KEY": "pay-api-key",
+    "WECHAT_PAY_API_KEY": "pay-api-key-of-32-characters-000",
     "WECHAT_PAY_NOTIFY_URL": "https://shop.example.com/wechat/pay/notify/",
     "WECHAT_PAY_CERT_PATH": "/etc/wechat-pay/apiclient_cert.pem",
     "WECHAT_PAY_KEY_PATH": "/etc/wechat-pay/apiclient_key.pem",
@@ -47,6 +48,16 @@ PRINT_BASE_URLS = (
     "print(s.WECHAT_API_BASE_URL, s.WECHAT_PAY_API_BASE_URL, s.WECHAT_PAY_SECAPI_BASE_URL, s.WECHAT_PAY_CA_BUNDLE)"
 )
 OUR_PREFIXES = ("DJANGO_", "WECHAT_", "CELERY_", "DATABASE_", "CACHE_URL")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def merchant_certificate_files(tmp_path_factory):
+    """A real certificate and its key where PRODUCTION_ENVIRONMENT names them: production opens both at start."""
+    authority = CertificateAuthority(tmp_path_factory.mktemp("certificates"))
+    merchant = authority.merchant_certificate(PRODUCTION_ENVIRONMENT["WECHAT_PAY_MCH_ID"])
+    other_merchant = authority.merchant_certificate("1900000002")
+    PRODUCTION_ENVIRONMENT.update(WECHAT_PAY_CERT_PATH=merchant.cert_path, WECHAT_PAY_KEY_PATH=merchant.key_path)
+    return merchant, other_merchant
 
 
 @pytest.fixture
@@ -265,3 +276,86 @@ def test_development_reads_the_sandbox_certificates_where_the_sandbox_writes_the
         str(tls_dir / "merchant-10000100-cert.pem"),
         str(tls_dir / "merchant-10000100-key.pem"),
     ]
+
+
+@pytest.mark.parametrize(
+    "weak, line",
+    [
+        (
+            {"DJANGO_SECRET_KEY": "short-but-set-0123456789"},
+            "DJANGO_SECRET_KEY is 24 characters: production needs at least 50, long and random.",
+        ),
+        (
+            {"DJANGO_ALLOWED_HOSTS": "*"},
+            "DJANGO_ALLOWED_HOSTS=* answers any Host header: name this site's host names instead.",
+        ),
+        (
+            {"DJANGO_ALLOWED_HOSTS": "shop.example.com,*"},
+            "DJANGO_ALLOWED_HOSTS=* answers any Host header: name this site's host names instead.",
+        ),
+        (
+            {"WECHAT_PAY_API_KEY": "pay-api-key"},
+            "WECHAT_PAY_API_KEY is 11 characters: WeChat Pay's API key is exactly 32, as set in the merchant platform.",
+        ),
+        (
+            {"WECHAT_PAY_NOTIFY_URL": "http://shop.example.com/wechat/pay/notify/"},
+            "WECHAT_PAY_NOTIFY_URL=http://shop.example.com/wechat/pay/notify/ is not https: production receives "
+            "payment results over TLS only.",
+        ),
+        (
+            {"WECHAT_PAY_NOTIFY_URL": "https://127.0.0.1/wechat/pay/notify/"},
+            "WECHAT_PAY_NOTIFY_URL=https://127.0.0.1/wechat/pay/notify/ is a loopback address: WeChat Pay posts "
+            "from the internet, to this site's public host.",
+        ),
+        (
+            {"WECHAT_PAY_REFUND_NOTIFY_URL": "https://10.1.2.3/wechat/pay/refund-notify/"},
+            "WECHAT_PAY_REFUND_NOTIFY_URL=https://10.1.2.3/wechat/pay/refund-notify/ is a private address: "
+            "WeChat Pay posts from the internet, to this site's public host.",
+        ),
+    ],
+    ids=[
+        "short-secret-key",
+        "any-host",
+        "any-host-among-others",
+        "api-key-length",
+        "http-notify",
+        "loopback-notify",
+        "private-refund-notify",
+    ],
+)
+def test_production_refuses_a_weak_value_in_one_line(start, weak, line):
+    result = start(_manage("check"), {**PRODUCTION_ENVIRONMENT, **weak})
+
+    assert result.returncode == 1
+    assert result.stderr == line + "\n"
+    assert "Traceback" not in result.stderr
+
+
+def test_production_refuses_certificate_files_that_are_missing_or_not_a_pair(
+    start, merchant_certificate_files, tmp_path
+):
+    merchant, other_merchant = merchant_certificate_files
+    missing = str(tmp_path / "nowhere-cert.pem")
+
+    absent = start(_manage("check"), {**PRODUCTION_ENVIRONMENT, "WECHAT_PAY_CERT_PATH": missing})
+    not_a_pair = start(_manage("check"), {**PRODUCTION_ENVIRONMENT, "WECHAT_PAY_KEY_PATH": other_merchant.key_path})
+    swapped = start(
+        _manage("check"),
+        {
+            **PRODUCTION_ENVIRONMENT,
+            "WECHAT_PAY_CERT_PATH": merchant.key_path,
+            "WECHAT_PAY_KEY_PATH": merchant.cert_path,
+        },
+    )
+
+    assert absent.returncode == not_a_pair.returncode == swapped.returncode == 1
+    assert absent.stderr == f"WECHAT_PAY_CERT_PATH={missing} cannot be read: No such file or directory.\n"
+    assert not_a_pair.stderr == (
+        f"WECHAT_PAY_KEY_PATH={other_merchant.key_path} is not the key of the certificate "
+        f"WECHAT_PAY_CERT_PATH={merchant.cert_path}.\n"
+    )
+    assert (
+        swapped.stderr == f"WECHAT_PAY_CERT_PATH={merchant.key_path} is not a PEM certificate (apiclient_cert.pem).\n"
+    )
+    # The key file's content is never echoed back.
+    assert "PRIVATE KEY" not in absent.stderr + not_a_pair.stderr + swapped.stderr

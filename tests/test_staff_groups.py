@@ -45,7 +45,28 @@ ORDERS_OPERATIONS = {
 # Operations pays and refunds through these, so it reads them (never their secrets); only admins change them.
 PAYMENT_ACCOUNTS_VIEW = {"wechat.view_merchant", "wechat.view_miniprogram"}
 # What later migrations (customers, catalog, orders, wechat) grant Operations beyond the staff-groups migration.
-OPERATIONS_LATER = {"customers.view_customer"} | STOCK_ADJUSTMENTS | ORDERS_OPERATIONS | PAYMENT_ACCOUNTS_VIEW
+CUSTOMERS_OPERATIONS = {"customers.view_customer", "customers.revoke_tokens_customer"}
+# Operations configures the buyers' subscribe message templates and reads what was sent and accepted.
+SUBSCRIBE_MESSAGES_OPERATIONS = {
+    *(
+        f"subscribe_messages.{action}_{model}"
+        for action in ["add", "change", "delete", "view"]
+        for model in ["subscribemessagetemplate", "templatekeyword"]
+    ),
+    "subscribe_messages.view_subscribemessage",
+    "subscribe_messages.view_subscribemessageevent",
+    "subscribe_messages.view_subscriptionacceptance",
+}
+# Operations reads the campaigns Marketing starts and their Mini Program codes (campaigns' grants migration).
+CAMPAIGNS_VIEW = {"campaigns.view_campaign", "campaigns.view_miniprogramcode"}
+OPERATIONS_LATER = (
+    CUSTOMERS_OPERATIONS
+    | STOCK_ADJUSTMENTS
+    | ORDERS_OPERATIONS
+    | PAYMENT_ACCOUNTS_VIEW
+    | SUBSCRIBE_MESSAGES_OPERATIONS
+    | CAMPAIGNS_VIEW
+)
 OPERATIONS_EVERYTHING = CATALOG_EVERYTHING | {"articles.view_article"} | OPERATIONS_LATER
 ARTICLE_EVERYTHING = {f"articles.{action}_article" for action in ["add", "change", "delete", "view"]}
 # What later migrations (wechat, articles' followers and pushes) grant Marketing beyond the staff-groups migration.
@@ -61,6 +82,18 @@ MARKETING_LATER = {
     "articles.change_push",
     "articles.view_push",
     "articles.send_push",
+    "articles.add_consolemasssend",
+    "articles.view_consolemasssend",
+    "campaigns.add_campaign",
+    "campaigns.change_campaign",
+    "campaigns.view_campaign",
+    "campaigns.add_miniprogramcode",
+    "campaigns.view_miniprogramcode",
+    "articles.view_articledailystatistics",
+    "articles.view_articletotalstatistics",
+    "articles.view_followersourcedailystatistics",
+    "articles.view_followerdailystatistics",
+    "articles.view_statisticsday",
 }
 MARKETING_EVERYTHING = ARTICLE_EVERYTHING | CATALOG_VIEW | MARKETING_LATER
 

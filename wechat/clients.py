@@ -49,7 +49,9 @@ class SharedTokenClient(WeChatClient):
         try:
             return self._request_refreshing_stale_token(method, url_or_endpoint, token_is_ours, **kwargs)
         except (WeChatClientException, requests.RequestException) as exc:
-            raise error_from_exception(exc) from exc
+            # Not chained: requests' message carries the URL, whose query holds the AppSecret or the
+            # access token (cgi-bin/token, sns/jscode2session, every call), and a logged traceback prints it.
+            raise error_from_exception(exc) from None
 
     def _request_refreshing_stale_token(self, method, url, token_is_ours, **kwargs):
         try:

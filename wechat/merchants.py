@@ -11,15 +11,26 @@ import re
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
+from wechat.merchant_v3_settings import merchant_v3_settings_apply
 from wechat.models import Merchant, MiniProgram
 
 _MINI_PROGRAM_FIELDS = ("merchant",)
 
 
 def mini_program_default() -> MiniProgram:
-    """The settings' Mini Program (`WECHAT_MINI_PROGRAM_APPID`), its row created from the settings if it has none."""
+    """The settings' Mini Program (`WECHAT_MINI_PROGRAM_APPID`), its row created from the settings if it has none.
+
+    With WECHAT_PAY_API_VERSION=v3 its merchant, if the settings' own, is kept v3 with the settings'
+    credentials (wechat/merchant_v3_settings.py: in development the sandbox issues them afresh).
+    """
     found = MiniProgram.objects.select_related(*_MINI_PROGRAM_FIELDS).filter(appid=settings.WECHAT_MINI_PROGRAM_APPID)
-    return found.first() or _mini_program_default_create()
+    mini_program = found.first() or _mini_program_default_create()
+    if (
+        settings.WECHAT_PAY_API_VERSION == Merchant.ApiVersion.V3
+        and mini_program.merchant.mch_id == settings.WECHAT_PAY_MCH_ID
+    ):
+        merchant_v3_settings_apply(mini_program.merchant)
+    return mini_program
 
 
 def mini_program_for_appid(appid: str) -> MiniProgram | None:
@@ -66,10 +77,10 @@ def _mini_program_default_create() -> MiniProgram:
 
 
 def _merchant_defaults() -> dict:
-    """The settings' merchant: v2, as the settings configure it (a v3 merchant is added in the admin)."""
+    """The settings' merchant, as the settings configure it (v3 credentials are applied by mini_program_default)."""
     return {
         "name": str(settings.WECHAT_PAY_MCH_ID),
-        "api_version": Merchant.ApiVersion.V2,
+        "api_version": Merchant.ApiVersion.V2,  # v3 once its credentials are applied
         "api_key": settings.WECHAT_PAY_API_KEY,
         "sign_type": settings.WECHAT_PAY_SIGN_TYPE,
         # Blank: the files WECHAT_PAY_CERT_PATH / _KEY_PATH name, read when a refund is made (in
@@ -115,6 +126,8 @@ def merchants_for_wechatpay_serial(serial: str) -> list[Merchant]:
     """
     if not re.fullmatch(r"[A-Za-z0-9_]{1,80}", serial):  # a header's text, before the database sees it
         return []
+    if settings.WECHAT_PAY_API_VERSION == Merchant.ApiVersion.V3:
+        mini_program_default()  # the settings' merchant's row up to date with the settings' keys
     v3 = Merchant.objects.filter(api_version=Merchant.ApiVersion.V3)
     by_public_key = list(v3.filter(verification=Merchant.Verification.PUBLIC_KEY, wechatpay_public_key_id=serial))
     if by_public_key:

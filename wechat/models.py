@@ -1,44 +1,63 @@
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from encrypted_fields.fields import EncryptedCharField, EncryptedTextField
+
+from config.encrypted_fields import EncryptedCharField, EncryptedTextField
 
 # 公众号文档, 接入概述: the token is 3–32 letters or digits; the EncodingAESKey 43 letters or digits.
-CALLBACK_TOKEN_VALIDATOR = RegexValidator(r"^[A-Za-z0-9]{3,32}$", "3 to 32 letters or digits.")
-AES_KEY_VALIDATOR = RegexValidator(r"^[A-Za-z0-9]{43}$", "Exactly 43 letters or digits, as WeChat's console gives it.")
-APPID_VALIDATOR = RegexValidator(r"^wx[0-9a-f]{16}$", 'An app id is "wx" and 16 hexadecimal digits.')
+CALLBACK_TOKEN_VALIDATOR = RegexValidator(r"^[A-Za-z0-9]{3,32}$", _("3 to 32 letters or digits."))
+AES_KEY_VALIDATOR = RegexValidator(
+    r"^[A-Za-z0-9]{43}$", _("Exactly 43 letters or digits, as WeChat's console gives it.")
+)
+APPID_VALIDATOR = RegexValidator(r"^wx[0-9a-f]{16}$", _('An app id is "wx" and 16 hexadecimal digits.'))
 
 
 class OfficialAccount(models.Model):
     """An Official Account we publish to: its credentials and how WeChat calls us back.
 
-    The app secret and EncodingAESKey are encrypted at rest (key from the environment)
-    and never shown again once saved.
+    The app secret, callback token and EncodingAESKey are encrypted at rest (key from the
+    environment) and never shown again once saved: whoever reads the token can forge WeChat's calls.
     """
 
     class AccountType(models.TextChoices):
-        SERVICE = "service", "Service account (4 mass sends a month)"
-        SUBSCRIPTION = "subscription", "Subscription account (1 mass send a day)"
+        SERVICE = "service", _("Service account (4 mass sends to all followers a month)")
+        SUBSCRIPTION = "subscription", _("Subscription account (1 mass send a day)")
 
     class MessageMode(models.TextChoices):
-        PLAIN = "plain", "Plain text"
-        COMPATIBLE = "compatible", "Compatible (plain and encrypted)"
-        SAFE = "safe", "Safe (encrypted)"
+        PLAIN = "plain", _("Plain text")
+        COMPATIBLE = "compatible", _("Compatible (plain and encrypted)")
+        SAFE = "safe", _("Safe (encrypted)")
 
-    name = models.CharField(max_length=64)
-    appid = models.CharField("app ID", max_length=18, unique=True, validators=[APPID_VALIDATOR])
-    app_secret = EncryptedCharField("app secret", max_length=64)
-    account_type = models.CharField(max_length=16, choices=AccountType.choices)
-    callback_token = models.CharField(max_length=32, validators=[CALLBACK_TOKEN_VALIDATOR])
-    encoding_aes_key = EncryptedCharField("EncodingAESKey", max_length=43, validators=[AES_KEY_VALIDATOR])
-    message_mode = models.CharField(max_length=16, choices=MessageMode.choices, default=MessageMode.SAFE)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    name = models.CharField(max_length=64, verbose_name=_("name"))
+    appid = models.CharField(_("app ID"), max_length=18, unique=True, validators=[APPID_VALIDATOR])
+    app_secret = EncryptedCharField(_("app secret"), max_length=64)
+    account_type = models.CharField(max_length=16, choices=AccountType.choices, verbose_name=_("account type"))
+    callback_token = EncryptedCharField(_("callback token"), max_length=32, validators=[CALLBACK_TOKEN_VALIDATOR])
+    encoding_aes_key = EncryptedCharField(_("EncodingAESKey"), max_length=43, validators=[AES_KEY_VALIDATOR])
+    message_mode = models.CharField(
+        max_length=16, choices=MessageMode.choices, default=MessageMode.SAFE, verbose_name=_("message mode")
+    )
+    # WeChat shows a Mini Program's cards and links in an account's articles only when the two are
+    # linked in its console (公众号 小程序管理 → 关联小程序); the article editor offers this one's.
+    mini_program = models.ForeignKey(
+        "MiniProgram",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="official_accounts",
+        verbose_name=_("linked Mini Program"),
+        help_text=_(
+            "The Mini Program linked to this account in WeChat's console (Mini Program management → link a Mini "
+            "Program). Articles may carry its cards and links."
+        ),
+    )
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["name"]
-        verbose_name = "Official Account"
-        verbose_name_plural = "Official Accounts"
+        verbose_name = _("Official Account")
+        verbose_name_plural = _("Official Accounts")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.appid})"
@@ -72,8 +91,8 @@ class Merchant(models.Model):
         V3 = "v3", _("APIv3 (JSON, signed with the merchant private key)")
 
     class SignType(models.TextChoices):
-        MD5 = "MD5", "MD5"
-        HMAC_SHA256 = "HMAC-SHA256", "HMAC-SHA256"
+        MD5 = "MD5", _("MD5")
+        HMAC_SHA256 = "HMAC-SHA256", _("HMAC-SHA256")
 
     class Verification(models.TextChoices):
         PUBLIC_KEY = "public_key", _("WeChat Pay public key (微信支付公钥)")
@@ -109,8 +128,8 @@ class Merchant(models.Model):
     wechatpay_public_key_id = models.CharField(
         _("WeChat Pay public key id"), max_length=80, blank=True, validators=[PUBLIC_KEY_ID_VALIDATOR]
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
     # The encrypted fields store a blank value as NULL (django-fernet-encrypted-fields): read them as "".
 
     class Meta:
@@ -135,8 +154,8 @@ class MiniProgram(models.Model):
         verbose_name=_("WeChat Pay merchant"),
         help_text=_("The merchant its orders are paid through (the app id must be bound to it at WeChat Pay)."),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created at"))
+    updated_at = models.DateTimeField(auto_now=True, verbose_name=_("updated at"))
 
     class Meta:
         ordering = ["name"]

@@ -24,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 # WeChat's pushes are a few KB; a larger body is not from WeChat.
 MAX_BODY_BYTES = 64 * 1024
-# A signed request older than this is refused: the signature does not cover a plain-mode body,
+# A signed request older than this, or dated this far ahead, is refused: the signature does not cover a plain-mode body,
 # so an old captured URL must not be replayable with a body of an attacker's choosing.
 MAX_AGE_SECONDS = 300
 # WeChat's retries come within seconds; remembering a push this long makes each one count once.
@@ -93,6 +93,9 @@ def _signature_check(account: OfficialAccount, query: dict[str, str], name: str,
         raise PushRefused(400, f"timestamp, nonce and {name} are required")
     if int(timestamp) < time.time() - MAX_AGE_SECONDS:
         raise PushRefused(403, "timestamp too old")
+    # A timestamp far ahead would outlive the replay window as long as it likes: the same bound both ways.
+    if int(timestamp) > time.time() + MAX_AGE_SECONDS:
+        raise PushRefused(403, "timestamp in the future")
     expected = signature_of(account.callback_token, timestamp, nonce, *extra)
     if not hmac.compare_digest(expected, given):
         raise PushRefused(403, f"{name} does not match")

@@ -12,6 +12,9 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from wechat.clients import SharedTokenClient
 from wechat.errors import WeChatError, WeChatPermanentError, WeChatRateLimited
 from wechat.official_account_fields import field_count, field_text, field_value, urls_by_index
@@ -28,20 +31,20 @@ SEND_SUCCESS = "send success"
 SEND_FAIL = "send fail"
 # 事件推送群发结果, Status err(N): why WeChat stopped a mass send after accepting it.
 ERR_STATUS_REASONS = {
-    10001: "suspected advertising",
-    20001: "suspected political content",
-    20002: "suspected pornography",
-    20004: "suspected social content",
-    20006: "suspected criminal content",
-    20008: "suspected fraud",
-    20013: "suspected copyright infringement",
-    21000: "other suspected violation",
-    22000: "suspected mutual promotion",
-    30001: "originality check failed with a system error, and reposts were not to be sent",
-    30002: "originality check: judged not sendable",
-    30003: "originality check: judged a repost, and reposts were not to be sent",
-    40001: "an administrator rejected the send",
-    40002: "no administrator confirmed the send within 30 minutes",
+    10001: gettext_lazy("suspected advertising"),
+    20001: gettext_lazy("suspected political content"),
+    20002: gettext_lazy("suspected pornography"),
+    20004: gettext_lazy("suspected social content"),
+    20006: gettext_lazy("suspected criminal content"),
+    20008: gettext_lazy("suspected fraud"),
+    20013: gettext_lazy("suspected copyright infringement"),
+    21000: gettext_lazy("other suspected violation"),
+    22000: gettext_lazy("suspected mutual promotion"),
+    30001: gettext_lazy("originality check failed with a system error, and reposts were not to be sent"),
+    30002: gettext_lazy("originality check: judged not sendable"),
+    30003: gettext_lazy("originality check: judged a repost, and reposts were not to be sent"),
+    40001: gettext_lazy("an administrator rejected the send"),
+    40002: gettext_lazy("no administrator confirmed the send within 30 minutes"),
 }
 # 查询群发消息发送状态 (message/mass/get): msg_status → the MASSSENDJOBFINISH Status it ends with.
 # A deleted send had been sent. SENDING (e.g. awaiting an administrator's confirmation) has not ended.
@@ -114,8 +117,9 @@ def job_status_reason(status: str) -> str:
         return ""
     if status.startswith("err(") and status.endswith(")") and status[4:-1].isdigit():
         code = int(status[4:-1])
-        return f"{status}: {ERR_STATUS_REASONS.get(code, 'refused by WeChat for a reason it did not name')}"
-    return "WeChat could not send it" if status == SEND_FAIL else status
+        words = ERR_STATUS_REASONS.get(code) or _("refused by WeChat for a reason it did not name")
+        return f"{status}: {words}"
+    return _("WeChat could not send it") if status == SEND_FAIL else status
 
 
 # --- calls ---------------------------------------------------------------------------------------

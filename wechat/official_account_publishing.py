@@ -7,17 +7,20 @@ publishing, 2 to 6 failed as PUBLISH_STATUS_REASONS says; article_detail lists e
 
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
 from wechat.clients import SharedTokenClient
 from wechat.official_account_fields import field_count, field_text, field_value, urls_by_index
 
 PUBLISHED, PUBLISHING = 0, 1
 PUBLISH_STATUS_REASONS = {
-    1: "still publishing",
-    2: "originality check failed",
-    3: "publishing failed",
-    4: "rejected by the platform's review",
-    5: "deleted after publishing",
-    6: "banned after publishing",
+    1: gettext_lazy("still publishing"),
+    2: gettext_lazy("originality check failed"),
+    3: gettext_lazy("publishing failed"),
+    4: gettext_lazy("rejected by the platform's review"),
+    5: gettext_lazy("deleted after publishing"),
+    6: gettext_lazy("banned after publishing"),
 }
 
 
@@ -33,6 +36,8 @@ class PublicationResult:
     publish_id: str
     publish_status: int | None  # None when WeChat's answer carries none we can read
     article_urls: dict[int, str]  # by 1-based index into the draft's articles
+    # 发布状态轮询接口 fail_idx: the 1-based numbers of the articles that failed (originality, review).
+    fail_idx: tuple[int, ...] = ()
 
     @property
     def published(self) -> bool:
@@ -45,7 +50,7 @@ class PublicationResult:
 
     @property
     def failure_reason(self) -> str:
-        words = PUBLISH_STATUS_REASONS.get(self.publish_status, "publishing failed")
+        words = PUBLISH_STATUS_REASONS.get(self.publish_status) or _("publishing failed")
         return f"publish_status {self.publish_status}: {words}"
 
 
@@ -70,4 +75,11 @@ def _publication_result(fields: dict, *, publish_id: str) -> PublicationResult:
         publish_id=publish_id,
         publish_status=field_count(fields, "publish_status"),
         article_urls=urls_by_index(field_value(fields, "article_detail"), index_name="idx", url_name="article_url"),
+        fail_idx=_numbers(field_value(fields, "fail_idx")),
     )
+
+
+def _numbers(value: object) -> tuple[int, ...]:
+    """fail_idx as JSON gives it (a list of numbers) or as XML does (one element a number, repeated)."""
+    values = value if isinstance(value, list) else [value]
+    return tuple(sorted({int(item) for item in values if isinstance(item, str | int) and str(item).strip().isdigit()}))

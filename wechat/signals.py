@@ -12,3 +12,8 @@ official_account_message_received = Signal()
 # sent with `account` and `event` (a MassSendJobResult, PublicationResult or FollowerSubscriptionChange)
 # by the event's class, so a receiver connects with `sender=` the one kind it handles. Idempotent too.
 official_account_event_received = Signal()
+
+# A verified, decrypted push to the Mini Program's message push URL (消息推送), sent with `appid` and
+# `message` (the XML as a dict). The shipping service's trade_manage_order_settlement comes this way
+# (wechat.miniprogram_push.order_settlement_from_message reads it). Retried by WeChat: be idempotent.
+mini_program_event_received = Signal()

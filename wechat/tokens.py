@@ -67,7 +67,9 @@ class TokenSource:
             response.raise_for_status()
             body = response.json()
         except requests.RequestException as exc:
-            raise error_from_exception(exc) from exc
+            # Not chained: requests' message carries the URL, whose query holds the AppSecret (cgi-bin/token),
+            # and a logged traceback would print it.
+            raise error_from_exception(exc) from None
 
         errcode = int(body.get("errcode") or 0)
         if errcode:

@@ -46,9 +46,44 @@ class SandboxClient:
         """Forget the app and everything issued to it; WeChat then answers for it as for an unknown appid."""
         self._call("DELETE", f"apps/{appid}")
 
-    def register_merchant(self, *, mch_id: str, api_key: str, appid: str) -> dict:
-        """Register (or replace) a WeChat Pay merchant collecting for a registered app."""
-        return self._call("POST", "merchants", {"mch_id": mch_id, "api_key": api_key, "appid": appid})
+    def register_merchant(
+        self,
+        *,
+        mch_id: str,
+        api_key: str,
+        appid: str,
+        apiv3_key: str | None = None,
+        v3_verification: str | None = None,
+    ) -> dict:
+        """Register (or replace) a WeChat Pay merchant collecting for a registered app.
+
+        Its APIv3 keys are issued the first time, or afresh with `apiv3_key` or `v3_verification`
+        ("public_key" or "platform_certificate"); `tls()` names their files.
+        """
+        body = {
+            "mch_id": mch_id,
+            "api_key": api_key,
+            "appid": appid,
+            "apiv3_key": apiv3_key,
+            "v3_verification": v3_verification,
+        }
+        return self._call("POST", "merchants", body)
+
+    def remove_merchant(self, mch_id: str) -> None:
+        """Forget the merchant (merchants outlive a reset, so a test that adds one removes it)."""
+        self._call("DELETE", f"merchants/{mch_id}")
+
+    def tls(self) -> dict:
+        """Where secapi/ and APIv3 are served and each merchant's certificate and v3 key files."""
+        return self._call("GET", "tls")
+
+    def rotate_platform_certificate(self, mch_id: str) -> dict:
+        """A new WeChat Pay platform certificate for the merchant, signing answers from now on."""
+        return self._call("POST", f"pay/v3/merchants/{mch_id}/platform-certificates")
+
+    def tamper_v3_answers(self, mch_id: str, kind: str, *, times: int = 1) -> dict:
+        """Spoil WeChat Pay's next v3 answers to the merchant: bad_signature, stale_timestamp or unknown_serial."""
+        return self._call("POST", f"pay/v3/merchants/{mch_id}/answer-tampering", {"kind": kind, "times": times})
 
     def merchants(self) -> list[dict]:
         """The registered merchants, never with an API key."""
@@ -86,9 +121,37 @@ class SandboxClient:
         """The mass sends WeChat accepted: {"count", "sends", "per_clientmsgid", "previews"}."""
         return self._call("GET", "official-account/mass-sends", params={"appid": appid} if appid else None)
 
-    def end_next_mass_send_with(self, appid: str, status: str) -> None:
-        """Make the account's next mass send end with `status`: "send success", "send fail" or e.g. "err(20001)"."""
-        self._call("POST", "official-account/mass-send-outcome", {"appid": appid, "status": status})
+    def end_next_mass_send_with(self, appid: str, status: str, *, article_urls: bool = True) -> None:
+        """Make the account's next mass send end with `status`: "send success", "send fail" or e.g. "err(20001)".
+
+        With article_urls False its MASSSENDJOBFINISH carries an empty ArticleUrlResult.
+        """
+        body = {"appid": appid, "status": status} | ({} if article_urls else {"article_urls": False})
+        self._call("POST", "official-account/mass-send-outcome", body)
+
+    def set_publish_outcome(
+        self, appid: str, publish_status: int, *, fail_idx: list[int] | None = None, publish_id: str | None = None
+    ) -> None:
+        """How the account's next publication (or publication `publish_id`, now) ends: publish_status 0–6."""
+        body = {"appid": appid, "publish_status": publish_status, "fail_idx": fail_idx, "publish_id": publish_id}
+        self._call("POST", "official-account/publish-outcome", body)
+
+    def set_refund_outcome(self, mch_id: str, refund_status: str) -> None:
+        """The merchant's next refund (v2 or v3) ends with `refund_status` once processed.
+
+        SUCCESS, CHANGE or REFUNDCLOSE; or v3's names for the last two, ABNORMAL and CLOSED.
+        """
+        self._call("POST", "pay/refund-outcome", {"mch_id": mch_id, "refund_status": refund_status})
+
+    def register_console_send(self, appid: str, *, at: float | None = None) -> dict:
+        """A mass send made in WeChat's MP console (now, or at sandbox time `at`): it counts in the quota."""
+        return self._call(
+            "POST", "official-account/console-sends", {"appid": appid} | ({} if at is None else {"at": at})
+        )
+
+    def set_mass_send_state(self, msg_id: int | str, msg_status: str | None) -> None:
+        """message/mass/get answers `msg_status` (e.g. "SENDING") for this send; None clears it."""
+        self._call("POST", "official-account/mass-send-state", {"msg_id": int(msg_id), "msg_status": msg_status})
 
     def outbox(self, state: str | None = None) -> list[dict]:
         """The callbacks sent or waiting, with every attempt's outcome; optionally only those in `state`."""
@@ -164,8 +227,40 @@ class SandboxClient:
         """A wx.login() code: {"code", "openid", "unionid", "appid"}; appid defaults to the registered Mini Program."""
         return self._call("POST", "miniprogram/codes", {"openid": openid, "unionid": unionid, "appid": appid})
 
+    def set_mini_program_pages(self, pages: list[str], *, appid: str | None = None) -> dict:
+        """The Mini Program's published pages, which wxa/getwxacodeunlimit checks `page` against (home page first)."""
+        return self._call("POST", "miniprogram/pages", {"pages": pages, "appid": appid})
+
+    def mini_program_pages(self, appid: str | None = None) -> dict:
+        """{"appid", "pages", "codes"}: the published pages and every code drawn (scene, page, env_version, width)."""
+        return self._call("GET", "miniprogram/pages", params={"appid": appid} if appid else None)
+
     def block_user(self, openid: str) -> None:
         self._call("POST", "miniprogram/blocked", {"openid": openid})
+
+    def add_subscribe_template(self, template_id: str, keywords: list[str], *, appid: str | None = None) -> dict:
+        """The Mini Program has this subscribe message template (keyword names such as "thing1", "amount2")."""
+        body = {"appid": appid, "template_id": template_id, "keywords": keywords}
+        return self._call("POST", "miniprogram/subscribe-templates", body)
+
+    def subscribe(self, openid: str, results: dict[str, str], *, appid: str | None = None) -> dict:
+        """What the buyer chose in wx.requestSubscribeMessage: {template_id: "accept" | "reject" | "ban" | "filter"}."""
+        return self._call("POST", "miniprogram/subscriptions", {"appid": appid, "openid": openid, "results": results})
+
+    def subscribe_messages(self, openid: str | None = None) -> dict:
+        """{"count", "per_buyer": {openid: [messages]}, "acceptances": [...]}: what each buyer received."""
+        return self._call("GET", "miniprogram/subscribe-messages", params={"openid": openid} if openid else None)
+
+    def shippings(self) -> list[dict]:
+        """Every payment's shipping as WeChat's shipping service holds it (upload_shipping_info)."""
+        return self._call("GET", "miniprogram/shippings")["shippings"]
+
+    def confirm_receipt(
+        self, *, transaction_id: str | None = None, out_trade_no: str | None = None, method: int | None = None
+    ) -> dict:
+        """The buyer confirms receipt in WeChat: trade_manage_order_settlement is pushed to the Mini Program."""
+        body = {"transaction_id": transaction_id, "out_trade_no": out_trade_no, "method": method}
+        return self._call("POST", "miniprogram/shippings/confirm-receipt", body)
 
     def add_fault(
         self,
@@ -199,13 +294,21 @@ class SandboxClient:
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")
 
+    def set_latency(self, seconds: float) -> None:
+        """Every WeChat request waits `seconds` before its answer, until reset or set to 0."""
+        self._call("PUT", "latency", {"seconds": seconds})
+
     def received(self, path: str | None = None) -> list[dict]:
         """The WeChat requests the sandbox received, oldest first, optionally only those to `path`."""
         return self._call("GET", "received", params={"path": path} if path else None)["requests"]
 
     def advance_clock(self, seconds: float) -> dict:
-        """Move sandbox time forward; returns {"now", "offset"}."""
+        """Move sandbox time forward, or back (negative, never behind real time); returns {"now", "offset"}."""
         return self._call("POST", "clock", {"advance": seconds})
+
+    def reset_clock(self) -> dict:
+        """Sandbox time is real time again; returns {"now", "offset"}."""
+        return self._call("DELETE", "clock")
 
     def expire_tokens(self, appid: str) -> None:
         """End every access token of `appid` now: the next call with one gets 42001."""

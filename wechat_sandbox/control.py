@@ -20,6 +20,8 @@ from wechat_sandbox.wechat_apps import APP_KINDS, CALLBACK_FIELDS, CallbackConfi
 
 # Far enough for any expiry the sandbox models (a day's quota, a month's mass sends).
 MAX_CLOCK_ADVANCE_SECONDS = 366 * 86400
+# More than any network between a server and WeChat; a longer pause is a fault's `delay`.
+MAX_LATENCY_SECONDS = 10
 
 
 def _public_apps(sandbox: Sandbox) -> list[dict]:
@@ -107,17 +109,50 @@ def clear_received(sandbox: Sandbox, request: Request) -> Response:
     return json_response({"deleted": sandbox.received.clear()})
 
 
+def show_latency(sandbox: Sandbox, request: Request) -> Response:
+    """GET: the seconds every WeChat request waits before it is answered."""
+    return json_response({"seconds": sandbox.latency})
+
+
+def set_latency(sandbox: Sandbox, request: Request) -> Response:
+    """PUT {"seconds"}: every WeChat request (not the control API) waits this long, 0–10 s, before its answer.
+
+    The time a request to WeChat takes over the internet, for benches and timing tests; faults
+    (their own `delay`) add to it. Reset sets it back to 0.
+    """
+    seconds = ControlInput(request, allowed={"seconds"}).number(
+        "seconds", required=True, minimum=0, maximum=MAX_LATENCY_SECONDS
+    )
+    sandbox.latency = seconds
+    return json_response({"seconds": sandbox.latency})
+
+
+def clear_latency(sandbox: Sandbox, request: Request) -> Response:
+    """DELETE: WeChat requests are answered at once again."""
+    sandbox.latency = 0.0
+    return json_response({"seconds": 0.0})
+
+
 def show_clock(sandbox: Sandbox, request: Request) -> Response:
     """GET: sandbox time (unix seconds) and its offset from real time."""
     return json_response({"now": sandbox.now(), "offset": sandbox.clock_offset})
 
 
 def advance_clock(sandbox: Sandbox, request: Request) -> Response:
-    """POST {"advance": seconds} moves sandbox time forward; every expiry and rate window follows it."""
+    """POST {"advance": seconds} moves sandbox time forward, or back (negative); every expiry and rate window follows.
+
+    Back never goes behind real time: the offset stops at 0, as a reset leaves it.
+    """
     seconds = ControlInput(request, allowed={"advance"}).number(
-        "advance", required=True, minimum=0, maximum=MAX_CLOCK_ADVANCE_SECONDS
+        "advance", required=True, minimum=-MAX_CLOCK_ADVANCE_SECONDS, maximum=MAX_CLOCK_ADVANCE_SECONDS
     )
     sandbox.advance_clock(seconds)
+    return show_clock(sandbox, request)
+
+
+def reset_clock(sandbox: Sandbox, request: Request) -> Response:
+    """DELETE: sandbox time is real time again (offset 0), keeping everything else."""
+    sandbox.reset_clock()
     return show_clock(sandbox, request)
 
 
@@ -155,8 +190,12 @@ ROUTES = (
     Route("/sandbox/faults", ("DELETE",), clear_faults),
     Route("/sandbox/received", ("GET",), list_received),
     Route("/sandbox/received", ("DELETE",), clear_received),
+    Route("/sandbox/latency", ("GET",), show_latency),
+    Route("/sandbox/latency", ("PUT",), set_latency),
+    Route("/sandbox/latency", ("DELETE",), clear_latency),
     Route("/sandbox/clock", ("GET",), show_clock),
     Route("/sandbox/clock", ("POST",), advance_clock),
+    Route("/sandbox/clock", ("DELETE",), reset_clock),
     Route("/sandbox/state", ("GET",), get_state),
     Route("/sandbox/state", ("PUT",), put_state, max_body_bytes=64 * 1024 * 1024),
 )

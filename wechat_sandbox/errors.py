@@ -14,7 +14,9 @@ from __future__ import annotations
 # (40003, 40004, 40006, 40007, 40008, 40032, 41005, 44003, 44004, 45003, 45004, 45005,
 # 45008, 45028, 45110, 45159); "群发接口和原创校验" for 40130, 45065 and 45067. Followers:
 # "用户管理 / 用户标签管理" for 45056, 45059, 45157 and 45158 (its table gives them in Chinese
-# only; these English wordings are ours).
+# only; these English wordings are ours). Mini Program codes: "获取不限制的小程序码 getUnlimitedQRCode,
+# 错误码" (40097, 41030). Statistics (datacube): 全局返回码说明 61500 日期格式错误 and
+# 61501 日期范围错误, worded as WeChat answers them ("date range error", quoted on 微信开放社区).
 ERRMSGS: dict[int, str] = {
     -1: "system error",
     40001: "invalid credential, access_token is invalid or not latest",
@@ -31,6 +33,7 @@ ERRMSGS: dict[int, str] = {
     40029: "invalid code",
     40032: "invalid openid list size",
     40066: "invalid url",
+    40097: "invalid args",
     40125: "invalid appsecret",
     40130: "invalid openid list size, at least two openid",
     40163: "code been used",
@@ -42,6 +45,7 @@ ERRMSGS: dict[int, str] = {
     41005: "media data missing",
     41008: "missing code",
     41009: "missing openid",
+    41030: "invalid page",
     42001: "access_token expired",
     43001: "require GET method",
     43002: "require POST method",
@@ -66,6 +70,8 @@ ERRMSGS: dict[int, str] = {
     45159: "invalid tag id",
     47001: "data format error",
     48001: "api unauthorized",
+    61500: "date format error",
+    61501: "date range error",
     87009: "invalid signature",
 }
 

@@ -1,5 +1,10 @@
 """WeChat Pay merchants, registered beside apps: the merchant id, its v2 API key and the app it collects for.
 
+Each is also issued APIv3 keys as it is registered (pay_v3_keys.py): an APIv3 key (given, or
+made up), its API private key and certificate, and WeChat Pay's key pair and platform certificate
+for it; `v3_verification` says how WeChat Pay signs its answers to it ("public_key", the default, or
+"platform_certificate").
+
 The Pay endpoints (unified order, query, refund, bills) sign and verify with the
 merchant's API key; they come with the payments work and find the merchant here.
 The key must be kept in clear to sign with; it is never shown, and a snapshot keeps
@@ -16,6 +21,7 @@ from werkzeug.wrappers import Request, Response
 
 from wechat_sandbox.control_input import ControlInput
 from wechat_sandbox.errors import BadControlInput, ControlNotFound
+from wechat_sandbox.pay_v3_keys import VERIFICATIONS, merchant_v3_keys_ensure
 from wechat_sandbox.protocols import json_response
 from wechat_sandbox.redaction import digest
 from wechat_sandbox.routes import Route, path_argument
@@ -26,6 +32,8 @@ if TYPE_CHECKING:
 
 # 微信支付 V2 开发文档, 安全规范 / 签名算法: the API key set in the merchant platform is 32 characters.
 API_KEY_SHAPE = re.compile(r"[A-Za-z0-9]{32}")
+# APIv3 文档, 开发必要参数说明 / APIv3密钥: 32 characters of letters and digits.
+APIV3_KEY_SHAPE = re.compile(r"[A-Za-z0-9]{32}")
 # Merchant ids are digits (10 for merchants registered today; older and test ones are shorter).
 MCH_ID_SHAPE = re.compile(r"[0-9]{6,12}")
 
@@ -82,18 +90,28 @@ class Merchants:
 
 
 def register_merchant(sandbox: Sandbox, request: Request) -> Response:
-    """POST {"mch_id", "api_key", "appid"}: a WeChat Pay merchant of a registered app, added or replaced (201)."""
-    body = ControlInput(request, allowed={"mch_id", "api_key", "appid"})
+    """POST {"mch_id", "api_key", "appid", "apiv3_key"?, "v3_verification"?}: a merchant of a registered app (201).
+
+    Added or replaced. Its v3 keys are issued on first registration (or afresh when `apiv3_key` or
+    `v3_verification` changes); GET /sandbox/tls names their files.
+    """
+    body = ControlInput(request, allowed={"mch_id", "api_key", "appid", "apiv3_key", "v3_verification"})
     merchant = merchant_from_fields(
         mch_id=body.text("mch_id", required=True),
         api_key=body.text("api_key", required=True),
         appid=body.text("appid", required=True),
     )
+    apiv3_key, verification = body.text("apiv3_key"), body.text("v3_verification")
+    if apiv3_key is not None and not APIV3_KEY_SHAPE.fullmatch(apiv3_key):
+        raise BadControlInput("apiv3_key must be 32 letters and digits, as WeChat Pay's APIv3 key is")
+    if verification is not None and verification not in VERIFICATIONS:
+        raise BadControlInput(f"v3_verification must be one of {', '.join(VERIFICATIONS)}")
     with sandbox.lock:
         sandbox.registered_app(merchant.appid)
         sandbox.part(Merchants).by_id[merchant.mch_id] = merchant
     if sandbox.tls_authority is not None:  # its certificate for secapi/ (GET /sandbox/tls names the files)
         sandbox.tls_authority.merchant_certificate(merchant.mch_id)
+    merchant_v3_keys_ensure(sandbox, merchant.mch_id, apiv3_key=apiv3_key, verification=verification)
     return json_response(merchant.public(), 201)
 
 

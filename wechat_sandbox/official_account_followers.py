@@ -76,6 +76,8 @@ class AccountFollowers:
     retagged: dict[str, list[int]] = field(default_factory=dict)
     # Followers who unsubscribed; they keep their place in user/get's order, so a cursor on one still pages on.
     unsubscribed: set[str] = field(default_factory=set)
+    # When each of them left, for the statistics' cancel_user (getusersummary).
+    unsubscribed_at: dict[str, float] = field(default_factory=dict)
 
     def openid(self, index: int) -> str:
         return f"{_prefix(self.appid)}{index:0{INDEX_DIGITS}d}"
@@ -120,9 +122,10 @@ class AccountFollowers:
             self.by_openid[openid] = []
         self.subscribed_at[openid] = now
 
-    def unsubscribe(self, openid: str) -> None:
+    def unsubscribe(self, openid: str, now: float) -> None:
         if self._tags_kept(openid) is not None:
             self.unsubscribed.add(openid)
+            self.unsubscribed_at[openid] = now
 
     def info(self, openid: str) -> dict:
         """批量获取用户基本信息: what WeChat tells of one openid (subscribe 0 for someone who does not follow)."""
@@ -190,6 +193,7 @@ class AccountFollowers:
             "tags": {str(tag_id): name for tag_id, name in self.tags.items()},
             "retagged": self.retagged,
             "unsubscribed": sorted(self.unsubscribed),
+            "unsubscribed_at": self.unsubscribed_at,
         }
 
     @classmethod
@@ -206,6 +210,7 @@ class AccountFollowers:
             tags={int(tag_id): str(name) for tag_id, name in data["tags"].items()},
             retagged={str(openid): [int(t) for t in tags] for openid, tags in data.get("retagged", {}).items()},
             unsubscribed={str(openid) for openid in data.get("unsubscribed", [])},
+            unsubscribed_at={str(openid): float(at) for openid, at in data.get("unsubscribed_at", {}).items()},
         )
 
 
@@ -377,7 +382,7 @@ def follower_event_apply(sandbox: Sandbox, *, appid: str, openid: str, event: st
     if event == "subscribe":
         account.subscribe(openid, sandbox.now())
     elif event == "unsubscribe":
-        account.unsubscribe(openid)
+        account.unsubscribe(openid, sandbox.now())
 
 
 def create_tag_at_wechat(sandbox: Sandbox, request: Request) -> Response:

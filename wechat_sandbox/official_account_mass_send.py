@@ -1,12 +1,16 @@
 """Mass sends of an Official Account's drafts: message/mass/sendall|send|preview|get and MASSSENDJOBFINISH.
 
 Follows 公众号文档 "群发接口和原创校验" (前言): a subscription account's mass send "每天可成功调用1次"
-(once a Beijing calendar day); a service account's calls are limited per day (100, the
-figure that document gave before it pointed to 接口调用频次限制说明) while "用户每月只能接收4条
+(once a Beijing calendar day, to all followers or a tag; a send from the MP console counts) and
+it may not send to an openid list (接口目录: 根据OpenID列表群发, 订阅号不可用: 48001 here). A
+service account's sends to all followers (is_to_all) plus its console sends are at most four a
+Beijing calendar month; its sends to a tag or list are limited only per day (100, the figure
+that document gave before it pointed to 接口调用频次限制说明), while "用户每月只能接收4条
 群发消息，多于4条的群发将对该用户发送失败": each follower receives at most four a Beijing
 calendar month, and a send filters out those who have had four (FilterCount, 事件推送群发结果:
 "用户接收已超4条的过滤"). So a service account's push may go in several batches to different
-followers, each receiving it once. 45028 "has no masssend quota" past the account's limit;
+followers, each receiving it once. Console sends are registered through the control API and
+taken as sent to all followers. 45028 "has no masssend quota" past the account's limit;
 the mass-send endpoints take 60 requests a minute;
 a clientmsgid (≤ 64 bytes, 45067) seen in the last 24 hours is refused with 45065
 "clientmsgid exist" and the msg_id of the send it names; without one, WeChat derives it
@@ -44,6 +48,8 @@ if TYPE_CHECKING:
 BEIJING = timezone(timedelta(hours=8))
 SUBSCRIPTION_SENDS_PER_DAY = 1
 SERVICE_SENDS_PER_DAY = 100
+# 群发接口和原创校验 (前言): 服务号 is_to_all sends and console sends, four a Beijing calendar month.
+SERVICE_SENDS_TO_ALL_PER_MONTH = 4
 SERVICE_RECEIPTS_PER_MONTH = 4
 CALLS_PER_MINUTE = 60
 MINUTE_SECONDS = 60
@@ -67,10 +73,6 @@ def quota_window(app: SandboxApp, at: float) -> tuple[int, ...]:
 def beijing_month(at: float) -> tuple[int, int]:
     beijing = datetime.fromtimestamp(at, tz=UTC).astimezone(BEIJING)
     return (beijing.year, beijing.month)
-
-
-def quota_of(app: SandboxApp) -> int:
-    return SERVICE_SENDS_PER_DAY if app.account_type == "service" else SUBSCRIPTION_SENDS_PER_DAY
 
 
 @dataclass
@@ -107,6 +109,12 @@ class MassSends:
         self.previews: list[dict] = []
         self.calls: dict[str, list[float]] = {}
         self.next_status: dict[str, str] = {}
+        # Sends made in WeChat's console (registered by the control API): sandbox times, by account.
+        self.console_sends: dict[str, list[float]] = {}
+        # message/mass/get answers these msg_status values for these msg_ids instead of the outcome.
+        self.status_overrides: dict[int, str] = {}
+        # Accounts whose next send's MASSSENDJOBFINISH carries an empty ArticleUrlResult.
+        self.next_without_urls: set[str] = set()
         self._ids = itertools.count(1_000_000_001)
 
     def count_call(self, appid: str, now: float) -> None:
@@ -124,10 +132,31 @@ class MassSends:
         return None
 
     def used(self, app: SandboxApp, now: float) -> int:
+        """Every send of the account this Beijing day: the daily limit counts each call."""
         window = quota_window(app, now)
         return sum(
             1 for send in self.sends.values() if send.appid == app.appid and quota_window(app, send.at) == window
         )
+
+    def quota_refuses(self, app: SandboxApp, now: float, *, to_all: bool) -> bool:
+        """Whether this send is past the account's quota (群发接口和原创校验, 前言), console sends counted."""
+        consoles = self.console_sends.get(app.appid, [])
+        if app.account_type != "service":
+            today = quota_window(app, now)
+            console_today = sum(1 for at in consoles if quota_window(app, at) == today)
+            return self.used(app, now) + console_today >= SUBSCRIPTION_SENDS_PER_DAY
+        if self.used(app, now) >= SERVICE_SENDS_PER_DAY:
+            return True
+        if not to_all:
+            return False  # a tag or a list: not in the monthly four
+        month = beijing_month(now)
+        to_all_this_month = sum(
+            1
+            for send in self.sends.values()
+            if send.appid == app.appid and send.audience.get("is_to_all") and beijing_month(send.at) == month
+        )
+        console_this_month = sum(1 for at in consoles if beijing_month(at) == month)
+        return to_all_this_month + console_this_month >= SERVICE_SENDS_TO_ALL_PER_MONTH
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -137,6 +166,9 @@ class MassSends:
         self.previews = [preview for preview in self.previews if preview["appid"] != appid]
         self.calls.pop(appid, None)
         self.next_status.pop(appid, None)
+        self.console_sends.pop(appid, None)
+        self.next_without_urls.discard(appid)
+        self.status_overrides = {msg_id: st for msg_id, st in self.status_overrides.items() if msg_id in self.sends}
 
     def to_snapshot(self) -> dict:
         return {
@@ -144,6 +176,9 @@ class MassSends:
             "previews": self.previews,
             "calls": self.calls,
             "next_status": self.next_status,
+            "console_sends": self.console_sends,
+            "next_without_urls": sorted(self.next_without_urls),
+            "status_overrides": {str(msg_id): status for msg_id, status in self.status_overrides.items()},
         }
 
     @classmethod
@@ -153,6 +188,11 @@ class MassSends:
         part.previews = [dict(preview) for preview in data["previews"]]
         part.calls = {str(appid): [float(at) for at in times] for appid, times in data["calls"].items()}
         part.next_status = {str(appid): str(status) for appid, status in data["next_status"].items()}
+        part.console_sends = {
+            str(appid): [float(at) for at in times] for appid, times in data.get("console_sends", {}).items()
+        }
+        part.next_without_urls = set(data.get("next_without_urls", []))
+        part.status_overrides = {int(msg_id): str(st) for msg_id, st in data.get("status_overrides", {}).items()}
         highest = max((max(send.msg_id, send.msg_data_id) for send in part.sends.values()), default=1_000_000_000)
         part._ids = itertools.count(highest + 1)
         return part
@@ -256,6 +296,9 @@ def _mass_send(sandbox: Sandbox, request: Request, *, endpoint: str) -> Response
         now = sandbox.now()
         sends.count_call(app.appid, now)
         account = sandbox.part(Followers).of(app.appid)
+        if endpoint == "send" and app.account_type != "service":
+            # 接口目录: 根据OpenID列表群发 — 订阅号不可用 (a service account's API only).
+            raise WeChatErrcode(48001)
         if endpoint == "sendall":
             audience, total = _filter_audience(body, account)
             filtered = total
@@ -269,11 +312,13 @@ def _mass_send(sandbox: Sandbox, request: Request, *, endpoint: str) -> Response
         earlier = sends.earlier(app.appid, dedupe_key, now)
         if earlier is not None:
             raise WeChatErrcode(45065, extra={"msg_id": earlier.msg_id})
-        if sends.used(app, now) >= quota_of(app):
+        if sends.quota_refuses(app, now, to_all=bool(audience.get("is_to_all"))):
             raise WeChatErrcode(45028)
         if app.account_type == "service":
             filtered -= _followers_past_monthly_receipts(sends, app, account, body, audience, now)
         status = sends.next_status.pop(app.appid, "send success")
+        without_urls = app.appid in sends.next_without_urls
+        sends.next_without_urls.discard(app.appid)
         sent = filtered if status == "send success" else 0
         msg_id, msg_data_id = sends.next_id(), sends.next_id()
         send = MassSend(
@@ -291,7 +336,7 @@ def _mass_send(sandbox: Sandbox, request: Request, *, endpoint: str) -> Response
             filter_count=filtered,
             sent_count=sent,
             error_count=filtered - sent,
-            article_urls=article_urls(app.appid, mid=msg_data_id, count=len(draft.news_item)),
+            article_urls=[] if without_urls else article_urls(app.appid, mid=msg_data_id, count=len(draft.news_item)),
             openids=sorted(set(body["touser"])) if endpoint == "send" else [],
         )
         sends.sends[msg_id] = send
@@ -320,7 +365,9 @@ def _followers_past_monthly_receipts(
     """How many followers in this send's audience already received four mass sends this Beijing month."""
     month = beijing_month(now)
     earlier = [send for send in sends.sends.values() if send.appid == app.appid and beijing_month(send.at) == month]
-    if len(earlier) < SERVICE_RECEIPTS_PER_MONTH:
+    # Console sends went to every follower who followed by then.
+    consoles = [at for at in sends.console_sends.get(app.appid, []) if beijing_month(at) == month]
+    if len(earlier) + len(consoles) < SERVICE_RECEIPTS_PER_MONTH:
         return 0  # nobody can have had four yet: the common case costs nothing
     if "touser_count" in audience:
         members = [openid for openid in set(body["touser"]) if account.tags_of(openid) is not None]
@@ -334,7 +381,9 @@ def _followers_past_monthly_receipts(
     return sum(
         1
         for openid in members
-        if sum(1 for send in earlier if _reaches(send, openid, account)) >= SERVICE_RECEIPTS_PER_MONTH
+        if sum(1 for send in earlier if _reaches(send, openid, account))
+        + sum(1 for at in consoles if account.info(openid)["subscribe_time"] <= at)
+        >= SERVICE_RECEIPTS_PER_MONTH
     )
 
 
@@ -397,7 +446,10 @@ def preview(sandbox: Sandbox, request: Request) -> Response:
 
 
 def get_mass_send(sandbox: Sandbox, request: Request) -> Response:
-    """WeChat cgi-bin/message/mass/get: POST {"msg_id"} gives {"msg_id", "msg_status"}: SEND_SUCCESS, SEND_FAIL, DELETE.
+    """WeChat cgi-bin/message/mass/get: POST {"msg_id"} gives {"msg_id", "msg_status"}.
+
+    查询群发消息发送状态: SEND_SUCCESS, SENDING, SEND_FAIL or DELETE. SENDING (e.g. while an
+    administrator has not yet confirmed a protected send) is set through the control API.
 
     WeChat documents no errcode for a msg_id it never issued; the sandbox answers 40007.
     """
@@ -411,10 +463,14 @@ def get_mass_send(sandbox: Sandbox, request: Request) -> Response:
         send = sandbox.part(MassSends).sends.get(msg_id)
         if send is None or send.appid != app.appid:
             raise WeChatErrcode(40007)
-        return json_response({"msg_id": msg_id, "msg_status": _msg_status(send)})
+        return json_response(
+            {"msg_id": msg_id, "msg_status": _msg_status(send, sandbox.part(MassSends).status_overrides)}
+        )
 
 
-def _msg_status(send: MassSend) -> str:
+def _msg_status(send: MassSend, overrides: dict[int, str]) -> str:
+    if send.msg_id in overrides:
+        return overrides[send.msg_id]
     if 0 in send.deleted_articles:
         return "DELETE"
     return "SEND_SUCCESS" if send.status == "send success" else "SEND_FAIL"
@@ -474,18 +530,73 @@ def set_next_outcome(sandbox: Sandbox, request: Request) -> Response:
 
     status: "send success", "send fail" or "err(N)" with WeChat's five-digit reason
     (e.g. "err(20001)", 事件推送群发结果). A failed send reaches no one: SentCount 0,
-    ErrorCount the filtered audience, no article URLs.
+    ErrorCount the filtered audience, no article URLs. "article_urls": false makes even a
+    successful send's event carry an empty ArticleUrlResult (Count 0), as WeChat's sometimes does.
     """
-    body = ControlInput(request, allowed={"appid", "status"})
+    body = ControlInput(request, allowed={"appid", "status", "article_urls"})
     appid, status = body.text("appid", required=True), body.text("status", required=True)
+    without_urls = body.has("article_urls") and body.raw("article_urls") is False
+    if body.has("article_urls") and not isinstance(body.raw("article_urls"), bool):
+        raise BadControlInput("article_urls must be true or false")
     if not STATUS_SHAPE.fullmatch(status):
         raise BadControlInput('status must be "send success", "send fail" or "err(N)" with a five-digit N')
     with sandbox.lock:
         app = sandbox.registered_app(appid)
         if app.kind != "official_account":
             raise BadControlInput(f"{appid} is a {app.kind}; mass sends are an Official Account's")
-        sandbox.part(MassSends).next_status[appid] = status
-    return json_response({"appid": appid, "status": status}, 201)
+        part = sandbox.part(MassSends)
+        part.next_status[appid] = status
+        if without_urls:
+            part.next_without_urls.add(appid)
+        else:
+            part.next_without_urls.discard(appid)
+    return json_response({"appid": appid, "status": status, "article_urls": not without_urls}, 201)
+
+
+def register_console_send(sandbox: Sandbox, request: Request) -> Response:
+    """POST {"appid", "at"?}: a mass send made in WeChat's MP console at sandbox time `at` (default now) (201).
+
+    群发接口和原创校验 (前言): console sends count in the quota (a subscription account's one a
+    day, a service account's four to all followers a month) and, taken as sent to everyone who
+    followed by then, in each follower's four a month.
+    """
+    body = ControlInput(request, allowed={"appid", "at"})
+    appid = body.text("appid", required=True)
+    at = body.number("at", minimum=0, maximum=4_102_444_800)  # up to 2100
+    with sandbox.lock:
+        app = sandbox.registered_app(appid)
+        if app.kind != "official_account":
+            raise BadControlInput(f"{appid} is a {app.kind}; mass sends are an Official Account's")
+        when = sandbox.now() if at is None else at
+        sandbox.part(MassSends).console_sends.setdefault(appid, []).append(when)
+        count = len(sandbox.part(MassSends).console_sends[appid])
+    return json_response({"appid": appid, "at": when, "console_sends": count}, 201)
+
+
+MSG_STATUSES = ("SEND_SUCCESS", "SENDING", "SEND_FAIL", "DELETE")
+
+
+def set_mass_send_state(sandbox: Sandbox, request: Request) -> Response:
+    """POST {"msg_id", "msg_status"}: message/mass/get answers this msg_status for the send (201); null clears it.
+
+    查询群发消息发送状态: SENDING is what WeChat answers while a send has not ended (an
+    administrator's confirmation pending); the send's MASSSENDJOBFINISH is unaffected.
+    """
+    body = ControlInput(request, allowed={"msg_id", "msg_status"})
+    msg_id, msg_status = body.integer("msg_id", minimum=1, maximum=2**63 - 1), body.text("msg_status")
+    if msg_id is None:
+        raise BadControlInput("msg_id is required")
+    if msg_status is not None and msg_status not in MSG_STATUSES:
+        raise BadControlInput(f"msg_status must be one of {', '.join(MSG_STATUSES)}, or null to clear it")
+    with sandbox.lock:
+        part = sandbox.part(MassSends)
+        if msg_id not in part.sends:
+            raise BadControlInput(f"no mass send has msg_id {msg_id}")
+        if msg_status:
+            part.status_overrides[msg_id] = msg_status
+        else:
+            part.status_overrides.pop(msg_id, None)
+    return json_response({"msg_id": msg_id, "msg_status": msg_status}, 201)
 
 
 ROUTES = (
@@ -496,4 +607,6 @@ ROUTES = (
     Route("/cgi-bin/message/mass/delete", ("POST",), delete_mass_send, app_kinds=OFFICIAL_ACCOUNT, json_body=True),
     Route("/sandbox/official-account/mass-sends", ("GET",), list_mass_sends),
     Route("/sandbox/official-account/mass-send-outcome", ("POST",), set_next_outcome),
+    Route("/sandbox/official-account/console-sends", ("POST",), register_console_send),
+    Route("/sandbox/official-account/mass-send-state", ("POST",), set_mass_send_state),
 )

@@ -13,7 +13,7 @@ import base64
 import hashlib
 import itertools
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from html import escape
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from wechat_sandbox.errors import WeChatErrcode
+from wechat_sandbox.control_input import ControlInput
+from wechat_sandbox.errors import BadControlInput, WeChatErrcode
 from wechat_sandbox.official_account_push import push_to_official_account
 from wechat_sandbox.protocols import json_response
 from wechat_sandbox.routes import Route, json_body_of
@@ -55,10 +56,12 @@ TITLE_MAX_CHARACTERS = 32
 AUTHOR_MAX_CHARACTERS = 16
 DIGEST_MAX_CHARACTERS = 128
 CONTENT_MAX_CHARACTERS = 20_000
+CONTENT_MAX_BYTES = MB
 SOURCE_URL_MAX_BYTES = KB
 # 新建草稿 (digest): left empty, it is "the first 54 characters of the content".
 DEFAULT_DIGEST_CHARACTERS = 54
 IMAGE_HOST = "mmbiz.qpic.cn"
+PUBLISHED, PUBLISHING, MAX_PUBLISH_STATUS = 0, 1, 6
 # The publish job runs a moment before WeChat reports on it: the answer with publish_id comes first.
 PUBLISH_JOB_SECONDS = 1.0
 
@@ -107,6 +110,10 @@ class Publication:
     article_id: str
     article_urls: list[str]
     submitted_at: float
+    # 发布状态轮询接口: 0 成功, 1 发布中, 2 原创失败, 3 常规失败, 4 平台审核不通过, 5 成功后用户删除所有文章,
+    # 6 成功后系统封禁所有文章; fail_idx the 1-based numbers of the articles that failed.
+    publish_status: int = 0
+    fail_idx: list[int] = field(default_factory=list)
 
 
 @snapshot_part("official_account_publishing")
@@ -118,6 +125,8 @@ class PublishingLibrary:
         self.inline_images: dict[str, str] = {}  # URL without scheme or query -> appid
         self.drafts: dict[str, Draft] = {}
         self.publications: dict[str, Publication] = {}
+        # The outcome each account's next freepublish/submit ends with: (publish_status, fail_idx).
+        self.next_outcome: dict[str, tuple[int, list[int]]] = {}
         self._publish_ids = itertools.count(2_247_483_001)
 
     def draft_of(self, appid: str, media_id: object) -> Draft:
@@ -132,6 +141,7 @@ class PublishingLibrary:
         self.inline_images = {url: owner for url, owner in self.inline_images.items() if owner != appid}
         self.drafts = {key: draft for key, draft in self.drafts.items() if draft.appid != appid}
         self.publications = {key: item for key, item in self.publications.items() if item.appid != appid}
+        self.next_outcome.pop(appid, None)
 
     def to_snapshot(self) -> dict:
         return {
@@ -139,6 +149,7 @@ class PublishingLibrary:
             "inline_images": self.inline_images,
             "drafts": {key: asdict(draft) for key, draft in self.drafts.items()},
             "publications": {key: asdict(item) for key, item in self.publications.items()},
+            "next_outcome": {appid: [status, fail_idx] for appid, (status, fail_idx) in self.next_outcome.items()},
         }
 
     @classmethod
@@ -148,6 +159,10 @@ class PublishingLibrary:
         library.inline_images = {str(url): str(appid) for url, appid in data["inline_images"].items()}
         library.drafts = {str(key): Draft(**draft) for key, draft in data["drafts"].items()}
         library.publications = {str(key): Publication(**item) for key, item in data["publications"].items()}
+        library.next_outcome = {
+            str(appid): (int(status), [int(index) for index in fail_idx])
+            for appid, (status, fail_idx) in data.get("next_outcome", {}).items()
+        }
         library._publish_ids = itertools.count(max(map(int, library.publications), default=2_247_483_000) + 1)
         return library
 
@@ -317,7 +332,8 @@ def _news_item(article: object, *, library: PublishingLibrary, appid: str, singl
         raise WeChatErrcode(45004)
     if not content.strip():
         raise WeChatErrcode(44004)
-    if len(content) >= CONTENT_MAX_CHARACTERS:
+    # 新建草稿 (content): "必须少于2万字符，且小于1M" — both measured on the content as sent.
+    if len(content) >= CONTENT_MAX_CHARACTERS or len(content.encode()) >= CONTENT_MAX_BYTES:
         raise WeChatErrcode(45002)
     if len(source_url.encode()) > SOURCE_URL_MAX_BYTES:
         raise WeChatErrcode(45005)
@@ -412,20 +428,31 @@ def submit_publication(sandbox: Sandbox, request: Request) -> Response:
         draft = library.draft_of(app.appid, json_body_of(request).get("media_id"))
         publish_id = str(next(library._publish_ids))
         urls = article_urls(app.appid, mid=int(publish_id), count=len(draft.news_item))
+        publish_status, fail_idx = library.next_outcome.pop(app.appid, (PUBLISHED, []))
         publication = Publication(
             appid=app.appid,
             media_id=json_body_of(request)["media_id"],
             article_id=secrets.token_urlsafe(32),
             article_urls=urls,
             submitted_at=sandbox.now(),
+            publish_status=publish_status,
+            fail_idx=fail_idx,
         )
         library.publications[publish_id] = publication
-        if app.callback is not None and app.callback.token is not None:
-            _push_publish_finished(sandbox, app, publish_id, publication)
+        _publish_job_ended(sandbox, app, publish_id, publication)
     return json_response({"errcode": 0, "errmsg": "ok", "publish_id": publish_id})
 
 
+def _publish_job_ended(sandbox: Sandbox, app: SandboxApp, publish_id: str, publication: Publication) -> None:
+    """PUBLISHJOBFINISH once the job has ended (not while publish_status is 1, publishing)."""
+    if publication.publish_status != PUBLISHING and app.callback is not None and app.callback.token is not None:
+        _push_publish_finished(sandbox, app, publish_id, publication)
+
+
 def _publication_detail(publication: Publication) -> dict:
+    # 发布状态轮询接口: article_detail "当发布状态为0时(即成功)时" only.
+    if publication.publish_status != PUBLISHED:
+        return {"count": 0, "item": []}
     return {
         "count": len(publication.article_urls),
         "item": [{"idx": index, "article_url": url} for index, url in enumerate(publication.article_urls, 1)],
@@ -441,9 +468,10 @@ def _push_publish_finished(sandbox: Sandbox, app: SandboxApp, publish_id: str, p
         "Event": "PUBLISHJOBFINISH",
         "PublishEventInfo": {
             "publish_id": publish_id,
-            "publish_status": 0,
+            "publish_status": publication.publish_status,
             "article_id": publication.article_id,
             "article_detail": detail,
+            "fail_idx": publication.fail_idx,
         },
     }
     push_to_official_account(
@@ -472,12 +500,47 @@ def get_publication(sandbox: Sandbox, request: Request) -> Response:
         return json_response(
             {
                 "publish_id": str(publish_id),
-                "publish_status": 0,
+                "publish_status": publication.publish_status,
                 "article_id": publication.article_id,
                 "article_detail": _publication_detail(publication),
-                "fail_idx": [],
+                "fail_idx": publication.fail_idx,
             }
         )
+
+
+def set_publish_outcome(sandbox: Sandbox, request: Request) -> Response:
+    """POST {"appid", "publish_status", "fail_idx"?, "publish_id"?}: how a publication ends (201).
+
+    Without publish_id: the account's next freepublish/submit. With one: that publication
+    moves to this status now (e.g. from 1, publishing), and PUBLISHJOBFINISH is pushed unless
+    it is 1. publish_status 0–6 as 发布状态轮询接口 lists; fail_idx the 1-based numbers of the
+    failed articles (for 2 原创失败 and 4 平台审核不通过).
+    """
+    body = ControlInput(request, allowed={"appid", "publish_status", "fail_idx", "publish_id"})
+    appid = body.text("appid", required=True)
+    publish_status = body.integer("publish_status", minimum=PUBLISHED, maximum=MAX_PUBLISH_STATUS)
+    if publish_status is None:
+        raise BadControlInput("publish_status is required")
+    fail_idx = body.raw("fail_idx") or []
+    if not isinstance(fail_idx, list) or not all(
+        isinstance(index, int) and not isinstance(index, bool) and 1 <= index <= MAX_ARTICLES for index in fail_idx
+    ):
+        raise BadControlInput(f"fail_idx must be a list of article numbers from 1 to {MAX_ARTICLES}")
+    publish_id = body.text("publish_id")
+    with sandbox.lock:
+        app = sandbox.registered_app(appid)
+        if app.kind != "official_account":
+            raise BadControlInput(f"{appid} is a {app.kind}; publications are an Official Account's")
+        library = sandbox.part(PublishingLibrary)
+        if publish_id is None:
+            library.next_outcome[appid] = (publish_status, list(fail_idx))
+        else:
+            publication = library.publications.get(publish_id)
+            if publication is None or publication.appid != appid:
+                raise BadControlInput(f"{appid} has no publication {publish_id}")
+            publication.publish_status, publication.fail_idx = publish_status, list(fail_idx)
+            _publish_job_ended(sandbox, app, publish_id, publication)
+    return json_response({"appid": appid, "publish_status": publish_status, "fail_idx": fail_idx}, 201)
 
 
 ROUTES = (
@@ -499,4 +562,5 @@ ROUTES = (
     Route("/cgi-bin/draft/get", ("POST",), get_draft, app_kinds=OFFICIAL_ACCOUNT, json_body=True),
     Route("/cgi-bin/freepublish/submit", ("POST",), submit_publication, app_kinds=OFFICIAL_ACCOUNT, json_body=True),
     Route("/cgi-bin/freepublish/get", ("POST",), get_publication, app_kinds=OFFICIAL_ACCOUNT, json_body=True),
+    Route("/sandbox/official-account/publish-outcome", ("POST",), set_publish_outcome),
 )

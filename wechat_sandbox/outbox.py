@@ -41,6 +41,10 @@ def _answered_http_200(response: requests.Response) -> bool:
     return response.status_code == 200
 
 
+def _answered_pay_v3_success(response: requests.Response) -> bool:
+    return response.status_code in (200, 204)
+
+
 def _answered_pay_success(response: requests.Response) -> bool:
     if response.status_code != 200:
         return False
@@ -82,6 +86,14 @@ POLICIES = {
             source="微信支付 V2 开发文档, 支付结果通知: 通知频率为15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h"
             " - 总计 24h4m; 商户返回 return_code SUCCESS 后不再通知",
         ),
+        RetryPolicy(
+            name="pay_notification_v3",
+            timeout_seconds=5,
+            retry_delays=(15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10800, 10800, 10800, 21600, 21600),
+            acknowledged=_answered_pay_v3_success,
+            source="微信支付 APIv3 文档, 支付成功回调通知 / 退款结果通知: 商户需在5秒内应答; 接收成功: HTTP应答状态码"
+            "需返回200或204, 无需返回应答报文; 否则按 15s/15s/30s/3m/10m/20m/30m/30m/30m/60m/3h/3h/3h/6h/6h 重新通知",
+        ),
     )
 }
 
@@ -108,6 +120,10 @@ class Delivery:
     due_at: float
     state: Literal["pending", "delivering", "delivered", "failed"] = "pending"
     attempts: list[Attempt] = field(default_factory=list)
+    # A callback signed in its headers as each attempt is made (APIv3's Wechatpay-Timestamp must be
+    # fresh): the name of a registered header signer, and what it needs (never a key).
+    signer: str = ""
+    signer_options: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -131,10 +147,17 @@ class Outbox:
         description: str,
         now: float,
         due_at: float | None = None,
+        signer: str = "",
+        signer_options: dict | None = None,
     ) -> Delivery:
-        """Send at `due_at` (sandbox time; now when None): a refund is notified once it has gone through."""
+        """Send at `due_at` (sandbox time; now when None): a refund is notified once it has gone through.
+
+        `signer`: a header signer registered with `header_signer_register`, called at each attempt.
+        """
         if policy not in POLICIES:
             raise ValueError(f"unknown retry policy {policy!r}")
+        if signer and signer not in HEADER_SIGNERS:
+            raise ValueError(f"unknown header signer {signer!r}")
         delivery = Delivery(
             id=next(self._ids),
             url=url,
@@ -144,6 +167,8 @@ class Outbox:
             description=description,
             enqueued_at=now,
             due_at=now if due_at is None else due_at,
+            signer=signer,
+            signer_options=dict(signer_options or {}),
         )
         self.deliveries[delivery.id] = delivery
         self._forget_oldest_finished()
@@ -201,14 +226,28 @@ class Outbox:
             del self.deliveries[delivery_id]
 
 
-def attempt_delivery(delivery: Delivery, *, at: float) -> Attempt:
-    """POST the callback once, with the policy's timeout; never raises."""
+# Header signers by name: (sandbox, delivery) -> headers, called outside the lock at each attempt.
+HeaderSigner = Callable[["Sandbox", Delivery], dict[str, str]]
+HEADER_SIGNERS: dict[str, HeaderSigner] = {}
+
+
+def header_signer_register(name: str, signer: HeaderSigner) -> None:
+    """Sign deliveries enqueued with `signer=name` as each attempt is made (a feature registers it at import)."""
+    HEADER_SIGNERS[name] = signer
+
+
+def attempt_delivery(delivery: Delivery, *, at: float, headers: dict[str, str] | None = None) -> Attempt:
+    """POST the callback once, with the policy's timeout (and `headers`, e.g. signatures); never raises."""
     policy = POLICIES[delivery.policy]
     try:
         response = requests.post(
             delivery.url,
             data=delivery.body.encode(),
-            headers={"Content-Type": delivery.content_type, "User-Agent": "Mozilla/4.0 (WeChat sandbox)"},
+            headers={
+                "Content-Type": delivery.content_type,
+                "User-Agent": "Mozilla/4.0 (WeChat sandbox)",
+                **(headers or {}),
+            },
             timeout=policy.timeout_seconds,
             allow_redirects=False,
         )
@@ -237,7 +276,8 @@ def deliver_due(sandbox: Sandbox) -> int:
         if not due:
             return attempts
         for delivery in due:
-            attempt = attempt_delivery(delivery, at=delivery.due_at)
+            headers = HEADER_SIGNERS[delivery.signer](sandbox, delivery) if delivery.signer else None
+            attempt = attempt_delivery(delivery, at=delivery.due_at, headers=headers)
             attempts += 1
             with sandbox.lock:
                 sandbox.part(Outbox).settle(delivery.id, attempt)

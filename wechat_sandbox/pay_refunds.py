@@ -17,6 +17,11 @@ Rules, from 微信支付 V2 开发文档 (JSAPI/小程序支付):
 - 退款结果通知: posted to the refund's notify_url (else the order's) when the refund goes
   through: return_code, appid, mch_id, nonce_str and req_info = base64 of AES-256-ECB
   (PKCS#7) of a <root> message, keyed with the lower-case hex MD5 of the API key.
+- A refund need not end in SUCCESS (查询退款 and 退款结果通知, refund_status): CHANGE 退款异常
+  (the buyer's account could not take it: the merchant must refund by other means) or
+  REFUNDCLOSE 退款关闭. Neither moves money; success_time is given only for SUCCESS. Chosen for
+  a merchant's next refund (v2 or v3, where they are ABNORMAL and CLOSED) through
+  POST /sandbox/pay/refund-outcome.
 """
 
 from __future__ import annotations
@@ -32,6 +37,9 @@ from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from werkzeug.wrappers import Request, Response
 
+from wechat_sandbox.control_input import ControlInput
+from wechat_sandbox.errors import BadControlInput
+from wechat_sandbox.merchants import Merchants
 from wechat_sandbox.outbox import Outbox
 from wechat_sandbox.pay_orders import BEIJING, PAID_STATES, PayOrder, PayOrders, random_digits
 from wechat_sandbox.pay_signing import PayFail, PayRefusal, PayRequest, nonce, pay_endpoint, to_xml
@@ -48,6 +56,12 @@ REFUND_PERIOD_SECONDS = 365 * 86400  # 申请退款: 交易时间超过一年的
 FEE_SHAPE = re.compile(r"[1-9][0-9]{0,11}")
 OUT_REFUND_NO_SHAPE = re.compile(r"[A-Za-z0-9_\-|*@]{1,64}")
 REFUND_RECEIVED_BY = "支付用户的零钱"
+REFUND_OUTCOMES = ("SUCCESS", "CHANGE", "REFUNDCLOSE")
+NO_MONEY_OUTCOMES = frozenset({"CHANGE", "REFUNDCLOSE"})
+# APIv3 (查询单笔退款 status, 退款结果通知 refund_status) names v2's CHANGE 退款异常 ABNORMAL and
+# REFUNDCLOSE 退款关闭 CLOSED; the control API takes either name, and a refund keeps v2's.
+V3_REFUND_STATUSES = {"SUCCESS": "SUCCESS", "PROCESSING": "PROCESSING", "CHANGE": "ABNORMAL", "REFUNDCLOSE": "CLOSED"}
+OUTCOME_OF_V3_NAME = {"ABNORMAL": "CHANGE", "CLOSED": "REFUNDCLOSE"}
 
 
 @dataclass
@@ -64,9 +78,16 @@ class PayRefund:
     succeeds_at: float
     notify_url: str
     delivery_id: int | None = None
+    api_version: str = "v2"  # the API it was asked through: v3's is notified by pay_v3_notifications
+    # How the refund ends once it is no longer PROCESSING: SUCCESS, CHANGE or REFUNDCLOSE.
+    outcome: str = "SUCCESS"
 
     def status(self, now: float) -> str:
-        return "SUCCESS" if now >= self.succeeds_at else "PROCESSING"
+        return self.outcome if now >= self.succeeds_at else "PROCESSING"
+
+    def money_moved(self, now: float) -> bool:
+        """Counted against the order's refundable amount: unless it ended without paying anything back."""
+        return self.status(now) not in NO_MONEY_OUTCOMES
 
     def public(self, now: float) -> dict:
         return {**asdict(self), "refund_status": self.status(now)}
@@ -78,6 +99,8 @@ class PayRefunds:
 
     def __init__(self) -> None:
         self.refunds: dict[tuple[str, str], PayRefund] = {}
+        # The refund_status each merchant's next refund ends with (POST /sandbox/pay/refund-outcome).
+        self.next_outcome: dict[str, str] = {}
 
     def of_order(self, order: PayOrder) -> list[PayRefund]:
         return [
@@ -90,7 +113,7 @@ class PayRefunds:
         self.refunds = {key: refund for key, refund in self.refunds.items() if refund.appid != appid}
 
     def to_snapshot(self) -> dict:
-        return {"refunds": [asdict(refund) for refund in self.refunds.values()]}
+        return {"refunds": [asdict(refund) for refund in self.refunds.values()], "next_outcome": self.next_outcome}
 
     @classmethod
     def from_snapshot(cls, data: dict) -> PayRefunds:
@@ -98,6 +121,7 @@ class PayRefunds:
         for entry in data["refunds"]:
             refund = PayRefund(**entry)
             part.refunds[(refund.mch_id, refund.out_refund_no)] = refund
+        part.next_outcome = {str(mch_id): str(outcome) for mch_id, outcome in data.get("next_outcome", {}).items()}
         return part
 
 
@@ -120,13 +144,15 @@ def refund_notification(refund: PayRefund, api_key: str) -> str:
         "refund_id": refund.refund_id,
         "refund_recv_accout": REFUND_RECEIVED_BY,  # sic: WeChat's spelling
         "refund_request_source": "API",
-        "refund_status": "SUCCESS",
+        "refund_status": refund.outcome,
         "settlement_refund_fee": str(refund.refund_fee),
         "settlement_total_fee": str(refund.total_fee),
         "success_time": success_time,
         "total_fee": str(refund.total_fee),
         "transaction_id": refund.transaction_id,
     }
+    if refund.outcome != "SUCCESS":
+        del info["success_time"]  # 退款结果通知: 资金退款至用户账号的时间 — none went
     plain = "<root>" + "".join(f"<{name}><![CDATA[{value}]]></{name}>" for name, value in info.items()) + "</root>"
     return to_xml(
         {
@@ -205,7 +231,7 @@ def apply_refund(sandbox: Sandbox, request: PayRequest) -> Response:
             raise PayRefusal("REFUND_FEE_MISMATCH")
         if now > (order.time_end or 0) + REFUND_PERIOD_SECONDS:
             raise PayRefusal("TRADE_OVERDUE", "订单已经超过可退款的最大期限(支付后一年内可退款)")
-        refunded = sum(refund.refund_fee for refund in refunds.of_order(order))
+        refunded = sum(refund.refund_fee for refund in refunds.of_order(order) if refund.money_moved(now))
         if refunded >= order.total_fee:
             raise PayRefusal("ERROR", "订单已全额退款")
         if refunded + refund_fee > order.total_fee:
@@ -222,6 +248,7 @@ def apply_refund(sandbox: Sandbox, request: PayRequest) -> Response:
             created_at=now,
             succeeds_at=now + REFUND_PROCESSING_SECONDS,
             notify_url=params.get("notify_url") or order.notify_url,
+            outcome=refunds.next_outcome.pop(order.mch_id, "SUCCESS"),
         )
         refunds.refunds[(refund.mch_id, refund.out_refund_no)] = refund
         order.state = "REFUND"
@@ -295,8 +322,29 @@ def list_refunds(sandbox: Sandbox, request: Request) -> Response:
     return json_response({"count": len(listing), "refunds": listing})
 
 
+def set_refund_outcome(sandbox: Sandbox, request: Request) -> Response:
+    """POST {"mch_id", "refund_status"}: the merchant's next refund ends with CHANGE, REFUNDCLOSE or SUCCESS (201).
+
+    It is PROCESSING as usual, then its notification (and refundquery) says this refund_status;
+    CHANGE and REFUNDCLOSE move no money, so the amount stays refundable. v3's names ABNORMAL and
+    CLOSED are taken too; a v2 refund or a v3 one (ABNORMAL / CLOSED, REFUND.ABNORMAL / .CLOSED) ends so.
+    """
+    body = ControlInput(request, allowed={"mch_id", "refund_status"})
+    mch_id, named = body.text("mch_id", required=True), body.text("refund_status", required=True)
+    refund_status = OUTCOME_OF_V3_NAME.get(named, named)
+    if refund_status not in REFUND_OUTCOMES:
+        names = (*REFUND_OUTCOMES, *OUTCOME_OF_V3_NAME)
+        raise BadControlInput(f"refund_status must be one of {', '.join(names)}")
+    with sandbox.lock:
+        if mch_id not in sandbox.part(Merchants).by_id:
+            raise BadControlInput(f"no merchant {mch_id} is registered")
+        sandbox.part(PayRefunds).next_outcome[mch_id] = refund_status
+    return json_response({"mch_id": mch_id, "refund_status": refund_status}, 201)
+
+
 ROUTES = (
     Route("/secapi/pay/refund", ("POST",), apply_refund, protocol=PAY_XML, max_body_bytes=64 * 1024),
     Route("/pay/refundquery", ("POST",), query_refund, protocol=PAY_XML, max_body_bytes=64 * 1024),
     Route("/sandbox/pay/refunds", ("GET",), list_refunds),
+    Route("/sandbox/pay/refund-outcome", ("POST",), set_refund_outcome),
 )

@@ -36,22 +36,32 @@ from werkzeug.wrappers import Request, Response
 from wechat_sandbox import (
     control,
     merchants,
+    mini_program_subscribe_messages,
     miniprogram,
+    miniprogram_codes,
+    miniprogram_shipping,
     official_account_followers,
     official_account_mass_send,
     official_account_publishing,
     official_account_push,
+    official_account_statistics,
     outbox,
     pay_bills,
     pay_orders,
     pay_refunds,
+    pay_v3_bills,
+    pay_v3_control,
+    pay_v3_orders,
+    pay_v3_refunds,
     secapi_tls,
     tokens,
 )
 from wechat_sandbox.errors import ControlError, WeChatErrcode
 from wechat_sandbox.faults import Fault
 from wechat_sandbox.pay_signing import CLIENT_CERTIFICATE_CN_KEY
-from wechat_sandbox.protocols import Protocol, error_response, json_response, new_rid, protocol_for_unknown_path
+from wechat_sandbox.pay_v3_keys import merchant_v3_keys_ensure
+from wechat_sandbox.pay_v3_requests import RECEIVED_AT_KEY, v3_answer_signed
+from wechat_sandbox.protocols import PAY_V3, Protocol, error_response, json_response, new_rid, protocol_for_unknown_path
 from wechat_sandbox.redaction import redact_log_line
 from wechat_sandbox.routes import (
     DEFAULT_MAX_BODY_BYTES,
@@ -73,15 +83,23 @@ FEATURES = (
     secapi_tls,
     tokens,
     miniprogram,
+    mini_program_subscribe_messages,
+    miniprogram_shipping,
+    miniprogram_codes,
     outbox,
     official_account_push,
     merchants,
     official_account_publishing,
     official_account_followers,
     official_account_mass_send,
+    official_account_statistics,
     pay_orders,
     pay_refunds,
     pay_bills,
+    pay_v3_orders,
+    pay_v3_refunds,
+    pay_v3_bills,
+    pay_v3_control,
 )
 # WeChat documents no URL limit; past this a request target is "content size out of limit" (45002).
 MAX_URL_BYTES = 8 * 1024
@@ -103,8 +121,10 @@ class SandboxServer:
         self.routes = sandbox.routes
 
     def __call__(self, environ: dict, start_response):
+        environ[RECEIVED_AT_KEY] = time.monotonic()  # before any injected delay (pay_v3_requests reads it)
         if environ.get("wsgi.url_scheme") == "https":
             # The handshake verified the client certificate against our CA (tls.py); secapi/ checks whose it is.
+            # (The APIv3 port asks for none: getpeercert() is then empty.)
             peer = environ["werkzeug.socket"].getpeercert()
             environ[CLIENT_CERTIFICATE_CN_KEY] = peer_common_name(peer)
         request = Request(environ)
@@ -131,6 +151,8 @@ class SandboxServer:
             method=request.method, path=path, query=request.args.to_dict(), body=body or b"", at=now
         )
         fault = self.sandbox.faults.take(path)
+        if latency := self.sandbox.latency:
+            time.sleep(latency)  # outside every lock: other requests go on meanwhile
 
         def answer() -> Response:
             return self.answer_wechat(request, routes, arguments, protocol, body, rid)
@@ -187,7 +209,9 @@ class SandboxServer:
                 content_type="text/plain; charset=utf-8",
             )
         if fault.errcode is not None:
-            return protocol.error_response(WeChatErrcode(fault.errcode, fault.errmsg), rid=rid)
+            refusal = protocol.error_response(WeChatErrcode(fault.errcode, fault.errmsg), rid=rid)
+            # WeChat Pay signs its APIv3 errors as it signs every answer to a merchant it knows.
+            return v3_answer_signed(self.sandbox, request, refusal) if protocol is PAY_V3 else refusal
         return answer()
 
     # --- the control API ---------------------------------------------------------------
@@ -331,6 +355,28 @@ def make_secapi_server(
     return server
 
 
+def make_v3_server(
+    app: SandboxServer,
+    authority: CertificateAuthority,
+    *,
+    host: str,
+    port: int,
+    read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
+) -> BaseWSGIServer:
+    """The same sandbox over HTTPS without a client certificate: WeChat Pay APIv3 (/v3/), which signs instead."""
+    handler = type("SandboxRequestHandler", (SandboxRequestHandler,), {"timeout": read_timeout})
+    server = make_server(
+        host,
+        port,
+        app,
+        threaded=True,
+        request_handler=handler,
+        ssl_context=authority.server_context(client_certificate=False),
+    )
+    app.sandbox.v3_url = server_url(server)
+    return server
+
+
 def server_url(server: BaseWSGIServer) -> str:
     host = f"[{server.host}]" if ":" in server.host else server.host
     scheme = "https" if getattr(server, "ssl_context", None) is not None else "http"
@@ -362,6 +408,14 @@ def sandbox_apps_from_settings(*, callback_base_url: str | None = None) -> list[
             token=DEVELOPMENT_CALLBACK_TOKEN,
             encoding_aes_key=DEVELOPMENT_ENCODING_AES_KEY,
         )
+    # The Mini Program's message push (消息推送), in plain mode with the settings' token, when it has one.
+    mini_program_push = None
+    if callback_base_url and settings.WECHAT_MINI_PROGRAM_PUSH_TOKEN:
+        mini_program_push = CallbackConfig(
+            url=f"{callback_base_url.rstrip('/')}/wechat/mp/{settings.WECHAT_MINI_PROGRAM_APPID}/",
+            mode="plain",
+            token=settings.WECHAT_MINI_PROGRAM_PUSH_TOKEN,
+        )
     return [
         SandboxApp(
             appid=settings.WECHAT_OFFICIAL_ACCOUNT_APPID,
@@ -373,6 +427,7 @@ def sandbox_apps_from_settings(*, callback_base_url: str | None = None) -> list[
             appid=settings.WECHAT_MINI_PROGRAM_APPID,
             secret=settings.WECHAT_MINI_PROGRAM_SECRET,
             kind="mini_program",
+            callback=mini_program_push,
         ),
     ]
 
@@ -393,14 +448,16 @@ def sandbox_merchants_from_settings() -> list[merchants.SandboxMerchant]:
 def register_merchants(sandbox: Sandbox, registered: Iterable[merchants.SandboxMerchant]) -> None:
     """Register merchants as the sandbox starts (the control API does it later: POST /sandbox/merchants).
 
-    With TLS on, each gets its client certificate now, so our web and worker find it as soon as the sandbox is up.
+    With TLS on, each gets its client certificate now, and its APIv3 keys (written beside it), so our web
+    and worker find them as soon as the sandbox is up.
     """
     registered = list(registered)
     with sandbox.lock:
         sandbox.part(merchants.Merchants).by_id.update({merchant.mch_id: merchant for merchant in registered})
-    if sandbox.tls_authority is not None:
-        for merchant in registered:
+    for merchant in registered:
+        if sandbox.tls_authority is not None:
             sandbox.tls_authority.merchant_certificate(merchant.mch_id)
+        merchant_v3_keys_ensure(sandbox, merchant.mch_id)
 
 
 @dataclass
@@ -414,11 +471,18 @@ class RunningSandbox:
     secapi_server: BaseWSGIServer
     secapi_thread: threading.Thread
     tls: CertificateAuthority  # ca_path for WECHAT_PAY_CA_BUNDLE; merchant_certificate(mch_id) for the cert paths
+    v3_url: str  # https, for WECHAT_PAY_V3_BASE_URL
+    v3_server: BaseWSGIServer
+    v3_thread: threading.Thread
     _tls_temporary: tempfile.TemporaryDirectory | None = None
 
     def stop(self) -> None:
         self.courier.stop()
-        for server, thread in ((self.server, self.thread), (self.secapi_server, self.secapi_thread)):
+        for server, thread in (
+            (self.server, self.thread),
+            (self.secapi_server, self.secapi_thread),
+            (self.v3_server, self.v3_thread),
+        ):
             server.shutdown()
             server.server_close()
             thread.join(timeout=10)
@@ -433,18 +497,20 @@ def start_in_thread(
     host: str = "127.0.0.1",
     port: int = 0,
     secapi_port: int = 0,
+    v3_port: int = 0,
     tls_dir: Path | None = None,
     read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
 ) -> RunningSandbox:
     """Serve the sandbox, and deliver its callbacks, from background threads (tests, embedding) until stop().
 
-    secapi/ is served over TLS on `secapi_port`, with certificates written to `tls_dir` (a temporary
-    folder, removed by stop(), when None).
+    secapi/ is served over TLS on `secapi_port`, APIv3 over HTTPS on `v3_port`, with certificates and
+    keys written to `tls_dir` (a temporary folder, removed by stop(), when None).
     """
     temporary = tempfile.TemporaryDirectory(prefix="wechat-sandbox-tls-") if tls_dir is None else None
     authority = CertificateAuthority(Path(temporary.name) if temporary else tls_dir)
     server = make_sandbox_server(apps=apps, host=host, port=port, read_timeout=read_timeout)
     secapi_server = make_secapi_server(server.app, authority, host=host, port=secapi_port, read_timeout=read_timeout)
+    v3_server = make_v3_server(server.app, authority, host=host, port=v3_port, read_timeout=read_timeout)
     register_merchants(server.app.sandbox, merchants)
     threads = [
         threading.Thread(
@@ -453,7 +519,11 @@ def start_in_thread(
             name=name,
             daemon=True,
         )
-        for served, name in ((server, "wechat-sandbox"), (secapi_server, "wechat-sandbox-secapi"))
+        for served, name in (
+            (server, "wechat-sandbox"),
+            (secapi_server, "wechat-sandbox-secapi"),
+            (v3_server, "wechat-sandbox-v3"),
+        )
     ]
     for thread in threads:
         thread.start()
@@ -468,5 +538,8 @@ def start_in_thread(
         secapi_server=secapi_server,
         secapi_thread=threads[1],
         tls=authority,
+        v3_url=server_url(v3_server),
+        v3_server=v3_server,
+        v3_thread=threads[2],
         _tls_temporary=temporary,
     )

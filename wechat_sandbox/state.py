@@ -128,12 +128,17 @@ class Sandbox:
         self.received = ReceivedLog()
         self.faults = FaultQueue(self.routes)
         self.clock_offset = 0.0
+        # Seconds every WeChat request waits before it is answered (PUT /sandbox/latency): a network
+        # and WeChat's own time, for benches and tests; a control, not something WeChat does on its own.
+        self.latency = 0.0
         self._parts: dict[type, object] = {}
         self._clock_listeners: list[ClockListener] = []
         # Set when the sandbox also serves secapi/ over TLS (server.py): the CA issuing merchant
         # certificates (tls.CertificateAuthority) and that port's base URL.
         self.tls_authority: Any = None
         self.secapi_url: str | None = None
+        # Set when the sandbox serves WeChat Pay APIv3 over HTTPS (server.py): that port's base URL.
+        self.v3_url: str | None = None
 
     # --- clock -----------------------------------------------------------------
 
@@ -142,11 +147,17 @@ class Sandbox:
         return time.time() + self.clock_offset
 
     def advance_clock(self, seconds: float) -> None:
+        """Forward, or back (negative) as far as real time: a sandbox clock behind the product's would make
+        WeChat's time rules (time_expire at least 5 minutes ahead) refuse what real WeChat accepts."""
         with self.lock:
-            self.clock_offset += seconds
-            listeners = list(self._clock_listeners)
+            self.clock_offset = max(0.0, self.clock_offset + seconds)
+            listeners = list(self._clock_listeners) if seconds > 0 else []
         for listener in listeners:  # outside the lock: a listener may send callbacks over HTTP
             listener(self)
+
+    def reset_clock(self) -> None:
+        with self.lock:
+            self.clock_offset = 0.0
 
     def add_clock_listener(self, listener: ClockListener) -> None:
         """Call `listener(sandbox)` after every advance of the clock (kept across reset and restore)."""
@@ -165,7 +176,12 @@ class Sandbox:
         """Forget everything but the registered apps and the parts that, like them, are registrations (merchants)."""
         with self.lock:
             self._parts = {cls: part for cls, part in self._parts.items() if getattr(cls, "survives_reset", False)}
+            for part in self._parts.values():
+                # A registration may hold passing state too (merchant keys' pending answer tampering).
+                if hasattr(part, "forget_passing_state"):
+                    part.forget_passing_state()
             self.clock_offset = 0.0
+            self.latency = 0.0
             self.received.clear()
             self.faults.clear()
 

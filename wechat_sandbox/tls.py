@@ -122,13 +122,17 @@ class CertificateAuthority:
                 self._merchants[mch_id] = MerchantCertificate(mch_id=mch_id, cert_path=cert_path, key_path=key_path)
             return self._merchants[mch_id]
 
-    def server_context(self) -> ssl.SSLContext:
-        """TLS for the secapi port: our server certificate, and a client certificate from this CA required."""
+    def server_context(self, *, client_certificate: bool = True) -> ssl.SSLContext:
+        """TLS with our server certificate; for the secapi port a client certificate from this CA is required.
+
+        The APIv3 port asks for none: APIv3 authenticates each request by its signature instead.
+        """
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self.server_cert_path, self.server_key_path)
-        context.load_verify_locations(self.ca_path)
-        context.verify_mode = ssl.CERT_REQUIRED
+        if client_certificate:
+            context.load_verify_locations(self.ca_path)
+            context.verify_mode = ssl.CERT_REQUIRED
         return context
 
     def _issue(

@@ -7,11 +7,15 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils.translation import gettext as _
 from PIL import Image
 
-from articles.content import article_content_clean
+from articles.content import article_content_clean, article_mini_program_campaign_set
 from articles.images import ImageCannotFit, image_for_uploadimg
 from articles.models import Article
+from campaigns.models import Campaign
+from campaigns.services import campaign_automatic_ensure
+from wechat.linked_mini_programs import article_mini_program_appids
 
 INLINE_IMAGE_FOLDER = "articles/images"
 # A phone photo is 3–12 MB; past this an upload is a mistake (a video, a scan) and costs the server.
@@ -21,12 +25,20 @@ _EXTENSIONS_BY_FORMAT = {"JPEG": "jpg", "PNG": "png", "GIF": "gif", "WEBP": "web
 
 @transaction.atomic
 def article_save(*, article: Article, staff_user: AbstractBaseUser | None = None) -> Article:
-    """Save an article with its content cleaned to what WeChat keeps; a new one records who wrote it."""
-    article.content = article_content_clean(article.content)
+    """Save an article with its content cleaned to what WeChat keeps; a new one records who wrote it.
+
+    The article's campaign (code a<id>) is made with it, and its Mini Program links carry that code.
+    """
     if article.pk is None and staff_user is not None:
         article.created_by = staff_user
+    article.content = article_content_clean(article.content, mini_program_appids=article_mini_program_appids())
     article.full_clean()
     article.save()
+    campaign = campaign_automatic_ensure(channel=Campaign.Channel.ARTICLE, number=article.pk, name=article.title)
+    content = article_mini_program_campaign_set(article.content, campaign_code=campaign.code)
+    if article.campaign_id != campaign.pk or content != article.content:
+        article.campaign, article.content = campaign, content
+        article.save(update_fields=["campaign", "content"])
     return article
 
 
@@ -38,8 +50,11 @@ def article_inline_image_store(*, data: bytes) -> str:
     """
     if len(data) > INLINE_IMAGE_MAX_UPLOAD_BYTES:
         raise ImageCannotFit(
-            f"This file is {len(data) / 1024 / 1024:.0f} MB; upload images of at most "
-            f"{INLINE_IMAGE_MAX_UPLOAD_BYTES // 1024 // 1024} MB."
+            _("This file is %(megabytes)s MB; upload images of at most %(max_megabytes)s MB.")
+            % {
+                "megabytes": format(len(data) / 1024 / 1024, ".0f"),
+                "max_megabytes": INLINE_IMAGE_MAX_UPLOAD_BYTES // 1024 // 1024,
+            }
         )
     image_for_uploadimg(data)
     extension = _stored_extension(data)

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from articles.models import MassSendJobFinished, Push, PushArticle, PushBatch, PushMode, PushStatus
 from articles.services.push_status import push_status_set
@@ -99,12 +100,16 @@ def push_outcome_settle_locked(*, push: Push) -> None:
     if not failed:
         push_status_set(push=push, to_status=PushStatus.SENT)
         return
-    reason = f"batch {failed[0].number}: {failed[0].job_status_reason or failed[0].job_status}"
+    reason = _("batch %(number)s: %(why)s") % {
+        "number": failed[0].number,
+        "why": failed[0].job_status_reason or failed[0].job_status,
+    }
     if len(failed) < len(batches):
         push_status_set(
             push=push,
             to_status=PushStatus.PARTLY_SENT,
-            reason=f"{len(batches) - len(failed)} of {len(batches)} batches sent; {reason}",
+            reason=_("%(sent)s of %(batches)s batches sent; %(reason)s")
+            % {"sent": len(batches) - len(failed), "batches": len(batches), "reason": reason},
         )
     else:
         push_status_set(push=push, to_status=PushStatus.FAILED, reason=reason)
@@ -165,7 +170,19 @@ def push_publication_result_apply(*, push_id: int, result: PublicationResult) ->
         _article_urls_set(push.pk, result.article_urls)
         push_status_set(push=push, to_status=PushStatus.SENT)
         return
-    push_status_set(push=push, to_status=PushStatus.FAILED, reason=result.failure_reason)
+    push_status_set(push=push, to_status=PushStatus.FAILED, reason=_publication_failure_words(push, result))
+
+
+def _publication_failure_words(push: Push, result: PublicationResult) -> str:
+    """The failure as staff read it, naming the articles WeChat's fail_idx points at by their titles."""
+    if not result.fail_idx:
+        return result.failure_reason
+    titles = dict(push.push_articles.values_list("position", "article__title"))
+    named = ", ".join(f"{index}. “{titles.get(index, '?')}”" for index in result.fail_idx)
+    return _("%(reason)s; the articles that failed: %(articles)s") % {
+        "reason": result.failure_reason,
+        "articles": named,
+    }
 
 
 def push_publication_check(*, push_id: int) -> None:

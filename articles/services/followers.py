@@ -143,16 +143,16 @@ def _sync_run_finish(
 def _sync(*, account: OfficialAccount, retry_delays: Sequence[float]) -> FollowersSyncResult:
     started_at = timezone.now()
     client = client_for_official_account(account)
-    tags = follower_tags_store(account=account, tags=_patiently(lambda: follower_tags(client), retry_delays))
+    tags = follower_tags_store(account=account, tags=wechat_call_patiently(lambda: follower_tags(client), retry_delays))
     written, after = 0, ""
     while True:
-        page = _patiently(lambda after=after: follower_openids_page(client, after=after), retry_delays)
+        page = wechat_call_patiently(lambda after=after: follower_openids_page(client, after=after), retry_delays)
         if not page.openids:
             break
         infos = []
         for start in range(0, len(page.openids), INFO_BATCH_SIZE):
             chunk = page.openids[start : start + INFO_BATCH_SIZE]
-            infos.extend(_patiently(lambda chunk=chunk: follower_infos(client, openids=chunk), retry_delays))
+            infos.extend(wechat_call_patiently(lambda chunk=chunk: follower_infos(client, openids=chunk), retry_delays))
         written += followers_store(account=account, infos=infos, synced_at=started_at)
         after = page.next_openid or page.openids[-1]
     unsubscribed = followers_unseen_unsubscribe(account=account, sync_started_at=started_at)
@@ -224,7 +224,7 @@ def follower_tags_store(*, account: OfficialAccount, tags: list[TagInfo]) -> int
     return len(tags)
 
 
-def _patiently(call: Callable[[], T], retry_delays: Sequence[float]) -> T:
+def wechat_call_patiently(call: Callable[[], T], retry_delays: Sequence[float]) -> T:
     """`call`, retried after each delay while WeChat fails transiently; a spent daily quota is not waited out."""
     for delay in retry_delays:
         try:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from articles.exceptions import (
     MassSendQuotaFull,
@@ -34,9 +35,17 @@ from articles.models import (
     PushMode,
     PushStatus,
 )
-from articles.quota_windows import beijing_time_label, quota_window_label, quota_window_start
+from articles.quota_windows import (
+    beijing_time_label,
+    openid_list_allowed,
+    quota_window_label,
+    quota_window_start,
+)
 from articles.selectors import quota_next_free_window, quota_window_usage
 from articles.services.push_status import push_status_set, push_transition_allowed
+from articles.services.quota import push_uses_quota
+from campaigns.models import Campaign
+from campaigns.services import campaign_automatic_ensure
 from wechat.models import OfficialAccount
 
 # WeChat's openids are 28 characters of letters, digits, "_" and "-".
@@ -80,14 +89,17 @@ def push_openids_parse(*, text: str) -> tuple[list[str], int]:
         if OPENID_PATTERN.match(openid):
             openids[openid] = None
         else:
-            bad.append(f"line {number} (“{openid[:40]}”)")
+            bad.append(_("line %(number)s (“%(openid)s”)") % {"number": number, "openid": openid[:40]})
     if bad:
-        named = ", ".join(bad[:BAD_OPENIDS_NAMED])
-        more = f" and {len(bad) - BAD_OPENIDS_NAMED} more" if len(bad) > BAD_OPENIDS_NAMED else ""
+        named = _(", ").join(bad[:BAD_OPENIDS_NAMED])
+        more = (
+            _(" and %(count)s more") % {"count": len(bad) - BAD_OPENIDS_NAMED} if len(bad) > BAD_OPENIDS_NAMED else ""
+        )
         raise PushInvalid(
             fields={
                 "audience_openids": [
-                    f"Not an openid: {named}{more}. An openid is 28 letters, digits, “_” or “-”, one a line."
+                    _("Not an openid: %(named)s%(more)s. An openid is 28 letters, digits, “_” or “-”, one a line.")
+                    % {"named": named, "more": more}
                 ]
             }
         )
@@ -98,13 +110,16 @@ def push_articles_check(*, article_ids: Sequence[int]) -> list[int]:
     """The article ids in push order, or PushInvalid: 1 to 8 articles, each once, each existing."""
     article_ids = list(article_ids)
     if not article_ids:
-        raise PushInvalid(fields={"articles": ["Add at least one article."]})
+        raise PushInvalid(fields={"articles": [_("Add at least one article.")]})
     if len(article_ids) > MAX_ARTICLES_PER_PUSH:
         raise PushInvalid(
             fields={
                 "articles": [
-                    f"A push holds at most {MAX_ARTICLES_PER_PUSH} articles (WeChat's limit); "
-                    f"this one has {len(article_ids)}."
+                    _(
+                        "A push holds at most %(max_articles_per_push)s articles (WeChat's limit); "
+                        "this one has %(count)s."
+                    )
+                    % {"max_articles_per_push": MAX_ARTICLES_PER_PUSH, "count": len(article_ids)}
                 ]
             }
         )
@@ -113,10 +128,14 @@ def push_articles_check(*, article_ids: Sequence[int]) -> list[int]:
         titles = ", ".join(
             f"“{title}”" for title in Article.objects.filter(pk__in=repeated).values_list("title", flat=True)
         )
-        raise PushInvalid(fields={"articles": [f"Each article can be in a push once; repeated: {titles}."]})
+        raise PushInvalid(
+            fields={"articles": [_("Each article can be in a push once; repeated: %(titles)s.") % {"titles": titles}]}
+        )
     found = set(Article.objects.filter(pk__in=article_ids).values_list("pk", flat=True))
     if missing := [article_id for article_id in article_ids if article_id not in found]:
-        raise PushInvalid(fields={"articles": [f"These articles no longer exist: {missing}."]})
+        raise PushInvalid(
+            fields={"articles": [_("These articles no longer exist: %(missing)s.") % {"missing": missing}]}
+        )
     return article_ids
 
 
@@ -135,8 +154,10 @@ def push_audience_check(
             raise PushInvalid(
                 fields={
                     "audience": [
-                        "Publish only reaches everyone who opens the account's page and notifies nobody: "
-                        "choose All followers, or Mass send to reach a tag or a list of openids."
+                        _(
+                            "Publish only reaches everyone who opens the account's page and notifies nobody: "
+                            "choose All followers, or Mass send to reach a tag or a list of openids."
+                        )
                     ]
                 }
             )
@@ -145,42 +166,67 @@ def push_audience_check(
         return PushAudienceChecked(audience=audience, tag_id=None, openids=())
     if audience == PushAudience.TAG:
         if audience_tag_id is None:
-            raise PushInvalid(fields={"audience_tag_id": ["Pick the tag whose followers receive the push."]})
+            raise PushInvalid(fields={"audience_tag_id": [_("Pick the tag whose followers receive the push.")]})
         if not FollowerTag.objects.filter(account=account, tag_id=audience_tag_id).exists():
             raise PushInvalid(
                 fields={
                     "audience_tag_id": [
-                        f"{account.name} has no tag with id {audience_tag_id}. Pick one of its synced tags "
-                        "(sync its followers if the tag is new)."
+                        _(
+                            "%(name)s has no tag with id %(audience_tag_id)s. Pick one of its synced tags "
+                            "(sync its followers if the tag is new)."
+                        )
+                        % {"name": account.name, "audience_tag_id": audience_tag_id}
                     ]
                 }
             )
         return PushAudienceChecked(audience=audience, tag_id=audience_tag_id, openids=())
     if audience == PushAudience.OPENIDS:
+        if not openid_list_allowed(account_type=account.account_type):
+            raise PushInvalid(
+                fields={
+                    "audience": [
+                        _(
+                            "%(account)s is a subscription account: WeChat lets only service accounts send to "
+                            "a list of openids (message/mass/send). Send to all followers or to a tag instead."
+                        )
+                        % {"account": account.name}
+                    ]
+                }
+            )
         openids, repeats = push_openids_parse(text=audience_openids)
         if len(openids) < MIN_OPENIDS_PER_SEND:
             given = "no openid" if not openids else "one openid"
             raise PushInvalid(
                 fields={
                     "audience_openids": [
-                        f"This list has {given}; WeChat's mass send needs at least {MIN_OPENIDS_PER_SEND}. "
-                        "To check the push on one phone, use “Preview on my WeChat”; "
-                        "to reach one follower, tag them and send to the tag."
+                        _(
+                            "This list has %(given)s; WeChat's mass send needs at least %(min_openids_per_send)s. "
+                            "To check the push on one phone, use “Preview on my WeChat”; "
+                            "to reach one follower, tag them and send to the tag."
+                        )
+                        % {"given": given, "min_openids_per_send": MIN_OPENIDS_PER_SEND}
                     ]
                 }
             )
         return PushAudienceChecked(audience=audience, tag_id=None, openids=tuple(openids), repeats_dropped=repeats)
-    raise PushInvalid(fields={"audience": [f"Unknown audience “{audience}”."]})
+    raise PushInvalid(fields={"audience": [_("Unknown audience “%(audience)s”.") % {"audience": audience}]})
 
 
 def _push_fields_check(*, title: str, mode: str) -> str:
     title = title.strip()
     if not title:
-        raise PushInvalid(fields={"title": ["Give the push a name staff will recognise."]})
+        raise PushInvalid(fields={"title": [_("Give the push a name staff will recognise.")]})
     if len(title) > PUSH_TITLE_MAX_LENGTH:
-        raise PushInvalid(fields={"title": [f"At most {PUSH_TITLE_MAX_LENGTH} characters."]})
+        raise PushInvalid(
+            fields={
+                "title": [
+                    _("At most %(push_title_max_length)s characters.")
+                    % {"push_title_max_length": PUSH_TITLE_MAX_LENGTH}
+                ]
+            }
+        )
     if mode not in PushMode.values:
-        raise PushInvalid(fields={"mode": [f"Unknown mode “{mode}”."]})
+        raise PushInvalid(fields={"mode": [_("Unknown mode “%(mode)s”.") % {"mode": mode}]})
     return title
 
 
@@ -227,7 +273,16 @@ def push_create(
         created_by=staff_user,
     )
     _push_articles_replace(push=push, article_ids=article_ids)
+    _push_campaign_ensure(push)
     return push
+
+
+def _push_campaign_ensure(push: Push) -> None:
+    """The push's campaign (code p<id>), named after it; pushes made before campaigns get theirs when scheduled."""
+    campaign = campaign_automatic_ensure(channel=Campaign.Channel.PUSH, number=push.pk, name=push.title)
+    if push.campaign_id != campaign.pk:
+        push.campaign = campaign
+        push.save(update_fields=["campaign"])
 
 
 @transaction.atomic
@@ -269,6 +324,7 @@ def push_update(
         update_fields=["account", "title", "mode", "audience", "audience_tag_id", "audience_openids", "scheduled_at"]
     )
     _push_articles_replace(push=push, article_ids=article_ids)
+    _push_campaign_ensure(push)
     return push
 
 
@@ -287,6 +343,12 @@ def push_quota_check(*, account: OfficialAccount, at: datetime, exclude_push_id:
             f"WeChat reported this {kind} account's mass sends for {usage.label} (Beijing time) as used up "
             "(45028: spent outside this admin, e.g. in WeChat's own console)."
         )
+    elif account.account_type == OfficialAccount.AccountType.SERVICE:
+        reason = _(
+            "This service account has used %(used)d of %(limit)d mass sends to all followers for %(window)s "
+            "(Beijing time), counting those scheduled and those made in WeChat's console. Sends to a tag "
+            "or a list of openids are not limited so."
+        ) % {"used": usage.used, "limit": usage.limit, "window": usage.label}
     else:
         noun = "mass send" if usage.limit == 1 else "mass sends"
         reason = (
@@ -295,9 +357,12 @@ def push_quota_check(*, account: OfficialAccount, at: datetime, exclude_push_id:
         )
     free = quota_next_free_window(account=account, after=usage.start, exclude_push_id=exclude_push_id)
     if free is None:
-        raise MassSendQuotaFull(f"{reason} No window with room was found ahead.", next_free_slot=None)
+        raise MassSendQuotaFull(
+            _("%(reason)s No window with room was found ahead.") % {"reason": reason}, next_free_slot=None
+        )
     raise MassSendQuotaFull(
-        f"{reason} The next free slot is {beijing_time_label(free.starts_at)} (Beijing time).",
+        _("%(reason)s The next free slot is %(beijing_time_label)s (Beijing time).")
+        % {"reason": reason, "beijing_time_label": beijing_time_label(free.starts_at)},
         next_free_slot=free.starts_at,
     )
 
@@ -309,7 +374,10 @@ def push_send_time(*, at: datetime | None, now: datetime) -> datetime:
     if at < now - SCHEDULE_PAST_TOLERANCE:
         raise PushInvalid(
             fields={
-                "scheduled_at": [f"{beijing_time_label(at)} (Beijing time) has passed; pick a later time or send now."]
+                "scheduled_at": [
+                    _("%(beijing_time_label)s (Beijing time) has passed; pick a later time or send now.")
+                    % {"beijing_time_label": beijing_time_label(at)}
+                ]
             }
         )
     return max(at, now)
@@ -357,12 +425,13 @@ def push_schedule(*, push_id: int, at: datetime | None, staff_user: AbstractBase
         raise PushNotSchedulable(status=push.get_status_display())
     send_time = push_send_time(at=at, now=now)
     _push_sendable_check(push)
-    if push.mode == PushMode.MASS_SEND:
+    uses_quota = push_uses_quota(push)
+    if uses_quota:
         push_quota_check(account=account, at=send_time, exclude_push_id=push.pk)
     retry = push.status == PushStatus.FAILED
     when = "now" if send_time == now else f"for {beijing_time_label(send_time)} (Beijing time)"
     reason = f"{'retry ' if retry else ''}scheduled {when}"
-    if push.mode == PushMode.MASS_SEND:
+    if uses_quota:
         window = quota_window_label(
             account_type=account.account_type,
             start=quota_window_start(account_type=account.account_type, at=send_time),
@@ -375,6 +444,7 @@ def push_schedule(*, push_id: int, at: datetime | None, staff_user: AbstractBase
         staff_user=staff_user,
         extra_fields={"scheduled_at": send_time, "failure_reason": ""},
     )
+    _push_campaign_ensure(push)
     return push
 
 

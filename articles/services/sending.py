@@ -38,10 +38,18 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from articles.draft_limits import (
+    UPLOADIMG_URL_ESTIMATE,
+    UPLOADIMG_URL_MIN,
+    DraftContentTooLarge,
+    draft_content_problem,
+)
 from articles.images import ImageCannotFit, image_for_thumb, image_for_uploadimg, image_format_extension
 from articles.models import (
     MASS_SEND_BATCH_SIZE,
+    Article,
     Push,
     PushArticle,
     PushAudience,
@@ -50,6 +58,7 @@ from articles.models import (
     PushStatus,
     UploadedImage,
 )
+from articles.quota_windows import openid_list_allowed
 from articles.services.call_limit import CallSlotsBusy, call_slot_acquire
 from articles.services.delivery import (
     BATCH_REFUSED,
@@ -58,8 +67,10 @@ from articles.services.delivery import (
 )
 from articles.services.push_status import push_status_set
 from articles.services.quota import quota_window_mark_spent
+from articles.services.receipts import audience_openids, receipts_record
 from wechat.clients import SharedTokenClient, client_for_official_account
 from wechat.errors import WeChatPermanentError, WeChatRateLimited
+from wechat.models import OfficialAccount
 from wechat.official_account_drafts import DraftArticle, draft_add
 from wechat.official_account_errcodes import wechat_error_reason
 from wechat.official_account_mass_send import (
@@ -100,6 +111,10 @@ def push_send(*, push_id: int) -> None:
     push = Push.objects.select_related("account").filter(pk=push_id).first()
     if push is None or push.status != PushStatus.SENDING:
         return
+    refusal = push_unsendable_reason(push)
+    if refusal:
+        push_send_give_up(push_id=push.pk, reason=refusal)
+        return
     client = client_for_official_account(push.account)
     try:
         media_id = push_draft_prepare(push=push, client=client)
@@ -109,8 +124,49 @@ def push_send(*, push_id: int) -> None:
             _batches_send(push, client, media_id)
     except WeChatPermanentError as error:
         push_send_give_up(push_id=push.pk, reason=wechat_error_reason(error))
-    except (ImageCannotFit, ArticleImageMissing) as error:
+    except (ImageCannotFit, ArticleImageMissing, DraftContentTooLarge) as error:
         push_send_give_up(push_id=push.pk, reason=str(error))
+
+
+def push_unsendable_reason(push: Push) -> str:
+    """Why WeChat would refuse this push whatever we upload ("" if nothing is known): checked before any step.
+
+    A subscription account cannot send to an openid list (接口目录: 订阅号不可用), and content
+    already over draft/add's limit with its images' estimated WeChat URLs will not shrink.
+    """
+    if (
+        push.mode == PushMode.MASS_SEND
+        and push.audience == PushAudience.OPENIDS
+        and not openid_list_allowed(account_type=push.account.account_type)
+    ):
+        return _(
+            "A subscription account cannot send to a list of openids (WeChat allows it to service accounts "
+            "only); send to all followers or to a tag."
+        )
+    if not push.draft_media_id:
+        for item in push.push_articles.select_related("article").order_by("position"):
+            problem = article_content_as_sent_problem(item.article, measured="minimum")
+            if problem:
+                return problem
+    return ""
+
+
+def article_content_as_sent_problem(article: Article, *, measured: str = "estimate") -> str:
+    """Staff's words if `article` would be over draft/add's limits once its local images have WeChat URLs.
+
+    "estimate" (UPLOADIMG_URL_ESTIMATE a URL) is what the admin warns with when a push is built;
+    "minimum" (UPLOADIMG_URL_MIN) what the send task refuses with before uploading anything, as
+    only content certainly over is refused unseen. The draft step then measures exactly.
+    """
+    url_length = UPLOADIMG_URL_MIN if measured == "minimum" else UPLOADIMG_URL_ESTIMATE
+
+    def as_sent(match: re.Match) -> str:
+        if _media_name(match.group(3)) is None:
+            return match.group(0)
+        return f"{match.group(1)}{match.group(2)}{'x' * url_length}{match.group(2)}"
+
+    content = IMG_SRC.sub(as_sent, article.content)
+    return draft_content_problem(title=article.title, content=content, measured=measured)
 
 
 @transaction.atomic
@@ -152,6 +208,10 @@ def push_draft_prepare(*, push: Push, client: SharedTokenClient) -> str:
     _step_stored(push, "covers")
 
     articles = [_draft_article(item, inline_urls, single=len(push_articles) == 1) for item in push_articles]
+    # As WeChat will measure it: with the uploadimg URLs in place (新建草稿, content).
+    for article in articles:
+        if problem := draft_content_problem(title=article.title, content=article.content):
+            raise DraftContentTooLarge(problem)
     media_id = draft_add(client, articles=articles).media_id
     # A concurrent run may have stored its draft first: use that one, so both send the same.
     stored = Push.objects.filter(pk=push.pk, draft_media_id=push.draft_media_id).update(
@@ -188,7 +248,9 @@ def _stored_bytes(name: str) -> bytes:
         with default_storage.open(name, "rb") as file:
             return file.read()
     except FileNotFoundError as error:
-        raise ArticleImageMissing(f"The image {name} is missing from our media storage; upload it again.") from error
+        raise ArticleImageMissing(
+            _("The image %(name)s is missing from our media storage; upload it again.") % {"name": name}
+        ) from error
 
 
 def _uploaded(push: Push, *, data: bytes, kind: str, upload: Callable[[bytes], dict]) -> UploadedImage:
@@ -231,7 +293,7 @@ def _covers_upload(push: Push, client: SharedTokenClient, push_articles: list[Pu
         if item.thumb_media_id:
             continue
         if not item.article.cover:
-            raise ImageCannotFit(f"“{item.article.title}” has no cover; WeChat requires one.")
+            raise ImageCannotFit(_("“%(title)s” has no cover; WeChat requires one.") % {"title": item.article.title})
         image = _uploaded(
             push, data=_stored_bytes(item.article.cover.name), kind=UploadedImage.Kind.THUMB, upload=upload
         )
@@ -324,7 +386,9 @@ def _batches_create(push: Push, count: int) -> list[PushBatch]:
 
 def _batches_send(push: Push, client: SharedTokenClient, media_id: str) -> None:
     if push.audience == PushAudience.OPENIDS and len(push_openids(push)) < MIN_OPENIDS:
-        push_send_give_up(push_id=push.pk, reason=f"WeChat sends to a list of at least {MIN_OPENIDS} openids.")
+        push_send_give_up(
+            push_id=push.pk, reason=_("WeChat sends to a list of at least %(count)s openids.") % {"count": MIN_OPENIDS}
+        )
         return
     audiences = batch_audiences(push)
     batches = _batches_create(push, len(audiences))
@@ -347,12 +411,22 @@ def _batches_send(push: Push, client: SharedTokenClient, media_id: str) -> None:
             accepted.msg_id,
             extra={"push_id": push.pk, "send_step": f"batch:{batch.number}:answered"},
         )
-        PushBatch.objects.filter(pk=batch.pk, msg_id="").update(
-            msg_id=accepted.msg_id, msg_data_id=accepted.msg_data_id, accepted_at=timezone.now()
-        )
+        _batch_accepted_store(push, batch, accepted, audience)
         _step_stored(push, f"batch:{batch.number}")
         # The job's result may have arrived before we stored msg_id.
         push_batch_result_apply(batch_id=batch.pk)
+
+
+@transaction.atomic
+def _batch_accepted_store(push: Push, batch: PushBatch, accepted: MassSendAccepted, audience: Audience) -> None:
+    """Store the msg_id and, in the same transaction (so once per batch), count it for each follower reached."""
+    now = timezone.now()
+    stored = PushBatch.objects.filter(pk=batch.pk, msg_id="").update(
+        msg_id=accepted.msg_id, msg_data_id=accepted.msg_data_id, accepted_at=now
+    )
+    # Only a service account's followers are limited to four a month (群发接口和原创校验, 前言).
+    if stored and push.account.account_type == OfficialAccount.AccountType.SERVICE:
+        receipts_record(account=push.account, openids=audience_openids(push, openids=audience.openids), at=now)
 
 
 def _mass_send_call(

@@ -10,6 +10,7 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config.status_machine import StatusActor
 from orders.models import Order, OrderActor, OrderStatus, Payment, PaymentStatus
@@ -17,8 +18,8 @@ from orders.services.payment_status import payment_status_change
 from orders.services.payments import PAID_TRADE_STATES, PaidOutcome, payment_gateway_for, payment_paid_record_from_query
 from orders.services.status import ORDER_STATUS, order_status_set, order_status_set_many
 from wechat.errors import WeChatError
+from wechat.pay.interface import CLOSE_MIN_AGE, PaymentGateway
 from wechat.pay.interface import OrderStatus as WeChatOrderStatus
-from wechat.pay.interface import PaymentGateway
 
 logger = logging.getLogger(__name__)
 S, A, P = OrderStatus, OrderActor, PaymentStatus
@@ -40,7 +41,7 @@ def orders_expire_overdue(*, batch_size: int = EXPIRY_BATCH_SIZE, max_batches: i
     """
     expired = 0
     asked_wechat: set[int] = set()  # orders this run has settled at WeChat (or must retry next run)
-    for _ in range(max_batches):
+    for _batch in range(max_batches):
         claimed, expired_in_batch, at_wechat = _orders_expire_batch(batch_size=batch_size, skip_ids=asked_wechat)
         expired += expired_in_batch
         for order_id in at_wechat:
@@ -71,7 +72,7 @@ def _orders_expire_batch(*, batch_size: int, skip_ids: set[int]) -> tuple[int, i
     )
     expiring = [order for order in overdue if order.pk not in at_wechat]
     # The batch's status changes in a few statements, not a few per order, and its stock returns in one pass.
-    order_status_set_many(orders=expiring, to_status=S.EXPIRED, actor=A.SYSTEM, reason="not paid in time")
+    order_status_set_many(orders=expiring, to_status=S.EXPIRED, actor=A.SYSTEM, reason=_("not paid in time"))
     return len(overdue), len(expiring), [order.pk for order in overdue if order.pk in at_wechat]
 
 
@@ -82,7 +83,9 @@ def _order_expire_closed(*, order_id: int) -> int:
     still_open = order.payments.filter(status__in=OPEN_AT_WECHAT).exists()
     if order.status != S.PENDING_PAYMENT or order.expires_at > timezone.now() or still_open:
         return 0
-    order_status_set(order=order, to_status=S.EXPIRED, actor=A.SYSTEM, reason="not paid in time; closed at WeChat Pay")
+    order_status_set(
+        order=order, to_status=S.EXPIRED, actor=A.SYSTEM, reason=_("not paid in time; closed at WeChat Pay")
+    )
     return 1
 
 
@@ -119,10 +122,12 @@ def _payment_close_at_wechat(payment: Payment) -> Settlement:
             return Settlement.WAIT
         status = None  # the unified order never reached WeChat: nothing there to pay or close
     if status is not None and status.trade_state in PAID_TRADE_STATES:
-        return _paid_settlement(payment, status, reason="orderquery before expiry: paid at WeChat")
+        return _paid_settlement(payment, status, reason=_("orderquery before expiry: paid at WeChat"))
     if status is not None and status.trade_state == "USERPAYING":
         return Settlement.WAIT  # the user is entering their password; WeChat closes it at time_expire otherwise
     if status is not None and status.trade_state not in ("CLOSED", "REVOKED"):
+        if _too_young_to_close(payment):
+            return Settlement.WAIT  # WeChat would refuse the close: the next run, once it is old enough
         try:
             gateway.order_close(payment.out_trade_no)
         except WeChatError as error:
@@ -132,9 +137,18 @@ def _payment_close_at_wechat(payment: Payment) -> Settlement:
                 logger.warning("expiry could not close %s at WeChat Pay: %s", payment.out_trade_no, error)
                 return Settlement.WAIT
     payment_status_change(
-        payment_id=payment.pk, to_status=P.CLOSED, actor=StatusActor.SYSTEM, reason="closed at WeChat Pay before expiry"
+        payment_id=payment.pk,
+        to_status=P.CLOSED,
+        actor=StatusActor.SYSTEM,
+        reason=_("closed at WeChat Pay before expiry"),
     )
     return Settlement.CLOSED
+
+
+def _too_young_to_close(payment: Payment) -> bool:
+    """WeChat closes no order younger than 5 minutes; ours is as young as our last unified order request."""
+    requested_at = payment.prepay_requested_at
+    return requested_at is not None and timezone.now() < requested_at + CLOSE_MIN_AGE
 
 
 def _paid_after_close_refused(payment: Payment, gateway: PaymentGateway) -> Settlement:
@@ -146,7 +160,7 @@ def _paid_after_close_refused(payment: Payment, gateway: PaymentGateway) -> Sett
     if status.trade_state not in PAID_TRADE_STATES:
         logger.error("closing %s: WeChat answered ORDERPAID but orderquery says %s", payment.out_trade_no, status)
         return Settlement.WAIT
-    return _paid_settlement(payment, status, reason="closeorder answered ORDERPAID: paid at WeChat")
+    return _paid_settlement(payment, status, reason=_("closeorder answered ORDERPAID: paid at WeChat"))
 
 
 def _paid_settlement(payment: Payment, status: WeChatOrderStatus, *, reason: str) -> Settlement:

@@ -29,18 +29,23 @@ def order_request_fingerprint(
     note: str,
     source_scene: int | None,
     source_campaign: str,
+    source_path: str = "",
 ) -> str:
     """A digest of everything an order request asks for, stored on the order to tell a retry from another request.
 
     Orders already placed keep the digest this made when they were placed, so its input's
-    shape must not change, or a retry of one of them would be refused as another request.
+    shape must not change, or a retry of one of them would be refused as another request:
+    the page, added later, enters it only when there is one.
     """
+    source = {"scene": source_scene, "campaign": source_campaign}
+    if source_path:
+        source["path"] = source_path
     request = {
         "address_id": address_id,
         "items": items,
         "cart_item_ids": cart_item_ids,
         "note": note,
-        "source": {"scene": source_scene, "campaign": source_campaign},
+        "source": source,
     }
     return hashlib.sha256(json.dumps(request, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 

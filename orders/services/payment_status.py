@@ -1,6 +1,7 @@
 """The one place a payment's status changes: its allowed transitions, over the shared status machine."""
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from config.status_machine import StatusActor, StatusMachine
 from orders.exceptions import PaymentTransitionNotAllowed
@@ -24,7 +25,7 @@ PAYMENT_STATUS = StatusMachine(
 
 def payment_started_record(*, payment: Payment) -> None:
     """The first event of a payment attempt the customer just started (asking to pay)."""
-    PAYMENT_STATUS.record_creation(payment, actor=StatusActor.CUSTOMER, reason="prepay asked for")
+    PAYMENT_STATUS.record_creation(payment, actor=StatusActor.CUSTOMER, reason=_("prepay asked for"))
 
 
 def payment_status_set(*, payment: Payment, to_status: str, actor: str, reason: str = "", **fields) -> None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from catalog.models import Product
 from catalog.services import product_detail_cache_invalidate
@@ -46,6 +47,8 @@ P = PaymentStatus
 OUT_TRADE_NO_PATTERN = re.compile(r"[A-Za-z0-9_\-|*@]{1,32}")
 # 查询订单 trade_state values meaning WeChat took the money (REFUND: taken, then a refund began).
 PAID_TRADE_STATES = frozenset({"SUCCESS", "REFUND"})
+# 统一下单 fee_type: we ask for CNY (WeChat's default), so a payment in anything else is not ours.
+PAYMENT_CURRENCY = "CNY"
 
 
 class PaidOutcome(enum.StrEnum):
@@ -64,16 +67,14 @@ class PaymentNotificationRefused(Exception):
 def payment_paid_record(
     *, out_trade_no: str, transaction_id: str, amount_fen: int, paid_at: datetime, reason: str
 ) -> PaidOutcome:
-    """Mark a payment and its order paid once, whoever tells us first (notification, orderquery, the bill).
-
-    Locks the order, then the payment — the order every payment path takes, so none deadlocks.
-    """
-    order_id = Payment.objects.filter(out_trade_no=out_trade_no).values_list("order_id", flat=True).first()
-    if order_id is None:
+    """Mark a payment and its order paid once, whoever tells us first (notification, orderquery, the bill)."""
+    locked = _order_and_payment_lock(out_trade_no=out_trade_no)
+    if locked is None:
         return PaidOutcome.UNKNOWN_PAYMENT
+    order, payment = locked
     return _payment_paid_apply(
-        order_id=order_id,
-        out_trade_no=out_trade_no,
+        order=order,
+        payment=payment,
         transaction_id=transaction_id,
         amount_fen=amount_fen,
         paid_at=paid_at,
@@ -81,12 +82,34 @@ def payment_paid_record(
     )
 
 
+def _order_and_payment_lock(*, out_trade_no: str) -> tuple[Order, Payment] | None:
+    """The payment `out_trade_no` and its order, both locked, read in one statement; None when it is not ours.
+
+    The order's row is locked first, then the payment's — the order every payment path takes, so
+    none deadlocks: PostgreSQL locks a statement's rows table by table in the order its FROM names
+    them, and this one reads FROM the order, joined to the payment. Both rows come back as they
+    are once locked, a concurrent change included (SQLite's transaction holds the whole database).
+    """
+    payment_fields = [field.attname for field in Payment._meta.concrete_fields]
+    order = (
+        Order.objects.select_for_update()
+        .filter(payments__out_trade_no=out_trade_no)
+        .annotate(**{f"locked_payment_{name}": F(f"payments__{name}") for name in payment_fields})
+        .order_by()
+        .first()
+    )
+    if order is None:
+        return None
+    payment = Payment.from_db(
+        order._state.db, payment_fields, [getattr(order, f"locked_payment_{name}") for name in payment_fields]
+    )
+    return order, payment
+
+
 def _payment_paid_apply(
-    *, order_id: int, out_trade_no: str, transaction_id: str, amount_fen: int, paid_at: datetime, reason: str
+    *, order: Order, payment: Payment, transaction_id: str, amount_fen: int, paid_at: datetime, reason: str
 ) -> PaidOutcome:
-    """payment_paid_record's work, in the caller's transaction (the notification's, to save a savepoint)."""
-    order = Order.objects.select_for_update().get(pk=order_id)
-    payment = Payment.objects.select_for_update().get(out_trade_no=out_trade_no)
+    """payment_paid_record's work on the order and payment the caller locked (_order_and_payment_lock)."""
     # The amount first: a signed message naming another amount is flagged even when we are paid already.
     if amount_fen != payment.amount_fen:
         return PaidOutcome.AMOUNT_MISMATCH
@@ -145,12 +168,14 @@ def payment_gateway_for_merchant(*, appid: str, mch_id: str, sign_type: str) -> 
     return payment_gateway(replace(config, sign_type=sign_type))
 
 
-def payment_made_through(*, payment: Payment, appid: str, mch_id: str) -> bool:
-    """Whether `payment` was made through Mini Program `appid` and merchant `mch_id`."""
+def payment_made_through(*, payment: Payment, appid: str | None, mch_id: str) -> bool:
+    """Whether `payment` was made through Mini Program `appid` and merchant `mch_id` (appid None: any of its apps)."""
     if payment.appid:
-        return (payment.appid, payment.mch_id) == (appid, mch_id)
-    default = mini_program_default()  # made before merchants were rows: through the settings' default
-    return (default.appid, default.merchant.mch_id) == (appid, mch_id)
+        made_through = (payment.appid, payment.mch_id)
+    else:
+        default = mini_program_default()  # made before merchants were rows: through the settings' default
+        made_through = (default.appid, default.merchant.mch_id)
+    return made_through == (made_through[0] if appid is None else appid, mch_id)
 
 
 def wechat_time(text: str | None) -> datetime:
@@ -189,40 +214,47 @@ def payment_confirm_at_wechat(*, payment: Payment, reason: str) -> PaidOutcome |
 # --- the payment notification -----------------------------------------------------------------
 
 
+@transaction.atomic
 def payment_notification_receive(*, notification: Notice) -> NotificationOutcome:
-    """A payment notification whose signature wechat/ verified: placed with its payment, then recorded.
+    """A payment notification whose signature wechat/ verified: placed with its payment, applied once, stored.
 
     Raises PaymentNotificationRefused for one we cannot place, or signed otherwise than its payment
-    was (not stored: it is nobody's record); any other is always stored.
+    was (not stored: it is nobody's record); any other is always stored. The payment is read as it
+    is locked with its order, so a notification costs one read before its writes
+    (tests/orders/test_pay_notification_round_trips.py counts them).
     """
     out_trade_no = notification.out_trade_no
     # Checked before the database sees it: PostgreSQL refuses some characters (NUL) with an error.
-    well_formed = OUT_TRADE_NO_PATTERN.fullmatch(out_trade_no)
-    payment = Payment.objects.filter(out_trade_no=out_trade_no).first() if well_formed else None
-    if payment is None:
+    locked = (
+        _order_and_payment_lock(out_trade_no=out_trade_no) if OUT_TRADE_NO_PATTERN.fullmatch(out_trade_no) else None
+    )
+    if locked is None:
         raise PaymentNotificationRefused(f"no payment {out_trade_no[:32]!r}")
+    order, payment = locked
     # Signed as the order was, and it may not say how: the sign type we recorded decides.
     if notification.sign_type != payment.sign_type:
         raise PaymentNotificationRefused("payment notification signature does not match")
     # Verified with the keys of the merchant it names, which must be the one the payment was made through.
     if not payment_made_through(payment=payment, appid=notification.appid, mch_id=notification.mch_id):
         raise PaymentNotificationRefused("payment notification is from another app or merchant than the payment's")
-    return payment_notification_record(payment=payment, notice=notification, raw_body=notification.raw_body)
+    return _payment_notification_record(order=order, payment=payment, notice=notification)
 
 
-@transaction.atomic
-def payment_notification_record(*, payment: Payment, notice: Notice, raw_body: str) -> NotificationOutcome:
-    """Apply a verified notification (once, under the order's and payment's locks) and append it."""
+def _payment_notification_record(*, order: Order, payment: Payment, notice: Notice) -> NotificationOutcome:
+    """Apply a verified notification to the order and payment the caller locked, and append it."""
     if notice.result_code != "SUCCESS":
         outcome = NotificationOutcome.NOT_PAID
+    elif notice.fee_type != PAYMENT_CURRENCY:
+        # Our amounts are fen of yuan: the same number in another currency is another amount.
+        outcome = NotificationOutcome.AMOUNT_MISMATCH
     else:
         paid = _payment_paid_apply(
-            order_id=payment.order_id,
-            out_trade_no=payment.out_trade_no,
+            order=order,
+            payment=payment,
             transaction_id=notice.transaction_id,
             amount_fen=notice.total_fee,
             paid_at=wechat_time(notice.time_end),
-            reason="WeChat Pay payment notification",
+            reason=_("WeChat Pay payment notification"),
         )
         outcome = NotificationOutcome(paid.value)
     PaymentNotification.objects.create(
@@ -232,7 +264,7 @@ def payment_notification_record(*, payment: Payment, notice: Notice, raw_body: s
         total_fee=notice.total_fee,
         result_code=notice.result_code,
         outcome=outcome,
-        raw_body=raw_body,
+        raw_body=notice.raw_body,
     )
     if outcome in PaymentNotification.NEEDS_ATTENTION:
         logger.error("payment notification for %s needs staff: %s", payment.out_trade_no, outcome.label)
@@ -263,7 +295,7 @@ def order_payments_confirm(*, order_id: int) -> bool:
     )
     for payment in unheard:
         try:
-            outcome = payment_confirm_at_wechat(payment=payment, reason="orderquery: the customer says they paid")
+            outcome = payment_confirm_at_wechat(payment=payment, reason=_("orderquery: the customer says they paid"))
         except WeChatError as error:
             logger.warning("could not ask WeChat Pay about %s: %s", payment.out_trade_no, error)
             continue

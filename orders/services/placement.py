@@ -1,7 +1,6 @@
 """Placing an order: server-side prices, stock taken by conditional UPDATEs, everything copied onto the order."""
 
 import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -10,6 +9,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
+from campaigns.selectors import campaign_id_for_code
+from campaigns.sources import Source
 from catalog.models import ProductImage, Sku
 from catalog.services import product_detail_cache_invalidate
 from config.errors import ApplicationError
@@ -28,15 +29,12 @@ from orders.services.idempotency import (
     order_for_idempotency_key,
     order_request_fingerprint,
 )
+from orders.services.placement_in_database import order_place_in_database, order_place_in_database_supported
+from orders.services.placement_values import OrderRequest, PlacedOrder
 from orders.services.status import ORDER_STATUS
 
-
-@dataclass(frozen=True)
-class OrderSource:
-    """Where the shopper came from: the Mini Program's launch scene and a campaign tag."""
-
-    scene: int | None = None
-    campaign: str = ""
+# Where the shopper came from (launch scene, campaign code, page): the source login takes too.
+OrderSource = Source
 
 
 def order_create(
@@ -49,12 +47,35 @@ def order_create(
     source: OrderSource | None = None,
     idempotency_key: str | None = None,
 ) -> Order:
+    """Place an order: order_place's order. See order_place."""
+    return order_place(
+        customer=customer,
+        address_id=address_id,
+        items=items,
+        cart_item_ids=cart_item_ids,
+        note=note,
+        source=source,
+        idempotency_key=idempotency_key,
+    ).order
+
+
+def order_place(
+    *,
+    customer: Customer,
+    address_id: int | None,
+    items: list[dict] | None = None,
+    cart_item_ids: list[int] | None = None,
+    note: str = "",
+    source: OrderSource | None = None,
+    idempotency_key: str | None = None,
+) -> PlacedOrder:
     """Place an order for `items` ({"sku_id", "quantity"}) or for the customer's cart lines `cart_item_ids`.
 
     With an idempotency key, a repeat of the same request returns the order the first one
     made, even when both arrive at once; the same key with a different request is refused.
     The key's shape is checked first (the API checks it before the body too, so that a bad key is
     the error a client sees). Prices come from the catalog, never from the client.
+    The order comes with the lines and timeline it has, so an answer need not read them again.
     """
     idempotency_key_validate(key=idempotency_key)
     source = source or OrderSource()
@@ -65,20 +86,28 @@ def order_create(
         note=note,
         source_scene=source.scene,
         source_campaign=source.campaign,
+        source_path=source.path,
     )
-    # No lookup first: the unique index refuses a repeat at its INSERT, before any stock is
-    # locked, so a first request (nearly all of them) costs one query fewer.
+    # No lookup first: the unique index refuses a repeat at its INSERT, so a first request
+    # (nearly all of them) costs one query fewer.
     try:
-        return _order_place(
+        request = OrderRequest(
             customer=customer,
             address_id=address_id,
             quantities=_quantities_requested(customer=customer, items=items, cart_item_ids=cart_item_ids),
             cart_item_ids=cart_item_ids or [],
+            order_no=_order_no_new(),
             note=note,
-            source=source,
+            source_scene=source.scene,
+            source_campaign=source.campaign,
+            source_path=source.path,
             idempotency_key=idempotency_key or "",
             request_digest=fingerprint,
         )
+        # PostgreSQL places it in one statement; elsewhere (SQLite) the ORM takes the same steps.
+        if order_place_in_database_supported():
+            return order_place_in_database(request=request)
+        return _order_place(request=request)
     except (IntegrityError, ApplicationError):
         # An earlier request with the same key may have committed first: ours then failed on
         # the unique index, or found the cart lines already ordered or the stock gone. Either
@@ -86,7 +115,7 @@ def order_create(
         if idempotency_key and (
             earlier := order_for_idempotency_key(customer=customer, key=idempotency_key, fingerprint=fingerprint)
         ):
-            return earlier
+            return PlacedOrder(order=earlier, lines=list(earlier.lines.all()), timeline=list(earlier.events.all()))
         raise
 
 
@@ -97,7 +126,7 @@ def _quantities_requested(
     if cart_item_ids:
         cart_items = list(CartItem.objects.filter(customer=customer, pk__in=cart_item_ids))
         if missing := sorted(set(cart_item_ids) - {cart_item.pk for cart_item in cart_items}):
-            raise CartItemNotFound(fields={"cart_item_ids": [str(cart_item_id) for cart_item_id in missing]})
+            raise CartItemNotFound(fields={"cart_item_ids": list(missing)})
         pairs = [(cart_item.sku_id, cart_item.quantity) for cart_item in cart_items]
     else:
         pairs = [(item["sku_id"], item["quantity"]) for item in items or []]
@@ -112,20 +141,11 @@ def _quantities_requested(
 
 
 @transaction.atomic
-def _order_place(
-    *,
-    customer: Customer,
-    address_id: int | None,
-    quantities: dict[int, int],
-    cart_item_ids: list[int],
-    note: str,
-    source: OrderSource,
-    idempotency_key: str,
-    request_digest: str,
-) -> Order:
+def _order_place(*, request: OrderRequest) -> PlacedOrder:
+    customer, address_id, quantities = request.customer, request.address_id, request.quantities
     address = Address.objects.filter(customer=customer, pk=address_id).first() if address_id else None
     if address is None:
-        raise AddressRequired(fields={"address_id": ["Choose an address from your address book."]})
+        raise AddressRequired()
     skus = _skus_for_sale(sku_ids=list(quantities))
 
     now = timezone.now()
@@ -142,34 +162,37 @@ def _order_place(
         for sku in skus
     ]
     order = Order.objects.create(
-        order_no=_order_no_new(),
+        order_no=request.order_no,
         customer=customer,
         status=OrderStatus.PENDING_PAYMENT,
         total_fen=sum(line.subtotal_fen for line in lines),
-        note=note,
+        note=request.note,
         recipient=address.recipient,
         phone=address.phone,
         province=address.province,
         city=address.city,
         district=address.district,
         address_detail=address.detail,
-        source_scene=source.scene,
-        source_campaign=source.campaign,
-        idempotency_key=idempotency_key,
-        request_digest=request_digest,
+        source_scene=request.source_scene,
+        source_campaign=request.source_campaign,
+        source_path=request.source_path,
+        # The function's path finds it in the same statement; the code is kept whether or not it is ours.
+        campaign_id=campaign_id_for_code(code=request.source_campaign),
+        idempotency_key=request.idempotency_key,
+        request_digest=request.request_digest,
         expires_at=now + timedelta(minutes=settings.ORDER_PAYMENT_TIMEOUT_MINUTES),
     )
     for line in lines:
         line.order = order
     OrderLine.objects.bulk_create(lines)
-    ORDER_STATUS.record_creation(order, actor=OrderActor.CUSTOMER)
-    if cart_item_ids:
-        CartItem.objects.filter(customer=customer, pk__in=cart_item_ids).delete()
+    event = ORDER_STATUS.record_creation(order, actor=OrderActor.CUSTOMER)
+    if request.cart_item_ids:
+        CartItem.objects.filter(customer=customer, pk__in=request.cart_item_ids).delete()
 
     # Last, so the SKU row locks are held only from here to the commit: a hot SKU's
     # buyers queue for two statements, not the whole order.
     _stock_take(skus=skus, quantities=quantities)
-    return order
+    return PlacedOrder(order=order, lines=lines, timeline=[event])
 
 
 def _skus_for_sale(*, sku_ids: list[int]) -> list[Sku]:

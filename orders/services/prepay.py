@@ -11,9 +11,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from customers.selectors import customer_mini_program
 from orders.exceptions import OrderNotPayable, PaymentMisconfigured, PaymentUnavailable
@@ -21,15 +21,19 @@ from orders.models import Order, OrderLine, OrderStatus, Payment, PaymentStatus
 from orders.services.payment_status import payment_started_record, payment_status_change
 from orders.services.payments import payment_confirm_at_wechat, payment_gateway_for_merchant
 from wechat.errors import WeChatError, WeChatMisconfigured, WeChatPermanentError, WeChatTransientError
-from wechat.pay.interface import PrepayResult
+from wechat.models import Merchant
+from wechat.pay.interface import TIME_EXPIRE_MIN_AHEAD, PrepayResult
+from wechat.pay.notify_urls import payment_notify_url
+from wechat.pay.v3_signing import PAY_SIGN_TYPE as V3_SIGN_TYPE
 from wechat.retry import retry_transient
 
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 99  # two digits after the order number
 PREPAY_VALID = timedelta(hours=2)  # 统一下单: prepay_id 有效期为2小时
-# 统一下单 refuses a time_expire less than a minute away; a few seconds more cover the call itself.
-NEW_PREPAY_MIN_LEFT = timedelta(seconds=65)
+# A new unified order's time_expire (the order's expiry) is at least this far ahead: WeChat's 5 minutes,
+# and half a minute more for the call itself and a clock a little apart from WeChat's.
+NEW_PREPAY_MIN_LEFT = TIME_EXPIRE_MIN_AHEAD + timedelta(seconds=30)
 BODY_MAX_BYTES = 128  # 统一下单 body: String(128)
 
 
@@ -64,7 +68,7 @@ def payment_prepay(*, order: Order, client_ip: str) -> dict[str, str]:
                 total_fee=attempt.amount_fen,
                 openid=attempt.openid,
                 body=attempt.description,
-                notify_url=settings.WECHAT_PAY_NOTIFY_URL,
+                notify_url=payment_notify_url(mch_id=attempt.mch_id),
                 time_expire=attempt.expires_at,
                 client_ip=client_ip,
             )
@@ -87,30 +91,53 @@ def _prepay_attempt_claim(*, order_id: int) -> PrepayAttempt:
     if order.status != OrderStatus.PENDING_PAYMENT or order.expires_at <= now:
         raise OrderNotPayable(_not_payable_message(order, now))
     latest = order.payments.order_by("-id").first()
+    too_near_the_end = order.expires_at - now < NEW_PREPAY_MIN_LEFT
     if latest is not None and latest.status == PaymentStatus.PENDING:
         if latest.prepay_id and latest.prepay_expires_at and latest.prepay_expires_at > now:
             return _attempt(order, latest, prepay_id=latest.prepay_id)
-        if order.expires_at - now >= NEW_PREPAY_MIN_LEFT:
+        if not too_near_the_end:
             # Its prepay lapsed or never came: WeChat gives it (again, or anew) for the same out_trade_no.
-            return _attempt(order, latest, prepay_id="")
-        raise OrderNotPayable("The time to pay this order is over.")
-    if order.expires_at - now < NEW_PREPAY_MIN_LEFT:
-        raise OrderNotPayable("The time to pay this order is over.")
+            return _attempt(order, _prepay_requested(latest, now), prepay_id="")
+        # Asked again, this out_trade_no would carry a later time_expire, which WeChat refuses for a
+        # repeated unified order ("201 商户订单号重复"): a new attempt instead; expiry settles this one.
+    if too_near_the_end:
+        _order_expiry_extend_for_prepay(order, now)
     attempt_number = order.payments.count() + 1
     if attempt_number > MAX_ATTEMPTS:
-        raise OrderNotPayable("This order cannot be paid any more: too many payment attempts.")
+        raise OrderNotPayable(_("This order cannot be paid any more: too many payment attempts."))
     # Paid through the merchant of the Mini Program the customer logged in through, signed its way.
     mini_program = customer_mini_program(customer=order.customer)
+    merchant = mini_program.merchant
     payment = Payment.objects.create(
         order=order,
         out_trade_no=f"{order.order_no}{attempt_number:02d}",
         amount_fen=order.total_fen,
-        sign_type=mini_program.merchant.sign_type,
+        # v3 signs one way (RSA); a v2 merchant signs with its sign type, and WeChat signs back the same.
+        sign_type=V3_SIGN_TYPE if merchant.api_version == Merchant.ApiVersion.V3 else merchant.sign_type,
         appid=mini_program.appid,
         mch_id=mini_program.merchant.mch_id,
+        prepay_requested_at=now,
     )
     payment_started_record(payment=payment)
     return _attempt(order, payment, prepay_id="")
+
+
+def _order_expiry_extend_for_prepay(order: Order, now: datetime) -> None:
+    """Asked to pay near the end of its window, the order waits for the prepay WeChat allows (5 minutes).
+
+    WeChat refuses a time_expire sooner than that; rather than fail the shopper, their stock stays held
+    a little longer. The expiry task reads the new deadline like any other.
+    """
+    extended_to = now + NEW_PREPAY_MIN_LEFT
+    logger.info("order %s: expiry %s extended to %s for a prepay", order.order_no, order.expires_at, extended_to)
+    order.expires_at = extended_to
+    order.save(update_fields=["expires_at"])
+
+
+def _prepay_requested(payment: Payment, now: datetime) -> Payment:
+    payment.prepay_requested_at = now
+    payment.save(update_fields=["prepay_requested_at"])
+    return payment
 
 
 def _attempt(order: Order, payment: Payment, *, prepay_id: str) -> PrepayAttempt:
@@ -157,17 +184,17 @@ def _prepay_refused(*, attempt: PrepayAttempt, error: WeChatError) -> None:
         # Paid at WeChat and we missed it (no notification yet): confirm with orderquery and record it.
         payment = Payment.objects.get(pk=attempt.payment_id)
         try:
-            payment_confirm_at_wechat(payment=payment, reason="unified order answered ORDERPAID")
+            payment_confirm_at_wechat(payment=payment, reason=_("unified order answered ORDERPAID"))
         except WeChatError as query_error:
             logger.warning("could not confirm paid order %s: %s", attempt.out_trade_no, query_error)
-        raise OrderNotPayable("This order is already paid.") from error
+        raise OrderNotPayable(_("This order is already paid.")) from error
     if error.errcode == "ORDERCLOSED":
         payment_status_change(
             payment_id=attempt.payment_id,
             to_status=PaymentStatus.CLOSED,
-            reason="unified order answered ORDERCLOSED",
+            reason=_("unified order answered ORDERCLOSED"),
         )
-        raise OrderNotPayable("This order's payment was closed.") from error
+        raise OrderNotPayable(_("This order's payment was closed.")) from error
     if isinstance(error, WeChatTransientError):
         logger.warning("WeChat Pay busy for unified order %s: %s", attempt.out_trade_no, error)
         raise PaymentUnavailable() from error
@@ -180,6 +207,6 @@ def _prepay_refused(*, attempt: PrepayAttempt, error: WeChatError) -> None:
         payment_status_change(
             payment_id=attempt.payment_id,
             to_status=PaymentStatus.FAILED,
-            reason=f"unified order refused: {error}",
+            reason=_("unified order refused: %(error)s") % {"error": error},
         )
     raise PaymentUnavailable() from error

@@ -28,6 +28,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config.money import format_fen
 from orders.exceptions import MerchantNotPaidThrough, ReconciliationAlreadyRunning
@@ -41,6 +42,7 @@ from orders.models import (
 )
 from orders.services import reconciliation_tables as tables
 from orders.services.payments import PAID_TRADE_STATES, PaidOutcome, payment_gateway_for, payment_paid_record
+from orders.services.reconciliation_lock import reconciliation_date_locked
 from orders.services.reconciliation_status import (
     discrepancies_resolve,
     discrepancy_repaired_resolve,
@@ -104,6 +106,7 @@ def reconciliation_run(
     staff_user: AbstractBaseUser | None = None,
     progress: Progress | None = None,
     mch_id: str | None = None,
+    run_id: int | None = None,
 ) -> ReconciliationRun:
     """Download `bill_date`'s bill of merchant `mch_id` from WeChat Pay and reconcile it; the run, failed or succeeded.
 
@@ -111,32 +114,67 @@ def reconciliation_run(
     API version serves and documents it, and compared with the payments made through it. Raises
     ReconciliationAlreadyRunning if the date is being reconciled for that merchant now, and
     MerchantNotPaidThrough for a merchant no Mini Program pays through.
+
+    With `run_id`, the run reconciliation_run_queue recorded is carried out here (its date and
+    merchant are the run's); one no longer running is returned as it is (a redelivered task).
+    """
+    if run_id is not None:
+        run = ReconciliationRun.objects.get(pk=run_id)
+        if run.status != ReconciliationRunStatus.RUNNING:
+            return run  # a redelivered task: the run was carried out already
+        mch_id = run.mch_id
+    mini_program = mini_program_of_merchant(mch_id)
+    if mini_program is None:
+        raise MerchantNotPaidThrough(mch_id=mch_id)
+    config = merchant_config(mini_program)
+    bill_date = run.bill_date if run_id is not None else bill_date
+    with reconciliation_date_locked(bill_date=bill_date, mch_id=config.mch_id) as others_are_dead:
+        if run_id is None:
+            run = _run_start(
+                bill_date=bill_date,
+                triggered_by=triggered_by,
+                staff_user=staff_user,
+                mch_id=config.mch_id,
+                api_version=config.version,
+                others_are_dead=others_are_dead,
+            )
+        try:
+            try:
+                lines = payment_gateway(config).bill_download(bill_date, "ALL", gzip=True)
+                _run_compare(run=run, lines=lines, progress=progress)
+            except WeChatPermanentError as error:
+                if str(error.errcode) != NO_BILL_ERROR_CODE and "No Bill Exist" not in str(error):
+                    raise
+                _run_compare(run=run, lines=None, progress=progress)
+        except WeChatError as error:
+            _run_fail(run=run, error=error)
+        except Exception as error:
+            _run_fail(run=run, error=error)
+            raise
+    return run
+
+
+def reconciliation_run_queue(
+    *, bill_date: date, triggered_by: str, staff_user: AbstractBaseUser | None = None, mch_id: str | None = None
+) -> ReconciliationRun:
+    """Record a run of `bill_date` as running before its task is queued, so staff see it at once.
+
+    The task then carries it out (reconcile_payments with `run_id`). Raises ReconciliationAlreadyRunning
+    if the date is being reconciled for that merchant now.
     """
     mini_program = mini_program_of_merchant(mch_id)
     if mini_program is None:
         raise MerchantNotPaidThrough(mch_id=mch_id)
     config = merchant_config(mini_program)
-    run = _run_start(
+    return _run_start(
         bill_date=bill_date,
         triggered_by=triggered_by,
         staff_user=staff_user,
         mch_id=config.mch_id,
         api_version=config.version,
+        # Queued, the run waits for a worker that holds no lock yet: only its age can tell it died.
+        others_are_dead=False,
     )
-    try:
-        try:
-            lines = payment_gateway(config).bill_download(bill_date, "ALL", gzip=True)
-            _run_compare(run=run, lines=lines, progress=progress)
-        except WeChatPermanentError as error:
-            if str(error.errcode) != NO_BILL_ERROR_CODE and "No Bill Exist" not in str(error):
-                raise
-            _run_compare(run=run, lines=None, progress=progress)
-    except WeChatError as error:
-        _run_fail(run=run, error=error)
-    except Exception as error:
-        _run_fail(run=run, error=error)
-        raise
-    return run
 
 
 def reconciliation_run_from_lines(
@@ -158,28 +196,38 @@ def reconciliation_run_from_lines(
     if mini_program is None:
         raise MerchantNotPaidThrough(mch_id=mch_id)
     merchant = mini_program.merchant
-    run = _run_start(
-        bill_date=bill_date,
-        triggered_by=triggered_by,
-        staff_user=staff_user,
-        mch_id=merchant.mch_id,
-        api_version=api_version or merchant.api_version,
-    )
-    try:
-        _run_compare(run=run, lines=lines, progress=progress)
-    except WeChatError as error:
-        _run_fail(run=run, error=error)
-    except Exception as error:
-        _run_fail(run=run, error=error)
-        raise
+    with reconciliation_date_locked(bill_date=bill_date, mch_id=merchant.mch_id) as others_are_dead:
+        run = _run_start(
+            bill_date=bill_date,
+            triggered_by=triggered_by,
+            staff_user=staff_user,
+            mch_id=merchant.mch_id,
+            api_version=api_version or merchant.api_version,
+            others_are_dead=others_are_dead,
+        )
+        try:
+            _run_compare(run=run, lines=lines, progress=progress)
+        except WeChatError as error:
+            _run_fail(run=run, error=error)
+        except Exception as error:
+            _run_fail(run=run, error=error)
+            raise
     return run
 
 
 def _run_start(
-    *, bill_date: date, triggered_by: str, staff_user: AbstractBaseUser | None, mch_id: str, api_version: str
+    *,
+    bill_date: date,
+    triggered_by: str,
+    staff_user: AbstractBaseUser | None,
+    mch_id: str,
+    api_version: str,
+    others_are_dead: bool,
 ) -> ReconciliationRun:
     now = timezone.now()
-    reconciliation_runs_abandoned_fail(bill_date=bill_date, mch_id=mch_id, started_before=now - RUN_ABANDONED_AFTER)
+    # Holding the date's lock, any run still marked running lost its worker (reconciliation_lock.py).
+    abandoned_before = now if others_are_dead else now - RUN_ABANDONED_AFTER
+    reconciliation_runs_abandoned_fail(bill_date=bill_date, mch_id=mch_id, started_before=abandoned_before)
     try:
         with transaction.atomic():
             return ReconciliationRun.objects.create(
@@ -204,6 +252,13 @@ def _run_compare(*, run: ReconciliationRun, lines: Iterable[str] | None, progres
         reader = bill_reader_for(lines, api_version=run.api_version) if lines is not None else None
         tables.bill_rows_load(_counted(reader, progress) if reader is not None else ())
         run.payment_rows, run.refund_rows = tables.bill_row_counts()
+        logger.info(
+            "Reconciliation run #%s of %s: bill loaded, %s payment and %s refund rows; comparing",
+            run.pk,
+            run.bill_date,
+            run.payment_rows,
+            run.refund_rows,
+        )
         tables.findings_compare(
             day_start=day_start,
             day_end=day_start + timedelta(days=1),
@@ -223,7 +278,7 @@ def _run_compare(*, run: ReconciliationRun, lines: Iterable[str] | None, progres
     merchants_runs = Q(last_seen_run__mch_id=run.mch_id) | (Q(last_seen_run__mch_id="") if with_unattributed else Q())
     discrepancies_resolve(
         discrepancies=Discrepancy.objects.filter(merchants_runs, bill_date=run.bill_date).exclude(last_seen_run=run),
-        note=f"No longer found by reconciliation run #{run.pk}.",
+        note=_("No longer found by reconciliation run #%(run)s.") % {"run": run.pk},
     )
     run.discrepancy_count = Discrepancy.objects.filter(last_seen_run=run).count()
     reconciliation_run_finish(run=run, to_status=RUN.SUCCEEDED, fields=_figures(run))
@@ -322,33 +377,48 @@ def _discrepancy_of(*, run: ReconciliationRun, key: str, finding: Finding) -> Di
 
 def _detail(finding: Finding) -> str:
     """What staff read: the problem in a sentence, amounts in yuan."""
-    local = format_fen(finding.local_amount_fen) if finding.local_amount_fen is not None else ""
-    wechat = format_fen(finding.wechat_amount_fen) if finding.wechat_amount_fen is not None else ""
-    trade, refund = finding.out_trade_no, finding.out_refund_no
+    words = {
+        "local": format_fen(finding.local_amount_fen) if finding.local_amount_fen is not None else "",
+        "wechat": format_fen(finding.wechat_amount_fen) if finding.wechat_amount_fen is not None else "",
+        "trade": finding.out_trade_no,
+        "refund": finding.out_refund_no,
+        "local_status": finding.local_status,
+        "wechat_status": finding.wechat_status,
+    }
+    refund = finding.out_refund_no
     if finding.kind == K.TOTALS_MISMATCH:
-        label = TOTAL_FIGURES.get(refund, refund)
+        words["label"] = TOTAL_FIGURES.get(refund, refund)
         if refund == "trade_count":
-            return f"The bill's summary says {label} is {finding.wechat_amount_fen}; it has {finding.local_amount_fen}."
-        return f"The bill's summary says {label} is {wechat}; its rows add up to {local}."
+            counts = {"wechat_count": finding.wechat_amount_fen, "local_count": finding.local_amount_fen}
+            return _("The bill's summary says %(label)s is %(wechat_count)s; it has %(local_count)s.") % {
+                **words,
+                **counts,
+            }
+        return _("The bill's summary says %(label)s is %(wechat)s; its rows add up to %(local)s.") % words
     if refund:
         if finding.kind == K.MISSING_LOCALLY:
-            return f"WeChat refunded {wechat} of {trade} as {refund}, which is not one of our refunds."
+            return _("WeChat refunded %(wechat)s of %(trade)s as %(refund)s, which is not one of our refunds.") % words
         if finding.kind == K.MISSING_AT_WECHAT:
-            return f"Our refund {refund} of {local} ({trade}) is {finding.local_status}; WeChat's bill lacks it."
+            return (
+                _("Our refund %(refund)s of %(local)s (%(trade)s) is %(local_status)s; WeChat's bill lacks it.") % words
+            )
         if finding.kind == K.AMOUNT_MISMATCH:
-            return f"WeChat's bill has refund {refund} as {wechat}; ours is {local}."
-        return f"WeChat's bill has refund {refund} {finding.wechat_status}; ours is {finding.local_status}."
+            return _("WeChat's bill has refund %(refund)s as %(wechat)s; ours is %(local)s.") % words
+        return _("WeChat's bill has refund %(refund)s %(wechat_status)s; ours is %(local_status)s.") % words
     if finding.kind == K.MISSING_LOCALLY:
         if not finding.local_status:
-            return f"WeChat took {wechat} for {trade}, which is not one of our payments."
-        return f"WeChat took {wechat} for {trade}; our payment is {finding.local_status}."
+            return _("WeChat took %(wechat)s for %(trade)s, which is not one of our payments.") % words
+        return _("WeChat took %(wechat)s for %(trade)s; our payment is %(local_status)s.") % words
     if finding.kind == K.MISSING_AT_WECHAT:
-        return f"We hold {trade} paid ({local}) on this date; WeChat's bill does not list it."
+        return _("We hold %(trade)s paid (%(local)s) on this date; WeChat's bill does not list it.") % words
     if finding.kind == K.AMOUNT_MISMATCH:
-        return f"WeChat's bill has {trade} at {wechat}; our payment is {local}."
+        return _("WeChat's bill has %(trade)s at %(wechat)s; our payment is %(local)s.") % words
     if finding.wechat_status != "SUCCESS":
-        return f"WeChat's bill has {trade} {finding.wechat_status}; our payment is {finding.local_status}."
-    return f"WeChat's bill pays {trade} with transaction {finding.transaction_id}, not the one we recorded."
+        return _("WeChat's bill has %(trade)s %(wechat_status)s; our payment is %(local_status)s.") % words
+    return _("WeChat's bill pays %(trade)s with transaction %(transaction)s, not the one we recorded.") % {
+        **words,
+        "transaction": finding.transaction_id,
+    }
 
 
 def _payments_repair(*, run: ReconciliationRun) -> int:
@@ -382,16 +452,18 @@ def _payment_repair(*, run: ReconciliationRun, discrepancy: Discrepancy) -> bool
         # Asked as the payment was signed: WeChat signs its answer the same way.
         answer = payment_gateway_for(payment=payment).order_query(discrepancy.out_trade_no)
     except WeChatError as error:
-        _discrepancy_note(discrepancy, f"Not repaired: orderquery failed ({error}).")
+        _discrepancy_note(discrepancy, _("Not repaired: orderquery failed (%(error)s).") % {"error": error})
         return False
     if answer.trade_state not in PAID_TRADE_STATES or not answer.transaction_id or not answer.time_end:
-        _discrepancy_note(discrepancy, f"Not repaired: orderquery answers {answer.trade_state}, not paid.")
+        _discrepancy_note(
+            discrepancy, _("Not repaired: orderquery answers %(state)s, not paid.") % {"state": answer.trade_state}
+        )
         return False
     if answer.total_fee != payment.amount_fen:
         _discrepancy_note(
             discrepancy,
-            f"Not repaired: orderquery says {format_fen(answer.total_fee)}, our payment is "
-            f"{format_fen(payment.amount_fen)}.",
+            _("Not repaired: orderquery says %(wechat)s, our payment is %(local)s.")
+            % {"wechat": format_fen(answer.total_fee), "local": format_fen(payment.amount_fen)},
         )
         return False
     paid_at = datetime.strptime(answer.time_end, "%Y%m%d%H%M%S").replace(tzinfo=BEIJING)
@@ -400,29 +472,37 @@ def _payment_repair(*, run: ReconciliationRun, discrepancy: Discrepancy) -> bool
         transaction_id=answer.transaction_id,
         amount_fen=answer.total_fee,
         paid_at=paid_at,
-        reason=f"reconciliation run #{run.pk}: paid in WeChat's bill of {run.bill_date}, confirmed by orderquery",
+        reason=_("reconciliation run #%(run)s: paid in WeChat's bill of %(date)s, confirmed by orderquery")
+        % {"run": run.pk, "date": run.bill_date},
     )
     if outcome == PaidOutcome.APPLIED:
         discrepancy_repaired_resolve(
             discrepancy_id=discrepancy.pk,
-            repair_note=(
-                f"Payment {payment.out_trade_no} marked paid: orderquery answered {answer.trade_state}, "
-                f"transaction {answer.transaction_id}, {format_fen(answer.total_fee)}, "
-                f"paid {paid_at:%Y-%m-%d %H:%M:%S}."
-            ),
+            repair_note=_(
+                "Payment %(trade)s marked paid: orderquery answered %(state)s, transaction %(transaction)s, "
+                "%(amount)s, paid %(paid_at)s."
+            )
+            % {
+                "trade": payment.out_trade_no,
+                "state": answer.trade_state,
+                "transaction": answer.transaction_id,
+                "amount": format_fen(answer.total_fee),
+                "paid_at": f"{paid_at:%Y-%m-%d %H:%M:%S}",
+            },
         )
         return True
     if outcome == PaidOutcome.DUPLICATE:
         discrepancies_resolve(
-            discrepancies=Discrepancy.objects.filter(pk=discrepancy.pk), note="Paid meanwhile (its notification came)."
+            discrepancies=Discrepancy.objects.filter(pk=discrepancy.pk),
+            note=_("Paid meanwhile (its notification came)."),
         )
         return False
     reasons = {
-        PaidOutcome.ORDER_NOT_PAYABLE: "its order can no longer be paid (cancelled or expired): refund the customer",
-        PaidOutcome.AMOUNT_MISMATCH: "the amounts differ",
-        PaidOutcome.UNKNOWN_PAYMENT: "the payment is gone",
+        PaidOutcome.ORDER_NOT_PAYABLE: _("its order can no longer be paid (cancelled or expired): refund the customer"),
+        PaidOutcome.AMOUNT_MISMATCH: _("the amounts differ"),
+        PaidOutcome.UNKNOWN_PAYMENT: _("the payment is gone"),
     }
-    _discrepancy_note(discrepancy, f"Not repaired: {reasons.get(outcome, outcome)}.")
+    _discrepancy_note(discrepancy, _("Not repaired: %(why)s.") % {"why": reasons.get(outcome, outcome)})
     return False
 
 

@@ -11,6 +11,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from config.status_machine import StatusActor, StatusMachine
 from orders.exceptions import DiscrepancyAlreadyResolved, ReconciliationRunTransitionNotAllowed
@@ -36,7 +38,7 @@ RUN_TRANSITIONS: frozenset[tuple[str, str]] = frozenset(
     }
 )
 DISCREPANCY_TRANSITIONS: frozenset[tuple[str, str]] = frozenset({(D.OPEN, D.RESOLVED)})
-RUN_ABANDONED_REASON = "Abandoned: it did not finish in time."
+RUN_ABANDONED_REASON = gettext_lazy("Abandoned: it did not finish in time.")
 ERROR_MESSAGE_MAX_LENGTH = 2000
 
 
@@ -75,7 +77,7 @@ def reconciliation_runs_abandoned_fail(*, bill_date: date, started_before: datet
     # Runs from before they named their merchant ("") are swept by any merchant's start.
     runs = RECONCILIATION_RUN_STATUS.lock_many(runs if mch_id is None else runs.filter(mch_id__in=[mch_id, ""]))
     RECONCILIATION_RUN_STATUS.change_many(
-        runs, to_status=RUN.FAILED, actor=StatusActor.SYSTEM, reason=RUN_ABANDONED_REASON
+        runs, to_status=RUN.FAILED, actor=StatusActor.SYSTEM, reason=str(RUN_ABANDONED_REASON)
     )
     return len(runs)
 
@@ -121,7 +123,7 @@ def discrepancy_repaired_resolve(*, discrepancy_id: int, repair_note: str) -> bo
         discrepancy,
         to_status=D.RESOLVED,
         actor=StatusActor.SYSTEM,
-        reason="Repaired automatically.",
+        reason=_("Repaired automatically."),
         fields={"repaired": True, "repair_note": repair_note},
     )
     return True

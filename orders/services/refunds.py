@@ -15,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from config import celery_app
 from config.errors import ApplicationError
@@ -32,6 +33,7 @@ from orders.services.refund_status import refund_requested_record, refund_status
 from orders.services.status import order_transition
 from wechat.errors import WeChatPermanentError, WeChatTransientError
 from wechat.pay.interface import InvalidPayMessage, RefundNotification
+from wechat.pay.notify_urls import refund_notify_url
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +42,14 @@ UNSETTLED_STATUSES = (RefundStatus.REQUESTED, RefundStatus.PROCESSING)
 # and REFUNDCLOSE (closed) mean no money moved; PROCESSING is still under way.
 WECHAT_REFUND_SUCCEEDED = "SUCCESS"
 WECHAT_REFUND_FAILED = frozenset({"CHANGE", "REFUNDCLOSE"})
+# What each ending means for staff (退款结果通知, refund_status).
+WECHAT_REFUND_FAILED_WORDS = {
+    "CHANGE": _(
+        "the buyer's account could not take the money (CHANGE): nothing was refunded; "
+        "refund by other means, e.g. from WeChat Pay's merchant platform"
+    ),
+    "REFUNDCLOSE": _("WeChat Pay closed the refund (REFUNDCLOSE): nothing was refunded"),
+}
 SETTLE_BATCH_SIZE = 100
 SUBMIT_REFUND_TASK = "orders.tasks.submit_refund"
 
@@ -61,10 +71,10 @@ def refund_request(
     if (payment_id is None) == (order_id is None):
         raise TypeError("give payment_id or order_id")
     if amount_fen <= 0:
-        raise RefundAmountInvalid("A refund is at least ¥0.01.")
+        raise RefundAmountInvalid(_("A refund is at least ¥0.01."))
     reason = reason.strip()
     if not reason:
-        raise ApplicationError("Some fields are invalid.", fields={"reason": ["Say why the order is refunded."]})
+        raise ApplicationError(_("Some fields are invalid."), fields={"reason": [_("Say why the order is refunded.")]})
     payments = (
         Payment.objects.filter(pk=payment_id)
         if payment_id is not None
@@ -101,7 +111,7 @@ def refund_request(
             to_status=OrderStatus.REFUNDING,
             actor=StatusActor.STAFF,
             staff_user=staff_user,
-            reason=f"refund {format_fen(amount_fen)}: {reason}",
+            reason=_("refund %(amount)s: %(reason)s") % {"amount": format_fen(amount_fen), "reason": reason},
         )
     # By name, not by importing orders.tasks: tasks call services, so a service importing the task
     # module would make a circle. A signature by name runs the registered task as `.delay` would
@@ -126,7 +136,7 @@ def refund_submit(*, refund_id: int) -> None:
             out_refund_no=refund.out_refund_no,
             total_fee=refund.payment.amount_fen,
             refund_fee=refund.amount_fen,
-            notify_url=settings.WECHAT_PAY_REFUND_NOTIFY_URL or None,
+            notify_url=refund_notify_url(mch_id=refund.payment.mch_id),
         )
     except WeChatTransientError:
         raise
@@ -137,7 +147,9 @@ def refund_submit(*, refund_id: int) -> None:
         raise
     except WeChatPermanentError as error:
         logger.warning("WeChat refused refund %s: %s", refund.out_refund_no, error)
-        refund_settle(refund_id=refund.pk, succeeded=False, reason=f"WeChat refused the refund: {error}")
+        refund_settle(
+            refund_id=refund.pk, succeeded=False, reason=_("WeChat refused the refund: %(error)s") % {"error": error}
+        )
         return
     _refund_mark_processing(refund_id=refund.pk, wechat_refund_id=result.refund_id)
 
@@ -150,7 +162,7 @@ def _refund_mark_processing(*, refund_id: int, wechat_refund_id: str) -> None:
     refund_status_set(
         refund=refund,
         to_status=RefundStatus.PROCESSING,
-        reason="accepted by WeChat Pay",
+        reason=str(_("accepted by WeChat Pay")),
         extra_fields={"refund_id": wechat_refund_id},
     )
 
@@ -190,12 +202,15 @@ def _order_settle_after_refund(*, order: Order, paid_fen: int, refund: Refund) -
         to_status = OrderStatus.PARTIALLY_REFUNDED
     else:
         to_status = order.events.filter(to_status=OrderStatus.REFUNDING).latest("id").from_status
-    outcome = "refunded" if refund.status == RefundStatus.SUCCEEDED else f"failed ({refund.failure_reason})"
+    if refund.status == RefundStatus.SUCCEEDED:
+        words = _("refund %(number)s refunded") % {"number": refund.out_refund_no}
+    else:
+        words = _("refund %(number)s failed (%(why)s)") % {"number": refund.out_refund_no, "why": refund.failure_reason}
     order_transition(
         order_id=order_id,
         to_status=to_status,
         actor=StatusActor.PAYMENT,
-        reason=f"refund {refund.out_refund_no} {outcome}",
+        reason=words,
     )
 
 
@@ -204,8 +219,9 @@ def refund_notification_record(*, notification: RefundNotification) -> bool:
     refund = Refund.objects.select_related("payment").filter(out_refund_no=notification.out_refund_no).first()
     if refund is None:
         raise RefundNotificationRejected(f"no refund {notification.out_refund_no}")
-    # Decrypted with the key of the merchant it names, which must be the one the payment was made through.
-    if not payment_made_through(payment=refund.payment, appid=notification.appid, mch_id=notification.mch_id):
+    # Decrypted with the key of the merchant it names, which must be the one the payment was made through
+    # (a v3 refund notification names no app: its merchant alone).
+    if not payment_made_through(payment=refund.payment, appid=notification.appid or None, mch_id=notification.mch_id):
         raise RefundNotificationRejected(f"refund {refund.out_refund_no} was made through another merchant")
     expected = {
         "out_trade_no": refund.payment.out_trade_no,
@@ -233,7 +249,7 @@ def refund_notification_record(*, notification: RefundNotification) -> bool:
     return refund_settle(
         refund_id=refund.pk,
         succeeded=succeeded,
-        reason=f"WeChat Pay notified {notification.refund_status}",
+        reason=_refund_ending_words(notification.refund_status, notified=True),
         wechat_refund_id=notification.refund_id,
     )
 
@@ -260,9 +276,16 @@ def refund_query_settle(*, refund_id: int) -> bool:
     return refund_settle(
         refund_id=refund.pk,
         succeeded=succeeded,
-        reason=f"WeChat Pay refund query: {status.refund_status}",
+        reason=_refund_ending_words(status.refund_status, notified=False),
         wechat_refund_id=status.refund_id,
     )
+
+
+def _refund_ending_words(refund_status: str, *, notified: bool) -> str:
+    """“WeChat Pay notified SUCCESS”, or for a refund that moved no money, what happened in staff's words."""
+    source = _("WeChat Pay notified") if notified else _("WeChat Pay refund query")
+    words = WECHAT_REFUND_FAILED_WORDS.get(refund_status, refund_status)
+    return _("%(source)s: %(words)s") % {"source": source, "words": words}
 
 
 def refunds_settle_stale(*, older_than_minutes: int | None = None, batch_size: int = SETTLE_BATCH_SIZE) -> int:

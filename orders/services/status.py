@@ -13,8 +13,10 @@ from django.utils import timezone
 from catalog.models import Sku
 from catalog.services import product_detail_cache_invalidate
 from config.status_machine import StatusMachine
-from orders.exceptions import OrderNotCancellable, OrderTransitionNotAllowed
+from orders.carriers import tracking_number_fits, tracking_number_normalize
+from orders.exceptions import OrderNotCancellable, OrderTransitionNotAllowed, TrackingNumberInvalid
 from orders.models import Carrier, Order, OrderActor, OrderEvent, OrderLine, OrderStatus
+from orders.signals import order_status_entered
 
 S, A = OrderStatus, OrderActor
 
@@ -86,6 +88,7 @@ def order_status_set(
     )
     if to_status in STOCK_RETURNING_STATUSES:
         _stock_restore(order_ids=[order.pk])
+    order_status_entered.send(sender=Order, order_ids=[order.pk], to_status=to_status)
 
 
 def order_status_set_many(*, orders: Sequence[Order], to_status: str, actor: str, reason: str = "") -> None:
@@ -93,6 +96,8 @@ def order_status_set_many(*, orders: Sequence[Order], to_status: str, actor: str
     ORDER_STATUS.change_many(orders, to_status=to_status, actor=actor, reason=reason)
     if orders and to_status in STOCK_RETURNING_STATUSES:
         _stock_restore(order_ids=[order.pk for order in orders])
+    if orders:
+        order_status_entered.send(sender=Order, order_ids=[order.pk for order in orders], to_status=to_status)
 
 
 def _stock_restore(*, order_ids: list[int]) -> None:
@@ -122,6 +127,14 @@ def order_cancel(*, order: Order, actor: str, reason: str = "", staff_user: Abst
 
 @transaction.atomic
 def order_ship(*, order: Order, carrier: str, tracking_number: str, staff_user: AbstractBaseUser) -> Order:
+    """Ship a paid order: carrier and tracking number recorded, the change on its timeline.
+
+    Raises TrackingNumberInvalid for a number not in the carrier's format, OrderTransitionNotAllowed
+    for an order not paid (or shipped already).
+    """
+    tracking_number = tracking_number_normalize(tracking_number)
+    if not tracking_number_fits(carrier=carrier, tracking_number=tracking_number):
+        raise TrackingNumberInvalid(carrier_name=Carrier(carrier).label, tracking_number=tracking_number)
     locked = ORDER_STATUS.lock(order.pk)
     order_status_set(
         order=locked,

@@ -23,12 +23,15 @@ OPTIONS = [
 
 
 @contextlib.contextmanager
-def gunicorn_servers(count: int, *, environment: dict[str, str]) -> Iterator[list[str]]:
+def gunicorn_servers(
+    count: int, *, environment: dict[str, str], ready_statuses: tuple[int, ...] = (200,), use_test_database: bool = True
+) -> Iterator[list[str]]:
     """`count` gunicorn masters, each with 2 worker processes of 4 threads; yields their base URLs.
 
     Each listens on a socket bound here (port 0, handed over as fd://), so no port can be
-    taken between choosing and binding it. Ready once /api/v1/health answers 200; always
-    stopped on the way out.
+    taken between choosing and binding it. Ready once /api/v1/health answers one of
+    `ready_statuses` (a server started with its database down answers 503); always stopped on
+    the way out. Without `use_test_database`, DATABASE_URL in `environment` is used as it is.
     """
     servers: list[tuple[subprocess.Popen, Path]] = []
     urls = []
@@ -44,7 +47,7 @@ def gunicorn_servers(count: int, *, environment: dict[str, str]) -> Iterator[lis
                     env={
                         **os.environ,
                         "DJANGO_SETTINGS_MODULE": "config.settings_test",
-                        "USE_TEST_DATABASE": "1",
+                        **({"USE_TEST_DATABASE": "1"} if use_test_database else {}),
                         **environment,
                     },
                     pass_fds=[listener.fileno()],
@@ -54,7 +57,7 @@ def gunicorn_servers(count: int, *, environment: dict[str, str]) -> Iterator[lis
                 servers.append((process, log_path))
                 urls.append(f"http://127.0.0.1:{listener.getsockname()[1]}")
         for url, (process, log_path) in zip(urls, servers, strict=True):
-            _wait_until_healthy(url, process, log_path)
+            _wait_until_healthy(url, process, log_path, ready_statuses)
         yield urls
     finally:
         for process, _ in servers:
@@ -67,11 +70,11 @@ def gunicorn_servers(count: int, *, environment: dict[str, str]) -> Iterator[lis
                 process.wait(timeout=5)
 
 
-def _wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
+def _wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path, ready_statuses: tuple[int, ...]) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline and process.poll() is None:
         try:
-            healthy = requests.get(f"{url}/api/v1/health", timeout=2).status_code == 200
+            healthy = requests.get(f"{url}/api/v1/health", timeout=5).status_code in ready_statuses
         except requests.RequestException:
             healthy = False  # workers still booting
         if healthy:

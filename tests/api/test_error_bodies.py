@@ -10,6 +10,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from config.api_parsers import json_nesting_exceeds
 from tests.api.urls import LEAKY_DETAIL
+from tests.languages import ENGLISH
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.api.urls")]
 
@@ -21,7 +22,7 @@ JSON = "application/json"
 @pytest.fixture
 def client(settings):
     settings.DEBUG = False
-    return Client(raise_request_exception=False)
+    return Client(raise_request_exception=False, **ENGLISH)
 
 
 def _form_fields(count: int) -> str:

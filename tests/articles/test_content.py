@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from articles.content import article_content_clean, article_content_is_empty
+from articles.content import article_content_clean, article_content_is_empty, article_mini_program_campaign_set
 
 SAMPLES = Path(__file__).parent / "paste_samples"
 
@@ -186,3 +186,81 @@ def test_content_with_neither_text_nor_images_is_empty():
     assert article_content_is_empty(article_content_clean("<p>&nbsp;</p><p><br></p><script>x</script>"))
     assert not article_content_is_empty("<p>x</p>")
     assert not article_content_is_empty('<img src="/media/a.jpg">')
+
+
+# Mini Program cards and links ("图文消息内插入小程序", draft/add content): ours kept, others removed.
+OURS, THEIRS = "wx2421b1c4370ec43b", "wx0000000000000bad"
+CARD = (
+    '<mp-miniprogram data-miniprogram-appid="{appid}" data-miniprogram-path="pages/product/detail?id=12" '
+    'data-miniprogram-title="Tieguanyin" data-miniprogram-imageurl="https://shop.example.com/media/tea.jpg">'
+    "</mp-miniprogram>"
+)
+
+
+def test_the_cleaner_keeps_a_card_for_our_mini_program_exactly():
+    cleaned = article_content_clean(f"<p>Buy it:</p>{CARD.format(appid=OURS)}", mini_program_appids=frozenset({OURS}))
+
+    assert cleaned == f"<p>Buy it:</p>{CARD.format(appid=OURS)}"
+    assert article_content_is_empty(CARD.format(appid=OURS)) is False
+
+
+def test_the_cleaner_removes_a_card_for_another_appid_and_every_card_when_none_is_ours():
+    html = f"<p>Buy it:</p>{CARD.format(appid=THEIRS)}"
+
+    assert article_content_clean(html, mini_program_appids=frozenset({OURS})) == "<p>Buy it:</p>"
+    assert article_content_clean(CARD.format(appid=OURS)) == ""
+
+
+def test_the_cleaner_drops_a_card_whose_path_or_image_wechat_could_not_use():
+    bad_path = CARD.format(appid=OURS).replace("pages/product/detail?id=12", "/pages/product/detail")
+    bad_image = CARD.format(appid=OURS).replace("https://shop.example.com/media/tea.jpg", "javascript:alert(1)")
+
+    for html in (bad_path, bad_image):
+        assert article_content_clean(html, mini_program_appids=frozenset({OURS})) == ""
+
+
+def test_the_cleaner_keeps_our_text_and_image_links_and_unlinks_another_appids_keeping_its_text():
+    ours = f'<p><a data-miniprogram-appid="{OURS}" data-miniprogram-path="pages/index/index">Shop</a></p>'
+    image = (
+        f'<p><a data-miniprogram-appid="{OURS}" data-miniprogram-path="pages/index/index">'
+        '<img src="https://shop.example.com/media/banner.jpg" alt=""></a></p>'
+    )
+    theirs = (
+        f'<p><a href="https://example.com/" data-miniprogram-appid="{THEIRS}" '
+        'data-miniprogram-path="pages/index/index">Elsewhere</a></p>'
+    )
+    appids = frozenset({OURS})
+
+    assert article_content_clean(ours, mini_program_appids=appids) == ours
+    assert article_content_clean(image, mini_program_appids=appids) == image
+    assert (
+        article_content_clean(theirs, mini_program_appids=appids)
+        == '<p><a href="https://example.com/">Elsewhere</a></p>'
+    )
+
+
+def test_the_cleaner_removes_data_miniprogram_attributes_from_any_other_tag():
+    html = (
+        f'<p data-miniprogram-appid="{OURS}" data-miniprogram-path="pages/index/index">Text</p>'
+        f'<img src="https://shop.example.com/a.jpg" data-miniprogram-appid="{OURS}" alt="">'
+        f'<span data-miniprogram-title="x">more</span>'
+    )
+
+    cleaned = article_content_clean(html, mini_program_appids=frozenset({OURS}))
+
+    assert "data-miniprogram" not in cleaned
+    assert cleaned == '<p>Text</p><img src="https://shop.example.com/a.jpg" alt=""><span>more</span>'
+
+
+def test_every_mini_program_path_carries_the_campaign_code_once():
+    html = article_content_clean(
+        CARD.format(appid=OURS).replace("?id=12", "?id=12&amp;c=old")
+        + f'<a data-miniprogram-appid="{OURS}" data-miniprogram-path="pages/index/index">Shop</a>',
+        mini_program_appids=frozenset({OURS}),
+    )
+
+    tagged = article_mini_program_campaign_set(html, campaign_code="a7")
+
+    assert 'data-miniprogram-path="pages/product/detail?id=12&amp;c=a7"' in tagged
+    assert 'data-miniprogram-path="pages/index/index?c=a7"' in tagged
+    assert article_mini_program_campaign_set(tagged, campaign_code="a7") == tagged

@@ -75,9 +75,9 @@ def test_an_err_status_fails_the_push_with_the_reason_in_words(sandbox, live_ser
     assert push.status == PushStatus.FAILED
     batch = push.batches.get()
     assert batch.job_status == "err(20001)"
-    assert batch.job_status_reason == "err(20001): suspected political content"
+    assert batch.job_status_reason == "err(20001): 涉嫌政治内容"  # stored as staff read it, in Chinese
     assert (batch.sent_count, batch.error_count) == (0, 3)
-    assert "suspected political content" in push.failure_reason
+    assert "涉嫌政治内容" in push.failure_reason
     assert not push.push_articles.exclude(article_url="").exists()
 
 
@@ -94,9 +94,10 @@ def test_one_failed_batch_of_two_makes_the_push_partly_sent(sandbox, live_server
     push = wait_for(lambda: push_settled(push), timeout=60, what="both batches to settle the push")
     assert push.status == PushStatus.PARTLY_SENT
     first, second = push.batches.order_by("number")
-    assert (first.job_status, first.job_status_reason) == ("send fail", "WeChat could not send it")
+    assert (first.job_status, first.job_status_reason) == ("send fail", "微信未能发送")
     assert second.job_status == "send success" and second.sent_count > 0
-    assert push.events.last().reason.startswith("1 of 2 batches sent; batch 1:")
+    # Written by the callback, in the site's language.
+    assert push.events.last().reason == "2 批中已发送 1 批；第 1 批：微信未能发送"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -239,3 +240,113 @@ def test_a_mass_send_whose_event_never_came_is_settled_by_mass_get(sandbox, outc
     batch = push.batches.get()
     assert batch.job_status == outcome and "message/mass/get said" in batch.job_status_reason
     assert mass_send_results_unconfirmed(now=later, waited=timedelta(hours=1)) == []
+
+
+@pytest.mark.django_db
+def test_mass_get_answering_sending_keeps_the_push_waiting_and_a_later_check_settles_it(sandbox):
+    """查询群发消息发送状态: SENDING has not ended (POST /sandbox/official-account/mass-send-state)."""
+    account = account_registered(sandbox)  # no callback URL: MASSSENDJOBFINISH never comes
+    push = push_created(account)
+    push_send(push_id=push.pk)
+    batch = push.batches.get()
+    sandbox.set_mass_send_state(batch.msg_id, "SENDING")
+    later = timezone.now() + timedelta(hours=2)
+
+    push_mass_send_results_check(push_id=push.pk, accepted_before=later)
+
+    push.refresh_from_db()
+    batch.refresh_from_db()
+    assert push.status == PushStatus.SENDING and push.sent_at is None
+    assert (batch.job_status, batch.finished_at) == ("", None)
+    # Still unconfirmed, so beat asks again later; once WeChat has finished, that check settles it.
+    assert mass_send_results_unconfirmed(now=later, waited=timedelta(hours=1)) == [push.pk]
+    sandbox.set_mass_send_state(batch.msg_id, None)
+    push_mass_send_results_check(push_id=push.pk, accepted_before=later)
+    push.refresh_from_db()
+    assert push.status == PushStatus.SENT
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_massjobfinish_with_an_empty_article_url_result_is_recorded_without_urls(sandbox, live_server):
+    """事件推送群发结果: ArticleUrlResult Count 0 on a successful send (set through mass-send-outcome)."""
+    account = account_registered(sandbox, callback_base_url=live_server.url)
+    sandbox.add_followers(account.appid, count=4)
+    sandbox.end_next_mass_send_with(account.appid, "send success", article_urls=False)
+    push = push_created(account, articles=2)
+
+    push_send(push_id=push.pk)
+
+    push = wait_for(lambda: push_settled(push), what="MASSSENDJOBFINISH to settle the push")
+    assert push.status == PushStatus.SENT
+    batch = push.batches.get()
+    assert (batch.job_status, batch.sent_count) == ("send success", 4)
+    assert list(push.push_articles.values_list("article_url", flat=True)) == ["", ""]
+    assert MassSendJobFinished.objects.filter(account=account, msg_id=batch.msg_id).count() == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("publish_status", "fail_idx", "words"),
+    [
+        (2, [2], "publish_status 2: originality check failed; the articles that failed: 2. “Second”"),
+        (3, [], "publish_status 3: publishing failed"),
+        (
+            4,
+            [1, 2],
+            "publish_status 4: rejected by the platform's review; the articles that failed: 1. “First”, 2. “Second”",
+        ),
+        (5, [], "publish_status 5: deleted after publishing"),
+        (6, [], "publish_status 6: banned after publishing"),
+    ],
+)
+def test_each_failed_publish_status_from_freepublish_get_is_recorded_in_staff_words(
+    sandbox, publish_status, fail_idx, words
+):
+    """发布状态轮询接口: publish_status 2–6 and fail_idx, set through POST /sandbox/official-account/publish-outcome."""
+    account = account_registered(sandbox)  # no callback URL: only freepublish/get tells
+    push = push_created(account, articles=2, mode=PushMode.PUBLISH_ONLY)
+    for item, title in zip(push.push_articles.order_by("position"), ("First", "Second"), strict=True):
+        item.article.title = title
+        item.article.save()
+    sandbox.set_publish_outcome(account.appid, publish_status, fail_idx=fail_idx)
+    push_send(push_id=push.pk)
+
+    push_publication_check(push_id=push.pk)
+
+    push.refresh_from_db()
+    assert push.status == PushStatus.FAILED
+    assert push.failure_reason == words
+    assert not push.push_articles.exclude(article_url="").exists()
+
+
+@pytest.mark.django_db
+def test_a_publication_still_publishing_waits_and_is_sent_once_wechat_has_published_it(sandbox):
+    account = account_registered(sandbox)
+    push = push_created(account, mode=PushMode.PUBLISH_ONLY)
+    sandbox.set_publish_outcome(account.appid, 1)
+    push_send(push_id=push.pk)
+
+    push_publication_check(push_id=push.pk)
+    push.refresh_from_db()
+    assert push.status == PushStatus.SENDING
+
+    sandbox.set_publish_outcome(account.appid, 0, publish_id=push.publish_id)
+    push_publication_check(push_id=push.pk)
+    push.refresh_from_db()
+    assert push.status == PushStatus.SENT
+    assert push.push_articles.get().article_url.startswith("https://mp.weixin.qq.com/s?")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_publishjobfinish_with_fail_idx_names_the_failed_articles(sandbox, live_server):
+    """事件推送发布结果: PublishEventInfo's fail_idx, one element per failed article in the XML."""
+    account = account_registered(sandbox, callback_base_url=live_server.url)
+    push = push_created(account, articles=3, mode=PushMode.PUBLISH_ONLY)
+    titles = list(push.push_articles.order_by("position").values_list("article__title", flat=True))
+    sandbox.set_publish_outcome(account.appid, 2, fail_idx=[1, 3])
+
+    push_send(push_id=push.pk)
+
+    push = wait_for(lambda: push_settled(push), what="PUBLISHJOBFINISH to settle the push")
+    assert push.status == PushStatus.FAILED
+    assert push.failure_reason == (f"publish_status 2: 原创校验未通过；失败的文章：1. “{titles[0]}”, 3. “{titles[2]}”")

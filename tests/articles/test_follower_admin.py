@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 
 from articles.models import Follower, FollowerSyncRun, FollowerTag
@@ -14,8 +14,9 @@ pytestmark = pytest.mark.django_db
 
 APPID = "wx00000000000000f2"
 SECRET = "follower-admin-secret"
-# Session, user, two permission lookups, the account filter's choices, the filtered count, the page of rows.
-CHANGELIST_QUERY_LIMIT = 7
+# Session, user, two permission lookups, the accounts never synced (the first sync's offer), the account
+# filter's choices, the filtered count, the page of rows.
+CHANGELIST_QUERY_LIMIT = 8
 
 
 def make_account(name: str, appid: str) -> OfficialAccount:
@@ -168,3 +169,50 @@ def test_staff_without_the_sync_permission_are_not_offered_the_action(client, op
 
     assert "sync_followers_now" in offered.context["action_form"].fields["action"].choices.__repr__()
     assert refused.status_code == 403  # Operations may not even see the followers
+
+
+def test_the_followers_pages_offer_the_first_sync_of_accounts_never_synced(client, marketer, accounts):
+    FollowerSyncRun.objects.create(account=accounts[1], status="succeeded")
+    client.force_login(marketer)
+
+    for url in (reverse("admin:articles_follower_changelist"), reverse("admin:articles_followedaccount_changelist")):
+        page = client.get(url).content.decode()
+        offer = page[page.index('id="first-sync-offer"') :]
+        assert "<strong>Tea House</strong>." in offer and "Coffee Corner</strong>" not in offer
+        assert reverse("admin:articles_followedaccount_first_sync") in offer
+
+
+def test_the_first_sync_button_syncs_the_accounts_never_synced_and_the_offer_goes(
+    client, marketer, accounts, sandbox, tasks_run_inline
+):
+    tea, coffee = accounts
+    FollowerSyncRun.objects.create(account=coffee, status="succeeded")
+    sandbox.register_app(APPID, SECRET, "official_account")
+    try:
+        sandbox.add_followers(APPID, count=12)
+        client.force_login(marketer)
+        followers_page = reverse("admin:articles_follower_changelist")
+
+        response = client.post(
+            reverse("admin:articles_followedaccount_first_sync"), {"next": followers_page}, follow=True
+        )
+    finally:
+        sandbox.remove_app(APPID)
+
+    assert response.redirect_chain[-1][0] == followers_page
+    assert "Follower sync started for Tea House" in response.content.decode()
+    assert Follower.objects.filter(account=tea, is_subscribed=True).count() == 12
+    assert FollowerSyncRun.objects.filter(account=coffee).count() == 1  # a synced account is left to beat
+    assert 'id="first-sync-offer"' not in response.content.decode()
+
+
+def test_staff_who_may_not_sync_are_not_offered_the_first_sync(client, django_user_model, accounts):
+    reader = django_user_model.objects.create_user(username="reader", is_staff=True)
+    reader.user_permissions.add(Permission.objects.get(codename="view_follower"))
+    client.force_login(reader)
+
+    page = client.get(reverse("admin:articles_follower_changelist")).content.decode()
+    refused = client.post(reverse("admin:articles_followedaccount_first_sync"))
+
+    assert 'id="first-sync-offer"' not in page
+    assert refused.status_code == 403

@@ -26,7 +26,8 @@ def sent_push(account, *, title: str, at: datetime, batches: list[tuple[int, int
             clientmsgid=f"p{push.pk}b{number}",
             accepted_at=at,
             sent_count=sent,
-            filter_count=filtered,
+            # As WeChat counts them: FilterCount is who remained after its filtering (sent or failed).
+            filter_count=sent + errors,
             error_count=errors,
             total_count=sent + filtered + errors,
         )

@@ -6,9 +6,23 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from articles.models import MassSendQuotaSpent, Push, PushArticle, PushAudience, PushBatch, PushMode, PushStatus
+from articles.admin_pushes import quota_summary
+from articles.models import (
+    ConsoleMassSend,
+    Follower,
+    MassSendQuotaSpent,
+    Push,
+    PushArticle,
+    PushAudience,
+    PushBatch,
+    PushMode,
+    PushStatus,
+)
 from articles.quota_windows import BEIJING
-from articles.services.pushes import push_schedule
+from articles.selectors import quota_windows_for_accounts
+from articles.services.pushes import push_create, push_schedule
+from articles.services.quota import console_send_record
+from articles.services.receipts import receipts_record
 from tests.articles.push_builders import (
     beijing,
     draft_push,
@@ -24,9 +38,9 @@ pytestmark = pytest.mark.django_db
 ADD_URL = reverse("admin:articles_push_add")
 CHANGELIST_URL = reverse("admin:articles_push_changelist")
 CALENDAR_URL = reverse("admin:articles_push_calendar")
-# Session, user, accounts and their quota (pushes, spent windows), the account filter, two counts,
-# the page of rows, and the date hierarchy's two.
-CHANGELIST_QUERY_LIMIT = 11
+# Session, user, accounts and their quota (pushes, console sends, spent windows), the account filter,
+# two counts, the page of rows, and the date hierarchy's two.
+CHANGELIST_QUERY_LIMIT = 12
 
 
 def _change_url(push: Push) -> str:
@@ -183,6 +197,149 @@ def test_a_single_openid_is_a_form_error_pointing_to_preview(admin_client):
     assert "at least 2" in message and "Preview on my WeChat" in message
 
 
+def test_a_subscription_accounts_openid_list_is_a_form_error_with_the_reason(admin_client):
+    response = admin_client.post(
+        ADD_URL,
+        _form_data(
+            subscription_account(name="Tea Notes"),
+            _numbered(ArticleFactory.create_batch(1)),
+            audience=PushAudience.OPENIDS,
+            audience_openids=f"{openid(1)}\n{openid(2)}",
+        ),
+    )
+
+    assert _errors(response) == {
+        "audience": [
+            "Tea Notes is a subscription account: WeChat lets only service accounts send to a list of openids "
+            "(message/mass/send). Send to all followers or to a tag instead."
+        ]
+    }
+    assert not Push.objects.exists()
+
+
+def test_the_push_page_warns_how_many_of_a_list_already_had_four_this_month(admin_client):
+    account = service_account()
+    listed = [openid(number) for number in range(1, 6)]
+    now = timezone.now()
+    receipts_record(account=account, openids=listed[:2], at=now)
+    for _ in range(3):
+        receipts_record(account=account, openids=listed[:3], at=now)
+    push = push_create(
+        account=account,
+        title="For the list",
+        mode=PushMode.MASS_SEND,
+        audience=PushAudience.OPENIDS,
+        audience_openids="\n".join(listed),
+        article_ids=[ArticleFactory().pk],
+    )
+    month = f"{now.astimezone(BEIJING):%B %Y}"
+    expected = f"2 of this push&#x27;s recipients have already received 4 mass sends in {month}"
+
+    change_page = admin_client.get(_change_url(push)).content.decode()
+    schedule_page = admin_client.get(reverse("admin:articles_push_schedule", args=[push.pk])).content.decode()
+
+    assert expected in change_page and expected in schedule_page
+    # A console send this month is taken to have reached everyone: the third follower has had four too.
+    console_send_record(account=account, sent_at=now - timedelta(minutes=1))
+    assert "3 of this push&#x27;s recipients" in admin_client.get(_change_url(push)).content.decode()
+
+
+def test_the_push_page_warns_how_many_of_a_tag_already_had_four_this_month(admin_client):
+    """A tag's members, from our synced followers, counted against their own monthly receipts."""
+    account = service_account()
+    tag = FollowerTagFactory(account=account)
+    for number in range(1, 5):
+        Follower.objects.create(account=account, openid=openid(number), tag_ids=[tag.tag_id])
+    Follower.objects.create(account=account, openid=openid(9), tag_ids=[])  # not in the tag, at four too
+    now = timezone.now()
+    for _ in range(4):
+        receipts_record(account=account, openids=[openid(1), openid(2), openid(9)], at=now)
+    push = push_create(
+        account=account,
+        title="For the tag",
+        mode=PushMode.MASS_SEND,
+        audience=PushAudience.TAG,
+        audience_tag_id=tag.tag_id,
+        article_ids=[ArticleFactory().pk],
+    )
+
+    page = admin_client.get(_change_url(push)).content.decode()
+
+    month = f"{now.astimezone(BEIJING):%B %Y}"
+    assert f"2 of this push&#x27;s recipients have already received 4 mass sends in {month}" in page
+
+
+def test_the_push_page_warns_when_content_will_be_too_long_once_images_are_uploaded(admin_client):
+    image = "/media/articles/inline/photo.jpg"
+    images = f'<img src="{image}">' * 20
+    article = ArticleFactory(title="Long read", content="<p>" + "a" * (19_900 - len(images)) + "</p>" + images)
+    push = push_create(
+        account=service_account(),
+        title="Long",
+        mode=PushMode.MASS_SEND,
+        audience=PushAudience.ALL,
+        article_ids=[article.pk],
+    )
+
+    page = admin_client.get(_change_url(push)).content.decode()
+
+    assert "“Long read” will be about" in page and "cut at least" in page
+
+
+def test_saving_a_push_whose_content_will_be_too_long_warns_at_once(admin_client):
+    images = '<img src="/media/articles/inline/photo.jpg">' * 20
+    article = ArticleFactory(title="Long read", content="<p>" + "a" * (19_900 - len(images)) + "</p>" + images)
+
+    response = admin_client.post(ADD_URL, _form_data(service_account(), _numbered([article])), follow=True)
+
+    shown = [str(message) for message in response.context["messages"]]
+    assert any(message.startswith("“Long read” will be about") for message in shown), shown
+    assert Push.objects.get().status == PushStatus.DRAFT
+
+
+def test_staff_record_a_console_send_and_it_counts(admin_client, admin_user):
+    account = subscription_account()
+    sent_at = timezone.now().astimezone(BEIJING) - timedelta(minutes=5)
+
+    response = admin_client.post(
+        reverse("admin:articles_consolemasssend_add"),
+        {
+            "account": account.pk,
+            "sent_at_0": sent_at.date().isoformat(),
+            "sent_at_1": sent_at.strftime("%H:%M:%S"),
+            "note": "Sent from the phone",
+        },
+    )
+
+    assert response.status_code == 302
+    send = ConsoleMassSend.objects.get()
+    assert (send.account, send.recorded_by, send.note) == (account, admin_user, "Sent from the phone")
+    assert "none left" not in quota_summary_now(account) and quota_summary_now(account).startswith("0 of 1 left")
+
+
+def test_a_console_send_in_the_future_is_a_form_error(admin_client):
+    later = timezone.now().astimezone(BEIJING) + timedelta(days=1)
+
+    response = admin_client.post(
+        reverse("admin:articles_consolemasssend_add"),
+        {
+            "account": service_account().pk,
+            "sent_at_0": later.date().isoformat(),
+            "sent_at_1": "10:00:00",
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["sent_at"] == [
+        "That time has not come yet: record a console send once it has been made."
+    ]
+    assert not ConsoleMassSend.objects.exists()
+
+
+def quota_summary_now(account) -> str:
+    return quota_summary(quota_windows_for_accounts(accounts=[account], at=timezone.now())[account.pk][0])
+
+
 def test_repeated_openids_are_dropped_and_staff_told(admin_client):
     text = "\n".join([openid(1), openid(2), openid(1)])
 
@@ -241,7 +398,11 @@ def test_save_and_schedule_schedules_the_new_draft(admin_client, admin_user):
     assert push.events.get().staff_user == admin_user
 
 
-def test_save_and_schedule_over_the_quota_is_a_form_error_and_saves_nothing(admin_client):
+def _messages(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_save_and_schedule_over_the_quota_keeps_the_saved_draft_and_names_the_quota(admin_client):
     account = subscription_account()
     day = future_day()
     push_schedule(push_id=draft_push(account).pk, at=beijing(day, 7), staff_user=None)
@@ -251,16 +412,84 @@ def test_save_and_schedule_over_the_quota_is_a_form_error_and_saves_nothing(admi
         _form_data(
             account,
             _numbered(ArticleFactory.create_batch(1)),
+            title="Kept draft",
+            scheduled_at_0=day.isoformat(),
+            scheduled_at_1="20:00:00",
+            _schedule="Save and schedule",
+        ),
+        follow=True,
+    )
+
+    draft = Push.objects.get(title="Kept draft")
+    assert draft.status == PushStatus.DRAFT and draft.push_articles.count() == 1
+    assert response.redirect_chain[-1][0] == _change_url(draft)
+    (message,) = _messages(response)
+    assert message.startswith(
+        f"Saved as a draft, not scheduled: This subscription account has used 1 of 1 mass send for {day.day} "
+    )
+    assert "The next free slot is" in message
+
+
+def test_save_and_schedule_now_over_the_quota_is_a_page_level_error_not_the_empty_date(admin_client):
+    account = subscription_account()
+    push_schedule(push_id=draft_push(account).pk, at=None, staff_user=None)  # today's one mass send
+
+    response = admin_client.post(
+        ADD_URL,
+        _form_data(
+            account,
+            _numbered(ArticleFactory.create_batch(1)),
+            title="Now or never",
+            send_now="on",
+            _schedule="Save and schedule",
+        ),
+        follow=True,
+    )
+
+    draft = Push.objects.get(title="Now or never")
+    assert draft.status == PushStatus.DRAFT
+    (message,) = _messages(response)
+    assert "This subscription account has used 1 of 1 mass send" in message
+    assert "adminform" not in response.context or not response.context["adminform"].form.errors
+
+
+def test_the_schedule_page_with_send_now_shows_a_quota_refusal_above_the_form(admin_client):
+    account = subscription_account()
+    push_schedule(push_id=draft_push(account).pk, at=None, staff_user=None)
+    push = draft_push(account)
+
+    response = admin_client.post(reverse("admin:articles_push_schedule", args=[push.pk]), {"send_now": "on"})
+
+    form = response.context["form"]
+    assert "scheduled_at" not in form.errors
+    (message,) = form.non_field_errors()
+    assert message.startswith("This subscription account has used 1 of 1 mass send")
+
+
+def test_save_and_schedule_a_service_accounts_tag_push_past_its_four_sends_to_all(admin_client):
+    """群发接口和原创校验, 前言: a service account's sends to a tag are not in its monthly four."""
+    account = service_account()
+    tag = FollowerTagFactory(account=account, tag_id=7)
+    day = future_day()
+    for hour in (1, 2, 3, 4):
+        push_schedule(push_id=draft_push(account).pk, at=beijing(day, hour), staff_user=None)
+
+    response = admin_client.post(
+        ADD_URL,
+        _form_data(
+            account,
+            _numbered(ArticleFactory.create_batch(1)),
+            audience=PushAudience.TAG,
+            audience_tag=tag.pk,
             scheduled_at_0=day.isoformat(),
             scheduled_at_1="20:00:00",
             _schedule="Save and schedule",
         ),
     )
 
-    (message,) = _errors(response)["scheduled_at"]
-    assert message.startswith(f"This subscription account has used 1 of 1 mass send for {day.day} {day:%B %Y}")
-    assert "The next free slot is" in message
-    assert Push.objects.count() == 1
+    assert response.status_code == 302
+    tagged = Push.objects.get(audience=PushAudience.TAG)
+    assert tagged.status == PushStatus.SCHEDULED
 
 
 def test_save_and_schedule_needs_a_time_or_send_now(admin_client):
@@ -297,7 +526,7 @@ def test_the_schedule_page_shows_a_quota_refusal_beside_the_time(admin_client):
 
     assert response.status_code == 200
     (message,) = response.context["form"].errors["scheduled_at"]
-    assert message.startswith(f"This service account has used 4 of 4 mass sends for {day:%B %Y}")
+    assert message.startswith(f"This service account has used 4 of 4 mass sends to all followers for {day:%B %Y}")
     push.refresh_from_db()
     assert push.status == PushStatus.DRAFT
 
@@ -445,6 +674,32 @@ def test_the_calendar_shows_pushes_on_their_beijing_day(admin_client):
     page = response.content.decode()
     assert "23:59 Late tea" in page and "42 sent" in page
     assert "Cancelled tea" not in page
+
+
+def test_the_calendar_shows_console_sends_and_which_pushes_are_not_in_the_quota(admin_client):
+    account = service_account()
+    now = timezone.now()
+    today = now.astimezone(BEIJING).date()
+    PushFactory(
+        account=account,
+        status=PushStatus.SENT,
+        scheduled_at=now,
+        title="Tag tea",
+        audience=PushAudience.TAG,
+        audience_tag_id=7,
+    )
+    PushFactory(account=account, status=PushStatus.SENT, scheduled_at=now, title="All tea")
+    sent_at = now - timedelta(minutes=1)
+    console_send_record(account=account, sent_at=sent_at)
+
+    response = admin_client.get(CALENDAR_URL, {"account": account.pk, "month": f"{today:%Y-%m}"})
+
+    [cell] = [cell for week in response.context["weeks"] for cell in week if cell["date"] == today]
+    assert [(push.title, push.uses_quota) for push in cell["pushes"]] == [("Tag tea", False), ("All tea", True)]
+    assert cell["console_sends"] == [sent_at]
+    page = response.content.decode()
+    assert "not in the quota" in page
+    assert f"{sent_at.astimezone(BEIJING):%H:%M} sent from WeChat's console" in page
 
 
 def test_the_calendar_marks_a_window_wechat_reported_spent(admin_client):

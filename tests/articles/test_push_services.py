@@ -16,7 +16,14 @@ from articles.exceptions import (
 from articles.models import Push, PushAudience, PushEvent, PushMode, PushStatus
 from articles.services.push_status import ALLOWED_TRANSITIONS, push_transition
 from articles.services.pushes import push_cancel, push_create, push_schedule, push_update
-from tests.articles.push_builders import beijing, draft_push, future_day, openid, service_account
+from tests.articles.push_builders import (
+    beijing,
+    draft_push,
+    future_day,
+    openid,
+    service_account,
+    subscription_account,
+)
 from tests.factories import ArticleFactory, FollowerTagFactory, PushFactory
 
 pytestmark = pytest.mark.django_db
@@ -110,6 +117,34 @@ def test_an_openid_list_of_any_length_is_kept():
     push = _create(service_account(), audience=PushAudience.OPENIDS, audience_openids=text)
 
     assert len(push.audience_openids.splitlines()) == 25_001
+
+
+def test_a_subscription_account_cannot_send_to_an_openid_list():
+    """接口目录: message/mass/send (根据OpenID列表群发) is for service accounts only (订阅号不可用)."""
+    account = subscription_account(name="Tea Notes")
+    text = "\n".join([openid(1), openid(2)])
+
+    refusal = _refusal(account=account, audience=PushAudience.OPENIDS, audience_openids=text)
+
+    assert refusal == {
+        "audience": [
+            "Tea Notes is a subscription account: WeChat lets only service accounts send to a list of openids "
+            "(message/mass/send). Send to all followers or to a tag instead."
+        ]
+    }
+
+
+def test_a_subscription_accounts_openid_draft_from_before_the_rule_cannot_be_scheduled():
+    account = subscription_account()
+    push = PushFactory(account=account, audience=PushAudience.OPENIDS, audience_openids=f"{openid(1)}\n{openid(2)}")
+    push.push_articles.create(article=ArticleFactory(), position=1)
+
+    with pytest.raises(PushInvalid) as refused:
+        push_schedule(push_id=push.pk, at=None, staff_user=None)
+
+    assert list(refused.value.fields) == ["audience"]
+    push.refresh_from_db()
+    assert push.status == PushStatus.DRAFT
 
 
 def test_malformed_openids_are_refused_by_line():
@@ -332,4 +367,6 @@ def test_push_transition(from_status, to_status, admin_user):
         push.refresh_from_db()
         assert push.status == from_status
         assert not PushEvent.objects.filter(push=push).exists()
-        assert refused.value.message == f"A push cannot go from {from_status} to {to_status}."
+        # The statuses as staff read them: their labels.
+        from_label, to_label = PushStatus(from_status).label, PushStatus(to_status).label
+        assert refused.value.message == f"A push cannot go from {from_label} to {to_label}."

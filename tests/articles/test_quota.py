@@ -13,10 +13,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from articles.exceptions import MassSendQuotaFull
-from articles.models import MassSendQuotaSpent, Push, PushBatch, PushMode, PushStatus
+from articles.models import FollowerTag, MassSendQuotaSpent, Push, PushAudience, PushBatch, PushMode, PushStatus
 from articles.selectors import quota_window_usage, quota_windows_for_accounts
-from articles.services.pushes import push_schedule
-from articles.services.quota import quota_window_mark_spent
+from articles.services.pushes import push_create, push_schedule
+from articles.services.quota import ConsoleSendInvalid, console_send_record, quota_window_mark_spent
 from tests import real_services
 from tests.articles.push_builders import (
     beijing,
@@ -27,7 +27,7 @@ from tests.articles.push_builders import (
     service_account,
     subscription_account,
 )
-from tests.factories import PushFactory
+from tests.factories import ArticleFactory, PushFactory
 from wechat.models import OfficialAccount
 
 
@@ -111,7 +111,7 @@ class TestServiceAccountMonths:
         accepted = _schedule(draft_push(account), beijing(next_month, 0, 1))
 
         assert refusal.message.startswith(
-            f"This service account has used 4 of 4 mass sends for {month:%B %Y} (Beijing time)"
+            f"This service account has used 4 of 4 mass sends to all followers for {month:%B %Y} (Beijing time)"
         )
         assert f"The next free slot is 1 {next_month:%B %Y}, 00:00 (Beijing time)" in refusal.message
         assert refusal.next_free_slot == beijing(next_month, 0)
@@ -288,3 +288,102 @@ def test_two_staff_taking_the_last_slot_at_once_one_is_refused():
 
     assert sorted(type(outcome).__name__ for outcome in outcomes) == ["MassSendQuotaFull", "PushStatus"]
     assert Push.objects.filter(account=account, status=PushStatus.SCHEDULED).count() == 4
+
+
+@pytest.mark.django_db
+class TestWhatCountsPerAccountType:
+    """群发接口和原创校验 (前言): what each account type's window counts."""
+
+    def test_a_service_accounts_tag_and_openid_sends_do_not_count_but_sends_to_all_do(self):
+        account = service_account()
+        at = beijing(future_month_start().replace(day=5), 10)
+        for audience in (PushAudience.TAG, PushAudience.OPENIDS):
+            for _ in range(5):
+                PushFactory(
+                    account=account, status=PushStatus.SENT, scheduled_at=at, audience=audience, audience_tag_id=7
+                )
+        PushFactory(account=account, status=PushStatus.SENT, scheduled_at=at)
+
+        assert quota_window_usage(account=account, at=at).used == 1
+
+    def test_a_service_account_schedules_tag_sends_past_four_in_a_month(self):
+        account = service_account()
+        FollowerTag.objects.create(account=account, tag_id=7, name="Tea club", follower_count=3)
+        at = beijing(future_month_start().replace(day=5), 10)
+        for _ in range(4):
+            _schedule(draft_push(account), at)
+
+        tagged = [_schedule(_tag_push(account, 7), at) for _ in range(3)]
+
+        assert [push.status for push in tagged] == [PushStatus.SCHEDULED] * 3
+        _refusal(draft_push(account), at)
+
+    def test_a_subscription_accounts_tag_send_uses_its_day(self):
+        account = subscription_account()
+        FollowerTag.objects.create(account=account, tag_id=7, name="Tea club", follower_count=3)
+        day = future_day()
+        _schedule(_tag_push(account, 7), beijing(day, 8))
+
+        _refusal(draft_push(account), beijing(day, 20))
+
+    def test_console_sends_count_in_a_subscription_day_and_a_service_month(self):
+        subscription, service = subscription_account(), service_account()
+        now = timezone.now()
+        console_send_record(account=subscription, sent_at=now - timedelta(minutes=1), note="From the phone")
+        for minutes in range(1, 5):
+            console_send_record(account=service, sent_at=now - timedelta(minutes=minutes))
+
+        windows = quota_windows_for_accounts(accounts=[subscription, service], at=now)
+
+        assert (windows[subscription.pk][0].used, windows[subscription.pk][0].remaining) == (1, 0)
+        assert (windows[service.pk][0].used, windows[service.pk][0].remaining) == (4, 0)
+        with pytest.raises(MassSendQuotaFull) as refused:
+            _schedule(draft_push(service), None)
+        assert "counting those scheduled and those made in WeChat's console" in refused.value.message
+
+    def test_a_console_send_in_the_future_is_refused(self):
+        with pytest.raises(ConsoleSendInvalid) as refused:
+            console_send_record(account=service_account(), sent_at=timezone.now() + timedelta(hours=1))
+        assert list(refused.value.fields) == ["sent_at"]
+
+
+@pytest.mark.django_db
+class Test45028ByKindOfSend:
+    def test_45028_on_a_service_accounts_tag_send_leaves_its_sends_to_all(self):
+        account = service_account()
+        at = beijing(future_month_start().replace(day=5), 10)
+        tagged = PushFactory(account=account, audience=PushAudience.TAG, audience_tag_id=7, scheduled_at=at)
+
+        quota_window_mark_spent(account=account, at=at, reason="45028 has no masssend quota", push=tagged)
+
+        assert not MassSendQuotaSpent.objects.filter(account=account).exists()
+        assert quota_window_usage(account=account, at=at).remaining == 4
+
+    def test_45028_on_a_service_accounts_send_to_all_marks_the_month_spent(self):
+        account = service_account()
+        at = beijing(future_month_start().replace(day=5), 10)
+        to_all = PushFactory(account=account, audience=PushAudience.ALL, scheduled_at=at)
+
+        quota_window_mark_spent(account=account, at=at, reason="45028 has no masssend quota", push=to_all)
+
+        assert quota_window_usage(account=account, at=at).spent_at_wechat
+
+    def test_45028_on_a_subscription_accounts_tag_send_marks_the_day_spent(self):
+        account = subscription_account()
+        at = beijing(future_day(), 10)
+        tagged = PushFactory(account=account, audience=PushAudience.TAG, audience_tag_id=7, scheduled_at=at)
+
+        quota_window_mark_spent(account=account, at=at, reason="45028 has no masssend quota", push=tagged)
+
+        assert quota_window_usage(account=account, at=at).spent_at_wechat
+
+
+def _tag_push(account, tag_id: int) -> Push:
+    return push_create(
+        account=account,
+        title="For the tea club",
+        mode=PushMode.MASS_SEND,
+        audience=PushAudience.TAG,
+        audience_tag_id=tag_id,
+        article_ids=[ArticleFactory().pk],
+    )

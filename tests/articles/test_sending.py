@@ -11,10 +11,20 @@ from django.core.files.storage import default_storage
 from django.test import override_settings
 from django.utils import timezone
 
-from articles.models import MassSendQuotaSpent, Push, PushAudience, PushBatch, PushEvent, PushMode, PushStatus
+from articles.draft_limits import UPLOADIMG_URL_MIN, DraftContentTooLarge
+from articles.models import (
+    FollowerMonthlyReceipts,
+    MassSendQuotaSpent,
+    Push,
+    PushAudience,
+    PushBatch,
+    PushEvent,
+    PushMode,
+    PushStatus,
+)
 from articles.services.dispatch import pushes_due_claim
 from articles.services.push_status import push_transition
-from articles.services.sending import push_preview_send, push_send
+from articles.services.sending import push_draft_prepare, push_preview_send, push_send
 from tests.articles.pushes import account_registered, push_created, stored_image, wait_for
 from tests.articles.send_steps import after_send_step
 from tests.factories import ArticleFactory
@@ -148,6 +158,24 @@ def test_45028_fails_the_push_with_the_reason_and_marks_the_window_spent(sandbox
     assert (batch.job_status, batch.msg_id) == ("refused", "")
     assert "45028" in batch.job_status_reason
     assert sandbox.mass_sends(account.appid)["count"] == 1
+
+
+def test_45028_on_a_service_accounts_fifth_send_to_all_fails_it_and_marks_the_month_spent(sandbox):
+    account = account_registered(sandbox, account_type=OfficialAccount.AccountType.SERVICE)
+    # Four sends to all followers a month (console sends included): the sandbox takes four, as WeChat does.
+    for _ in range(4):
+        sent = push_created(account)
+        push_send(push_id=sent.pk)
+        sent.refresh_from_db()
+        assert sent.batches.get().msg_id
+    fifth = push_created(account)
+
+    push_send(push_id=fifth.pk)
+
+    fifth.refresh_from_db()
+    assert fifth.status == PushStatus.FAILED and "45028" in fifth.failure_reason
+    assert MassSendQuotaSpent.objects.filter(account=account, push=fifth).count() == 1
+    assert sandbox.mass_sends(account.appid)["count"] == 4
 
 
 def test_45065_takes_the_msg_id_of_the_send_wechat_already_accepted(sandbox, settings):
@@ -391,3 +419,72 @@ def test_an_openid_list_under_two_fails_before_calling_wechat(sandbox, openid_co
     assert push.status == PushStatus.FAILED
     assert push.failure_reason == "WeChat sends to a list of at least 2 openids."
     assert calls(sandbox, SEND) == calls(sandbox, SENDALL) == 0
+
+
+def test_a_subscription_accounts_openid_list_push_fails_before_any_step(sandbox):
+    """接口目录: message/mass/send is for service accounts (订阅号不可用); a push built before the rule is stopped."""
+    account = account_registered(sandbox, account_type=OfficialAccount.AccountType.SUBSCRIPTION)
+    push = push_created(
+        account, audience=PushAudience.OPENIDS, openids=openids(3), contents=[f'<img src="{stored_image("s.jpg")}">']
+    )
+
+    push_send(push_id=push.pk)
+
+    push.refresh_from_db()
+    assert push.status == PushStatus.FAILED
+    assert "subscription account cannot send to a list of openids" in push.failure_reason
+    assert (
+        calls(sandbox, "/cgi-bin/media/uploadimg") == calls(sandbox, "/cgi-bin/draft/add") == calls(sandbox, SEND) == 0
+    )
+    assert not MassSendQuotaSpent.objects.filter(account=account).exists()
+
+
+def test_content_over_20000_characters_once_images_have_wechat_urls_fails_before_uploading(sandbox):
+    """新建草稿: content must be under 20,000 characters as sent, after images are replaced by uploadimg URLs."""
+    account = account_registered(sandbox)
+    image = stored_image("long.jpg")
+    images = f'<img src="{image}">' * 20
+    content = "<p>" + "茶" * (19_990 - len(images) - 7) + "</p>" + images
+    assert len(content) < 20_000  # within the limit as written
+    push = push_created(account, contents=[content])
+
+    push_send(push_id=push.pk)
+
+    push.refresh_from_db()
+    assert push.status == PushStatus.FAILED
+    # Refused unseen only when certainly over: with the shortest URL WeChat could give each image.
+    at_least = len(content) + 20 * (UPLOADIMG_URL_MIN - len(image))
+    assert f"will be at least {at_least:,} characters" in push.failure_reason
+    assert f"cut at least {at_least - 19_999:,} characters" in push.failure_reason
+    assert calls(sandbox, "/cgi-bin/media/uploadimg") == calls(sandbox, "/cgi-bin/draft/add") == 0
+    assert calls(sandbox, SENDALL) == 0
+
+
+def test_the_exact_size_is_checked_with_the_uploaded_urls_before_draft_add(sandbox):
+    """The estimate is only a guess; the draft step measures the content again with WeChat's real URLs."""
+    account = account_registered(sandbox)
+    image = stored_image("exact.jpg")
+    images = f'<img src="{image}">' * 20
+    content = "<p>" + "a" * (19_990 - len(images) - 7) + "</p>" + images
+    push = push_created(account, contents=[content])
+
+    with pytest.raises(DraftContentTooLarge) as refused:
+        push_draft_prepare(push=push, client=client_for_official_account(account))
+
+    assert "once its images have their WeChat addresses" in str(refused.value)
+    assert calls(sandbox, "/cgi-bin/media/uploadimg") == 1
+    assert calls(sandbox, "/cgi-bin/draft/add") == 0
+
+
+def test_each_accepted_batch_counts_once_for_each_follower_it_reached(sandbox):
+    account = account_registered(sandbox, account_type=OfficialAccount.AccountType.SERVICE)
+    sandbox.add_followers(account.appid, count=3)
+    followers = AccountFollowers(appid=account.appid)
+    listed = [followers.openid(index) for index in range(3)]
+    push = push_created(account, audience=PushAudience.OPENIDS, openids=listed)
+
+    push_send(push_id=push.pk)
+    push_send(push_id=push.pk)  # a redelivered task: nothing new accepted, nothing counted again
+
+    counts = dict(FollowerMonthlyReceipts.objects.filter(account=account).values_list("openid", "count"))
+    assert counts == dict.fromkeys(listed, 1)

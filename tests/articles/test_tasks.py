@@ -4,9 +4,10 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,29 @@ def test_a_worker_killed_after_any_step_is_resumed_and_sends_each_batch_once(
     assert len(sandbox.received("/cgi-bin/draft/add")) == 1
     assert push.status == PushStatus.SENT
     assert sum(batch.sent_count for batch in push.batches.all()) == 6_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_45066_makes_the_worker_wait_a_minute_before_retrying(celery_worker, sandbox):
+    """群发接口和原创校验: 45066 "same clientmsgid retry too fast" — WeChat asks for a minute's wait.
+
+    The retry's ETA is read from the worker (it holds the retry until then); nobody sleeps a minute.
+    """
+    account = account_registered(sandbox)
+    push = push_created(account)
+    sandbox.add_fault(SENDALL, errcode=45066, errmsg="same clientmsgid retry too fast", times=1)
+    before = time.time()
+
+    send_push.delay(push.pk)
+
+    def retry_held() -> list[dict]:
+        replies = celery_app.control.inspect(timeout=1).scheduled() or {}
+        return [
+            entry for entries in replies.values() for entry in entries if entry["request"]["name"] == send_push.name
+        ]
+
+    [retry] = wait_for(retry_held, timeout=30, what="the worker to hold the send's retry")
+    assert datetime.fromisoformat(retry["eta"]).timestamp() - before >= 60
+    assert [call["errcode"] for call in sandbox.received(SENDALL)] == [45066]
+    push.refresh_from_db()
+    assert push.status == PushStatus.SENDING and not push.batches.exclude(msg_id="").exists()

@@ -1,17 +1,22 @@
 import base64
 import datetime
+import io
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 from django.core.cache import cache, caches
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from PIL import Image
 from rest_framework.test import APIClient
 
 from catalog.models import Product
+from catalog.services import sku_image_replace
 from tests.caching import caches_clear
 from tests.factories import CategoryFactory, ProductFactory, ProductImageFactory, SkuFactory
+from tests.languages import ENGLISH
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +32,7 @@ PRODUCT_DETAIL_QUERIES = 3
 
 @pytest.fixture
 def api() -> APIClient:
-    return APIClient()
+    return APIClient(**ENGLISH)
 
 
 @pytest.fixture
@@ -315,8 +320,8 @@ def test_in_stock_filter(api):
         ({"price_min": "500", "price_max": "100"}, "price_max", "Must not be below price_min."),
         ({"in_stock": "maybe"}, "in_stock", "Must be a valid boolean."),
         ({"ordering": "cheapest"}, "ordering", '"cheapest" is not a valid choice.'),
-        ({"category": "999999"}, "category", 'Invalid pk "999999" - object does not exist.'),
-        ({"category": "tea"}, "category", "Incorrect type. Expected pk value, received str."),
+        ({"category": "999999"}, "category", "This item does not exist or is no longer available."),
+        ({"category": "tea"}, "category", "This value is of the wrong type."),
         ({"q": "x" * 51}, "q", "Ensure this field has no more than 50 characters."),
         ({"page_size": "0"}, "page_size", "Ensure this value is greater than or equal to 1."),
         ({"page_size": "101"}, "page_size", "Ensure this value is less than or equal to 100."),
@@ -471,6 +476,7 @@ def test_detail_shows_images_with_absolute_thumbnails_and_active_skus(api, media
                 "list_price_fen": 5990,
                 "stock": 3,
                 "available": True,
+                "image": None,
             },
             {
                 "id": sold_out.pk,
@@ -479,9 +485,28 @@ def test_detail_shows_images_with_absolute_thumbnails_and_active_skus(api, media
                 "list_price_fen": None,
                 "stock": 0,
                 "available": False,
+                "image": None,
             },
         ],
     }
+
+
+def test_detail_gives_a_skus_own_photo_and_description_images_with_absolute_urls(api, media_root):
+    product = ProductFactory(
+        description='<p>床</p><img src="/media/catalog/descriptions/a.jpg" alt=""><img src="https://cdn.example/b.jpg">'
+    )
+    sku = SkuFactory(product=product)
+    buffer = io.BytesIO()
+    Image.new("RGB", (500, 500), "navy").save(buffer, format="JPEG")
+    sku_image_replace(sku=sku, image=SimpleUploadedFile("navy.jpg", buffer.getvalue()))
+
+    detail = api.get(f"{PRODUCTS_URL}/{product.pk}").json()
+
+    assert detail["skus"][0]["image"] == f"http://testserver/media/{sku.image_thumbnail.name}"
+    assert detail["description"] == (
+        '<p>床</p><img src="http://testserver/media/catalog/descriptions/a.jpg" alt="">'
+        '<img src="https://cdn.example/b.jpg">'
+    )
 
 
 def test_detail_answers_in_a_fixed_number_of_queries(api, media_root, django_assert_num_queries):
@@ -549,6 +574,6 @@ def test_the_schema_documents_the_catalog(api):
     assert set(products["responses"]) >= {"200", "304", "400"}
     assert set(schema["paths"]["/api/v1/catalog/products/{product_id}"]["get"]["responses"]) >= {"200", "304", "404"}
     sku = schema["components"]["schemas"]["SkuOutput"]["properties"]
-    assert set(sku) == {"id", "specs", "price_fen", "list_price_fen", "stock", "available"}
+    assert set(sku) == {"id", "specs", "price_fen", "list_price_fen", "stock", "available", "image"}
     node = schema["components"]["schemas"]["CategoryNode"]["properties"]
     assert node["children"]["items"] == {"$ref": "#/components/schemas/CategoryNode"}

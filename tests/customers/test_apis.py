@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
 from customers.models import Customer, CustomerToken
+from tests.languages import ENGLISH
 
 pytestmark = pytest.mark.django_db
 LOGIN = "/api/v1/auth/login"
@@ -14,7 +15,7 @@ ME = "/api/v1/me"
 
 @pytest.fixture
 def api():
-    return APIClient()
+    return APIClient(**ENGLISH)
 
 
 def test_login_with_a_minted_code_returns_a_token_that_opens_authenticated_apis(sandbox, api):
@@ -230,3 +231,99 @@ def test_a_rate_limit_is_not_retried_within_the_request(sandbox, api, caplog, er
     assert response.json()["code"] == "wechat_unavailable"
     assert [call["errcode"] for call in sandbox.received("/sns/jscode2session")] == [errcode]
     assert [record.levelname for record in caplog.records if record.name == "customers.services"] == [level]
+
+
+# --- logging out --------------------------------------------------------------------------------
+
+LOGOUT = "/api/v1/auth/logout"
+
+
+def _logged_in_token(sandbox, api, openid: str | None = None) -> str:
+    code = sandbox.mint_login_code(**({"openid": openid} if openid else {}))["code"]
+    return api.post(LOGIN, {"code": code}, format="json").json()["token"]
+
+
+def test_logout_revokes_the_token_presented_and_only_that_one(sandbox, api):
+    phone = _logged_in_token(sandbox, api)
+    customer = Customer.objects.get()
+    tablet = _logged_in_token(sandbox, api, openid=customer.openid)
+    assert CustomerToken.objects.filter(customer=customer).count() == 2
+
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {phone}")
+    logged_out = api.post(LOGOUT)
+    again = api.post(LOGOUT)
+    me_on_the_phone = api.get(ME)
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tablet}")
+    me_on_the_tablet = api.get(ME)
+
+    assert (logged_out.status_code, logged_out.content) == (204, b"")
+    assert (again.status_code, again.json()["code"]) == (401, "authentication_failed")
+    assert me_on_the_phone.status_code == 401
+    assert me_on_the_tablet.status_code == 200
+    assert CustomerToken.objects.filter(customer=customer).count() == 1
+
+
+def test_logout_without_a_token_is_401(api):
+    response = api.post(LOGOUT)
+
+    assert (response.status_code, response.json()["code"]) == (401, "not_authenticated")
+
+
+@pytest.fixture
+def logged_in(api):
+    customer = Customer.objects.create(openid="o-profile")
+    token = "profile-token-0123456789abcdef"
+    CustomerToken.objects.create(
+        customer=customer, key_digest=CustomerToken.digest(token), expires_at=timezone.now() + timedelta(days=1)
+    )
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return customer
+
+
+def test_the_customer_sets_the_nickname_and_avatar_they_chose(api, logged_in):
+    response = api.patch(
+        ME, {"nickname": "  王小明 ", "avatar_url": "https://cdn.example.com/a/wang.jpg"}, format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+    assert (response.json()["nickname"], response.json()["avatar_url"]) == (
+        "王小明",
+        "https://cdn.example.com/a/wang.jpg",
+    )
+    logged_in.refresh_from_db()
+    assert (logged_in.nickname, logged_in.avatar_url) == ("王小明", "https://cdn.example.com/a/wang.jpg")
+    assert api.get(ME).json()["nickname"] == "王小明"
+
+
+def test_a_profile_change_sends_only_what_changes(api, logged_in):
+    api.patch(ME, {"nickname": "王小明", "avatar_url": "https://cdn.example.com/a/wang.jpg"}, format="json")
+
+    response = api.patch(ME, {"nickname": "小明"}, format="json")
+
+    assert (response.json()["nickname"], response.json()["avatar_url"]) == (
+        "小明",
+        "https://cdn.example.com/a/wang.jpg",
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"nickname": "x" * 65}, "nickname"),
+        ({"nickname": "line\nbreak"}, "nickname"),
+        ({"avatar_url": "http://cdn.example.com/a.jpg"}, "avatar_url"),
+        ({"avatar_url": "wxfile://tmp_abc.jpg"}, "avatar_url"),
+        ({"avatar_url": "https://" + "a" * 500 + ".com/x.jpg"}, "avatar_url"),
+    ],
+)
+def test_a_bad_nickname_or_avatar_is_a_400_naming_the_field(api, logged_in, body, field):
+    response = api.patch(ME, body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid" and field in response.json()["fields"]
+    logged_in.refresh_from_db()
+    assert (logged_in.nickname, logged_in.avatar_url) == ("", "")
+
+
+def test_setting_a_profile_needs_a_token(api):
+    assert api.patch(ME, {"nickname": "王小明"}, format="json").status_code == 401

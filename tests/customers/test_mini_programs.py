@@ -6,6 +6,7 @@ from rest_framework.test import APIClient
 
 from customers.models import Customer
 from tests.factories import CustomerFactory
+from tests.languages import ENGLISH
 from wechat.merchants import mini_program_default
 from wechat.models import Merchant, MiniProgram
 
@@ -32,7 +33,9 @@ def second_mini_program(sandbox):
 def test_a_login_from_another_mini_program_makes_a_customer_of_that_mini_program(sandbox, second_mini_program):
     minted = sandbox.mint_login_code(appid=SECOND_APPID)
 
-    response = APIClient().post(LOGIN, {"code": minted["code"]}, format="json", HTTP_REFERER=referer(SECOND_APPID))
+    response = APIClient(**ENGLISH).post(
+        LOGIN, {"code": minted["code"]}, format="json", HTTP_REFERER=referer(SECOND_APPID)
+    )
 
     assert response.status_code == 200, response.json()
     customer = Customer.objects.get(pk=response.json()["customer"]["id"])
@@ -44,7 +47,7 @@ def test_a_login_from_another_mini_program_makes_a_customer_of_that_mini_program
 def test_the_developer_tools_referer_names_the_mini_program_too(sandbox, second_mini_program):
     minted = sandbox.mint_login_code(appid=SECOND_APPID)
 
-    response = APIClient().post(
+    response = APIClient(**ENGLISH).post(
         LOGIN, {"code": minted["code"]}, format="json", HTTP_REFERER=referer(SECOND_APPID, "devtools")
     )
 
@@ -57,8 +60,8 @@ def test_one_openid_in_two_mini_programs_is_two_customers(sandbox, second_mini_p
     first = sandbox.mint_login_code(openid=openid, appid=settings.WECHAT_MINI_PROGRAM_APPID)
     second = sandbox.mint_login_code(openid=openid, appid=SECOND_APPID)
 
-    APIClient().post(LOGIN, {"code": first["code"]}, format="json")
-    APIClient().post(LOGIN, {"code": second["code"]}, format="json", HTTP_REFERER=referer(SECOND_APPID))
+    APIClient(**ENGLISH).post(LOGIN, {"code": first["code"]}, format="json")
+    APIClient(**ENGLISH).post(LOGIN, {"code": second["code"]}, format="json", HTTP_REFERER=referer(SECOND_APPID))
 
     owners = set(Customer.objects.filter(openid=openid).values_list("mini_program__appid", flat=True))
     assert owners == {settings.WECHAT_MINI_PROGRAM_APPID, SECOND_APPID}
@@ -67,7 +70,9 @@ def test_one_openid_in_two_mini_programs_is_two_customers(sandbox, second_mini_p
 def test_without_a_mini_program_referer_the_login_is_the_settings_shops(sandbox):
     minted = sandbox.mint_login_code()
 
-    response = APIClient().post(LOGIN, {"code": minted["code"]}, format="json", HTTP_REFERER="https://example.com/")
+    response = APIClient(**ENGLISH).post(
+        LOGIN, {"code": minted["code"]}, format="json", HTTP_REFERER="https://example.com/"
+    )
 
     assert response.status_code == 200, response.json()
     customer = Customer.objects.get(openid=minted["openid"])
@@ -76,7 +81,9 @@ def test_without_a_mini_program_referer_the_login_is_the_settings_shops(sandbox)
 
 
 def test_a_mini_program_we_do_not_serve_is_refused_before_wechat_is_asked(sandbox):
-    response = APIClient().post(LOGIN, {"code": "any-code"}, format="json", HTTP_REFERER=referer("wx00000000000000ff"))
+    response = APIClient(**ENGLISH).post(
+        LOGIN, {"code": "any-code"}, format="json", HTTP_REFERER=referer("wx00000000000000ff")
+    )
 
     assert response.status_code == 400
     assert response.json()["code"] == "unknown_mini_program"
@@ -87,7 +94,9 @@ def test_a_mini_program_we_do_not_serve_is_refused_before_wechat_is_asked(sandbo
 def test_a_code_of_another_mini_program_is_refused_by_wechat(sandbox, second_mini_program):
     minted = sandbox.mint_login_code(appid=SECOND_APPID)
 
-    response = APIClient().post(LOGIN, {"code": minted["code"]}, format="json")  # no Referer: the settings' app
+    response = APIClient(**ENGLISH).post(
+        LOGIN, {"code": minted["code"]}, format="json"
+    )  # no Referer: the settings' app
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid_login_code"
@@ -99,7 +108,7 @@ def test_a_customer_from_before_mini_programs_were_rows_keeps_their_account(sand
     assert earlier.mini_program is None
 
     minted = sandbox.mint_login_code(openid=earlier.openid)
-    response = APIClient().post(LOGIN, {"code": minted["code"]}, format="json")
+    response = APIClient(**ENGLISH).post(LOGIN, {"code": minted["code"]}, format="json")
 
     assert response.json()["customer"]["id"] == earlier.pk
     earlier.refresh_from_db()

@@ -78,9 +78,10 @@ def _logged_in_page(browser, live_server, username: str):
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     page.set_default_timeout(10_000)
     page.goto(f"{live_server.url}/admin/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    # The login page is in the site's language (Chinese): find its fields by name, not by label.
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("form#login-form [type=submit]").click()
     expect(page.get_by_role("heading", name="Official Account and Mini Program")).to_be_visible()
     return page
 
@@ -96,10 +97,15 @@ def test_operations_adds_a_product_with_a_sku_priced_in_yuan(browser, live_serve
     page.get_by_role("link", name="Add product").click()
     page.get_by_label("Category").select_option(label="Tea ware")
     page.locator("#id_title").fill("Celadon tea cup")
-    page.locator("#id_skus-0-code").fill("CUP-CELADON")
-    page.locator("#id_skus-0-specs").fill('{"color": "celadon"}')
-    page.locator("#id_skus-0-price_fen").fill("39.90")
-    page.locator("#id_skus-0-stock").fill("25")
+    # Specs as a dimension and its value chip (catalog/static/catalog/spec_matrix_editor.js), not JSON.
+    page.get_by_role("button", name="Add a dimension").click()
+    page.locator(".spec-dimension-name").fill("color")
+    page.locator(".spec-dimension-name").press("Tab")
+    page.locator(".spec-value-new").fill("celadon")
+    page.locator(".spec-value-new").press("Enter")
+    page.locator("#id_matrix-0-code").fill("CUP-CELADON")
+    page.locator("#id_matrix-0-price").fill("39.90")
+    page.locator("#id_matrix-0-stock").fill("25")
     page.screenshot(path=screenshot_dir / "operations-product-form.png", full_page=True)
     page.get_by_role("button", name="Save", exact=True).click()
 

@@ -2,6 +2,9 @@
 the customer's phone); Operations, in Chromium, sees the order paid, refunds part of it, reconciles the day with
 no discrepancy, then reconciles a bill with one tampered row and sees exactly that discrepancy.
 
+On both WeChat Pay APIs: v3, as `make demo` runs (the merchant's keys the sandbox's, its notifications JSON
+signed with WeChat Pay's key and encrypted with the APIv3 key, the v3 trade bill), and v2.
+
 The customer's side is real HTTP to the live server, as the Mini Program calls it; WeChat's payment and refund
 notifications come from the sandbox to the live server. Tasks queued by the admin run at once in this process.
 """
@@ -14,6 +17,7 @@ import requests
 from orders.models import Discrepancy, Order, OrderStatus, Payment, ReconciliationRun
 from tests.e2e import test_admin_browser
 from tests.factories import SkuFactory
+from tests.orders.payments_v3 import sandbox_v3_shop
 from tests.orders.reconciliation_helpers import bill_ready, sandbox_now
 from tests.orders.refund_helpers import tasks_run_eagerly  # noqa: F401
 
@@ -73,21 +77,29 @@ def _reconcile(page, live_server, day) -> ReconciliationRun:
     page.goto(f"{live_server.url}/admin/orders/reconciliationrun/reconcile/")
     page.get_by_label("Date").fill(day.isoformat())
     page.get_by_role("button", name="Reconcile").click()
-    page.locator(".messagelist").filter(has_text=f"Reconciliation of {day} is queued").wait_for()
+    page.locator(".messagelist").filter(has_text=f"Reconciliation of {day} has started").wait_for()
     run = ReconciliationRun.objects.latest("started_at")
     page.goto(f"{live_server.url}/admin/orders/reconciliationrun/{run.pk}/change/")
     return run
 
 
+@pytest.mark.parametrize("api_version", ["v3", "v2"])
 def test_a_payment_a_refund_and_the_days_reconciliation(
-    browser, live_server, staff_member, screenshot_dir, sandbox, settings
+    browser, live_server, staff_member, screenshot_dir, sandbox, settings, api_version
 ):
     from playwright.sync_api import expect
 
     settings.WECHAT_PAY_NOTIFY_URL = f"{live_server.url}/wechat/pay/notify/"
     settings.WECHAT_PAY_REFUND_NOTIFY_URL = f"{live_server.url}/wechat/pay/refund-notify/"
+    if api_version == "v3":
+        sandbox_v3_shop(sandbox, settings)
     day = sandbox_now(sandbox).date()
     order = _customer_orders_and_pays(f"{live_server.url}/api/v1", sandbox)
+    payment = order.payments.get()
+    assert payment.sign_type == ("RSA" if api_version == "v3" else settings.WECHAT_PAY_SIGN_TYPE)
+    notified = [delivery["url"] for delivery in sandbox.outbox("delivered")]
+    notify_path = "/wechat/pay/v3/notify/" if api_version == "v3" else "/wechat/pay/notify/"
+    assert notified == [f"{live_server.url}{notify_path}"]
 
     staff_member("Operations", "omar")
     page = _logged_in_page(browser, live_server, "omar")
@@ -113,7 +125,8 @@ def test_a_payment_a_refund_and_the_days_reconciliation(
     expect(page.locator("div.field-discrepancy_count:not(td *)")).to_contain_text("0")
     run.refresh_from_db()
     assert (run.payment_rows, run.refund_rows, run.discrepancy_count) == (1, 1, 0)
-    page.screenshot(path=screenshot_dir / "operations-reconciled-day.png", full_page=True)
+    assert run.api_version == api_version
+    page.screenshot(path=screenshot_dir / f"operations-reconciled-day-{api_version}.png", full_page=True)
 
     # A bill with one tampered row: exactly that discrepancy.
     out_trade_no = order.payments.get().out_trade_no
@@ -129,4 +142,4 @@ def test_a_payment_a_refund_and_the_days_reconciliation(
         12800,
     )
     expect(page.locator("#discrepancies-group")).to_contain_text(out_trade_no)
-    page.screenshot(path=screenshot_dir / "operations-reconciled-tampered-bill.png", full_page=True)
+    page.screenshot(path=screenshot_dir / f"operations-reconciled-tampered-bill-{api_version}.png", full_page=True)

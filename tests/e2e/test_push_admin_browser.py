@@ -1,4 +1,4 @@
-"""Marketing builds a push of two articles for a tag and schedules it, in Chromium; a second is refused by quota.
+"""Marketing builds a push of two articles for a tag and schedules it, in Chromium; a second, over quota, stays a draft.
 
 Uses the browser fixtures of test_admin_browser.py (Debian's Chromium driven by Playwright).
 """
@@ -70,14 +70,17 @@ def test_marketing_builds_and_schedules_a_push_and_sees_the_quota_refuse_a_secon
     assert list(push.push_articles.values_list("article_id", flat=True)) == [first.pk, second.pk]
     assert push.audience_tag_id is not None
 
-    # The same Beijing day has no mass send left for a subscription account.
+    # The same Beijing day has no mass send left for a subscription account: the draft is kept, the
+    # refusal named at the top of its page.
     _fill_push(page, live_server, title="Too many leaves", day=day, time="08:00:00")
     page.get_by_role("button", name="Save and schedule").click()
-    error = page.locator(".field-scheduled_at .errorlist")
+    error = page.locator(".messagelist")
+    expect(error).to_contain_text("Saved as a draft, not scheduled")
     expect(error).to_contain_text("This subscription account has used 1 of 1 mass send")
     expect(error).to_contain_text("The next free slot is")
+    expect(page.locator(".field-status")).to_contain_text("draft")
     page.screenshot(path=screenshot_dir / "marketing-push-quota-refused.png", full_page=True)
-    assert not Push.objects.filter(title="Too many leaves").exists()
+    assert Push.objects.get(title="Too many leaves").status == PushStatus.DRAFT
 
     page.goto(f"{live_server.url}/admin/articles/push/calendar/?account={account.pk}&month={day:%Y-%m}")
     expect(page.locator(f'#push-calendar td[data-date="{day.isoformat()}"]')).to_contain_text("23:59 Autumn leaves")

@@ -24,6 +24,8 @@ def _chart_drawn(page, selector: str) -> bool:
     return page.evaluate(f"() => !!Chart.getChart(document.querySelector('{selector} canvas.chart'))")
 
 
+# Seen taking 100 s of the default 120 on two cores shared with other runs: room to finish.
+@pytest.mark.timeout(300)
 def test_operations_home_moves_when_an_order_is_paid_and_refunded(
     browser,  # noqa: F811
     live_server,
@@ -98,7 +100,7 @@ def test_marketing_home_shows_quota_the_next_push_reach_and_followers(
         accepted_at=now - timedelta(days=1),
         total_count=320,
         sent_count=300,
-        filter_count=15,
+        filter_count=305,  # WeChat's FilterCount: who remained after filtering; 15 were filtered out
         error_count=5,
     )
     PushFactory(account=account, title="Winter tea", status=PushStatus.SCHEDULED, scheduled_at=now + timedelta(days=2))

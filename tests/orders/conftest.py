@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 from customers.models import CustomerToken
 from orders.services.placement import order_create
 from tests.factories import AddressFactory, CustomerFactory, ProductImageFactory, SkuFactory
+from tests.languages import ENGLISH
 
 
 def authenticated_client(customer) -> APIClient:
@@ -16,7 +17,7 @@ def authenticated_client(customer) -> APIClient:
     CustomerToken.objects.create(
         customer=customer, key_digest=CustomerToken.digest(token), expires_at=timezone.now() + timedelta(days=1)
     )
-    client = APIClient()
+    client = APIClient(**ENGLISH)
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     return client
 

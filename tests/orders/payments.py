@@ -3,8 +3,10 @@
 import time
 
 from django.conf import settings
+from django.db.models import F
 
 from orders.models import Order, Payment
+from wechat.pay.interface import CLOSE_MIN_AGE
 from wechat.pay.signing import HMAC_SHA256, sign
 from wechat.pay.v2 import build_xml
 
@@ -17,6 +19,13 @@ def prepaid(api, order: Order) -> Payment:
     response = api.post(f"/api/v1/orders/{order.order_no}/pay")
     assert response.status_code == 200, response.content
     return Payment.objects.get(order=order, prepay_id=response.json()["package"].removeprefix("prepay_id="))
+
+
+def aged_past_close_limit(sandbox, payment: Payment) -> Payment:
+    """Five minutes pass for `payment`'s unified order, for us and on the sandbox clock: WeChat may now close it."""
+    Payment.objects.filter(pk=payment.pk).update(prepay_requested_at=F("prepay_requested_at") - CLOSE_MIN_AGE)
+    sandbox.advance_clock(CLOSE_MIN_AGE.total_seconds())
+    return payment
 
 
 def notification_body(payment: Payment, *, sign_type: str | None = None, **changes: str) -> bytes:

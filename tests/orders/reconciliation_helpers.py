@@ -1,13 +1,19 @@
 """Helpers for the reconciliation tests: orders paid (here or at the sandbox), the sandbox's clock and bills."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
 import pytest
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.utils import translation
 
 from orders.models import Payment, PaymentStatus, RefundStatus
 from orders.services.payments import PaidOutcome, payment_paid_record
 from orders.services.placement import order_create
 from orders.services.reconciliation import BEIJING
+from orders.services.reconciliation_lock import RECONCILIATION_LOCK_SPACE
 from tests.factories import AddressFactory, PaymentFactory, RefundFactory, SkuFactory
 from wechat.pay.gateway import payment_gateway
 
@@ -62,6 +68,12 @@ def prepaid(order) -> Payment:
     return PaymentFactory(order=order)
 
 
+def _notification_words() -> str:
+    """The reason a payment notification writes on the timeline, in the site's language as it writes it."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return translation.gettext("WeChat Pay payment notification")
+
+
 def paid_at_wechat(sandbox, order, *, recorded: bool = True) -> Payment:
     """Prepaid through the gateway and paid by the customer in the sandbox; recorded paid as a notification would."""
     payment = prepaid(order)
@@ -72,7 +84,7 @@ def paid_at_wechat(sandbox, order, *, recorded: bool = True) -> Payment:
             transaction_id=paid["transaction_id"],
             amount_fen=payment.amount_fen,
             paid_at=datetime.strptime(paid["time_end"], "%Y%m%d%H%M%S").replace(tzinfo=BEIJING),
-            reason="payment notification",
+            reason=_notification_words(),
         )
         assert outcome == PaidOutcome.APPLIED
     payment.refresh_from_db()
@@ -113,3 +125,22 @@ def sample_day_record() -> None:
         status=RefundStatus.SUCCEEDED,
         refund_id="50002026112201234567890",
     )
+
+
+@contextmanager
+def another_worker_reconciling(bill_date: date, mch_id: str) -> Iterator[None]:
+    """Another process holding the date's reconciliation lock on its own connection, as a live run does.
+
+    On SQLite there is no such lock: a running row alone holds the date (reconciliation_lock.py).
+    """
+    other = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        if other.vendor == "postgresql":
+            with other.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_advisory_lock(%s, hashtext(%s))",
+                    [RECONCILIATION_LOCK_SPACE, f"{bill_date.isoformat()}/{mch_id}"],
+                )
+        yield
+    finally:
+        other.close()  # as the process dying would: PostgreSQL lets the lock go with the connection

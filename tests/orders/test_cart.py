@@ -56,7 +56,7 @@ def test_an_off_shelf_sku_cannot_be_added(api, sku, off_shelf):
     assert response.json() == {
         "code": "sku_unavailable",
         "message": "This item is no longer for sale.",
-        "fields": {"sku_id": [str(sku.pk)]},
+        "fields": {"sku_id": sku.pk},
     }
 
 

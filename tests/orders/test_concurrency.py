@@ -1,6 +1,9 @@
-"""Orders under real concurrency: threads, each on its own PostgreSQL connection, started at one instant.
+"""Orders under real concurrency: threads, each on its own database connection, started at one instant.
 
-SQLite serialises every writer, so these run on PostgreSQL only (skipped without it, failed under CI).
+Placing orders runs on either database, as order_create does: PostgreSQL places each in one statement
+(.ci/run), SQLite through the ORM with every writer queued at BEGIN IMMEDIATE (`make test`); stock is
+never oversold and one Idempotency-Key makes one order on both. Expiry, cancel and the address book
+race on row locks SQLite does not have, so those run on PostgreSQL only (skipped without it, failed under CI).
 """
 
 import threading
@@ -22,10 +25,10 @@ from tests import real_services
 from tests.factories import AddressFactory, CartItemFactory, CustomerFactory, SkuFactory
 from tests.orders.conftest import authenticated_client
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def _postgresql():
     real_services.require(connection.vendor == "postgresql", "PostgreSQL as DATABASE_URL")
 
@@ -193,6 +196,8 @@ def _overdue_orders(sku, count):
     return orders
 
 
+@pytest.mark.services
+@pytest.mark.usefixtures("_postgresql")
 def test_expiry_running_twice_at_once_returns_the_stock_exactly_once():
     sku = SkuFactory(stock=100)
     orders = _overdue_orders(sku, 30)
@@ -209,6 +214,8 @@ def test_expiry_running_twice_at_once_returns_the_stock_exactly_once():
     assert len(orders) == 30
 
 
+@pytest.mark.services
+@pytest.mark.usefixtures("_postgresql")
 def test_cancel_racing_expiry_returns_the_stock_once_per_order():
     sku = SkuFactory(stock=100)
     orders = _overdue_orders(sku, 20)
@@ -232,6 +239,8 @@ def test_cancel_racing_expiry_returns_the_stock_once_per_order():
     assert sku.stock == 100
 
 
+@pytest.mark.services
+@pytest.mark.usefixtures("_postgresql")
 def test_concurrent_new_default_addresses_leave_exactly_one_default():
     customer, _ = _buyer()
     region = {"province": "广东省", "city": "深圳市", "district": "南山区"}

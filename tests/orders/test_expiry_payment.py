@@ -14,7 +14,7 @@ from orders.models import Order, OrderEvent, OrderStatus, Payment, PaymentStatus
 from orders.services.expiry import orders_expire_overdue
 from tests import real_services
 from tests.orders.conftest import authenticated_client
-from tests.orders.payments import UNREACHABLE_NOTIFY_URL, prepaid, undelivered_notification
+from tests.orders.payments import UNREACHABLE_NOTIFY_URL, aged_past_close_limit, prepaid, undelivered_notification
 
 NOTIFY_PATH = "/wechat/pay/notify/"
 
@@ -47,7 +47,7 @@ def _assert_paid_not_expired(order: Order, sku, quantity: int) -> None:
 @pytest.mark.django_db
 def test_an_unpaid_prepaid_order_is_closed_at_wechat_then_expired(sandbox, api, sku, place_order):
     order = place_order([(sku, 2)])
-    payment = prepaid(api, order)
+    payment = aged_past_close_limit(sandbox, prepaid(api, order))
     _overdue(order)
 
     assert orders_expire_overdue() == 1
@@ -81,7 +81,7 @@ def test_an_order_paid_while_its_close_is_on_the_way_is_marked_paid_from_orderpa
     sandbox, customer, address, sku, place_order
 ):
     order = place_order([(sku, 2)])
-    payment = prepaid(authenticated_client(customer), order)
+    payment = aged_past_close_limit(sandbox, prepaid(authenticated_client(customer), order))
     _overdue(order)
     # The close reaches WeChat a second late; the user pays in between, so WeChat answers ORDERPAID.
     sandbox.add_fault("/pay/closeorder", delay=1.0)
@@ -101,7 +101,7 @@ def test_an_order_paid_while_its_close_is_on_the_way_is_marked_paid_from_orderpa
 @pytest.mark.parametrize("path", ["/pay/orderquery", "/pay/closeorder"])
 def test_wechat_busy_leaves_the_order_for_the_next_run(sandbox, api, sku, place_order, path):
     order = place_order([(sku, 2)])
-    payment = prepaid(api, order)
+    payment = aged_past_close_limit(sandbox, prepaid(api, order))
     _overdue(order)
     sandbox.add_fault(path, errcode="SYSTEMERROR")
 
@@ -111,6 +111,27 @@ def test_wechat_busy_leaves_the_order_for_the_next_run(sandbox, api, sku, place_
 
     assert orders_expire_overdue() == 1
     assert Order.objects.get(pk=order.pk).status == OrderStatus.EXPIRED
+
+
+@pytest.mark.django_db
+def test_a_prepay_younger_than_five_minutes_is_not_closed_and_the_order_waits(sandbox, api, sku, place_order):
+    # 关闭订单: "订单生成后不能马上调用关单接口，最短调用时间间隔为5分钟". Forced overdue here; a real order's
+    # expiry is never sooner than 5 minutes after its last prepay (the pay API extends it).
+    order = place_order([(sku, 2)])
+    payment = prepaid(api, order)
+    _overdue(order)
+
+    assert orders_expire_overdue() == 0
+    held = (Order.objects.get(pk=order.pk).status, Sku.objects.get(pk=sku.pk).stock)
+    closes_asked = sandbox.received("/pay/closeorder")
+    aged_past_close_limit(sandbox, payment)
+    expired_later = orders_expire_overdue()
+
+    assert held == (OrderStatus.PENDING_PAYMENT, 8)
+    assert closes_asked == []
+    assert expired_later == 1
+    assert _sandbox_state(sandbox, payment.out_trade_no) == "CLOSED"
+    assert Sku.objects.get(pk=sku.pk).stock == 10
 
 
 @pytest.mark.django_db
@@ -143,7 +164,7 @@ def test_a_prepay_that_never_reached_wechat_is_closed_locally_and_the_order_expi
 def test_orders_that_never_reached_wechat_still_expire_in_the_batch(sandbox, api, sku, place_order):
     plain = [_overdue(place_order([(sku, 1)])) for _ in range(3)]
     prepaid_order = place_order([(sku, 1)])
-    prepaid(api, prepaid_order)
+    aged_past_close_limit(sandbox, prepaid(api, prepaid_order))
     _overdue(prepaid_order)
 
     assert orders_expire_overdue(batch_size=2) == 4

@@ -48,7 +48,7 @@ def test_placing_an_order_answers_201_with_snapshots_and_takes_the_stock(api, sk
         "region": {"province": "广东省", "city": "深圳市", "district": "南山区"},
         "detail": address.detail,
     }
-    assert order["source"] == {"scene": 1043, "campaign": "push-42"}
+    assert order["source"] == {"scene": 1043, "campaign": "push-42", "path": ""}
     assert order["note"] == "leave at the door"
     assert order["paid_at"] is None
     expires_at = timezone.datetime.fromisoformat(order["expires_at"])
@@ -122,7 +122,7 @@ def test_another_customers_cart_line_cannot_be_ordered(api, sku, address):
     response = api.post(ORDERS, {"cart_item_ids": [theirs.pk], "address_id": address.pk}, format="json")
 
     assert response.status_code == 404
-    assert response.json()["fields"] == {"cart_item_ids": [str(theirs.pk)]}
+    assert response.json()["fields"] == {"cart_item_ids": [theirs.pk]}
     assert CartItem.objects.filter(pk=theirs.pk).exists()
 
 
@@ -135,7 +135,7 @@ def test_not_enough_stock_is_409_naming_the_sku_and_what_is_left(api, address):
     assert response.json() == {
         "code": "insufficient_stock",
         "message": "Only 2 left of “Teapot”.",
-        "fields": {"sku_id": [str(sku.pk)], "stock_left": ["2"]},
+        "fields": {"sku_id": sku.pk, "stock_left": 2},
     }
     sku.refresh_from_db()
     assert sku.stock == 2
@@ -164,7 +164,7 @@ def test_an_off_shelf_sku_cannot_be_ordered(api, sku, address, off_shelf):
 
     assert response.status_code == 409
     assert response.json()["code"] == "sku_unavailable"
-    assert response.json()["fields"] == {"sku_id": [str(sku.pk)]}
+    assert response.json()["fields"] == {"sku_id": sku.pk}
 
 
 @pytest.mark.parametrize("body", [{"items": []}, {"cart_item_ids": []}, {}])
@@ -374,3 +374,20 @@ def test_a_large_order_totals_beyond_32_bits(api, address):
 
     assert response.status_code == 201, response.json()
     assert response.json()["total_fen"] == 3 * 999 * 99_999_999
+
+
+def test_a_shipped_orders_shipment_keeps_the_english_carrier_and_adds_its_code_and_chinese_name(
+    api, sku, address, django_user_model
+):
+    from orders.models import OrderActor
+    from orders.services.status import order_ship, order_transition
+
+    order = order_create(customer=address.customer, address_id=address.pk, items=[{"sku_id": sku.pk, "quantity": 1}])
+    order_transition(order_id=order.pk, to_status=OrderStatus.PAID, actor=OrderActor.PAYMENT)
+    staff = django_user_model.objects.create_user(username="shipper", is_staff=True)
+    order_ship(order=order, carrier="sf", tracking_number="SF1234567890123", staff_user=staff)
+
+    shipment = api.get(f"{ORDERS}/{order.order_no}").json()["shipment"]
+
+    assert (shipment["carrier"], shipment["carrier_code"], shipment["carrier_name"]) == ("SF Express", "sf", "顺丰速运")
+    assert shipment["tracking_number"] == "SF1234567890123"

@@ -4,17 +4,18 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 from django.utils import timezone
 
 from catalog.models import Product
-from orders.models import Order, OrderStatus, Payment, PaymentStatus
+from orders.models import Order, OrderStatus, Payment, PaymentEvent, PaymentStatus
 from orders.services.payments import payment_gateway_for
 from orders.services.status import order_cancel
 from tests import real_services
 from tests.factories import AddressFactory, CustomerFactory
 from tests.orders.conftest import authenticated_client
-from tests.orders.payments import UNREACHABLE_NOTIFY_URL, prepaid
+from tests.orders.payments import UNREACHABLE_NOTIFY_URL, aged_past_close_limit, prepaid
 from wechat.pay.signing import HMAC_SHA256, MD5, signature_valid
 from wechat.pay.v2 import BEIJING
 
@@ -122,14 +123,49 @@ def test_a_cancelled_order_is_not_payable_after_it_was_prepaid(sandbox, api, ord
     assert (response.status_code, response.json()["code"]) == (409, "order_not_payable")
 
 
-@pytest.mark.parametrize("seconds_left", [-1, 30])
-def test_an_order_past_or_too_near_its_deadline_gets_no_new_prepay(sandbox, api, order, seconds_left):
+@pytest.mark.parametrize("seconds_left", [-1, 0])
+def test_an_order_past_its_deadline_gets_no_prepay(sandbox, api, order, seconds_left):
     Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() + timedelta(seconds=seconds_left))
 
     response = _pay(api, order)
 
     assert (response.status_code, response.json()["code"]) == (409, "order_not_payable")
     assert sandbox.received("/pay/unifiedorder") == []
+
+
+@pytest.mark.parametrize("seconds_left", [30, 299])
+def test_a_prepay_near_the_deadline_extends_the_order_so_wechat_gets_five_minutes(
+    sandbox, api, order, sku, seconds_left
+):
+    # 统一下单 time_expire: "time_expire时间过短，刷卡至少1分钟，其他5分钟"; the sandbox answers so, as WeChat does.
+    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() + timedelta(seconds=seconds_left))
+    stock_before = type(sku).objects.get(pk=sku.pk).stock
+
+    response = _pay(api, order)
+
+    assert response.status_code == 200, response.json()
+    order.refresh_from_db()
+    payment = Payment.objects.get(order=order)
+    assert order.status == OrderStatus.PENDING_PAYMENT
+    assert order.expires_at >= timezone.now() + timedelta(minutes=5)
+    assert payment.prepay_requested_at is not None and payment.prepay_expires_at == order.expires_at
+    at_wechat = _sandbox_order(sandbox, payment.out_trade_no)
+    assert at_wechat["time_expire"] == order.expires_at.astimezone(BEIJING).strftime("%Y%m%d%H%M%S")
+    assert type(sku).objects.get(pk=sku.pk).stock == stock_before  # still held for the order
+
+
+def test_a_lapsed_attempt_near_the_deadline_is_replaced_not_repeated_with_another_time_expire(sandbox, api, order):
+    # The same out_trade_no with another time_expire is "201 商户订单号重复" at WeChat: a new attempt instead.
+    first = prepaid(api, order)
+    Payment.objects.filter(pk=first.pk).update(prepay_expires_at=timezone.now() - timedelta(seconds=1))
+    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() + timedelta(seconds=40))
+
+    response = _pay(api, order)
+
+    assert response.status_code == 200, response.json()
+    second = Payment.objects.get(order=order, prepay_id=response.json()["package"].removeprefix("prepay_id="))
+    assert second.out_trade_no != first.out_trade_no
+    assert [entry["out_trade_no"] for entry in sandbox.pay_orders()] == [first.out_trade_no, second.out_trade_no]
 
 
 def test_wechat_busy_is_a_503_and_the_next_request_continues_the_same_attempt(sandbox, api, order):
@@ -174,7 +210,7 @@ def test_orderpaid_from_wechat_is_confirmed_by_orderquery_and_marks_the_order_pa
 
 
 def test_orderclosed_from_wechat_is_a_409_and_closes_the_attempt(sandbox, api, order):
-    payment = prepaid(api, order)
+    payment = aged_past_close_limit(sandbox, prepaid(api, order))
     payment_gateway_for(payment=payment).order_close(payment.out_trade_no)
     Payment.objects.filter(pk=payment.pk).update(prepay_expires_at=timezone.now() - timedelta(seconds=1))
 
@@ -352,3 +388,26 @@ def test_concurrent_pay_requests_for_one_order_make_one_prepay(settings, sandbox
     assert len({answer.json()["package"] for answer in answers}) == 1
     [payment] = Payment.objects.filter(order=order)
     assert [entry["out_trade_no"] for entry in sandbox.pay_orders()] == [payment.out_trade_no]
+
+
+def test_a_clock_left_a_day_ahead_refuses_payments_and_the_readme_walkthrough_resets_it(
+    sandbox, api, order, place_order, sku
+):
+    # The README's reconciliation walkthrough moves the sandbox clock to 10:05 the next morning.
+    sandbox.advance_clock(86400)
+    refused = _pay(api, order)
+    sandbox.advance_clock(-3600)  # back, but still ahead
+    still_refused = _pay(api, place_order([(sku, 1)]))
+
+    readme = (django_settings.BASE_DIR / "README.md").read_text()
+    walkthrough = readme[readme.index("WeChat's bill of a day is ready") :]
+    walkthrough = walkthrough[: walkthrough.index("## ")]
+    assert "curl -s -X DELETE localhost:8900/sandbox/clock" in walkthrough
+    sandbox.reset_clock()  # what the walkthrough's last command does
+    paid_after = _pay(api, place_order([(sku, 1)]))
+
+    assert (refused.status_code, refused.json()["code"]) == (503, "wechat_unavailable")
+    refusal = PaymentEvent.objects.get(payment__order=order, to_status=PaymentStatus.FAILED).reason
+    assert "time_expire时间过短，刷卡至少1分钟，其他5分钟" in refusal
+    assert still_refused.status_code == 503
+    assert paid_after.status_code == 200, paid_after.json()

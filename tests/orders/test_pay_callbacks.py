@@ -9,6 +9,7 @@ from xml.etree import ElementTree
 
 import pytest
 import requests
+from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.urls import reverse
@@ -19,7 +20,8 @@ from orders.services.status import order_cancel
 from tests import real_services
 from tests.orders.conftest import authenticated_client
 from tests.orders.payments import UNREACHABLE_NOTIFY_URL, notification_body, prepaid, wait_until
-from wechat.pay.signing import HMAC_SHA256, MD5
+from wechat.pay.signing import HMAC_SHA256, MD5, sign
+from wechat.pay.v2 import build_xml
 
 NOTIFY_PATH = "/wechat/pay/notify/"
 SHARED_SAMPLE_OUT_TRADE_NO = "20261123150001000042"
@@ -142,6 +144,38 @@ def test_an_amount_other_than_ours_is_stored_flagged_and_never_paid(client, paym
     _unchanged(order, payment, sku)
     [stored] = PaymentNotification.objects.all()
     assert (stored.outcome, stored.total_fee) == (NotificationOutcome.AMOUNT_MISMATCH, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("fee_type", ["USD", "HKD"])
+def test_a_currency_other_than_ours_is_stored_flagged_and_never_paid(client, payment, order, sku, fee_type):
+    # The right number of fen, but not of yuan: refused as an amount that is not ours.
+    response = _post(client, notification_body(payment, fee_type=fee_type))
+
+    assert (response.status_code, _answer(response)) == (200, "FAIL")
+    _unchanged(order, payment, sku)
+    [stored] = PaymentNotification.objects.all()
+    assert (stored.outcome, stored.total_fee) == (NotificationOutcome.AMOUNT_MISMATCH, payment.amount_fen)
+    assert fee_type in stored.raw_body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_notification_without_fee_type_is_cny_and_pays(client, payment, order):
+    # 支付结果通知: fee_type is optional, "默认人民币：CNY".
+    fields = {
+        key: value for key, value in _fields(notification_body(payment)).items() if key not in ("sign", "fee_type")
+    }
+    fields["sign"] = sign(fields, settings.WECHAT_PAY_API_KEY, payment.sign_type)
+
+    response = _post(client, build_xml(fields))
+
+    assert (response.status_code, _answer(response)) == (200, "SUCCESS")
+    order.refresh_from_db()
+    assert order.status == "paid"
+
+
+def _fields(body: bytes) -> dict[str, str]:
+    return {element.tag: element.text or "" for element in ElementTree.fromstring(body)}
 
 
 @pytest.mark.django_db
@@ -306,6 +340,9 @@ def test_twenty_concurrent_copies_of_one_notification_make_one_transition(
     for thread in threads:
         thread.join(timeout=60)
 
+    assert all(answers), "a copy had no answer within 30 s"
+    not_xml = [(answer.status_code, answer.text[:300]) for answer in answers if not answer.text.startswith("<xml>")]
+    assert not not_xml, not_xml
     assert [(answer.status_code, _answer(answer)) for answer in answers] == [(200, "SUCCESS")] * 20
     assert OrderEvent.objects.filter(order=order, to_status=OrderStatus.PAID).count() == 1
     assert Product.objects.get(pk=sku.product_id).sales_count == 3

@@ -14,7 +14,7 @@ from orders.services.expiry import orders_expire_overdue
 from orders.services.payment_status import PAYMENT_STATUS, PAYMENT_TRANSITIONS
 from orders.services.payments import PaidOutcome, payment_paid_record
 from tests.factories import PaymentFactory
-from tests.orders.payments import UNREACHABLE_NOTIFY_URL, prepaid
+from tests.orders.payments import UNREACHABLE_NOTIFY_URL, aged_past_close_limit, prepaid
 
 pytestmark = pytest.mark.django_db
 
@@ -114,7 +114,7 @@ def test_a_duplicate_payment_appends_no_second_event(payment_in):
 def test_asking_to_pay_starts_the_timeline_and_expiry_closes_it(sandbox, api, sku, place_order, settings):
     settings.WECHAT_PAY_NOTIFY_URL = UNREACHABLE_NOTIFY_URL
     order = place_order([(sku, 1)])
-    payment = prepaid(api, order)
+    payment = aged_past_close_limit(sandbox, prepaid(api, order))
     Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
 
     assert orders_expire_overdue() == 1

@@ -172,3 +172,35 @@ def test_the_discrepancy_list_runs_in_bounded_queries(
         response = client.get(reverse("admin:orders_discrepancy_changelist"))
 
     assert response.status_code == 200 and "EXTRA29" in response.content.decode()
+
+
+def test_reconcile_a_date_offers_yesterday_in_beijing(client, operator):
+    form = client.get(reverse("admin:orders_reconciliationrun_reconcile")).context["form"]
+
+    assert form["bill_date"].value() == beijing_today() - timedelta(days=1)
+    assert f'value="{(beijing_today() - timedelta(days=1)).isoformat()}"' in str(form["bill_date"])
+
+
+def test_a_date_asked_for_shows_its_run_at_once_before_any_worker_takes_it(
+    client, operator, sandbox, django_capture_on_commit_callbacks
+):
+    url = reverse("admin:orders_reconciliationrun_reconcile")
+    day = sandbox_now(sandbox).date() - timedelta(days=2)
+
+    # No worker and no eager tasks: the queued message waits, as on a busy reconciliation queue.
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = client.post(url, {"bill_date": day.isoformat()}, follow=True)
+        again = client.post(url, {"bill_date": day.isoformat()})
+
+    [run] = ReconciliationRun.objects.all()
+    assert (run.bill_date, run.status, run.staff_user) == (day, "running", operator)
+    assert response.context["cl"].result_count == 1  # the list shows it, not "0 runs"
+    assert "being reconciled now" in again.content.decode()
+    [callback] = queued
+    celery_app.conf.task_always_eager = True
+    try:
+        callback()
+    finally:
+        celery_app.conf.task_always_eager = False
+    run.refresh_from_db()
+    assert run.status == "succeeded" and ReconciliationRun.objects.count() == 1  # the same row carried out

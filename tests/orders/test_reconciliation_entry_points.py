@@ -16,7 +16,14 @@ from config.celery import app as celery_app
 from orders.models import ReconciliationRun, ReconciliationRunStatus, ReconciliationTrigger
 from orders.services.reconciliation import beijing_today
 from orders.tasks import RECONCILIATION_MAX_RETRIES, reconcile_payments
-from tests.orders.reconciliation_helpers import advance_to, bill_ready, next_morning, paid_at_wechat, sandbox_now
+from tests.orders.reconciliation_helpers import (
+    advance_to,
+    another_worker_reconciling,
+    bill_ready,
+    next_morning,
+    paid_at_wechat,
+    sandbox_now,
+)
 
 
 @pytest.mark.django_db
@@ -92,7 +99,8 @@ def test_a_date_being_reconciled_is_left_to_that_run(sandbox, settings):
         mch_id=settings.WECHAT_PAY_MCH_ID,
     )
 
-    assert reconcile_payments(bill_date=day.isoformat()) is None
+    with another_worker_reconciling(day, running.mch_id):  # that run's worker is alive
+        assert reconcile_payments(bill_date=day.isoformat()) is None
     assert list(ReconciliationRun.objects.all()) == [running]
 
 

@@ -11,7 +11,13 @@ from orders.models import Discrepancy, DiscrepancyKind, Payment, ReconciliationR
 from orders.services.reconciliation import BEIJING, reconciliation_run_from_lines
 from orders.tasks import reconcile_payments
 from tests.factories import RefundFactory
-from tests.orders.reconciliation_helpers import paid_payment, sample_day_record, sample_lines, sandbox_now
+from tests.orders.reconciliation_helpers import (
+    another_worker_reconciling,
+    paid_payment,
+    sample_day_record,
+    sample_lines,
+    sandbox_now,
+)
 from wechat.merchants import merchants_taking_payments, mini_program_default
 from wechat.models import Merchant, MiniProgram
 
@@ -104,9 +110,10 @@ def test_two_merchants_reconcile_one_date_at_once_but_each_one_run_at_a_time(wec
         mch_id=mini_program_default().merchant.mch_id,
     )
 
-    assert _reconcile(v3_lines(wechat_sample), mch_id=V3_MCH_ID).status == "succeeded"
-    with pytest.raises(ReconciliationAlreadyRunning):
-        _reconcile(sample_lines(wechat_sample))
+    with another_worker_reconciling(SAMPLE_DATE, running.mch_id):
+        assert _reconcile(v3_lines(wechat_sample), mch_id=V3_MCH_ID).status == "succeeded"
+        with pytest.raises(ReconciliationAlreadyRunning):
+            _reconcile(sample_lines(wechat_sample))
     running.refresh_from_db()
     assert running.status == "running"
 

@@ -261,6 +261,6 @@ def test_operations_read_the_run_and_discrepancy_timelines(client, django_user_m
     run_page = client.get(reverse("admin:orders_reconciliationrun_change", args=[run.pk])).content.decode()
     discrepancy_page = client.get(reverse("admin:orders_discrepancy_change", args=[discrepancy.pk])).content.decode()
 
-    assert "timeline" in run_page.lower() and RUN_ABANDONED_REASON in run_page
+    assert "timeline" in run_page.lower() and str(RUN_ABANDONED_REASON) in run_page
     assert "timeline" in discrepancy_page.lower() and "WeChat corrected the bill." in discrepancy_page
     assert 'name="events-0-reason"' not in run_page + discrepancy_page  # shown, not editable

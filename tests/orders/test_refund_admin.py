@@ -106,6 +106,18 @@ def test_an_unpaid_order_has_nothing_to_refund(client, staff, sku, place_order):
     assert not Refund.objects.exists()
 
 
+def test_an_unpaid_orders_refund_page_says_so_instead_of_failing(client, staff, sku, place_order):
+    """Opening the page (a GET) put the refusal on an unbound form: a server error."""
+    staff("Operations")
+    order = place_order([(sku, 1)])
+
+    response = client.get(reverse("admin:orders_order_refund", args=[order.pk]))
+
+    assert response.status_code == 200
+    assert "no paid payment to refund" in response.content.decode()
+    assert "Refund through WeChat Pay" not in response.content.decode()
+
+
 def test_marketing_may_not_refund(client, staff, payment):
     staff("Marketing")
 

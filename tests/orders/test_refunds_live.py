@@ -101,3 +101,45 @@ def test_a_real_worker_makes_the_refund_at_wechat_once_though_the_task_runs_twic
     assert (refund.status, refund.refund_id) == (RefundStatus.PROCESSING, at_wechat["refund_id"])
     assert at_wechat["refund_fee"] == 1500
     assert refund.events.filter(to_status=RefundStatus.PROCESSING).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("refund_status", "words"),
+    [
+        ("CHANGE", "微信支付通知：买家账户无法入账（CHANGE）：未退款"),
+        ("REFUNDCLOSE", "微信支付通知：微信支付已关闭该退款（REFUNDCLOSE）：未退款"),
+    ],
+)
+@pytest.mark.usefixtures("tasks_run_eagerly")
+def test_a_refund_ending_change_or_refundclose_is_recorded_failed_and_the_money_not_counted_refunded(
+    live_server, sandbox, settings, sku, place_order, refund_status, words
+):
+    """退款结果通知: refund_status CHANGE (退款异常) or REFUNDCLOSE (退款关闭).
+
+    Chosen through the sandbox control POST /sandbox/pay/refund-outcome.
+    """
+    settings.WECHAT_PAY_REFUND_NOTIFY_URL = f"{live_server.url}/wechat/pay/refund-notify/"
+    payment = paid_payment(sandbox, place_order([(sku, 1)]))
+    sandbox.set_refund_outcome(settings.WECHAT_PAY_MCH_ID, refund_status)
+
+    refund = refund_request(payment_id=payment.pk, amount_fen=3990, reason="returned", staff_user=None)
+    sandbox.advance_clock(10)  # WeChat ends it and posts the notification
+
+    [delivery] = wait_until(
+        lambda: [d for d in refund_deliveries(sandbox) if d["state"] in {"delivered", "failed"}] or None
+    )
+    assert delivery["state"] == "delivered" and delivery["attempts"][0]["answer"] == PAY_SUCCESS
+    refund.refresh_from_db()
+    assert refund.status == RefundStatus.FAILED
+    assert words in refund.failure_reason
+    payment.refresh_from_db()
+    assert payment.refunded_fen == 0
+    order = Order.objects.get(pk=payment.order_id)
+    assert order.status == OrderStatus.PAID
+    assert [event.to_status for event in order.events.all()] == ["pending_payment", "paid", "refunding", "paid"]
+
+    # Nothing moved at WeChat either: the whole amount can be refunded again, and this time it goes through.
+    again = refund_request(payment_id=payment.pk, amount_fen=3990, reason="returned, second try", staff_user=None)
+    sandbox.advance_clock(10)
+    wait_until(lambda: Refund.objects.filter(pk=again.pk, status=RefundStatus.SUCCEEDED).exists())
+    assert Order.objects.get(pk=payment.order_id).status == OrderStatus.REFUNDED

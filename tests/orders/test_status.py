@@ -142,4 +142,4 @@ def test_shipping_records_carrier_tracking_and_the_staff_member(order_in):
     assert (shipped.status, shipped.carrier, shipped.tracking_number) == (S.SHIPPED, "sf", "SF1234567890")
     assert shipped.shipped_at is not None
     event = OrderEvent.objects.filter(order=order).latest("id")
-    assert (event.actor, event.staff_user, event.reason) == (A.STAFF, staff, "SF Express SF1234567890")
+    assert (event.actor, event.staff_user, event.reason) == (A.STAFF, staff, "顺丰速运 SF1234567890")

@@ -259,6 +259,18 @@ def test_an_old_signed_request_cannot_be_replayed(sample, client, received):
 
 
 @pytest.mark.django_db
+def test_a_signed_request_dated_more_than_five_minutes_ahead_is_refused_like_an_old_one(sample, client, received):
+    make_account()
+
+    refused = post(client, sample, signed_query(timestamp=int(time.time()) + 301 + 5))
+    within_skew = post(client, sample, signed_query(timestamp=int(time.time()) + 240))
+
+    assert refused.status_code == 403
+    assert within_skew.status_code == 200
+    assert len(received) == 1
+
+
+@pytest.mark.django_db
 def test_a_safe_mode_account_refuses_plain_pushes(sample, client, received):
     make_account("safe")
 

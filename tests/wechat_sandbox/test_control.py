@@ -209,6 +209,53 @@ def test_clock_advances_and_reports_its_offset(url, sandbox):
     assert before + 3600 <= clock["now"] <= time.time() + 3600 + 1
 
 
+def test_clock_moves_back_and_resets_but_never_behind_real_time(url, sandbox):
+    sandbox.advance_clock(3600)
+
+    back = sandbox.advance_clock(-600)
+    floored = sandbox.advance_clock(-86400)
+    sandbox.advance_clock(120)
+    reset = requests.delete(url + "sandbox/clock", timeout=TIMEOUT)
+
+    assert back["offset"] == 3000
+    assert floored["offset"] == 0
+    assert reset.status_code == 200 and reset.json()["offset"] == 0
+    assert abs(reset.json()["now"] - time.time()) < 2
+
+
+# --- latency -----------------------------------------------------------------------
+
+
+def test_latency_delays_every_wechat_answer_but_not_the_control_api_until_reset(url, sandbox):
+    sandbox.set_latency(0.2)
+
+    started = time.perf_counter()
+    token = fetch_token(url)
+    slowed = time.perf_counter() - started
+    started = time.perf_counter()
+    shown = requests.get(url + "sandbox/latency", timeout=TIMEOUT).json()
+    control = time.perf_counter() - started
+    sandbox.reset()
+    started = time.perf_counter()
+    fetch_token(url)
+    after_reset = time.perf_counter() - started
+
+    assert "access_token" in token
+    assert slowed >= 0.2
+    assert shown == {"seconds": 0.2}
+    assert control < 0.2 and after_reset < 0.2
+    assert requests.get(url + "sandbox/latency", timeout=TIMEOUT).json() == {"seconds": 0}
+
+
+def test_latency_is_cleared_by_delete(url, sandbox):
+    sandbox.set_latency(1)
+
+    cleared = requests.delete(url + "sandbox/latency", timeout=TIMEOUT)
+
+    assert cleared.json() == {"seconds": 0}
+    assert requests.get(url + "sandbox/latency", timeout=TIMEOUT).json() == {"seconds": 0}
+
+
 def test_clock_listeners_run_after_each_advance_outside_the_lock(own_sandbox):
     heard: list[tuple[float, bool]] = []
 
@@ -346,8 +393,11 @@ def test_a_bad_snapshot_is_refused_and_changes_nothing(url, sandbox, change, mes
         ("POST", "apps", {"appid": "wxa", "secret": "s", "kind": "game"}, "kind must be one of"),
         ("POST", "apps", {"appid": "wxa", "kind": "mini_program"}, "secret is required"),
         ("POST", "apps", {"appid": ["wxa"], "secret": "s", "kind": "mini_program"}, "appid must be a non-empty"),
-        ("POST", "clock", {"advance": -5}, "advance must be between"),
+        ("POST", "clock", {"advance": -400 * 86400}, "advance must be between"),
         ("POST", "clock", {}, "advance is required"),
+        ("PUT", "latency", {"seconds": 11}, "seconds must be between"),
+        ("PUT", "latency", {"seconds": "0.03"}, "seconds must be a number"),
+        ("PUT", "latency", {}, "seconds is required"),
         ("POST", "tokens/expire", {"appid": "wxnotregistered00"}, "no app 'wxnotregistered00'"),
     ],
 )

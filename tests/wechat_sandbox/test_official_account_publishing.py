@@ -364,16 +364,19 @@ def test_a_service_accounts_followers_each_receive_four_mass_sends_a_beijing_mon
     advance_to(sandbox, next_month.replace(minute=10))
     account.renew_token()
 
+    tag = sandbox.create_tag(account.appid, "Everyone")
+    account.post("cgi-bin/tags/members/batchtagging", {"openid_list": regulars, "tagid": tag})
     firsts = [account.sendall(draft, clientmsgid=f"month-1-{n}") for n in range(4)]
     sandbox.advance_clock(2)  # WeChat knows when someone followed to the second (subscribe_time)
     newcomers = sandbox.add_followers(account.appid, count=2)["openids"]
-    fifth_to_all = account.sendall(draft, clientmsgid="month-1-4")
+    account.post("cgi-bin/tags/members/batchtagging", {"openid_list": newcomers, "tagid": tag})
+    fifth_to_the_tag = account.sendall(draft, clientmsgid="month-1-4", tag_id=tag)
     to_regulars_and_newcomers = account.send(draft, [*regulars[:2], *newcomers], clientmsgid="month-1-5")
     advance_to(sandbox, first_of_next_month(next_month).replace(minute=1))
     account.renew_token()
     next_months_first = account.sendall(draft, clientmsgid="month-2-0")
 
-    assert [answer["errcode"] for answer in [*firsts, fifth_to_all, to_regulars_and_newcomers]] == [0] * 6
+    assert [answer["errcode"] for answer in [*firsts, fifth_to_the_tag, to_regulars_and_newcomers]] == [0] * 6
     counts = [(send["total_count"], send["filter_count"], send["sent_count"]) for send in sandbox.mass_sends()["sends"]]
     assert counts[:4] == [(5, 5, 5)] * 4
     assert counts[4] == (7, 2, 2)  # only the two newcomers had fewer than four this month
@@ -383,10 +386,14 @@ def test_a_service_accounts_followers_each_receive_four_mass_sends_a_beijing_mon
 
 
 def test_a_service_account_makes_at_most_100_mass_sends_a_beijing_day(sandbox, register):
-    """群发接口和原创校验, 前言: 服务号 "高级群发接口的每日调用限制为100次" (45028 has no masssend quota)."""
+    """群发接口和原创校验, 前言: 服务号 "高级群发接口的每日调用限制为100次" (45028 has no masssend quota).
+
+    To a tag: sends to all followers stop at four a month first.
+    """
     account = register("service")
     draft = account.draft()
     sandbox.add_followers(account.appid, count=2)
+    tag = sandbox.create_tag(account.appid, "Regulars")
     advance_to(sandbox, (beijing_now(sandbox) + timedelta(days=1)).replace(hour=8, minute=0, second=0))
     account.renew_token()
 
@@ -394,10 +401,10 @@ def test_a_service_account_makes_at_most_100_mass_sends_a_beijing_day(sandbox, r
     for number in range(101):
         if number and number % 50 == 0:
             sandbox.advance_clock(61)  # past the 60 calls a minute
-        answers.append(account.sendall(draft, clientmsgid=f"day-{number}"))
+        answers.append(account.sendall(draft, clientmsgid=f"day-{number}", tag_id=tag))
     sandbox.advance_clock(86_400)
     account.renew_token()
-    tomorrow = account.sendall(draft, clientmsgid="next-day")
+    tomorrow = account.sendall(draft, clientmsgid="next-day", tag_id=tag)
 
     assert [answer["errcode"] for answer in answers[:100]] == [0] * 100
     assert_wechat_error(answers[100], 45028, "has no masssend quota")
@@ -871,3 +878,115 @@ def test_mass_delete_marks_the_send_deleted(sandbox, register):
     assert account.post("cgi-bin/message/mass/get", {"msg_id": sent["msg_id"]})["msg_status"] == "DELETE"
     out_of_range = account.post("cgi-bin/message/mass/delete", {"msg_id": sent["msg_id"], "article_idx": 3})
     assert_wechat_error(out_of_range, 47001, "data format error")
+
+
+# --- quota per account type, console sends, outcomes set through the control API ---------------
+
+
+def test_a_subscription_account_cannot_send_to_an_openid_list(sandbox, register):
+    """接口目录: 根据OpenID列表群发 is for service accounts (订阅号不可用): 48001 api unauthorized."""
+    account = register("subscription")
+    openids = sandbox.add_followers(account.appid, count=3)["openids"]
+
+    refused = account.send(account.draft(), openids, clientmsgid="list-1")
+
+    assert_wechat_error(refused, 48001, "api unauthorized")
+    assert sandbox.mass_sends(account.appid)["count"] == 0
+
+
+def test_a_service_account_sends_to_all_four_times_a_month_and_to_tags_beyond(sandbox, register):
+    """群发接口和原创校验, 前言: 服务号 is_to_all sends at most 4 a Beijing month; tag and openid sends not counted."""
+    account = register("service")
+    draft = account.draft()
+    openids = sandbox.add_followers(account.appid, count=3)["openids"]
+    tag = sandbox.create_tag(account.appid, "Regulars")
+    advance_to(sandbox, first_of_next_month(beijing_now(sandbox)).replace(hour=9))
+    account.renew_token()
+
+    to_all = [account.sendall(draft, clientmsgid=f"all-{number}") for number in range(5)]
+    to_tag = account.sendall(draft, clientmsgid="tag-1", tag_id=tag)
+    to_list = account.send(draft, openids, clientmsgid="list-1")
+
+    assert [answer["errcode"] for answer in to_all[:4]] == [0] * 4
+    assert_wechat_error(to_all[4], 45028, "has no masssend quota")
+    assert (to_tag["errcode"], to_list["errcode"]) == (0, 0)
+
+
+def test_console_sends_count_in_the_quota_and_in_each_followers_four(sandbox, register):
+    """群发接口和原创校验, 前言: a send from the MP console counts (POST /sandbox/official-account/console-sends)."""
+    subscription, service = register("subscription"), register("service")
+    sandbox.add_followers(subscription.appid, count=2)
+    service_openids = sandbox.add_followers(service.appid, count=3)["openids"]
+    sandbox.advance_clock(2)
+
+    sandbox.register_console_send(subscription.appid)
+    for _ in range(4):
+        sandbox.register_console_send(service.appid)
+    subscription.renew_token()
+    service.renew_token()
+    subscriptions_send = subscription.sendall(subscription.draft(), clientmsgid="after-console")
+    services_to_all = service.sendall(service.draft(), clientmsgid="after-console")
+    services_list = service.send(service.draft(), service_openids, clientmsgid="list")
+
+    assert_wechat_error(subscriptions_send, 45028, "has no masssend quota")
+    assert_wechat_error(services_to_all, 45028, "has no masssend quota")
+    assert services_list["errcode"] == 0
+    [sent] = sandbox.mass_sends(service.appid)["sends"]
+    assert (sent["total_count"], sent["filter_count"]) == (3, 0)  # each follower had four from the console
+    with pytest.raises(SandboxControlError):
+        sandbox.register_console_send("wxnosuchaccount000")
+
+
+def test_mass_get_answers_sending_while_set_so(sandbox, register):
+    """查询群发消息发送状态: msg_status SENDING (POST /sandbox/official-account/mass-send-state), then cleared."""
+    account = register()
+    sandbox.add_followers(account.appid, count=2)
+    answer = account.sendall(account.draft())
+
+    sandbox.set_mass_send_state(answer["msg_id"], "SENDING")
+    sending = account.post("cgi-bin/message/mass/get", {"msg_id": answer["msg_id"]})
+    sandbox.set_mass_send_state(answer["msg_id"], None)
+    ended = account.post("cgi-bin/message/mass/get", {"msg_id": answer["msg_id"]})
+
+    assert sending == {"msg_id": answer["msg_id"], "msg_status": "SENDING"}
+    assert ended == {"msg_id": answer["msg_id"], "msg_status": "SEND_SUCCESS"}
+    with pytest.raises(SandboxControlError):
+        sandbox.set_mass_send_state(answer["msg_id"], "LOST")
+
+
+def test_a_successful_send_can_end_with_an_empty_article_url_result(sandbox, register, receiver):
+    """事件推送群发结果: ArticleUrlResult with Count 0, set by "article_urls": false on mass-send-outcome."""
+    account = register(callback_url=receiver.url)
+    sandbox.add_followers(account.appid, count=2)
+    sandbox.end_next_mass_send_with(account.appid, "send success", article_urls=False)
+
+    account.sendall(account.draft(2))
+
+    event = parse(receiver.wait_for(1)[0].body)
+    assert event.findtext("Status") == "send success"
+    assert event.findtext("ArticleUrlResult/Count") == "0"
+    assert event.findall("ArticleUrlResult/ResultList/item") == []
+
+
+def test_a_publication_can_be_made_to_end_with_any_publish_status_and_fail_idx(sandbox, register, receiver):
+    """发布状态轮询接口: publish_status 0–6, fail_idx, article_detail only on success (POST .../publish-outcome)."""
+    account = register(callback_url=receiver.url)
+    sandbox.set_publish_outcome(account.appid, 1)
+    publishing = account.post("cgi-bin/freepublish/submit", {"media_id": account.draft(2)})["publish_id"]
+    sandbox.set_publish_outcome(account.appid, 4, fail_idx=[2])
+    rejected = account.post("cgi-bin/freepublish/submit", {"media_id": account.draft(2)})["publish_id"]
+
+    still = account.post("cgi-bin/freepublish/get", {"publish_id": publishing})
+    refused = account.post("cgi-bin/freepublish/get", {"publish_id": rejected})
+    [event] = receiver.wait_for(1)  # only the rejection: a publication still publishing has not ended
+    sandbox.set_publish_outcome(account.appid, 0, publish_id=publishing)
+    published = account.post("cgi-bin/freepublish/get", {"publish_id": publishing})
+
+    assert (still["publish_status"], still["article_detail"], still["fail_idx"]) == (1, {"count": 0, "item": []}, [])
+    assert (refused["publish_status"], refused["article_detail"]["count"], refused["fail_idx"]) == (4, 0, [2])
+    info = parse(event.body).find("PublishEventInfo")
+    assert (info.findtext("publish_status"), [item.text for item in info.findall("fail_idx")]) == ("4", ["2"])
+    assert published["publish_status"] == 0 and published["article_detail"]["count"] == 2
+    assert len(receiver.wait_for(2)) == 2  # PUBLISHJOBFINISH once it ended
+    with pytest.raises(SandboxControlError):
+        sandbox.set_publish_outcome(account.appid, 7)

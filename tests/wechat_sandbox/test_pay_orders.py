@@ -6,7 +6,9 @@ Rules checked here and where they come from (微信支付 V2 开发文档, JSAPI
   原请求一致", answered "201 商户订单号重复").
 - 查询订单, 返回结果: trade_state SUCCESS / REFUND / NOTPAY / CLOSED / USERPAYING / PAYERROR, with transaction_id,
   time_end, total_fee once paid; by transaction_id or out_trade_no; 错误码 ORDERNOTEXIST.
-- 关闭订单, 错误码: ORDERPAID for a paid order, ORDERCLOSED for a closed one.
+- 统一下单, time_expire: "time_expire时间过短，刷卡至少1分钟，其他5分钟" (JSAPI: at least 5 minutes ahead).
+- 关闭订单, 错误码: ORDERPAID for a paid order, ORDERCLOSED for a closed one;
+  "订单生成后不能马上调用关单接口，最短调用时间间隔为5分钟" (answered SYSTEMERROR, the documented "try again").
 - 支付结果通知: posted to notify_url, signed with the order's sign type, repeated at 15s/15s/30s/3m/... until
   answered return_code SUCCESS; the same notification may arrive more than once.
 """
@@ -142,6 +144,7 @@ def test_a_failed_or_pending_payment_shows_in_the_query_and_can_still_be_paid(sa
 def test_closing_an_unpaid_order(sandbox, sandbox_server):
     url = sandbox_server.url
     unified_order(url, "ORDER1")
+    sandbox.advance_clock(5 * 60)
 
     closed = pay_post(url, "pay/closeorder", {"out_trade_no": "ORDER1"})
 
@@ -151,6 +154,35 @@ def test_closing_an_unpaid_order(sandbox, sandbox_server):
     assert_refused(pay_post(url, "pay/closeorder", {"out_trade_no": "ORDER1"}), "ORDERCLOSED")
     assert_refused(unified_order(url, "ORDER1"), "ORDERCLOSED")
     assert pay(url, "ORDER1").status_code == 409
+
+
+def test_an_order_cannot_be_closed_within_five_minutes_of_its_creation(sandbox, sandbox_server):
+    url = sandbox_server.url
+    unified_order(url, "ORDER1")
+
+    sandbox.advance_clock(4 * 60 + 58)
+    too_soon = pay_post(url, "pay/closeorder", {"out_trade_no": "ORDER1"})
+    still_open = query(url, out_trade_no="ORDER1")["trade_state"]
+    sandbox.advance_clock(2)
+    closed = pay_post(url, "pay/closeorder", {"out_trade_no": "ORDER1"})
+
+    assert_refused(too_soon, "SYSTEMERROR")
+    assert too_soon["err_code_des"] == "订单生成后不能马上调用关单接口，最短调用时间间隔为5分钟"
+    assert still_open == "NOTPAY"
+    assert closed["result_code"] == "SUCCESS"
+
+
+@pytest.mark.parametrize("minutes_ahead, accepted", [(4.9, False), (5.2, True)])
+def test_time_expire_must_be_at_least_five_minutes_ahead(sandbox, sandbox_server, minutes_ahead, accepted):
+    time_expire = beijing(datetime.now(BEIJING) + timedelta(minutes=minutes_ahead))
+
+    answer = unified_order(sandbox_server.url, "ORDER1", time_expire=time_expire)
+
+    if accepted:
+        assert answer["result_code"] == "SUCCESS" and answer["prepay_id"]
+    else:
+        assert_refused(answer, "INVALID_REQUEST")
+        assert answer["err_code_des"] == "time_expire时间过短，刷卡至少1分钟，其他5分钟"
 
 
 def test_an_order_closes_at_its_time_expire_on_the_sandbox_clock(sandbox, sandbox_server):

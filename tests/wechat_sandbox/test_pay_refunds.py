@@ -31,6 +31,7 @@ from tests.wechat_sandbox.pay_calls import (
     pay,
     pay_post,
 )
+from wechat_sandbox.client import SandboxControlError
 
 
 def paid_order(url: str, out_trade_no: str, notify_url: str = "http://127.0.0.1:9/", total_fee: str = "3990") -> dict:
@@ -211,3 +212,29 @@ def test_refunds_survive_a_snapshot_without_the_key(sandbox, sandbox_server):
     assert merchant()[1] not in str(snapshot)
     [restored] = sandbox.pay_refunds()
     assert restored["out_refund_no"] == "R1" and restored["refund_fee"] == 500
+
+
+@pytest.mark.parametrize("outcome", ["CHANGE", "REFUNDCLOSE"])
+def test_a_refund_can_end_change_or_refundclose_moving_no_money(sandbox, sandbox_server, pay_receiver, outcome):
+    """查询退款 / 退款结果通知 refund_status: CHANGE 退款异常, REFUNDCLOSE 退款关闭 (POST .../pay/refund-outcome)."""
+    url = sandbox_server.url
+    paid_order(url, "ORDER1", notify_url=pay_receiver.url)
+    pay_receiver.wait_for(1)
+    sandbox.set_refund_outcome(merchant()[0], outcome)
+
+    refund(url, "ORDER1", "R1", 3990)
+    processing = pay_post(url, "pay/refundquery", {"out_refund_no": "R1"})["refund_status_0"]
+    sandbox.advance_clock(10)
+
+    queried = pay_post(url, "pay/refundquery", {"out_refund_no": "R1"})
+    info = decrypt(parse(pay_receiver.wait_for(2)[1].body)["req_info"], merchant()[1])
+    assert processing == "PROCESSING"
+    assert queried["refund_status_0"] == outcome and "refund_success_time_0" not in queried
+    assert info["refund_status"] == outcome and "success_time" not in info
+    # No money went back: the whole amount is refundable again, and the next refund succeeds as usual.
+    again = refund(url, "ORDER1", "R2", 3990)
+    sandbox.advance_clock(10)
+    assert again["result_code"] == "SUCCESS", again
+    assert pay_post(url, "pay/refundquery", {"out_refund_no": "R2"})["refund_status_0"] == "SUCCESS"
+    with pytest.raises(SandboxControlError):
+        sandbox.set_refund_outcome(merchant()[0], "LOST")

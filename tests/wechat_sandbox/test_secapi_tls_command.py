@@ -30,6 +30,31 @@ result = gateway.refund(out_trade_no="DEMO1", out_refund_no="DEMO1R01", total_fe
 print(settings.WECHAT_PAY_SECAPI_BASE_URL, result.refund_fee, bool(result.refund_id))
 """
 
+PAY_V3_AS_THE_DEMO_DOES = """
+import json
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from django.conf import settings
+from django.utils import timezone
+from wechat.pay.gateway import merchant_config, payment_gateway
+
+issued = json.loads((settings.WECHAT_SANDBOX_TLS_DIR / f"merchant-{settings.WECHAT_PAY_MCH_ID}-v3.json").read_text())
+config = replace(
+    merchant_config(),
+    version="v3",
+    private_key=Path(issued["private_key_path"]).read_text(),
+    certificate_serial=issued["certificate_serial"],
+    apiv3_key=issued["apiv3_key"],
+    wechatpay_public_key=Path(issued["wechatpay_public_key_path"]).read_text(),
+    wechatpay_public_key_id=issued["wechatpay_public_key_id"],
+)
+gateway = payment_gateway(config)
+gateway.prepay(out_trade_no="DEMOV3", total_fee=3990, openid="o-demo", body="Mug", notify_url="http://127.0.0.1:9/",
+               time_expire=timezone.now() + timedelta(minutes=30), client_ip="127.0.0.1")
+print(settings.WECHAT_PAY_V3_BASE_URL, gateway.order_query("DEMOV3").trade_state)
+"""
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -49,6 +74,7 @@ def development_environment(tmp_path) -> dict[str, str]:
         "DJANGO_VAR_DIR": str(tmp_path / "var"),
         "WECHAT_SANDBOX_PORT": str(free_port()),
         "WECHAT_SANDBOX_TLS_PORT": str(free_port()),
+        "WECHAT_SANDBOX_V3_PORT": str(free_port()),
     }
 
 
@@ -105,3 +131,42 @@ def test_a_merchant_registered_later_gets_its_certificate_and_the_tls_descriptio
     certificate = tls["merchants"]["1900000109"]
     assert os.path.exists(certificate["cert_path"]) and os.path.exists(certificate["key_path"])
     assert set(tls["merchants"]) == {settings.WECHAT_PAY_MCH_ID, "1900000109"}
+
+
+def test_the_sandbox_command_issues_the_v3_keys_the_development_settings_pay_with(development_environment, tmp_path):
+    sandbox = subprocess.Popen(
+        [sys.executable, "manage.py", "wechat_sandbox"],
+        cwd=settings.BASE_DIR,
+        env=development_environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    v3_port = development_environment["WECHAT_SANDBOX_V3_PORT"]
+    try:
+        deadline = time.monotonic() + 30
+        output = ""
+        while "Ctrl-C stops it." not in output and time.monotonic() < deadline and sandbox.poll() is None:
+            output += sandbox.stdout.readline()
+        assert f"WeChat Pay APIv3 over HTTPS at https://127.0.0.1:{v3_port}/" in output, output
+        tls_dir = tmp_path / "var" / "wechat-sandbox-tls"
+        stem = "merchant-10000100-v3"
+        assert {f"{stem}-apiclient_key.pem", f"{stem}-apiclient_cert.pem", f"{stem}-pub_key.pem", f"{stem}.json"} <= {
+            path.name for path in tls_dir.iterdir()
+        }
+        assert oct((tls_dir / f"{stem}-apiclient_key.pem").stat().st_mode & 0o777) == "0o600"
+        assert oct((tls_dir / f"{stem}.json").stat().st_mode & 0o777) == "0o600"
+        paid = subprocess.run(
+            [sys.executable, "manage.py", "shell", "--no-imports", "-c", PAY_V3_AS_THE_DEMO_DOES],
+            cwd=settings.BASE_DIR,
+            env=development_environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=20)
+
+    assert paid.returncode == 0, paid.stderr
+    assert paid.stdout.split() == [f"https://127.0.0.1:{v3_port}/", "NOTPAY"]

@@ -9,6 +9,7 @@ from wechat.merchants import payment_parties
 from wechat.models import Merchant, MiniProgram
 from wechat.pay.interface import InvalidPayMessage, MerchantConfig, PaymentGateway
 from wechat.pay.v2 import WeChatPayV2
+from wechat.pay.v3 import WeChatPayV3
 
 # An appid or mch_id as a message may carry it: letters, digits, '_' or '-', at most 32.
 IDENTIFIER = re.compile(r"[A-Za-z0-9_-]{1,32}")
@@ -27,7 +28,7 @@ def merchant_config(mini_program: MiniProgram | None = None, *, merchant: Mercha
         return _settings_merchant_config()
     merchant = merchant or mini_program.merchant
     cert_path, key_path = _certificate_paths(merchant)
-    return MerchantConfig(
+    config = MerchantConfig(
         appid=mini_program.appid,
         mch_id=merchant.mch_id,
         api_key=merchant.api_key or "",
@@ -39,6 +40,18 @@ def merchant_config(mini_program: MiniProgram | None = None, *, merchant: Mercha
         secapi_base_url=settings.WECHAT_PAY_SECAPI_BASE_URL,
         ca_bundle=settings.WECHAT_PAY_CA_BUNDLE,
         version=merchant.api_version,
+        v3_base_url=settings.WECHAT_PAY_V3_BASE_URL,
+    )
+    if merchant.api_version != Merchant.ApiVersion.V3:
+        return config
+    return replace(
+        config,
+        private_key=merchant.private_key or "",
+        certificate_serial=merchant.certificate_serial,
+        apiv3_key=merchant.apiv3_key or "",
+        verification=merchant.verification,
+        wechatpay_public_key=merchant.wechatpay_public_key or "",
+        wechatpay_public_key_id=merchant.wechatpay_public_key_id,
     )
 
 
@@ -54,6 +67,7 @@ def _settings_merchant_config() -> MerchantConfig:
         key_path=settings.WECHAT_PAY_KEY_PATH,
         secapi_base_url=settings.WECHAT_PAY_SECAPI_BASE_URL,
         ca_bundle=settings.WECHAT_PAY_CA_BUNDLE,
+        v3_base_url=settings.WECHAT_PAY_V3_BASE_URL,
     )
 
 
@@ -69,6 +83,8 @@ def payment_gateway(config: MerchantConfig | None = None) -> PaymentGateway:
     config = config or merchant_config()
     if config.version == "v2":
         return WeChatPayV2(config)
+    if config.version == "v3":
+        return WeChatPayV3(config)
     raise ValueError(f"no WeChat Pay backend for version {config.version!r}")
 
 

@@ -1,16 +1,22 @@
 """The payment gateway's interface: the operations our shop needs from WeChat Pay, whatever API version serves them.
 
-v2 (XML, signed with the API key) is `wechat.pay.v2.WeChatPayV2`; a v3 backend (JSON, RSA) would
-implement the same Protocol beside it, and `wechat.pay.gateway.payment_gateway` would choose it by
+v2 (XML, signed with the API key) is `wechat.pay.v2.WeChatPayV2`; v3 (JSON, RSA) is
+`wechat.pay.v3.WeChatPayV3` beside it, and `wechat.pay.gateway.payment_gateway` chooses by
 `MerchantConfig.version`. Backends import this module; nothing here imports a backend.
 """
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Literal, Protocol
 
 from wechat.errors import WeChatPermanentError
+
+# WeChat Pay's time rules, the same in v2 and v3 (统一下单 / JSAPI下单, 关闭订单):
+# time_expire must be at least this far from the request ("time_expire时间过短，刷卡至少1分钟，其他5分钟") ...
+TIME_EXPIRE_MIN_AHEAD = timedelta(minutes=5)
+# ... and an order cannot be closed before it is this old ("订单生成后不能马上调用关单接口，最短调用时间间隔为5分钟").
+CLOSE_MIN_AGE = timedelta(minutes=5)
 
 
 class InvalidPayMessage(WeChatPermanentError):
@@ -37,6 +43,16 @@ class MerchantConfig:
     # The CA bundle WeChat Pay's server certificate is checked with; None: the system's.
     ca_bundle: str | None = None
     version: Literal["v2", "v3"] = "v2"
+    # APIv3 (wechat.pay.v3): where it is served, the merchant's API private key (PEM) and its certificate's
+    # serial, the APIv3 key, and how WeChat Pay's answers are checked: its public key (PEM, and the id
+    # answers name) or the platform certificates downloaded with the APIv3 key.
+    v3_base_url: str = "https://api.mch.weixin.qq.com/"
+    private_key: str = field(default="", repr=False)
+    certificate_serial: str = ""
+    apiv3_key: str = field(default="", repr=False)
+    verification: Literal["public_key", "platform_certificate"] = "public_key"
+    wechatpay_public_key: str = field(default="", repr=False)
+    wechatpay_public_key_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,6 +102,8 @@ class PaymentNotification:
     # The Mini Program and merchant it was verified for: a payment made through another is not its to settle.
     appid: str = ""
     mch_id: str = ""
+    # 货币类型 (v2 fee_type, v3 amount.currency): absent means CNY, WeChat's default.
+    fee_type: str = "CNY"
 
 
 @dataclass(frozen=True)

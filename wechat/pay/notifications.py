@@ -81,7 +81,7 @@ def payment_notify(request: HttpRequest) -> HttpResponse:
         logger.warning("refused a payment notification: %s", refusal)
         status = 400 if isinstance(refusal, MalformedPayMessage) else 200
         return _answer(NotificationAnswer.fail(str(refusal)), status=status)
-    return _answer(_handled(notification))
+    return _answer(notification_dispatch(notification))
 
 
 @csrf_exempt  # WeChat encrypts the notification with our API key; it has no CSRF token
@@ -96,7 +96,7 @@ def refund_notify(request: HttpRequest) -> HttpResponse:
     except InvalidPayMessage as refusal:  # malformed, entities, wrong merchant, does not decrypt
         logger.warning("refused a refund notification: %s", refusal)
         return _answer(NotificationAnswer.fail("invalid notification"))
-    return _answer(_handled(notification))
+    return _answer(notification_dispatch(notification))
 
 
 def _gateway_of(body: bytes) -> PaymentGateway:
@@ -109,7 +109,8 @@ def _gateway_of(body: bytes) -> PaymentGateway:
     return payment_gateway_for_message(appid=fields.get("appid", ""), mch_id=fields.get("mch_id", ""), version="v2")
 
 
-def _handled(notification: PaymentNotification | RefundNotification) -> NotificationAnswer:
+def notification_dispatch(notification: PaymentNotification | RefundNotification) -> NotificationAnswer:
+    """The registered handler's answer to a verified notification, whichever API version it came by."""
     handler = _handlers.get(type(notification))
     if handler is None:
         # Deployed without the app that handles it: WeChat keeps the notification until one is.

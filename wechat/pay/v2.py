@@ -205,6 +205,7 @@ class WeChatPayV2:
                 raw_body=body.decode("utf-8", "replace"),
                 appid=self.config.appid,
                 mch_id=self.config.mch_id,
+                fee_type=fields.get("fee_type") or "CNY",  # 支付结果通知: 货币类型, optional, default CNY
             )
         except (KeyError, ValueError) as exc:
             raise InvalidPayMessage(f"payment notification without a valid {exc}") from exc

@@ -25,7 +25,7 @@ const report = (editor, message, isError = false) => {
   line.classList.toggle("is-error", isError)
 }
 
-const uploadOne = async (file, uploadUrl) => {
+const uploadOne = async (file, uploadUrl, messages) => {
   const body = new FormData()
   body.append("image", file)
   const response = await fetch(uploadUrl, {
@@ -41,34 +41,38 @@ const uploadOne = async (file, uploadUrl) => {
     // Not JSON (a proxy's error page): say so below.
   }
   if (!response.ok) {
-    throw new Error(answer.error || `The upload failed (HTTP ${response.status}).`)
+    throw new Error(answer.error || say(messages, "failed", { status: response.status }))
   }
   return answer.url
 }
 
-const uploadAndInsert = async (editor, files, uploadUrl) => {
+const uploadAndInsert = async (editor, files, { uploadUrl, messages }) => {
   for (const file of files) {
-    report(editor, `Uploading ${file.name}…`)
+    report(editor, say(messages, "uploading", { name: file.name }))
     try {
-      const url = await uploadOne(file, uploadUrl)
+      const url = await uploadOne(file, uploadUrl, messages)
       editor.chain().focus().setImage({ src: url, alt: "" }).run()
-      report(editor, `${file.name} inserted.`)
+      report(editor, say(messages, "inserted", { name: file.name }))
     } catch (error) {
       report(editor, `${file.name}: ${error.message}`, true)
     }
   }
 }
 
+// The wording comes from the editor's config, translated by Django (config/rich_text_editor.py).
+const say = (messages, key, values = {}) =>
+  (messages?.[key] || key).replace(/\{(\w+)\}/g, (whole, name) => values[name] ?? whole)
+
 const imageFiles = (fileList) =>
   Array.from(fileList || []).filter((file) => file.type.startsWith("image/"))
 
 export const WeChatImage = Image.extend({
   addOptions() {
-    return { ...this.parent?.(), uploadUrl: null }
+    return { ...this.parent?.(), uploadUrl: null, messages: {} }
   },
 
   addMenuItems({ menu, buttons }) {
-    const uploadUrl = this.options.uploadUrl
+    const options = this.options
     const input = document.createElement("input")
     input.type = "file"
     input.accept = ACCEPTED
@@ -79,13 +83,13 @@ export const WeChatImage = Image.extend({
     input.addEventListener("change", () => {
       const files = imageFiles(input.files)
       input.value = ""
-      if (target && files.length) uploadAndInsert(target, files, uploadUrl)
+      if (target && files.length) uploadAndInsert(target, files, options)
     })
 
     menu.defineItem({
       name: "wechatImage",
       groups: "nodes",
-      button: buttons.material("image", "insert image"),
+      button: buttons.material("image", say(options.messages, "button")),
       command(editor) {
         target = editor
         if (!input.isConnected) editor.view.dom.parentElement.append(input)
@@ -99,7 +103,7 @@ export const WeChatImage = Image.extend({
     const handleFiles = (files) => {
       const images = imageFiles(files)
       if (!images.length) return false
-      uploadAndInsert(extension.editor, images, extension.options.uploadUrl)
+      uploadAndInsert(extension.editor, images, extension.options)
       return true
     }
     return [

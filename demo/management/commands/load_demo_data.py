@@ -1,5 +1,4 @@
 import os
-import secrets
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -10,7 +9,8 @@ from demo.services import demo_data_load
 class Command(BaseCommand):
     help = (
         "Load demo categories, products, SKUs and articles, and a superuser 'demo' in both staff groups. "
-        "Safe to run again. The password is random each run unless DEMO_ADMIN_PASSWORD is set."
+        "Safe to run again. The password is DEMO_ADMIN_PASSWORD when set; otherwise a random one when the "
+        "user is created, and kept as it is on later runs."
     )
 
     def handle(self, *args, **options):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
                 "load_demo_data creates a superuser with a printed password, so it runs only with DJANGO_DEBUG=true."
             )
         # A command input rather than a setting: only this development command reads it.
-        password = os.environ.get("DEMO_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        password = os.environ.get("DEMO_ADMIN_PASSWORD") or None
         summary = demo_data_load(admin_password=password)
         self.stdout.write(
             self.style.SUCCESS(
@@ -29,4 +29,7 @@ class Command(BaseCommand):
         )
         self.stdout.write("Admin login at /admin/:")
         self.stdout.write(f"  username: {summary.username}")
-        self.stdout.write(f"  password: {summary.password}")
+        if summary.password is None:
+            self.stdout.write("  password: unchanged (printed when the user was created; DEMO_ADMIN_PASSWORD sets one)")
+        else:
+            self.stdout.write(f"  password: {summary.password}")

@@ -93,6 +93,10 @@ def test_a_paid_order_is_queried_as_success_with_its_transaction_id(gateway, san
 def test_close_then_closing_a_paid_order_is_a_permanent_orderpaid(gateway, sandbox):
     unpaid = new_order_number()
     prepay(gateway, unpaid)
+    with pytest.raises(WeChatTransientError) as too_soon:  # 关闭订单: not within 5 minutes of the order's creation
+        gateway.order_close(unpaid)
+    assert too_soon.value.errcode == "SYSTEMERROR"
+    sandbox.advance_clock(5 * 60)
     gateway.order_close(unpaid)
     assert gateway.order_query(unpaid).trade_state == "CLOSED"
     paid = new_order_number()

@@ -14,6 +14,7 @@ from wechat_sandbox.server import (
     DEFAULT_READ_TIMEOUT_SECONDS,
     make_sandbox_server,
     make_secapi_server,
+    make_v3_server,
     register_merchants,
     sandbox_apps_from_settings,
     sandbox_merchants_from_settings,
@@ -43,6 +44,12 @@ class Command(BaseCommand):
             type=int,
             help="port serving secapi/ (refunds) over TLS with a client certificate required (default "
             f"WECHAT_SANDBOX_TLS_PORT, {settings.WECHAT_SANDBOX_TLS_PORT}, with the default --port; else any free one)",
+        )
+        parser.add_argument(
+            "--v3-port",
+            type=int,
+            help="port serving WeChat Pay APIv3 (/v3/) over HTTPS (default WECHAT_SANDBOX_V3_PORT, "
+            f"{settings.WECHAT_SANDBOX_V3_PORT}, with the default --port; else any free one)",
         )
         parser.add_argument(
             "--tls-dir",
@@ -75,6 +82,7 @@ class Command(BaseCommand):
         host: str,
         port: int,
         tls_port: int | None,
+        v3_port: int | None,
         tls_dir: Path | None,
         read_timeout: float,
         callback_base_url: str | None,
@@ -87,6 +95,9 @@ class Command(BaseCommand):
         tls_port, tls_dir, temporary = self._tls_place(port=port, tls_port=tls_port, tls_dir=tls_dir)
         authority = CertificateAuthority(tls_dir)
         secapi_server = make_secapi_server(server.app, authority, host=host, port=tls_port, read_timeout=read_timeout)
+        if v3_port is None:
+            v3_port = settings.WECHAT_SANDBOX_V3_PORT if port == settings.WECHAT_SANDBOX_PORT else 0
+        v3_server = make_v3_server(server.app, authority, host=host, port=v3_port, read_timeout=read_timeout)
         register_merchants(server.app.sandbox, merchants)
         if followers > 0:
             followers_seed(server.app.sandbox, appid=settings.WECHAT_OFFICIAL_ACCOUNT_APPID, count=followers)
@@ -95,6 +106,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  secapi/ over TLS at {server_url(secapi_server)}, client certificate required; "
             f"CA and merchant certificates in {tls_dir}"
+        )
+        self.stdout.write(
+            f"  WeChat Pay APIv3 over HTTPS at {server_url(v3_server)}; merchants' v3 keys in {tls_dir} "
+            "(merchant-<mch_id>-v3.json)"
         )
         for app in apps:
             pushes = f", pushing events to {app.callback.url}" if app.callback else ""
@@ -108,12 +123,15 @@ class Command(BaseCommand):
         courier = OutboxCourier(server.app.sandbox).start()
         secapi_thread = threading.Thread(target=secapi_server.serve_forever, name="wechat-sandbox-secapi", daemon=True)
         secapi_thread.start()
+        v3_thread = threading.Thread(target=v3_server.serve_forever, name="wechat-sandbox-v3", daemon=True)
+        v3_thread.start()
         try:
             server.serve_forever()  # returns, closing the socket, on Ctrl-C
         finally:
             courier.stop()
-            secapi_server.shutdown()
-            secapi_server.server_close()
+            for served in (secapi_server, v3_server):
+                served.shutdown()
+                served.server_close()
             if temporary is not None:
                 temporary.cleanup()
         self.stdout.write("WeChat sandbox stopped.")

@@ -1,7 +1,7 @@
-"""The app's URLs plus a baseline notify endpoint; mounted only by bench/pay_notify_settings.py.
+"""The app's URLs plus the benches' baseline endpoints; mounted only by bench/settings.py.
 
-The baseline reads the body and answers WeChat's SUCCESS, through the same Django stack,
-without parsing, verifying or recording anything: the floor of answering a notification.
+/bench/pay-notify-baseline/ reads the body and answers WeChat's SUCCESS, through the same Django
+stack, without parsing, verifying or recording anything: the floor of answering a notification.
 """
 
 from django.http import HttpResponse
@@ -18,9 +18,9 @@ SUCCESS = build_xml({"return_code": "SUCCESS", "return_msg": "OK"}, cdata=True)
 
 @csrf_exempt
 @require_POST
-def baseline(request) -> HttpResponse:
+def pay_notify_baseline(request) -> HttpResponse:
     request.body  # noqa: B018 - read it, as the real endpoint does
     return HttpResponse(SUCCESS, content_type="text/xml; charset=utf-8")
 
 
-urlpatterns = [path("bench/pay-notify-baseline/", baseline), *app_urlpatterns]
+urlpatterns = [path("bench/pay-notify-baseline/", pay_notify_baseline), *app_urlpatterns]

@@ -1,0 +1,84 @@
+"""Placing an order on PostgreSQL in one round trip: orders_order_place(), created by orders' migration 0021
+and replaced by 0022 (which added the source's page and campaign).
+
+The function takes the ORM path's steps under its rules (see the migration); here the request goes
+in, and what comes back becomes the same Order, or the same refusal, the ORM path gives.
+"""
+
+import json
+from contextlib import nullcontext
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage, default_storage
+from django.db import connection, transaction
+
+from catalog.services import product_detail_cache_invalidate
+from orders.exceptions import AddressRequired, InsufficientStock, SkuUnavailable
+from orders.models import Order, OrderEvent, OrderLine
+from orders.services.placement_values import OrderRequest, PlacedOrder
+
+
+def order_place_in_database_supported() -> bool:
+    """PostgreSQL, with images whose URL is the storage's root URL and their name, as the function builds it."""
+    return connection.vendor == "postgresql" and isinstance(default_storage, FileSystemStorage)
+
+
+def order_place_in_database(*, request: OrderRequest) -> PlacedOrder:
+    """Place the order with one statement; raise what the ORM path raises for a refusal."""
+    if request.address_id is None:
+        raise AddressRequired()
+    arguments = [
+        request.customer.pk,
+        request.address_id,
+        sorted(request.quantities),
+        [request.quantities[sku_id] for sku_id in sorted(request.quantities)],
+        request.cart_item_ids,
+        request.order_no,
+        request.note,
+        request.source_scene,
+        request.source_campaign,
+        request.source_path,
+        request.idempotency_key,
+        request.request_digest,
+        settings.ORDER_PAYMENT_TIMEOUT_MINUTES,
+        default_storage.url(""),
+    ]
+    # Alone, the statement is its own transaction (one round trip); inside a caller's
+    # transaction a savepoint keeps a failure (a repeated Idempotency-Key) from aborting it.
+    with transaction.atomic() if connection.in_atomic_block else nullcontext():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT orders_order_place(%s, %s, %s::bigint[], %s::integer[], %s::bigint[], "
+                "%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                arguments,
+            )
+            (result,) = cursor.fetchone()
+    # Django's PostgreSQL backend leaves jsonb as text, for JSONField to decode.
+    result = json.loads(result) if isinstance(result, str) else result
+    if "refused" in result:
+        raise _refusal(result)
+    product_detail_cache_invalidate(product_ids=result["product_ids"])
+    return _order_placed(result)
+
+
+def _refusal(result: dict) -> Exception:
+    if result["refused"] == "address_required":
+        return AddressRequired()
+    if result["refused"] == "sku_unavailable":
+        return SkuUnavailable(sku_id=result["sku_id"])
+    return InsufficientStock(sku_id=result["sku_id"], title=result["title"], stock_left=result["stock_left"])
+
+
+def _order_placed(result: dict) -> PlacedOrder:
+    return PlacedOrder(
+        order=_row_as_model(Order, result["order"]),
+        lines=[_row_as_model(OrderLine, line) for line in result["lines"]],
+        timeline=[_row_as_model(OrderEvent, result["event"])],
+    )
+
+
+def _row_as_model(model, row: dict):
+    fields = model._meta.concrete_fields
+    return model.from_db(
+        connection.alias, [field.attname for field in fields], [field.to_python(row[field.column]) for field in fields]
+    )

@@ -1,0 +1,93 @@
+"""How many SQL round trips a payment notification costs on PostgreSQL, v2 and v3: counted, so one more fails here.
+
+Each statement is one round trip, BEGIN and COMMIT included (a transaction=True test, so the
+notification's own transaction is a real one, as in production). What a first notification needs:
+the merchant its message names (to verify it), then in one transaction the order and payment read
+and locked in one statement, the payment's and the order's transitions with their events, the
+sales count (the order's products, then one update each) and the notification stored. A repeat
+stops after the locked read. Production adds one `SELECT 1` a request, the connection's health
+check, which Django sends outside the queries it logs (docs/deploy.md).
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from orders.models import NotificationOutcome, Payment, PaymentNotification
+from tests import real_services
+from tests.orders.payments import UNREACHABLE_NOTIFY_URL, notification_body, prepaid
+from tests.orders.payments_v3 import v3_merchant_make_default
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+# The merchant; BEGIN; the order and payment locked; payment update and event; order update and
+# event; the order's products; their sales count (one product here); the notification; COMMIT.
+FIRST_NOTIFICATION_ROUND_TRIPS = 11
+# The merchant; BEGIN; the order and payment locked (already paid); the notification; COMMIT.
+REPEATED_NOTIFICATION_ROUND_TRIPS = 5
+# v3 names its merchant only inside the ciphertext: the merchant is found by the key that signed it,
+# then the Mini Program the decrypted resource names is read on its own.
+V3_EXTRA_ROUND_TRIPS = 1
+
+
+@pytest.fixture(autouse=True)
+def _postgresql():
+    real_services.require(connection.vendor == "postgresql", "PostgreSQL as DATABASE_URL")
+
+
+@pytest.fixture
+def order(sku, place_order):
+    return place_order([(sku, 2)])
+
+
+def _statements(capture: CaptureQueriesContext) -> str:
+    return "\n".join(query["sql"][:120] for query in capture.captured_queries)
+
+
+def test_a_v2_notification_and_its_repeat(settings, sandbox, api, client, order):
+    settings.WECHAT_PAY_NOTIFY_URL = UNREACHABLE_NOTIFY_URL
+    payment = prepaid(api, order)
+    body = notification_body(payment)
+
+    with CaptureQueriesContext(connection) as first:
+        applied = client.generic("POST", "/wechat/pay/notify/", body, content_type="text/xml")
+    with CaptureQueriesContext(connection) as again:
+        repeated = client.generic("POST", "/wechat/pay/notify/", body, content_type="text/xml")
+
+    assert b"SUCCESS" in applied.content and b"SUCCESS" in repeated.content
+    assert list(PaymentNotification.objects.order_by("id").values_list("outcome", flat=True)) == [
+        NotificationOutcome.APPLIED,
+        NotificationOutcome.DUPLICATE,
+    ]
+    assert len(first) == FIRST_NOTIFICATION_ROUND_TRIPS, _statements(first)
+    assert len(again) == REPEATED_NOTIFICATION_ROUND_TRIPS, _statements(again)
+
+
+def test_a_v3_notification_and_its_repeat(client, order):
+    from wechat.merchants import mini_program_default
+
+    wechatpay = v3_merchant_make_default()
+    payment = Payment.objects.create(
+        order=order,
+        out_trade_no=f"{order.order_no}01",
+        amount_fen=order.total_fen,
+        sign_type="RSA",
+        appid=mini_program_default().appid,
+        mch_id=wechatpay.merchant.mch_id,
+        prepay_id="wx2026112315030000000000000000",
+    )
+    body, headers = wechatpay.notification(wechatpay.transaction(payment))
+    path = "/wechat/pay/v3/notify/"
+
+    with CaptureQueriesContext(connection) as first:
+        applied = client.generic("POST", path, body, content_type="application/json", headers=headers)
+    with CaptureQueriesContext(connection) as again:
+        repeated = client.generic("POST", path, body, content_type="application/json", headers=wechatpay.headers(body))
+
+    assert (applied.status_code, repeated.status_code) == (204, 204)
+    assert list(PaymentNotification.objects.order_by("id").values_list("outcome", flat=True)) == [
+        NotificationOutcome.APPLIED,
+        NotificationOutcome.DUPLICATE,
+    ]
+    assert len(first) == FIRST_NOTIFICATION_ROUND_TRIPS + V3_EXTRA_ROUND_TRIPS, _statements(first)
+    assert len(again) == REPEATED_NOTIFICATION_ROUND_TRIPS + V3_EXTRA_ROUND_TRIPS, _statements(again)
