@@ -31,9 +31,11 @@ def test_marketing_inserts_a_product_card_and_saves_it_with_the_articles_campaig
     article = ArticleFactory(title="秋季品茶会", content="<p>Old text.</p>")
     staff_member("Marketing", "mei")
     page = _logged_in_page(browser, live_server, "mei")
-    page.goto(f"{live_server.url}/admin/articles/article/{article.pk}/change/")
+    page.goto(f"{live_server.url}/admin/articles/article/{article.pk}/change/", wait_until="networkidle")
 
-    page.locator(BUTTON).click()
+    with page.expect_response(lambda response: "mini-program-targets" in response.url, timeout=WAIT_MS) as targets:
+        page.locator(BUTTON).click()
+    assert targets.value.status == 200, targets.value.text()
     dialog = page.locator("dialog.wechat-mini-program-dialog")
     expect(dialog).to_be_visible(timeout=WAIT_MS)
     dialog.locator("select[name=product]").select_option(str(product.pk))
@@ -56,9 +58,24 @@ def test_without_a_linked_mini_program_the_button_says_so(browser, live_server, 
     article = ArticleFactory(content="<p>Old text.</p>")
     staff_member("Marketing", "mei")
     page = _logged_in_page(browser, live_server, "mei")
-    page.goto(f"{live_server.url}/admin/articles/article/{article.pk}/change/")
+    page.goto(f"{live_server.url}/admin/articles/article/{article.pk}/change/", wait_until="networkidle")
 
     page.locator(BUTTON).click()
 
     expect(page.locator(".wechat-mini-program-status")).to_contain_text("No Mini Program is linked", timeout=WAIT_MS)
     expect(page.locator("dialog.wechat-mini-program-dialog")).to_have_count(0)
+
+
+def test_a_failed_load_of_the_choices_is_said_not_left_silent(browser, live_server, staff_member):
+    from playwright.sync_api import expect
+
+    article = ArticleFactory(content="<p>Old text.</p>")
+    staff_member("Marketing", "mei")
+    page = _logged_in_page(browser, live_server, "mei")
+    page.goto(f"{live_server.url}/admin/articles/article/{article.pk}/change/", wait_until="networkidle")
+    # The connection drops as it would on a phone hotspot: the browser's own network failure, our server untouched.
+    page.route("**/mini-program-targets/**", lambda route: route.abort("connectionreset"))
+
+    page.locator(BUTTON).click()
+
+    expect(page.locator(".wechat-mini-program-status")).to_contain_text("could not be loaded", timeout=WAIT_MS)

@@ -118,8 +118,12 @@ export const MiniProgramLink = Mark.create({
   },
 })
 
+// The admin's jsi18n catalog is loaded before the editor; `make messages` finds the calls below.
+const gettext = window.gettext || ((text) => text)
+
 const fetchTargets = async (url) => {
   const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+  if (!response.ok) throw new Error(`${response.status}`)
   return response.json()
 }
 
@@ -279,7 +283,14 @@ export const WeChatMiniProgram = Extension.create({
       groups: "nodes",
       button: buttons.material("storefront", buttonTitle),
       async command(editor) {
-        const targets = await fetchTargets(targetsUrl)
+        let targets
+        try {
+          targets = await fetchTargets(targetsUrl)
+        } catch {
+          // A lost connection or a server error: say so rather than leave the button doing nothing.
+          report(editor, gettext("The Mini Program's pages could not be loaded. Try again."))
+          return
+        }
         if (!targets.appid) {
           // No Mini Program is linked: say so instead of inserting what WeChat would drop.
           report(editor, targets.error)
