@@ -11,7 +11,6 @@ scroll, no server error. At 1440×900 the main screens are saved: into docs/scre
 (docs/screens/README.md), otherwise into a temporary folder, so a CI run leaves the tree as it was.
 """
 
-import importlib.util
 import io
 import os
 import time
@@ -61,20 +60,6 @@ def zh(english: str) -> str:
         chinese = translation.gettext(english)
     assert chinese != english, f"no Chinese for {english!r}"
     return chinese
-
-
-@pytest.fixture(autouse=True)
-def _patient_assertions():
-    """Assertions on the page wait up to 30 s (Playwright's default is 5): two cores are shared with a Celery
-    worker, the sandbox and other test runs. Put back afterwards, as the setting is Playwright's, not ours."""
-    if importlib.util.find_spec("playwright") is None:
-        yield  # the browser fixture skips (or fails under CI) and says why
-        return
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=30_000)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 @pytest.fixture
