@@ -21,13 +21,13 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
 import requests
-from celery import current_app
 from django.utils import timezone
 from PIL import Image
 
 from articles.models import Article, MassSendJobFinished, Push, PushStatus
 from articles.tasks import dispatch_pushes
 from campaigns.models import Campaign, MiniProgramCode
+from config.celery import app as celery_app
 from customers.models import Customer
 from orders.models import Order, OrderStatus, Payment, Refund, RefundStatus
 from tests.articles.pushes import account_registered
@@ -349,11 +349,11 @@ def _operations_refunds_part(operations: StaffBrowser, sandbox, order: Order, *,
     page.get_by_label("Partial: the amount below").check()
     page.get_by_label("Amount (yuan)").fill(f"{amount_fen / 100:.2f}")
     page.get_by_label("Reason").fill("one tin arrived dented")
-    current_app.conf.task_always_eager = True
+    celery_app.conf.task_always_eager = True
     try:
         operations.click_and_wait(page.get_by_role("button", name="Refund through WeChat Pay"))
     finally:
-        current_app.conf.task_always_eager = False
+        celery_app.conf.task_always_eager = False
     expect(page.locator(".messagelist")).to_contain_text(f"¥{amount_fen / 100:.2f}")
     sandbox.advance_clock(10)  # WeChat completes a refund some seconds later and notifies the live server
     _wait_until(
