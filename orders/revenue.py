@@ -23,7 +23,8 @@ grouping's rows, other and unknown add up to the total, whose buyers are counted
 
 A fixed number of queries whatever the number of orders and sources. Orders are summed in one SQL
 statement: per (source, buyer) first, then per source, so buyers are counted by grouping integer
-pairs rather than by COUNT(DISTINCT ...), whose sort spills to disk at a million orders
+pairs rather than by COUNT(DISTINCT ...), whose sort spilled to disk at a million orders; refunds
+(few) are summed per source apart, so the pass over the orders joins nothing
 (docs/benchmarks.md, bench/attribution.py).
 """
 
@@ -33,8 +34,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db import connection
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Sum, TextChoices
+from django.db import connection, transaction
+from django.db.models import Count, TextChoices
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -48,6 +49,8 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 # Source ids the statement gives orders that are no row's: integers, so grouping stays on integers.
 UNKNOWN_SOURCE = -1
 OTHER_SOURCE = -2
+# PostgreSQL's memory for the report's aggregation, for its transaction only (docs/benchmarks.md, bench/attribution.py).
+REPORT_WORK_MEM = "64MB"
 
 # Launch scenes (场景值) staff meet most; any other shows as its number.
 SCENE_NAMES = {
@@ -238,38 +241,44 @@ def orders_by_source_sql(grouping: str) -> str:
     else:
         mapping = f"LEFT JOIN ({_campaign_sources_sql(grouping)}) m ON m.campaign_id = o.campaign_id"
         source = f"CASE WHEN o.campaign_id IS NULL THEN {UNKNOWN_SOURCE} ELSE COALESCE(m.source_id, {OTHER_SOURCE}) END"
+    # Refunds are few: summed per source on their own, so the million orders' pass joins nothing.
     return f"""
-        WITH refunded AS (
-            SELECT pay.order_id, SUM(r.amount_fen) AS fen
-            FROM {refund} r JOIN {payment} pay ON pay.id = r.payment_id
-            WHERE r.status = '{RefundStatus.SUCCEEDED.value}'
-            GROUP BY pay.order_id
-        ),
-        per_buyer AS (
-            SELECT {source} AS source_id, o.customer_id,
-                   COUNT(*) AS orders, SUM(o.total_fen - COALESCE(refunded.fen, 0)) AS revenue_fen
-            FROM {order} o
-            LEFT JOIN refunded ON refunded.order_id = o.id
-            {mapping}
-            WHERE o.paid_at >= %s AND o.paid_at < %s
+        WITH per_buyer AS (
+            SELECT {source} AS source_id, o.customer_id, COUNT(*) AS orders, SUM(o.total_fen) AS paid_fen
+            FROM {order} o {mapping}
+            WHERE o.paid_at >= %(start)s AND o.paid_at < %(end)s
             GROUP BY 1, 2
+        ),
+        refunded AS (
+            SELECT {source} AS source_id, SUM(r.amount_fen) AS fen
+            FROM {refund} r
+            JOIN {payment} pay ON pay.id = r.payment_id
+            JOIN {order} o ON o.id = pay.order_id {mapping}
+            WHERE r.status = '{RefundStatus.SUCCEEDED.value}' AND o.paid_at >= %(start)s AND o.paid_at < %(end)s
+            GROUP BY 1
         )
-        SELECT source_id, SUM(orders), COUNT(*), SUM(revenue_fen) FROM per_buyer GROUP BY source_id
+        SELECT sources.source_id, sources.orders, sources.buyers, sources.paid_fen - COALESCE(refunded.fen, 0)
+        FROM (
+            SELECT source_id, SUM(orders) AS orders, COUNT(*) AS buyers, SUM(paid_fen) AS paid_fen
+            FROM per_buyer GROUP BY source_id
+        ) sources
+        LEFT JOIN refunded ON refunded.source_id = sources.source_id
         UNION ALL
-        SELECT NULL, SUM(orders), COUNT(*), SUM(revenue_fen) FROM (
-            SELECT customer_id, SUM(orders) AS orders, SUM(revenue_fen) AS revenue_fen
-            FROM per_buyer GROUP BY customer_id
+        SELECT NULL, SUM(orders), COUNT(*), SUM(paid_fen) - (SELECT COALESCE(SUM(fen), 0) FROM refunded)
+        FROM (
+            SELECT customer_id, SUM(orders) AS orders, SUM(paid_fen) AS paid_fen FROM per_buyer GROUP BY customer_id
         ) buyers
     """
 
 
 def _orders_by_source(*, grouping: RevenueGrouping, start: datetime, end: datetime) -> list[tuple]:
     ops = connection.ops
-    with connection.cursor() as cursor:
-        cursor.execute(
-            orders_by_source_sql(grouping),
-            [ops.adapt_datetimefield_value(start), ops.adapt_datetimefield_value(end)],
-        )
+    bounds = {"start": ops.adapt_datetimefield_value(start), "end": ops.adapt_datetimefield_value(end)}
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Per (source, buyer) pairs are as many as the orders at worst: hashed in memory, not sorted on disk.
+            cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
+        cursor.execute(orders_by_source_sql(grouping), bounds)
         return [
             (source_id, int(orders or 0), int(buyers or 0), int(revenue or 0))
             for source_id, orders, buyers, revenue in cursor.fetchall()
@@ -304,26 +313,31 @@ def _visitor_source(grouping: RevenueGrouping, campaign_id: int | None, scene: i
 def _readers(*, first_day: date, last_day: date) -> tuple[dict[int, int], dict[int, int]]:
     """WeChat's daily readers in the range, summed per push and per article: one query.
 
-    A statistics row names the send (msg_data_id, which our batch stored) and the article's place in it.
+    A statistics row names the send (msg_data_id, which our batch stored) and the article's place in it;
+    rows of sends that are not ours (WeChat's console) match no batch and are left out.
     """
-    batch = PushBatch.objects.filter(push__account_id=OuterRef("account_id"), msg_data_id=OuterRef("msg_data_id"))
-    place = PushArticle.objects.filter(push_id=OuterRef("push_id"), position=OuterRef("article_index"))
-    rows = (
-        ArticleDailyStatistics.objects.filter(day__gte=first_day, day__lte=last_day, article_index__isnull=False)
-        .exclude(msg_data_id="")
-        .annotate(push_id=Subquery(batch.values("push_id")[:1], output_field=IntegerField()))
-        .annotate(article_id=Subquery(place.values("article_id")[:1], output_field=IntegerField()))
-        .filter(push_id__isnull=False)
-        .values_list("push_id", "article_id")
-        .annotate(readers=Sum("int_page_read_user"))
-        .order_by()
-    )
+    statistics, batch = ArticleDailyStatistics._meta.db_table, PushBatch._meta.db_table
+    push, push_article = Push._meta.db_table, PushArticle._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT b.push_id, pa.article_id, SUM(s.int_page_read_user)
+            FROM {statistics} s
+            JOIN {batch} b ON b.msg_data_id = s.msg_data_id
+            JOIN {push} p ON p.id = b.push_id AND p.account_id = s.account_id
+            LEFT JOIN {push_article} pa ON pa.push_id = b.push_id AND pa.position = s.article_index
+            WHERE s.day >= %s AND s.day <= %s AND s.msg_data_id <> '' AND s.article_index IS NOT NULL
+            GROUP BY b.push_id, pa.article_id
+            """,
+            [first_day, last_day],
+        )
+        rows = cursor.fetchall()
     by_push: dict[int, int] = defaultdict(int)
     by_article: dict[int, int] = defaultdict(int)
     for push_id, article_id, readers in rows:
-        by_push[push_id] += readers
+        by_push[push_id] += int(readers)
         if article_id is not None:
-            by_article[article_id] += readers
+            by_article[article_id] += int(readers)
     return dict(by_push), dict(by_article)
 
 

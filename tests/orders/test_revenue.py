@@ -315,7 +315,7 @@ def test_the_query_count_does_not_grow_with_orders_or_sources(funnel, grouping, 
             paid_order(50, code=article.campaign.code, scene=1058)
 
     more(2)
-    with django_assert_max_num_queries(7) as few:
+    with django_assert_max_num_queries(10) as few:
         _report(grouping)
     more(8)
     with django_assert_max_num_queries(len(few.captured_queries)):
