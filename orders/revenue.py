@@ -52,23 +52,23 @@ OTHER_SOURCE = -2
 # PostgreSQL's memory for the report's aggregation, for its transaction only (docs/benchmarks.md, bench/attribution.py).
 REPORT_WORK_MEM = "64MB"
 
-# Launch scenes (场景值) staff meet most; any other shows as its number.
+# Launch scenes (场景值, WeChat's 场景值列表) staff meet most; any other shows as its number.
 SCENE_NAMES = {
-    1001: _("chat list's drop-down"),
-    1007: _("shared to a single chat"),
-    1008: _("shared to a group chat"),
+    1001: _("Discover's Mini Programs entry"),
+    1007: _("card in a single chat"),
+    1008: _("card in a group chat"),
     1011: _("QR code scanned"),
     1035: _("Official Account's menu"),
     1037: _("another Mini Program"),
     1043: _("Official Account's template message"),
     1047: _("Mini Program code scanned"),
-    1048: _("Mini Program code from a photo"),
-    1049: _("Mini Program code long-pressed"),
+    1048: _("Mini Program code long-pressed"),
+    1049: _("Mini Program code from the photo album"),
     1058: _("Official Account article"),
-    1074: _("Official Account session"),
-    1082: _("Official Account article's card"),
-    1089: _("chat list's recently used"),
-    1154: _("Moments"),
+    1074: _("card in an Official Account session"),
+    1082: _("link in an Official Account session"),
+    1089: _("chat list's drop-down, recently used"),
+    1154: _("Moments, single-page mode"),
 }
 
 
