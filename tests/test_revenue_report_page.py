@@ -69,7 +69,13 @@ def test_someone_not_logged_in_is_sent_to_the_login_page(client):
 
 @pytest.mark.parametrize(
     "query",
-    ["?from=2026-13-01", "?from=yesterday&to=2026-11-30", "?to=2026-02-30", "?from=2026-11-01&to=2026-11", "?by=poster"],
+    [
+        "?from=2026-13-01",
+        "?from=yesterday&to=2026-11-30",
+        "?to=2026-02-30",
+        "?from=2026-11-01&to=2026-11",
+        "?by=poster",
+    ],
 )
 def test_bad_dates_or_grouping_are_a_form_error_never_a_server_error(client, query):
     client.force_login(_staff("Marketing"))

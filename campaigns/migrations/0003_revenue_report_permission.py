@@ -4,14 +4,18 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0002_marketing_manages_campaigns_and_codes'),
+        ("campaigns", "0002_marketing_manages_campaigns_and_codes"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='campaign',
-            options={'ordering': ['-created_at', '-id'], 'permissions': [('view_revenue_campaign', 'Can view revenue by source')], 'verbose_name': 'campaign', 'verbose_name_plural': 'campaigns'},
+            name="campaign",
+            options={
+                "ordering": ["-created_at", "-id"],
+                "permissions": [("view_revenue_campaign", "Can view revenue by source")],
+                "verbose_name": "campaign",
+                "verbose_name_plural": "campaigns",
+            },
         ),
     ]

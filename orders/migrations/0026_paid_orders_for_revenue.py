@@ -4,16 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0004_marketing_and_operations_read_revenue'),
-        ('customers', '0008_customer_first_campaign'),
-        ('orders', '0025_order_source_page_and_campaign'),
+        ("campaigns", "0004_marketing_and_operations_read_revenue"),
+        ("customers", "0008_customer_first_campaign"),
+        ("orders", "0025_order_source_page_and_campaign"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(condition=models.Q(('paid_at__isnull', False)), fields=['paid_at'], include=('campaign', 'customer', 'total_fen', 'source_scene'), name='orders_order_paid_for_revenue'),
+            model_name="order",
+            index=models.Index(
+                condition=models.Q(("paid_at__isnull", False)),
+                fields=["paid_at"],
+                include=("campaign", "customer", "total_fen", "source_scene"),
+                name="orders_order_paid_for_revenue",
+            ),
         ),
     ]

@@ -198,7 +198,10 @@ def test_a_partial_refund_lowers_the_revenue_by_exactly_its_amount(funnel):
     after = {grouping: _rows(_report(grouping)) for grouping in RevenueGrouping}
     for key in (f"push:{push.pk}", "total"):
         assert before["push"][key].revenue_fen - after["push"][key].revenue_fen == 1234
-    assert before["article"][f"article:{first.pk}"].revenue_fen - after["article"][f"article:{first.pk}"].revenue_fen == 1234
+    assert (
+        before["article"][f"article:{first.pk}"].revenue_fen - after["article"][f"article:{first.pk}"].revenue_fen
+        == 1234
+    )
     campaign_key = f"campaign:{first.campaign.code}"
     assert before["campaign"][campaign_key].revenue_fen - after["campaign"][campaign_key].revenue_fen == 1234
     assert after["campaign"][campaign_key].orders == 2  # a partly refunded order is still an order
