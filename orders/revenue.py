@@ -22,10 +22,9 @@ are no push's or article's (a poster, the menu, an article never sent) are the `
 grouping's rows, other and unknown add up to the total, whose buyers are counted once across rows.
 
 A fixed number of queries whatever the number of orders and sources. Orders are summed in one SQL
-statement: per (source, buyer) first, then per source, so buyers are counted by grouping integer
-pairs rather than by COUNT(DISTINCT ...), whose sort spilled to disk at a million orders; refunds
-(few) are summed per source apart, so the pass over the orders joins nothing
-(docs/benchmarks.md, bench/attribution.py).
+statement, every grouping key an integer: sums per source, and buyers as the distinct (source, buyer)
+pairs hashed and counted per source, rather than COUNT(DISTINCT ...), whose sort spilled to disk at
+a million orders (docs/benchmarks.md, bench/attribution.py).
 """
 
 from collections import defaultdict
@@ -140,8 +139,16 @@ def revenue_by_source(*, grouping: str, first_day: date, last_day: date) -> Reve
     total = _Figures()
 
     for source_id, orders, buyers, revenue_fen in _orders_by_source(grouping=grouping, start=start, end=end):
-        target = total if source_id is None else figures[source_id]
-        target.orders, target.buyers, target.revenue_fen = orders, buyers, revenue_fen
+        if source_id is None:  # the row of the range's distinct buyers
+            total.buyers = buyers
+            continue
+        figures[source_id].orders, figures[source_id].buyers, figures[source_id].revenue_fen = (
+            orders,
+            buyers,
+            revenue_fen,
+        )
+        total.orders += orders
+        total.revenue_fen += revenue_fen
 
     visitors = _visitors(grouping=grouping, start=start, end=end)
     readers_by_push, readers_by_article = _readers(first_day=first_day, last_day=last_day)
@@ -227,7 +234,7 @@ def _campaign_sources_sql(grouping: RevenueGrouping) -> str:
 
 
 def orders_by_source_sql(grouping: str) -> str:
-    """The statement summing orders paid in [%s, %s) per source id, then all of them as the row whose id is NULL.
+    """The statement summing orders paid in [start, end) per source id, then the range's buyers (source id NULL).
 
     Public so the bench (bench/attribution.py) can EXPLAIN what the report runs.
     """
@@ -241,33 +248,33 @@ def orders_by_source_sql(grouping: str) -> str:
     else:
         mapping = f"LEFT JOIN ({_campaign_sources_sql(grouping)}) m ON m.campaign_id = o.campaign_id"
         source = f"CASE WHEN o.campaign_id IS NULL THEN {UNKNOWN_SOURCE} ELSE COALESCE(m.source_id, {OTHER_SOURCE}) END"
-    # Refunds are few: summed per source on their own, so the million orders' pass joins nothing.
+    in_range = "o.paid_at >= %(start)s AND o.paid_at < %(end)s"
+    # Three passes over the range's orders, none of them a sort: sums per source (with the few refunded
+    # orders' refunds hashed beside them), the distinct (source, buyer) pairs counted per source, and the
+    # distinct buyers of the whole range. Each keeps only what it needs in its hash table.
     return f"""
-        WITH per_buyer AS (
-            SELECT {source} AS source_id, o.customer_id, COUNT(*) AS orders, SUM(o.total_fen) AS paid_fen
-            FROM {order} o {mapping}
-            WHERE o.paid_at >= %(start)s AND o.paid_at < %(end)s
-            GROUP BY 1, 2
-        ),
-        refunded AS (
-            SELECT {source} AS source_id, SUM(r.amount_fen) AS fen
-            FROM {refund} r
-            JOIN {payment} pay ON pay.id = r.payment_id
-            JOIN {order} o ON o.id = pay.order_id {mapping}
-            WHERE r.status = '{RefundStatus.SUCCEEDED.value}' AND o.paid_at >= %(start)s AND o.paid_at < %(end)s
-            GROUP BY 1
+        WITH refunded AS (
+            SELECT pay.order_id, SUM(r.amount_fen) AS fen
+            FROM {refund} r JOIN {payment} pay ON pay.id = r.payment_id
+            WHERE r.status = '{RefundStatus.SUCCEEDED.value}'
+            GROUP BY pay.order_id
         )
-        SELECT sources.source_id, sources.orders, sources.buyers, sources.paid_fen - COALESCE(refunded.fen, 0)
+        SELECT sources.source_id, sources.orders, pairs.buyers, sources.revenue_fen
         FROM (
-            SELECT source_id, SUM(orders) AS orders, COUNT(*) AS buyers, SUM(paid_fen) AS paid_fen
-            FROM per_buyer GROUP BY source_id
+            SELECT {source} AS source_id, COUNT(*) AS orders,
+                   SUM(o.total_fen - COALESCE(refunded.fen, 0)) AS revenue_fen
+            FROM {order} o LEFT JOIN refunded ON refunded.order_id = o.id {mapping}
+            WHERE {in_range}
+            GROUP BY 1
         ) sources
-        LEFT JOIN refunded ON refunded.source_id = sources.source_id
+        JOIN (
+            SELECT source_id, COUNT(*) AS buyers FROM (
+                SELECT DISTINCT {source} AS source_id, o.customer_id FROM {order} o {mapping} WHERE {in_range}
+            ) distinct_pairs
+            GROUP BY source_id
+        ) pairs ON pairs.source_id = sources.source_id
         UNION ALL
-        SELECT NULL, SUM(orders), COUNT(*), SUM(paid_fen) - (SELECT COALESCE(SUM(fen), 0) FROM refunded)
-        FROM (
-            SELECT customer_id, SUM(orders) AS orders, SUM(paid_fen) AS paid_fen FROM per_buyer GROUP BY customer_id
-        ) buyers
+        SELECT NULL, NULL, COUNT(*), NULL FROM (SELECT DISTINCT o.customer_id FROM {order} o WHERE {in_range}) buyers
     """
 
 
@@ -280,7 +287,7 @@ def _orders_by_source(*, grouping: RevenueGrouping, start: datetime, end: dateti
             cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
         cursor.execute(orders_by_source_sql(grouping), bounds)
         return [
-            (source_id, int(orders or 0), int(buyers or 0), int(revenue or 0))
+            (None if source_id is None else int(source_id), int(orders or 0), int(buyers or 0), int(revenue or 0))
             for source_id, orders, buyers, revenue in cursor.fetchall()
         ]
 
