@@ -18,6 +18,16 @@ from wechat.linked_mini_programs import article_mini_program
 from wechat.merchants import mini_program_default
 from wechat.miniprogram_codes import WIDTH_DEFAULT, WIDTH_MAX, WIDTH_MIN
 
+
+def _take_fields(admin_object, saved) -> None:
+    """The admin's unsaved object becomes the row a service saved: its message and history name what was made.
+
+    The add forms skip _post_clean, so the admin's object has none of the form's values (the service saves them).
+    """
+    for field in saved._meta.concrete_fields:
+        setattr(admin_object, field.attname, getattr(saved, field.attname))
+
+
 # Pushes and articles get theirs automatically; staff start the others.
 STAFF_CHANNELS = [
     (value, label)
@@ -92,7 +102,7 @@ class CampaignAdmin(ModelAdmin):
             code=form.cleaned_data["code"],
             staff_user=request.user,
         )
-        obj.pk, obj.code, obj.created_at = created.pk, created.code, created.created_at
+        _take_fields(obj, created)
 
 
 class MiniProgramCodeAddForm(forms.ModelForm):
@@ -197,7 +207,7 @@ class MiniProgramCodeAdmin(ModelAdmin):
             width=form.cleaned_data["width"],
             staff_user=request.user,
         )
-        obj.pk = created.pk
+        _take_fields(obj, created)
 
     @admin.display(description=_("Code"))
     def thumbnail(self, code: MiniProgramCode) -> str:

@@ -62,6 +62,8 @@ class Campaign(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("campaign")
         verbose_name_plural = _("campaigns")
+        # The revenue report (/admin/revenue/, orders/revenue.py) sums orders, refunds and visitors by campaign.
+        permissions = [("view_revenue_campaign", "Can view revenue by source")]
         constraints = [
             models.CheckConstraint(condition=~models.Q(code=""), name="campaigns_campaign_code_not_blank"),
         ]

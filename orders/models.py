@@ -176,6 +176,14 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="orders_order_customer_recent"),
             models.Index(fields=["phone"], name="orders_order_phone"),
+            # The revenue report's range of paid orders (orders/revenue.py), read from the index alone: written
+            # when an order is paid, an update that already changes indexed columns (status).
+            models.Index(
+                fields=["paid_at"],
+                include=["campaign", "customer", "total_fen", "source_scene"],
+                condition=Q(paid_at__isnull=False),
+                name="orders_order_paid_for_revenue",
+            ),
             # Orders per campaign (and a campaign's SET NULL on delete), written only by orders that have one.
             models.Index(fields=["campaign"], condition=Q(campaign__isnull=False), name="orders_order_by_campaign"),
             # The expiry task's claim: unpaid orders by deadline.

@@ -5,6 +5,7 @@ Which page a user sees follows the permissions their group grants, so a superuse
 """
 
 import json
+from datetime import timedelta
 
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +15,12 @@ from django.utils.translation import gettext
 from articles import home_selectors as marketing
 from config.money import format_fen, yuan_from_fen
 from orders import home_selectors as operations
+from orders.revenue import BEIJING, RevenueGrouping, revenue_by_source
+
+# The Marketing home page's sources earning most, over the report's default range (staff_home/revenue.py).
+TOP_SOURCES = 5
+TOP_SOURCES_DAYS = 30
+REVENUE_PERMISSION = "campaigns.view_revenue_campaign"
 
 # Chart colours: WeChat's green for what arrived, grey for what WeChat held back, red for errors.
 GREEN, GREY, RED, BLUE = "#07c160", "#9ca3af", "#ef4444", "#3b82f6"
@@ -31,8 +38,12 @@ def staff_home_context(request, context: dict) -> dict:
     now = timezone.now()
     if sees_marketing_home(request.user):
         context["marketing_home"] = _marketing_home(at=now)
+        if request.user.has_perm(REVENUE_PERMISSION):
+            context["marketing_home"]["top_sources"] = _top_sources(at=now)
     if sees_operations_home(request.user):
         context["operations_home"] = _operations_home(at=now)
+        if request.user.has_perm(REVENUE_PERMISSION):
+            context["operations_home"]["revenue_url"] = reverse("admin:revenue_report")
     return context
 
 
@@ -87,6 +98,21 @@ def _marketing_home(*, at) -> dict:
         ),
         "pushes_url": reverse("admin:articles_push_changelist"),
         "calendar_url": reverse("admin:articles_push_calendar"),
+    }
+
+
+def _top_sources(*, at) -> dict:
+    """The campaigns that earned most over the last 30 Beijing days, with a link to the whole report."""
+    last_day = at.astimezone(BEIJING).date()
+    first_day = last_day - timedelta(days=TOP_SOURCES_DAYS - 1)
+    report = revenue_by_source(grouping=RevenueGrouping.CAMPAIGN, first_day=first_day, last_day=last_day)
+    rows = [row for row in report.sources if row.orders][:TOP_SOURCES]
+    return {
+        "rows": [{"row": row, "revenue": format_fen(row.revenue_fen)} for row in rows],
+        "unknown": report.unknown,
+        "unknown_revenue": format_fen(report.unknown.revenue_fen),
+        "total_revenue": format_fen(report.total.revenue_fen),
+        "report_url": f"{reverse('admin:revenue_report')}?from={first_day.isoformat()}&to={last_day.isoformat()}",
     }
 
 

@@ -67,3 +67,13 @@ def test_the_reconcile_bench_finds_every_planted_discrepancy_and_prints_its_rati
     assert "reconciliation / csv.reader: " in output and "(aim: within 5x)" in output
     assert "reconciliation peak memory: " in output
     assert "discrepancies found: 50 of 50 planted, every round" in output
+
+
+@pytest.mark.timeout(BENCH_TIMEOUT_SECONDS + 60)
+def test_the_attribution_bench_checks_the_reports_totals_and_prints_its_ratios():
+    output = _bench_run("attribution.py")
+
+    for grouping in ("campaign", "push", "scene"):
+        assert f"report by {grouping} / SUM GROUP BY: " in output and "(aim: within 3x)" in output
+    assert "report totals agree with the orders: 20,000 orders, 4,000 buyers, every round" in output
+    assert "round 3/3: " in output

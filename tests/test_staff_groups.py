@@ -59,6 +59,8 @@ SUBSCRIBE_MESSAGES_OPERATIONS = {
 }
 # Operations reads the campaigns Marketing starts and their Mini Program codes (campaigns' grants migration).
 CAMPAIGNS_VIEW = {"campaigns.view_campaign", "campaigns.view_miniprogramcode"}
+# Both read the revenue report (campaigns' revenue grants migration).
+REVENUE_VIEW = {"campaigns.view_revenue_campaign"}
 OPERATIONS_LATER = (
     CUSTOMERS_OPERATIONS
     | STOCK_ADJUSTMENTS
@@ -66,6 +68,7 @@ OPERATIONS_LATER = (
     | PAYMENT_ACCOUNTS_VIEW
     | SUBSCRIBE_MESSAGES_OPERATIONS
     | CAMPAIGNS_VIEW
+    | REVENUE_VIEW
 )
 OPERATIONS_EVERYTHING = CATALOG_EVERYTHING | {"articles.view_article"} | OPERATIONS_LATER
 ARTICLE_EVERYTHING = {f"articles.{action}_article" for action in ["add", "change", "delete", "view"]}
@@ -89,6 +92,7 @@ MARKETING_LATER = {
     "campaigns.view_campaign",
     "campaigns.add_miniprogramcode",
     "campaigns.view_miniprogramcode",
+    "campaigns.view_revenue_campaign",
     "articles.view_articledailystatistics",
     "articles.view_articletotalstatistics",
     "articles.view_followersourcedailystatistics",

@@ -3,8 +3,10 @@
 import io
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from django.utils.html import strip_tags
 from PIL import Image
 
 from campaigns.code_services import mini_program_code_generate
@@ -51,6 +53,27 @@ def test_marketing_starts_a_poster_campaign_and_gets_a_code(client, marketer):
     assert response.status_code == 302
     campaign = Campaign.objects.get()
     assert campaign.code == f"c{campaign.pk}" and campaign.created_by == marketer
+
+
+def test_what_marketing_adds_is_named_in_the_message_and_the_history(client, marketer, sandbox):
+    added = client.post(
+        reverse("admin:campaigns_campaign_add"),
+        {"name": "Autumn poster", "channel": "poster", "code": "poster-autumn"},
+        follow=True,
+    )
+    campaign = Campaign.objects.get()
+    drawn = client.post(reverse("admin:campaigns_miniprogramcode_add"), _code_form(campaign), follow=True)
+
+    assert [strip_tags(message) for message in added.context["messages"]] == [
+        "The campaign “Autumn poster (poster-autumn)” was added successfully."
+    ]
+    assert [strip_tags(message) for message in drawn.context["messages"]] == [
+        "The Mini Program code “pages/index/index?scene=c=poster-autumn” was added successfully."
+    ]
+    assert list(LogEntry.objects.order_by("pk").values_list("object_repr", flat=True)) == [
+        "Autumn poster (poster-autumn)",
+        "pages/index/index?scene=c=poster-autumn",
+    ]
 
 
 def test_a_code_wechat_would_refuse_is_a_form_error(client, marketer):
