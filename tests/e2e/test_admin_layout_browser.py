@@ -1,7 +1,7 @@
 """No admin page scrolls sideways at the laptop sizes staff use, and the push list's buttons stay clickable.
 
 A superuser visits every changelist the admin registers, the first row's page of each, and our own
-pages (push calendar, schedule, preview, stock adjust, ship, refund, reconcile), at 1280×800 and
+pages (push calendar, schedule, preview, stock adjust, ship, refund, reconcile, revenue report), at 1280×800 and
 1440×900, with rows whose long texts would push a table wider than the page; and no page loads
 anything from another host.
 """
@@ -96,6 +96,8 @@ def _pages(rows) -> list[str]:
         reverse("admin:orders_order_ship", args=[rows["order"].pk]),
         reverse("admin:orders_order_refund", args=[rows["order"].pk]),
         reverse("admin:orders_reconciliationrun_reconcile"),
+        reverse("admin:revenue_report"),
+        reverse("admin:revenue_report") + "?by=push",
     ]
 
 
