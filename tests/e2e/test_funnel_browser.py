@@ -10,7 +10,6 @@ downloaded PNG and a second buyer comes from it (scene 1047). Last, the revenue 
 its push, article, campaign and scene, and Operations' partial refund taking exactly its amount off.
 """
 
-import importlib.util
 import io
 import time
 import uuid
@@ -46,20 +45,6 @@ REFUND_FEN = 3000
 MINI_PROGRAM_BUTTON = ".prose-menubar [title='Mini Program card or link']"
 # WeChat answers the payment notification's acknowledgement with this, and so do we.
 PAY_SUCCESS = "<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>"
-
-
-@pytest.fixture(autouse=True)
-def _patient_assertions():
-    """Assertions on the page wait up to 30 s: two cores are shared with a Celery worker, the sandbox and other
-    runs. Put back afterwards, as the setting is Playwright's, not ours."""
-    if importlib.util.find_spec("playwright") is None:
-        yield  # the browser fixture skips (or fails under CI) and says why
-        return
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=30_000)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 def _wait_until(condition, what: str, *, seconds: float, step=None):
