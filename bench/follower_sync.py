@@ -18,7 +18,9 @@ fresh process into an emptied follower table:
   (PUT /sandbox/latency), as calls over the internet to WeChat take.
 It prints medians (min–max) of followers/s, seconds and each process's peak resident set (VmHWM
 of the whole process: Python, Django, psycopg and their buffers), the sync's rate over COPY's (aim:
-≥ 0.3) and its peak memory at the largest size over the smallest (aim: flat, about 1).
+≥ 0.3) and its peak memory at the largest size over the smallest (aim: flat, about 1); and where
+each run's time went: the CPU seconds of the measured process, of the sandbox's process and of
+the PostgreSQL backend serving the run (from /proc), so the sandbox's share is seen apart from ours.
 """
 
 import argparse
@@ -65,6 +67,12 @@ def _appid(size: int) -> str:
     return f"wxfb{size:014d}"
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far (/proc/PID/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _peak_rss_bytes() -> int:
     """This process's peak resident set (VmHWM), in bytes."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -88,20 +96,32 @@ def _side_sync(arguments) -> dict:
     from articles.services.followers import followers_sync
     from wechat.models import OfficialAccount
 
+    from django.db import connection
+
     account = OfficialAccount.objects.get(appid=arguments.appid)
+    backend = connection.connection.info.backend_pid
+    cpu_before, backend_before = _cpu_seconds(os.getpid()), _cpu_seconds(backend)
     started = time.perf_counter()
     result = followers_sync(account=account)
     seconds = time.perf_counter() - started
     if result.skipped:
         sys.exit("the sync was skipped: another run held the account")
-    return {"seconds": seconds, "rows": result.followers, "peak_rss": _peak_rss_bytes()}
+    return {
+        "seconds": seconds,
+        "rows": result.followers,
+        "peak_rss": _peak_rss_bytes(),
+        "cpu": _cpu_seconds(os.getpid()) - cpu_before,
+        "cpu_database": _cpu_seconds(backend) - backend_before,
+    }
 
 
 def _side_copy(arguments) -> dict:
     import psycopg
 
+    cpu_before = _cpu_seconds(os.getpid())
     started = time.perf_counter()
     with psycopg.connect(os.environ["DATABASE_URL"]) as connection, connection.cursor() as cursor:
+        backend_before = _cpu_seconds(connection.info.backend_pid)
         with (
             arguments.rows_file.open("rb") as rows,
             cursor.copy(f"COPY articles_follower ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy,
@@ -109,7 +129,14 @@ def _side_copy(arguments) -> dict:
             while block := rows.read(COPY_BLOCK_BYTES):
                 copy.write(block)
         written = cursor.rowcount
-    return {"seconds": time.perf_counter() - started, "rows": written, "peak_rss": _peak_rss_bytes()}
+        cpu_database = _cpu_seconds(connection.info.backend_pid) - backend_before
+    return {
+        "seconds": time.perf_counter() - started,
+        "rows": written,
+        "peak_rss": _peak_rss_bytes(),
+        "cpu": _cpu_seconds(os.getpid()) - cpu_before,
+        "cpu_database": cpu_database,
+    }
 
 
 def _side_run(side: str, environment: dict, *extra: str) -> dict:
@@ -255,7 +282,10 @@ def main() -> None:
                 _followers_empty()
                 control.set_latency(latency)
                 try:
-                    return _side_run(side, environment, *extra)
+                    sandbox_before = _cpu_seconds(sandbox.pid)
+                    answer = _side_run(side, environment, *extra)
+                    # The sandbox serves nothing else meanwhile: what it used, it used for this run.
+                    return {**answer, "cpu_sandbox": _cpu_seconds(sandbox.pid) - sandbox_before}
                 finally:
                     control.set_latency(0)
 
@@ -286,7 +316,14 @@ def main() -> None:
     for size, by_label in results.items():
         seconds = {label: [side["seconds"] for side in sides] for label, sides in by_label.items()}
         tables[f"{size:,} followers"] = PlainTable(
-            header=["run", "followers/s", "seconds", "peak RSS MB", "rate ratio to COPY"],
+            header=[
+                "run",
+                "followers/s",
+                "seconds",
+                "peak RSS MB",
+                "rate ratio to COPY",
+                "CPU s: ours / sandbox / PostgreSQL",
+            ],
             rows=[
                 [
                     label,
@@ -294,6 +331,10 @@ def main() -> None:
                     Spread.of(seconds[label]).text(2),
                     Spread.of([_mb(side["peak_rss"]) for side in sides]).text(0),
                     "1" if label == COPY else ratio_spread(seconds[COPY], seconds[label]).text(2),
+                    " / ".join(
+                        f"{Spread.of([side[key] for side in sides]).median:.2f}"
+                        for key in ("cpu", "cpu_sandbox", "cpu_database")
+                    ),
                 ]
                 for label, sides in by_label.items()
             ],
@@ -301,7 +342,8 @@ def main() -> None:
         )
     settings_line = (
         "each run a fresh process into an emptied table; peak RSS is the process's VmHWM; "
-        "the sandbox a process of its own"
+        "the sandbox a process of its own; CPU medians from /proc: the measured process, the sandbox's, "
+        "the PostgreSQL backend's"
     )
     print(f"\n{settings_line}")
     for title, table in tables.items():

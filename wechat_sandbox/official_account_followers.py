@@ -18,6 +18,7 @@ and batchget answers subscribe 0 for them ("接收事件推送 / 关注/取消�
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import itertools
 import re
@@ -49,8 +50,13 @@ USER_GET_PAGE = 10_000  # 获取用户列表: "一次拉取调用最多拉取100
 BATCHGET_MAX = 100  # 批量获取用户基本信息: "最多支持一次拉取100条"
 
 
+@functools.lru_cache(maxsize=1024)  # asked twice per openid a batchget names: 200 hashes a call otherwise
 def _prefix(appid: str) -> str:
     return "o" + hashlib.sha256(appid.encode()).hexdigest()[:9]
+
+
+def _run_start(run: Run) -> int:
+    return run.start
 
 
 @dataclass
@@ -91,7 +97,7 @@ class AccountFollowers:
         return index if index < self.generated else None
 
     def _run_of(self, index: int) -> Run:
-        return self.runs[bisect.bisect_right([run.start for run in self.runs], index) - 1]
+        return self.runs[bisect.bisect_right(self.runs, index, key=_run_start) - 1]
 
     def tags_of(self, openid: str) -> list[int] | None:
         """The follower's tag ids, or None if `openid` does not follow the account."""
@@ -129,12 +135,19 @@ class AccountFollowers:
 
     def info(self, openid: str) -> dict:
         """批量获取用户基本信息: what WeChat tells of one openid (subscribe 0 for someone who does not follow)."""
-        tag_ids = self.tags_of(openid)
-        if tag_ids is None:
+        if openid in self.unsubscribed:
             return {"subscribe": 0, "openid": openid}
         subscribed_at = self.subscribed_at.get(openid)
-        if subscribed_at is None:
-            subscribed_at = self._run_of(self._generated_index(openid)).added_at
+        if openid in self.by_openid:
+            tag_ids = self.by_openid[openid]
+        elif (index := self._generated_index(openid)) is not None:
+            # Found once: tags_of() and the run's added_at would each look the openid up again.
+            run = self._run_of(index)
+            tag_ids = self.retagged.get(openid, run.tag_ids)
+            if subscribed_at is None:
+                subscribed_at = run.added_at
+        else:
+            return {"subscribe": 0, "openid": openid}
         return {
             "subscribe": 1,
             "openid": openid,
