@@ -21,6 +21,7 @@ import bisect
 import functools
 import hashlib
 import itertools
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -53,6 +54,10 @@ BATCHGET_MAX = 100  # 批量获取用户基本信息: "最多支持一次拉取1
 @functools.lru_cache(maxsize=1024)  # asked twice per openid a batchget names: 200 hashes a call otherwise
 def _prefix(appid: str) -> str:
     return "o" + hashlib.sha256(appid.encode()).hexdigest()[:9]
+
+
+# Where a run's batchget answer takes each follower's openid (infos_json); never an openid (no "@").
+_OPENID_SLOT = "@openid@"
 
 
 def _run_start(run: Run) -> int:
@@ -160,6 +165,35 @@ class AccountFollowers:
             "qr_scene": 0,
             "qr_scene_str": "",
         }
+
+    def infos_json(self, openids: list[str]) -> list[str]:
+        """json.dumps(self.info(openid), ensure_ascii=False) of each, without a dict per follower.
+
+        A generated follower whose tags and subscribe time are still their run's gets the run's
+        answer with their openid in it (generated openids are letters and digits: nothing to
+        escape); anyone else goes through info(). Same bytes, a tenth of the time: a 200,000-follower
+        sync asks 2,000 batchget calls of 100.
+        """
+        answers, templates = [], {}
+        for openid in openids:
+            index = self._generated_index(openid)
+            if (
+                index is None
+                or openid in self.unsubscribed
+                or openid in self.by_openid
+                or openid in self.retagged
+                or openid in self.subscribed_at
+            ):
+                answers.append(json.dumps(self.info(openid), ensure_ascii=False))
+                continue
+            run = self._run_of(index)
+            if run.start not in templates:
+                templates[run.start] = json.dumps(
+                    {**self.info(openid), "openid": _OPENID_SLOT}, ensure_ascii=False
+                ).split(f'"{_OPENID_SLOT}"')
+            before, after = templates[run.start]
+            answers.append(f'{before}"{openid}"{after}')
+        return answers
 
     def page(self, after: str, limit: int) -> list[str]:
         """Followers in a fixed order (generated first, then added by openid), those after `after` ("" from the start).
@@ -376,8 +410,11 @@ def get_followers_info(sandbox: Sandbox, request: Request) -> Response:
     if not 1 <= len(openids) <= BATCHGET_MAX:
         raise WeChatErrcode(40032)
     with sandbox.lock:
-        account = sandbox.part(Followers).of(app.appid)
-        return json_response({"user_info_list": [account.info(openid) for openid in openids]})
+        answers = sandbox.part(Followers).of(app.appid).infos_json(openids)
+    # What json_response({"user_info_list": [...]}) writes, from each follower's answer already in JSON.
+    return Response(
+        '{"user_info_list": [' + ", ".join(answers) + "]}", content_type="application/json; charset=utf-8"
+    )
 
 
 def get_tags(sandbox: Sandbox, request: Request) -> Response:
