@@ -149,6 +149,45 @@ def test_a_second_sync_changes_nothing(sandbox, account):
 
 
 @pytest.mark.django_db
+def test_a_pages_batchget_calls_are_made_as_many_at_once_as_the_setting_allows(sandbox, account, settings):
+    settings.FOLLOWER_SYNC_CONCURRENCY = 4
+    sandbox.add_followers(APPID, count=800)  # one page, 8 batchget calls
+    latency = 0.5  # every WeChat answer waits this long: a call under way is seen by the next one's arrival
+    sandbox.set_latency(latency)
+    try:
+        result = sync(account)
+    finally:
+        sandbox.set_latency(0)
+
+    assert result.followers == 800
+    first_page, *later_pages = sandbox.received("/cgi-bin/user/get")
+    batchgets = sandbox.received("/cgi-bin/user/info/batchget")
+    # Once the first page is known: the next page's user/get and this page's 8 batchget calls, 4 at a time.
+    arrivals = sorted(call["at"] for call in [*later_pages, *batchgets])
+    assert len(arrivals) == 9 and all(at >= first_page["at"] + latency for at in arrivals)
+    assert arrivals[3] - arrivals[0] < latency / 2, "four calls were not under way at once"
+    assert arrivals[4] - arrivals[0] >= latency * 0.9, "a fifth call did not wait for one of the four to end"
+    assert arrivals[7] - arrivals[4] < latency / 2 and arrivals[8] - arrivals[4] >= latency * 0.9
+
+
+@pytest.mark.django_db
+def test_one_concurrent_batchget_failing_past_its_retries_fails_the_run_and_cancels_the_rest(
+    sandbox, account, settings
+):
+    settings.FOLLOWER_SYNC_CONCURRENCY = 2
+    sandbox.add_followers(APPID, count=3_000)  # 30 batchget calls
+    sandbox.add_fault("/cgi-bin/user/info/batchget", errcode=-1, times=100)  # WeChat busy for a while
+
+    with pytest.raises(WeChatTransientError):
+        sync(account)
+
+    assert not Follower.objects.filter(account=account).exists()
+    # The two under way (each tried 3 times), perhaps one more as the first gave up: not all 30 calls.
+    assert len(sandbox.received("/cgi-bin/user/info/batchget")) <= 3 * (len(NO_WAIT) + 1)
+    assert FollowerSyncRun.objects.filter(account=account).first().status == FollowerSyncRun.Status.FAILED
+
+
+@pytest.mark.django_db
 def test_a_busy_wechat_is_retried_and_the_sync_completes(sandbox, account):
     sandbox.add_followers(APPID, count=150)
     sandbox.add_fault("/cgi-bin/user/get", errcode=-1, times=2)
