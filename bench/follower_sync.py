@@ -61,6 +61,7 @@ COPY_COLUMNS = [
 COPY_BLOCK_BYTES = 1024 * 1024
 QUICK_SIZES = [2_000, 8_000]
 SYNC, COPY, SYNC_SLOW = "sync", "COPY (baseline)", "sync, WeChat +{ms} ms a call"
+CPU_KEYS = ("cpu", "cpu_sandbox", "cpu_database")  # the measured process, the sandbox's, PostgreSQL's backend
 
 
 def _appid(size: int) -> str:
@@ -93,10 +94,10 @@ def _side_sync(arguments) -> dict:
     # As in production: DEBUG would keep every query in memory, which is exactly what is measured.
     settings.DEBUG = False
     settings.WECHAT_API_BASE_URL = arguments.sandbox_url
+    from django.db import connection
+
     from articles.services.followers import followers_sync
     from wechat.models import OfficialAccount
-
-    from django.db import connection
 
     account = OfficialAccount.objects.get(appid=arguments.appid)
     backend = connection.connection.info.backend_pid
@@ -331,10 +332,7 @@ def main() -> None:
                     Spread.of(seconds[label]).text(2),
                     Spread.of([_mb(side["peak_rss"]) for side in sides]).text(0),
                     "1" if label == COPY else ratio_spread(seconds[COPY], seconds[label]).text(2),
-                    " / ".join(
-                        f"{Spread.of([side[key] for side in sides]).median:.2f}"
-                        for key in ("cpu", "cpu_sandbox", "cpu_database")
-                    ),
+                    " / ".join(f"{Spread.of([side[key] for side in sides]).median:.2f}" for key in CPU_KEYS),
                 ]
                 for label, sides in by_label.items()
             ],
@@ -365,8 +363,18 @@ def main() -> None:
         f"{large:,}: {flat:.2f}x (aim: flat, about 1)"
     )
     print(memory_line)
+    cpu = {
+        label: {key: Spread.of([side[key] for side in results[large][label]]).median for key in CPU_KEYS}
+        for label in (SYNC, COPY)
+    }
+    cpu_line = (
+        f"where the CPU went at {large:,} followers (medians, s): the sync's process {cpu[SYNC]['cpu']:.2f}, "
+        f"the sandbox {cpu[SYNC]['cpu_sandbox']:.2f}, PostgreSQL {cpu[SYNC]['cpu_database']:.2f} "
+        f"(COPY's PostgreSQL {cpu[COPY]['cpu_database']:.2f})"
+    )
+    print(cpu_line)
     if arguments.record:
-        notes = f"{'; '.join(ratios)}. {memory_line}. {arguments.note}".strip()
+        notes = f"{'; '.join(ratios)}. {memory_line}. {cpu_line[0].upper()}{cpu_line[1:]}. {arguments.note}".strip()
         benchmarks_md_record(bench="follower_sync", tables=tables, settings=settings_line, notes=notes)
 
 

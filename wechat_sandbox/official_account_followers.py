@@ -412,9 +412,7 @@ def get_followers_info(sandbox: Sandbox, request: Request) -> Response:
     with sandbox.lock:
         answers = sandbox.part(Followers).of(app.appid).infos_json(openids)
     # What json_response({"user_info_list": [...]}) writes, from each follower's answer already in JSON.
-    return Response(
-        '{"user_info_list": [' + ", ".join(answers) + "]}", content_type="application/json; charset=utf-8"
-    )
+    return Response('{"user_info_list": [' + ", ".join(answers) + "]}", content_type="application/json; charset=utf-8")
 
 
 def get_tags(sandbox: Sandbox, request: Request) -> Response:

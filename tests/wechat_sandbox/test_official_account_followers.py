@@ -195,4 +195,5 @@ def test_batchget_answers_every_kind_of_follower_as_info_describes_them(account,
         [],
     )
     assert infos[tagged[1]] == {"subscribe": 0, "openid": tagged[1]}
-    assert infos[tagged[2]]["subscribe"] == 1 and infos[tagged[2]]["subscribe_time"] >= infos[tagged[0]]["subscribe_time"]
+    back = infos[tagged[2]]
+    assert back["subscribe"] == 1 and back["subscribe_time"] >= infos[tagged[0]]["subscribe_time"]
