@@ -4,7 +4,11 @@ A page is up to 10,000 followers (user/get's page). Django's bulk_create upsert 
 INSERT with 70,000 parameters, each adapted in Python; COPY streams prebuilt tuples (psycopg
 formats them in C) into a temporary table that lives for the page's transaction only (ON COMMIT
 DROP), and PostgreSQL itself turns WeChat's epoch seconds and tag lists into the row's types.
-Other databases (SQLite in `make test`) keep the ORM's upsert; both write the same rows.
+An account's first sync (no follower rows when the run began: `fresh`) has nothing to update, so
+each page is COPied straight into the table, as a bulk load is; should a row be there after all (a
+subscribe event arrived meanwhile, or WeChat listed someone on two pages), the page's COPY is rolled
+back to its savepoint and the page takes the upsert. Other databases (SQLite in `make test`) keep the
+ORM's upsert; all write the same rows.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from articles.models import Follower
 from wechat.official_account_followers import FollowerInfo
@@ -24,8 +28,12 @@ STAGING_TABLE = "articles_follower_sync_staging"
 NO_TAGS = "[]"
 
 
-def followers_page_write(*, account_id: int, infos: Iterable[FollowerInfo], synced_at: datetime) -> int:
+def followers_page_write(
+    *, account_id: int, infos: Iterable[FollowerInfo], synced_at: datetime, fresh: bool = False
+) -> int:
     """Upsert the subscribed ones, stamped `synced_at`, in one transaction; returns how many.
+
+    `fresh`: the account had no followers when the run began (its first sync), so rows are rarely there.
 
     unsubscribed_at is not overwritten: it keeps when they last left. Someone who left between
     user/get and batchget (subscribe 0) is not stamped, so the run's end marks them.
@@ -34,10 +42,36 @@ def followers_page_write(*, account_id: int, infos: Iterable[FollowerInfo], sync
     if not kept:
         return 0
     if connection.vendor == "postgresql":
-        _write_through_staging(account_id=account_id, infos=kept, synced_at=synced_at)
+        with transaction.atomic():
+            if not (fresh and _copied_into_table(account_id=account_id, infos=kept, synced_at=synced_at)):
+                _write_through_staging(account_id=account_id, infos=kept, synced_at=synced_at)
     else:
         _write_with_orm(account_id=account_id, infos=kept, synced_at=synced_at)
     return len(kept)
+
+
+def _copied_into_table(*, account_id: int, infos: list[FollowerInfo], synced_at: datetime) -> bool:
+    """COPY the rows straight into the table; False (and nothing written) when one of them is there already."""
+    table = connection.ops.quote_name(Follower._meta.db_table)
+    columns = "account_id, openid, nickname, tag_ids, is_subscribed, subscribed_at, synced_at"
+    try:
+        with transaction.atomic(), connection.cursor() as cursor, connection.wrap_database_errors:
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for info in infos:
+                    copy.write_row(
+                        (
+                            account_id,
+                            info.openid,
+                            info.nickname[:NICKNAME_MAX_LENGTH],
+                            "[" + ",".join(map(str, info.tag_ids)) + "]" if info.tag_ids else NO_TAGS,
+                            True,
+                            info.subscribed_at,
+                            synced_at,
+                        )
+                    )
+    except IntegrityError:
+        return False
+    return True
 
 
 def _write_through_staging(*, account_id: int, infos: list[FollowerInfo], synced_at: datetime) -> None:

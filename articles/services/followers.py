@@ -152,15 +152,17 @@ def _sync(*, account: OfficialAccount, retry_delays: Sequence[float]) -> Followe
     started_at = timezone.now()
     client = client_for_official_account(account)
     tags = follower_tags_store(account=account, tags=wechat_call_patiently(lambda: follower_tags(client), retry_delays))
+    # An account's first sync has no rows to update: its pages may be COPied straight in (follower_store).
+    fresh = not Follower.objects.filter(account=account).exists()
     written = 0
     pool = ThreadPoolExecutor(max_workers=settings.FOLLOWER_SYNC_CONCURRENCY, thread_name_prefix="follower-sync")
     try:
         pending: list[Future] = []
         for batches in _page_batches(account=account, pool=pool, retry_delays=retry_delays):
             # This page's batchget calls are under way: write the previous page meanwhile.
-            written += _batches_write(account=account, batches=pending, synced_at=started_at)
+            written += _batches_write(account=account, batches=pending, synced_at=started_at, fresh=fresh)
             pending = batches
-        written += _batches_write(account=account, batches=pending, synced_at=started_at)
+        written += _batches_write(account=account, batches=pending, synced_at=started_at, fresh=fresh)
     finally:
         # After a failure, calls not yet started are dropped; those under way finish (at most the pool's size).
         pool.shutdown(wait=True, cancel_futures=True)
@@ -202,11 +204,11 @@ def _page_batches(
         ]
 
 
-def _batches_write(*, account: OfficialAccount, batches: list[Future], synced_at: datetime) -> int:
+def _batches_write(*, account: OfficialAccount, batches: list[Future], synced_at: datetime, fresh: bool) -> int:
     if not batches:
         return 0
     infos = [info for batch in batches for info in batch.result()]
-    return followers_page_write(account_id=account.pk, infos=infos, synced_at=synced_at)
+    return followers_page_write(account_id=account.pk, infos=infos, synced_at=synced_at, fresh=fresh)
 
 
 def followers_store(*, account: OfficialAccount, infos: list[FollowerInfo], synced_at: datetime) -> int:

@@ -76,6 +76,35 @@ def test_the_staging_table_writes_the_rows_the_orm_writes():
 
 
 @pytest.mark.django_db
+def test_a_first_syncs_page_copied_straight_into_the_table_has_the_rows_the_orm_writes():
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's path")
+    synced_at = datetime.now(UTC)
+    copied, orm = official_account("wxcopied0000000001"), official_account("wxorm0000000000002")
+
+    assert follower_store._copied_into_table(account_id=copied.pk, infos=PAGE[:4], synced_at=synced_at)
+    follower_store._write_with_orm(account_id=orm.pk, infos=PAGE[:4], synced_at=synced_at)
+
+    assert rows(copied) == rows(orm)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fresh", [True, False])
+def test_a_page_meeting_a_follower_an_event_wrote_meanwhile_upserts_them(fresh):
+    account = official_account("wxmeanwhile0000001")
+    joined_at = datetime(2026, 6, 1, tzinfo=UTC)
+    Follower.objects.create(account=account, openid="oTagged00000000000000000002", subscribed_at=joined_at)
+    synced_at = datetime.now(UTC)
+
+    written = follower_store.followers_page_write(account_id=account.pk, infos=PAGE, synced_at=synced_at, fresh=fresh)
+
+    assert written == 4
+    assert Follower.objects.filter(account=account).count() == 4
+    assert Follower.objects.filter(account=account, synced_at=synced_at).count() == 4
+    assert Follower.objects.get(openid="oTagged00000000000000000002").tag_ids == [100, 2, 101]
+
+
+@pytest.mark.django_db
 def test_followers_page_write_keeps_the_subscribed_followers_with_an_openid():
     account = official_account("wxpage000000000001")
 
