@@ -11,7 +11,10 @@ log of the requests it received are not counted as the sync's memory, and it doe
 For each size, alternating over --rounds rounds (the order rotated each round), each run in a
 fresh process into an emptied follower table:
 - sync: the product's own followers_sync() through wechat/'s follower calls over HTTP, paging
-  user/get (10,000 a page), user/info/batchget (100 a call) and tags/get, upserting a page at a time;
+  user/get (10,000 a page), user/info/batchget (100 a call) and tags/get, writing a page at a time:
+  the account's first sync, as the table is empty;
+- sync again, rows there: the same into a table holding every row already (the nightly sync),
+  where each page is upserted;
 - COPY (baseline): PostgreSQL's COPY FROM STDIN of the same rows (the sync's result, dumped with
   COPY TO once beforehand), streamed from a file in 1 MB blocks: no WeChat calls, no Python per row;
 - at the smallest size, also the sync with the sandbox adding --latency-ms to every WeChat call
@@ -61,6 +64,7 @@ COPY_COLUMNS = [
 COPY_BLOCK_BYTES = 1024 * 1024
 QUICK_SIZES = [2_000, 8_000]
 SYNC, COPY, SYNC_SLOW = "sync", "COPY (baseline)", "sync, WeChat +{ms} ms a call"
+SYNC_AGAIN = "sync again, rows there"
 CPU_KEYS = ("cpu", "cpu_sandbox", "cpu_database")  # the measured process, the sandbox's, PostgreSQL's backend
 
 
@@ -206,6 +210,17 @@ def _followers_empty() -> None:
         cursor.execute("TRUNCATE articles_follower CASCADE")
 
 
+def _rows_load(path: Path) -> None:
+    """The followers table filled from a dump, untimed: the rows an earlier sync left."""
+    from django.db import connection
+
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor, path.open("rb") as rows:
+        with cursor.copy(f"COPY articles_follower ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
+            while block := rows.read(COPY_BLOCK_BYTES):
+                copy.write(block)
+
+
 def _rows_dump(path: Path) -> int:
     """The followers table as COPY text, for the baseline; returns its rows."""
     from django.db import connection
@@ -279,8 +294,10 @@ def main() -> None:
             if not first["rows"] == dumped == size:
                 sys.exit(f"expected {size} followers: synced {first['rows']}, dumped {dumped}")
 
-            def run(side: str, *extra: str, latency: float = 0.0) -> dict:
+            def run(side: str, *extra: str, latency: float = 0.0, rows_there: Path | None = None) -> dict:
                 _followers_empty()
+                if rows_there is not None:
+                    _rows_load(rows_there)
                 control.set_latency(latency)
                 try:
                     sandbox_before = _cpu_seconds(sandbox.pid)
@@ -294,6 +311,10 @@ def main() -> None:
                 SYNC: lambda _, sync_arguments=sync_arguments: run("sync", *sync_arguments),
                 COPY: lambda _, rows_file=rows_file: run("copy", "--rows-file", str(rows_file)),
             }
+            # The nightly case: every follower already stored by an earlier run, so each row is updated.
+            runs[SYNC_AGAIN] = lambda _, sync_arguments=sync_arguments, rows_file=rows_file: run(
+                "sync", *sync_arguments, rows_there=rows_file
+            )
             if size == sizes[0] and arguments.latency_ms:
                 runs[slow_label] = lambda _, sync_arguments=sync_arguments: run(
                     "sync", *sync_arguments, latency=arguments.latency_ms / 1000
