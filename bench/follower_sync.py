@@ -360,7 +360,8 @@ def main() -> None:
             rounds=arguments.rounds,
         )
     settings_line = (
-        "each run a fresh process into an emptied table; peak RSS is the process's VmHWM; "
+        "each run a fresh process into an emptied table (sync again: one holding every row); "
+        "peak RSS is the process's VmHWM; "
         "the sandbox a process of its own; CPU medians from /proc: the measured process, the sandbox's, "
         "the PostgreSQL backend's"
     )
