@@ -11,14 +11,19 @@ log of the requests it received are not counted as the sync's memory, and it doe
 For each size, alternating over --rounds rounds (the order rotated each round), each run in a
 fresh process into an emptied follower table:
 - sync: the product's own followers_sync() through wechat/'s follower calls over HTTP, paging
-  user/get (10,000 a page), user/info/batchget (100 a call) and tags/get, upserting a page at a time;
+  user/get (10,000 a page), user/info/batchget (100 a call) and tags/get, writing a page at a time:
+  the account's first sync, as the table is empty;
+- sync again, rows there: the same into a table holding every row already (the nightly sync),
+  where each page is upserted;
 - COPY (baseline): PostgreSQL's COPY FROM STDIN of the same rows (the sync's result, dumped with
   COPY TO once beforehand), streamed from a file in 1 MB blocks: no WeChat calls, no Python per row;
 - at the smallest size, also the sync with the sandbox adding --latency-ms to every WeChat call
   (PUT /sandbox/latency), as calls over the internet to WeChat take.
 It prints medians (min–max) of followers/s, seconds and each process's peak resident set (VmHWM
 of the whole process: Python, Django, psycopg and their buffers), the sync's rate over COPY's (aim:
-≥ 0.3) and its peak memory at the largest size over the smallest (aim: flat, about 1).
+≥ 0.3) and its peak memory at the largest size over the smallest (aim: flat, about 1); and where
+each run's time went: the CPU seconds of the measured process, of the sandbox's process and of
+the PostgreSQL backend serving the run (from /proc), so the sandbox's share is seen apart from ours.
 """
 
 import argparse
@@ -59,10 +64,18 @@ COPY_COLUMNS = [
 COPY_BLOCK_BYTES = 1024 * 1024
 QUICK_SIZES = [2_000, 8_000]
 SYNC, COPY, SYNC_SLOW = "sync", "COPY (baseline)", "sync, WeChat +{ms} ms a call"
+SYNC_AGAIN = "sync again, rows there"
+CPU_KEYS = ("cpu", "cpu_sandbox", "cpu_database")  # the measured process, the sandbox's, PostgreSQL's backend
 
 
 def _appid(size: int) -> str:
     return f"wxfb{size:014d}"
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far (/proc/PID/stat, fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _peak_rss_bytes() -> int:
@@ -85,23 +98,35 @@ def _side_sync(arguments) -> dict:
     # As in production: DEBUG would keep every query in memory, which is exactly what is measured.
     settings.DEBUG = False
     settings.WECHAT_API_BASE_URL = arguments.sandbox_url
+    from django.db import connection
+
     from articles.services.followers import followers_sync
     from wechat.models import OfficialAccount
 
     account = OfficialAccount.objects.get(appid=arguments.appid)
+    backend = connection.connection.info.backend_pid
+    cpu_before, backend_before = _cpu_seconds(os.getpid()), _cpu_seconds(backend)
     started = time.perf_counter()
     result = followers_sync(account=account)
     seconds = time.perf_counter() - started
     if result.skipped:
         sys.exit("the sync was skipped: another run held the account")
-    return {"seconds": seconds, "rows": result.followers, "peak_rss": _peak_rss_bytes()}
+    return {
+        "seconds": seconds,
+        "rows": result.followers,
+        "peak_rss": _peak_rss_bytes(),
+        "cpu": _cpu_seconds(os.getpid()) - cpu_before,
+        "cpu_database": _cpu_seconds(backend) - backend_before,
+    }
 
 
 def _side_copy(arguments) -> dict:
     import psycopg
 
+    cpu_before = _cpu_seconds(os.getpid())
     started = time.perf_counter()
     with psycopg.connect(os.environ["DATABASE_URL"]) as connection, connection.cursor() as cursor:
+        backend_before = _cpu_seconds(connection.info.backend_pid)
         with (
             arguments.rows_file.open("rb") as rows,
             cursor.copy(f"COPY articles_follower ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy,
@@ -109,7 +134,14 @@ def _side_copy(arguments) -> dict:
             while block := rows.read(COPY_BLOCK_BYTES):
                 copy.write(block)
         written = cursor.rowcount
-    return {"seconds": time.perf_counter() - started, "rows": written, "peak_rss": _peak_rss_bytes()}
+        cpu_database = _cpu_seconds(connection.info.backend_pid) - backend_before
+    return {
+        "seconds": time.perf_counter() - started,
+        "rows": written,
+        "peak_rss": _peak_rss_bytes(),
+        "cpu": _cpu_seconds(os.getpid()) - cpu_before,
+        "cpu_database": cpu_database,
+    }
 
 
 def _side_run(side: str, environment: dict, *extra: str) -> dict:
@@ -176,6 +208,17 @@ def _followers_empty() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE articles_follower CASCADE")
+
+
+def _rows_load(path: Path) -> None:
+    """The followers table filled from a dump, untimed: the rows an earlier sync left."""
+    from django.db import connection
+
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor, path.open("rb") as rows:
+        with cursor.copy(f"COPY articles_follower ({', '.join(COPY_COLUMNS)}) FROM STDIN") as copy:
+            while block := rows.read(COPY_BLOCK_BYTES):
+                copy.write(block)
 
 
 def _rows_dump(path: Path) -> int:
@@ -251,11 +294,16 @@ def main() -> None:
             if not first["rows"] == dumped == size:
                 sys.exit(f"expected {size} followers: synced {first['rows']}, dumped {dumped}")
 
-            def run(side: str, *extra: str, latency: float = 0.0) -> dict:
+            def run(side: str, *extra: str, latency: float = 0.0, rows_there: Path | None = None) -> dict:
                 _followers_empty()
+                if rows_there is not None:
+                    _rows_load(rows_there)
                 control.set_latency(latency)
                 try:
-                    return _side_run(side, environment, *extra)
+                    sandbox_before = _cpu_seconds(sandbox.pid)
+                    answer = _side_run(side, environment, *extra)
+                    # The sandbox serves nothing else meanwhile: what it used, it used for this run.
+                    return {**answer, "cpu_sandbox": _cpu_seconds(sandbox.pid) - sandbox_before}
                 finally:
                     control.set_latency(0)
 
@@ -263,6 +311,10 @@ def main() -> None:
                 SYNC: lambda _, sync_arguments=sync_arguments: run("sync", *sync_arguments),
                 COPY: lambda _, rows_file=rows_file: run("copy", "--rows-file", str(rows_file)),
             }
+            # The nightly case: every follower already stored by an earlier run, so each row is updated.
+            runs[SYNC_AGAIN] = lambda _, sync_arguments=sync_arguments, rows_file=rows_file: run(
+                "sync", *sync_arguments, rows_there=rows_file
+            )
             if size == sizes[0] and arguments.latency_ms:
                 runs[slow_label] = lambda _, sync_arguments=sync_arguments: run(
                     "sync", *sync_arguments, latency=arguments.latency_ms / 1000
@@ -286,7 +338,14 @@ def main() -> None:
     for size, by_label in results.items():
         seconds = {label: [side["seconds"] for side in sides] for label, sides in by_label.items()}
         tables[f"{size:,} followers"] = PlainTable(
-            header=["run", "followers/s", "seconds", "peak RSS MB", "rate ratio to COPY"],
+            header=[
+                "run",
+                "followers/s",
+                "seconds",
+                "peak RSS MB",
+                "rate ratio to COPY",
+                "CPU s: ours / sandbox / PostgreSQL",
+            ],
             rows=[
                 [
                     label,
@@ -294,14 +353,17 @@ def main() -> None:
                     Spread.of(seconds[label]).text(2),
                     Spread.of([_mb(side["peak_rss"]) for side in sides]).text(0),
                     "1" if label == COPY else ratio_spread(seconds[COPY], seconds[label]).text(2),
+                    " / ".join(f"{Spread.of([side[key] for side in sides]).median:.2f}" for key in CPU_KEYS),
                 ]
                 for label, sides in by_label.items()
             ],
             rounds=arguments.rounds,
         )
     settings_line = (
-        "each run a fresh process into an emptied table; peak RSS is the process's VmHWM; "
-        "the sandbox a process of its own"
+        "each run a fresh process into an emptied table (sync again: one holding every row); "
+        "peak RSS is the process's VmHWM; "
+        "the sandbox a process of its own; CPU medians from /proc: the measured process, the sandbox's, "
+        "the PostgreSQL backend's"
     )
     print(f"\n{settings_line}")
     for title, table in tables.items():
@@ -323,8 +385,18 @@ def main() -> None:
         f"{large:,}: {flat:.2f}x (aim: flat, about 1)"
     )
     print(memory_line)
+    cpu = {
+        label: {key: Spread.of([side[key] for side in results[large][label]]).median for key in CPU_KEYS}
+        for label in (SYNC, COPY)
+    }
+    cpu_line = (
+        f"where the CPU went at {large:,} followers (medians, s): the sync's process {cpu[SYNC]['cpu']:.2f}, "
+        f"the sandbox {cpu[SYNC]['cpu_sandbox']:.2f}, PostgreSQL {cpu[SYNC]['cpu_database']:.2f} "
+        f"(COPY's PostgreSQL {cpu[COPY]['cpu_database']:.2f})"
+    )
+    print(cpu_line)
     if arguments.record:
-        notes = f"{'; '.join(ratios)}. {memory_line}. {arguments.note}".strip()
+        notes = f"{'; '.join(ratios)}. {memory_line}. {cpu_line[0].upper()}{cpu_line[1:]}. {arguments.note}".strip()
         benchmarks_md_record(bench="follower_sync", tables=tables, settings=settings_line, notes=notes)
 
 

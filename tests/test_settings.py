@@ -195,6 +195,14 @@ def test_a_base_url_that_is_not_a_url_is_refused_even_in_development(start):
     )
 
 
+@pytest.mark.parametrize("concurrency", ["0", "65"])
+def test_a_follower_sync_concurrency_out_of_range_is_refused(start, concurrency):
+    result = start(_manage("check"), {"DJANGO_DEBUG": "true", "FOLLOWER_SYNC_CONCURRENCY": concurrency})
+
+    assert result.returncode == 1
+    assert result.stderr == f"FOLLOWER_SYNC_CONCURRENCY must be 1 to 64, not {concurrency}.\n"
+
+
 def test_development_reads_the_env_file_before_choosing_the_var_dir(start, tmp_path):
     env_file = tmp_path / "staging.env"
     var_dir = tmp_path / "from-env-file"

@@ -18,8 +18,10 @@ and batchget answers subscribe 0 for them ("接收事件推送 / 关注/取消�
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import itertools
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -49,8 +51,17 @@ USER_GET_PAGE = 10_000  # 获取用户列表: "一次拉取调用最多拉取100
 BATCHGET_MAX = 100  # 批量获取用户基本信息: "最多支持一次拉取100条"
 
 
+@functools.lru_cache(maxsize=1024)  # asked twice per openid a batchget names: 200 hashes a call otherwise
 def _prefix(appid: str) -> str:
     return "o" + hashlib.sha256(appid.encode()).hexdigest()[:9]
+
+
+# Where a run's batchget answer takes each follower's openid (infos_json); never an openid (no "@").
+_OPENID_SLOT = "@openid@"
+
+
+def _run_start(run: Run) -> int:
+    return run.start
 
 
 @dataclass
@@ -91,7 +102,7 @@ class AccountFollowers:
         return index if index < self.generated else None
 
     def _run_of(self, index: int) -> Run:
-        return self.runs[bisect.bisect_right([run.start for run in self.runs], index) - 1]
+        return self.runs[bisect.bisect_right(self.runs, index, key=_run_start) - 1]
 
     def tags_of(self, openid: str) -> list[int] | None:
         """The follower's tag ids, or None if `openid` does not follow the account."""
@@ -129,12 +140,19 @@ class AccountFollowers:
 
     def info(self, openid: str) -> dict:
         """批量获取用户基本信息: what WeChat tells of one openid (subscribe 0 for someone who does not follow)."""
-        tag_ids = self.tags_of(openid)
-        if tag_ids is None:
+        if openid in self.unsubscribed:
             return {"subscribe": 0, "openid": openid}
         subscribed_at = self.subscribed_at.get(openid)
-        if subscribed_at is None:
-            subscribed_at = self._run_of(self._generated_index(openid)).added_at
+        if openid in self.by_openid:
+            tag_ids = self.by_openid[openid]
+        elif (index := self._generated_index(openid)) is not None:
+            # Found once: tags_of() and the run's added_at would each look the openid up again.
+            run = self._run_of(index)
+            tag_ids = self.retagged.get(openid, run.tag_ids)
+            if subscribed_at is None:
+                subscribed_at = run.added_at
+        else:
+            return {"subscribe": 0, "openid": openid}
         return {
             "subscribe": 1,
             "openid": openid,
@@ -147,6 +165,35 @@ class AccountFollowers:
             "qr_scene": 0,
             "qr_scene_str": "",
         }
+
+    def infos_json(self, openids: list[str]) -> list[str]:
+        """json.dumps(self.info(openid), ensure_ascii=False) of each, without a dict per follower.
+
+        A generated follower whose tags and subscribe time are still their run's gets the run's
+        answer with their openid in it (generated openids are letters and digits: nothing to
+        escape); anyone else goes through info(). Same bytes, a tenth of the time: a 200,000-follower
+        sync asks 2,000 batchget calls of 100.
+        """
+        answers, templates = [], {}
+        for openid in openids:
+            index = self._generated_index(openid)
+            if (
+                index is None
+                or openid in self.unsubscribed
+                or openid in self.by_openid
+                or openid in self.retagged
+                or openid in self.subscribed_at
+            ):
+                answers.append(json.dumps(self.info(openid), ensure_ascii=False))
+                continue
+            run = self._run_of(index)
+            if run.start not in templates:
+                templates[run.start] = json.dumps(
+                    {**self.info(openid), "openid": _OPENID_SLOT}, ensure_ascii=False
+                ).split(f'"{_OPENID_SLOT}"')
+            before, after = templates[run.start]
+            answers.append(f'{before}"{openid}"{after}')
+        return answers
 
     def page(self, after: str, limit: int) -> list[str]:
         """Followers in a fixed order (generated first, then added by openid), those after `after` ("" from the start).
@@ -363,8 +410,9 @@ def get_followers_info(sandbox: Sandbox, request: Request) -> Response:
     if not 1 <= len(openids) <= BATCHGET_MAX:
         raise WeChatErrcode(40032)
     with sandbox.lock:
-        account = sandbox.part(Followers).of(app.appid)
-        return json_response({"user_info_list": [account.info(openid) for openid in openids]})
+        answers = sandbox.part(Followers).of(app.appid).infos_json(openids)
+    # What json_response({"user_info_list": [...]}) writes, from each follower's answer already in JSON.
+    return Response('{"user_info_list": [' + ", ".join(answers) + "]}", content_type="application/json; charset=utf-8")
 
 
 def get_tags(sandbox: Sandbox, request: Request) -> Response:

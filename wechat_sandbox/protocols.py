@@ -74,7 +74,10 @@ class JsonErrcodeProtocol(Protocol):
     def errcode_of(self, response: Response) -> ErrorCode | None:
         if response.mimetype != "application/json":
             return None
-        body = json.loads(response.get_data())
+        data = response.get_data()
+        if b'"errcode"' not in data:  # our own answers never escape the key: a success, without parsing it
+            return None
+        body = json.loads(data)
         errcode = body.get("errcode") if isinstance(body, dict) else None
         return errcode or None
 

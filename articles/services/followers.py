@@ -5,36 +5,47 @@ WeChat retries a push it thinks unanswered and may deliver pushes out of order, 
 event changes a follower only when it is newer than everything we know of them.
 
 The sync (用户管理: user/get 10,000 openids a page, user/info/batchget 100 a call,
-tags/get) writes one page at a time with one upsert, so its memory does not grow with the
-follower count; every row it writes is stamped with the run's start, and at the end one
-UPDATE marks followers it did not see as unsubscribed. WeChat is never called inside a
-transaction: each page's upsert is its own statement.
+tags/get) writes one page at a time (follower_store: COPY into a staging table and one
+upsert), so its memory does not grow with the follower count; every row it writes is
+stamped with the run's start, and at the end one UPDATE marks followers it did not see as
+unsubscribed. A page's batchget calls are made FOLLOWER_SYNC_CONCURRENCY at a time from a
+thread pool (a wechatpy client, so an HTTP session, per thread; the access token is the
+shared one), the next page's user/get is asked for as soon as this page's next_openid is
+known, and a page is written while the next page's batchget calls run: at most two pages
+are held. WeChat documents daily quotas for these calls (接口调用频次限制说明: 获取关注者列表
+500 a day, 获取用户基本信息 5,000,000), no limit on concurrent calls; a 200,000-follower sync
+makes 21 user/get and 2,000 batchget calls. WeChat is never called inside a transaction.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from articles.models import Follower, FollowerSyncRun, FollowerTag
+from articles.services.follower_store import OPENID_MAX_LENGTH, followers_page_write
 from articles.services.follower_sync_status import follower_sync_run_finish
-from wechat.clients import client_for_official_account
+from wechat.clients import SharedTokenClient, client_for_official_account
 from wechat.errors import WeChatQuotaExhausted, WeChatRateLimited, WeChatTransientError
 from wechat.models import OfficialAccount
 from wechat.official_account_followers import (
     INFO_BATCH_SIZE,
     FollowerInfo,
     FollowerSubscriptionChange,
+    OpenidPage,
     TagInfo,
     follower_infos,
     follower_openids_page,
@@ -50,10 +61,7 @@ T = TypeVar("T")
 RETRY_DELAYS_SECONDS: tuple[float, ...] = (1, 2, 4, 8, 16)
 # A run of a large account takes minutes; a second one for the same account meanwhile is skipped.
 SYNC_LOCK_SECONDS = 3 * 60 * 60
-OPENID_MAX_LENGTH = Follower._meta.get_field("openid").max_length
-NICKNAME_MAX_LENGTH = Follower._meta.get_field("nickname").max_length
 TAG_NAME_MAX_LENGTH = FollowerTag._meta.get_field("name").max_length
-SYNCED_FIELDS = ["nickname", "tag_ids", "is_subscribed", "subscribed_at", "synced_at"]
 
 
 @dataclass(frozen=True)
@@ -144,45 +152,68 @@ def _sync(*, account: OfficialAccount, retry_delays: Sequence[float]) -> Followe
     started_at = timezone.now()
     client = client_for_official_account(account)
     tags = follower_tags_store(account=account, tags=wechat_call_patiently(lambda: follower_tags(client), retry_delays))
-    written, after = 0, ""
-    while True:
-        page = wechat_call_patiently(lambda after=after: follower_openids_page(client, after=after), retry_delays)
-        if not page.openids:
-            break
-        infos = []
-        for start in range(0, len(page.openids), INFO_BATCH_SIZE):
-            chunk = page.openids[start : start + INFO_BATCH_SIZE]
-            infos.extend(wechat_call_patiently(lambda chunk=chunk: follower_infos(client, openids=chunk), retry_delays))
-        written += followers_store(account=account, infos=infos, synced_at=started_at)
-        after = page.next_openid or page.openids[-1]
+    # An account's first sync has no rows to update: its pages may be COPied straight in (follower_store).
+    fresh = not Follower.objects.filter(account=account).exists()
+    written = 0
+    pool = ThreadPoolExecutor(max_workers=settings.FOLLOWER_SYNC_CONCURRENCY, thread_name_prefix="follower-sync")
+    try:
+        pending: list[Future] = []
+        for batches in _page_batches(account=account, pool=pool, retry_delays=retry_delays):
+            # This page's batchget calls are under way: write the previous page meanwhile.
+            written += _batches_write(account=account, batches=pending, synced_at=started_at, fresh=fresh)
+            pending = batches
+        written += _batches_write(account=account, batches=pending, synced_at=started_at, fresh=fresh)
+    finally:
+        # After a failure, calls not yet started are dropped; those under way finish (at most the pool's size).
+        pool.shutdown(wait=True, cancel_futures=True)
     unsubscribed = followers_unseen_unsubscribe(account=account, sync_started_at=started_at)
     logger.info("synced %s: %d followers, %d left, %d tags", account.appid, written, unsubscribed, tags)
     return FollowersSyncResult(followers=written, unsubscribed=unsubscribed, tags=tags)
 
 
-def followers_store(*, account: OfficialAccount, infos: list[FollowerInfo], synced_at: datetime) -> int:
-    """Upsert the subscribed ones in one statement, stamped `synced_at`; returns how many.
+def _page_batches(
+    *, account: OfficialAccount, pool: ThreadPoolExecutor, retry_delays: Sequence[float]
+) -> Iterator[list[Future]]:
+    """For each user/get page in order, its batchget calls submitted to `pool` (futures of their infos, in order).
 
-    unsubscribed_at is not overwritten: it keeps when they last left. Someone who left
-    between user/get and batchget (subscribe 0) is not stamped, so the run's end marks them.
+    The next page is asked for as soon as this one's last openid is known, ahead of this page's batchget calls.
     """
-    rows = [
-        Follower(
-            account=account,
-            openid=info.openid,
-            nickname=info.nickname[:NICKNAME_MAX_LENGTH],
-            tag_ids=info.tag_ids,
-            is_subscribed=True,
-            subscribed_at=info.subscribed_at,
-            synced_at=synced_at,
-        )
-        for info in infos
-        if info.is_subscribed and len(info.openid) <= OPENID_MAX_LENGTH
-    ]
-    Follower.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["account", "openid"], update_fields=SYNCED_FIELDS
-    )
-    return len(rows)
+    clients = threading.local()
+
+    def client() -> SharedTokenClient:
+        # One client per thread: each has its own requests session (connection pool); the token is shared.
+        if not hasattr(clients, "client"):
+            clients.client = client_for_official_account(account)
+        return clients.client
+
+    def page_after(after: str) -> OpenidPage:
+        return wechat_call_patiently(lambda: follower_openids_page(client(), after=after), retry_delays)
+
+    def infos_of(openids: list[str]) -> list[FollowerInfo]:
+        return wechat_call_patiently(lambda: follower_infos(client(), openids=openids), retry_delays)
+
+    next_page = pool.submit(page_after, "")
+    while True:
+        page = next_page.result()
+        if not page.openids:
+            return
+        next_page = pool.submit(page_after, page.next_openid or page.openids[-1])
+        yield [
+            pool.submit(infos_of, page.openids[start : start + INFO_BATCH_SIZE])
+            for start in range(0, len(page.openids), INFO_BATCH_SIZE)
+        ]
+
+
+def _batches_write(*, account: OfficialAccount, batches: list[Future], synced_at: datetime, fresh: bool) -> int:
+    if not batches:
+        return 0
+    infos = [info for batch in batches for info in batch.result()]
+    return followers_page_write(account_id=account.pk, infos=infos, synced_at=synced_at, fresh=fresh)
+
+
+def followers_store(*, account: OfficialAccount, infos: list[FollowerInfo], synced_at: datetime) -> int:
+    """Upsert the subscribed ones in one transaction, stamped `synced_at`; returns how many (follower_store)."""
+    return followers_page_write(account_id=account.pk, infos=infos, synced_at=synced_at)
 
 
 def followers_unseen_unsubscribe(*, account: OfficialAccount, sync_started_at: datetime) -> int:

@@ -82,7 +82,8 @@ def test_a_sync_pages_user_get_past_10000_and_asks_batchget_100_at_a_time(sandbo
     after = [page["query"].get("next_openid") for page in pages]
     assert after == [None, ten_thousandth, "oNamedFollower00000000000001"]
     batches = [len(json.loads(call["body"])["user_list"]) for call in sandbox.received("/cgi-bin/user/info/batchget")]
-    assert batches == [100] * 100 + [2]
+    # Made concurrently (FOLLOWER_SYNC_CONCURRENCY), so they arrive in any order.
+    assert sorted(batches, reverse=True) == [100] * 100 + [2]
     assert Follower.objects.filter(openid__in=[first, ten_thousandth, last]).count() == 3
     follower = Follower.objects.get(account=account, openid=first)
     assert follower.synced_at is not None and abs(follower.subscribed_at.timestamp() - time.time()) < 120
@@ -145,6 +146,45 @@ def test_a_second_sync_changes_nothing(sandbox, account):
     runs = FollowerSyncRun.objects.filter(account=account)
     assert [(run.status, run.followers, run.unsubscribed, run.tags) for run in runs] == [("succeeded", 250, 0, 1)] * 2
     assert FollowerTag.objects.get(account=account).follower_count == 250
+
+
+@pytest.mark.django_db
+def test_a_pages_batchget_calls_are_made_as_many_at_once_as_the_setting_allows(sandbox, account, settings):
+    settings.FOLLOWER_SYNC_CONCURRENCY = 4
+    sandbox.add_followers(APPID, count=800)  # one page, 8 batchget calls
+    latency = 0.5  # every WeChat answer waits this long: a call under way is seen by the next one's arrival
+    sandbox.set_latency(latency)
+    try:
+        result = sync(account)
+    finally:
+        sandbox.set_latency(0)
+
+    assert result.followers == 800
+    first_page, *later_pages = sandbox.received("/cgi-bin/user/get")
+    batchgets = sandbox.received("/cgi-bin/user/info/batchget")
+    # Once the first page is known: the next page's user/get and this page's 8 batchget calls, 4 at a time.
+    arrivals = sorted(call["at"] for call in [*later_pages, *batchgets])
+    assert len(arrivals) == 9 and all(at >= first_page["at"] + latency for at in arrivals)
+    assert arrivals[3] - arrivals[0] < latency / 2, "four calls were not under way at once"
+    assert arrivals[4] - arrivals[0] >= latency * 0.9, "a fifth call did not wait for one of the four to end"
+    assert arrivals[7] - arrivals[4] < latency / 2 and arrivals[8] - arrivals[4] >= latency * 0.9
+
+
+@pytest.mark.django_db
+def test_one_concurrent_batchget_failing_past_its_retries_fails_the_run_and_cancels_the_rest(
+    sandbox, account, settings
+):
+    settings.FOLLOWER_SYNC_CONCURRENCY = 2
+    sandbox.add_followers(APPID, count=3_000)  # 30 batchget calls
+    sandbox.add_fault("/cgi-bin/user/info/batchget", errcode=-1, times=100)  # WeChat busy for a while
+
+    with pytest.raises(WeChatTransientError):
+        sync(account)
+
+    assert not Follower.objects.filter(account=account).exists()
+    # The two under way (each tried 3 times), perhaps one more as the first gave up: not all 30 calls.
+    assert len(sandbox.received("/cgi-bin/user/info/batchget")) <= 3 * (len(NO_WAIT) + 1)
+    assert FollowerSyncRun.objects.filter(account=account).first().status == FollowerSyncRun.Status.FAILED
 
 
 @pytest.mark.django_db
@@ -285,11 +325,11 @@ def test_other_events_and_malformed_ones_leave_followers_alone(client, account):
 
 @pytest.mark.django_db
 def test_an_unsubscribe_during_a_sync_wins_over_the_page_read_before_it(account):
-    subscribed_at = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+    subscribe_time = int(datetime(2026, 5, 1, 8, 0, tzinfo=UTC).timestamp())
     started = datetime.now(UTC)
     page_read_before_they_left = [
-        FollowerInfo(openid="oLeaving", is_subscribed=True, nickname="", tag_ids=[], subscribed_at=subscribed_at),
-        FollowerInfo(openid="oStaying", is_subscribed=True, nickname="", tag_ids=[], subscribed_at=subscribed_at),
+        FollowerInfo(openid="oLeaving", is_subscribed=True, nickname="", tag_ids=[], subscribe_time=subscribe_time),
+        FollowerInfo(openid="oStaying", is_subscribed=True, nickname="", tag_ids=[], subscribe_time=subscribe_time),
     ]
     follower_subscription_record(
         account=account, openid="oLeaving", subscribed=False, at=started + timedelta(seconds=1)

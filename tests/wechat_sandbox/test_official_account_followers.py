@@ -7,12 +7,14 @@ tags). "获取用户列表" / "批量获取用户基本信息" and "接收事件
 unsubscribes leaves user/get, and batchget answers subscribe 0 for them.
 """
 
+import json
 import time
 
 import pytest
 import requests
 
 from tests.wechat_sandbox.calls import TIMEOUT, assert_wechat_error, fetch_token
+from wechat_sandbox.official_account_followers import Followers
 
 APPID = "wx00000000000000f4"
 SECRET = "sandbox-followers-secret"
@@ -161,3 +163,37 @@ def test_200000_followers_are_added_in_one_quick_call(sandbox, account):
     assert (added["added"], added["total"]) == (200_000, 200_000)
     last_page = account.get("cgi-bin/user/get", next_openid=added["openids"][0][:-6] + "189999")
     assert last_page["count"] == 10_000 and last_page["data"]["openid"][-1] == added["openids"][-1]
+
+
+def test_batchget_answers_every_kind_of_follower_as_info_describes_them(account, sandbox, sandbox_server):
+    """Generated followers are answered from their run's JSON (infos_json): the same bytes as each one's info()."""
+    tag_id = account.create_tag("tea lovers")["tag"]["id"]
+    tagged = sandbox.add_followers(APPID, count=4, tag_ids=[tag_id])["openids"]
+    plain = sandbox.add_followers(APPID, count=3)["openids"]
+    named = sandbox.add_followers(APPID, openids=["oNamedFollower00000000000001"])["openids"]
+    account.tag(tag_id, [plain[0]])  # retagged one by one
+    sandbox.send_follower_event(appid=APPID, openid=tagged[1], event="unsubscribe")
+    for event in ("unsubscribe", "subscribe"):  # back, with a subscribe_time of their own
+        sandbox.send_follower_event(appid=APPID, openid=tagged[2], event=event)
+    asked = [*tagged, *plain, *named, "oStranger000000000000000000"]
+
+    answer = requests.post(
+        sandbox_server.url + "cgi-bin/user/info/batchget",
+        params={"access_token": account.token},
+        json={"user_list": [{"openid": openid} for openid in asked]},
+        timeout=TIMEOUT,
+    )
+
+    with sandbox_server.sandbox.lock:
+        followers = sandbox_server.sandbox.part(Followers).of(APPID)
+        expected = json.dumps({"user_info_list": [followers.info(openid) for openid in asked]}, ensure_ascii=False)
+    assert answer.text == expected
+    infos = {info["openid"]: info for info in answer.json()["user_info_list"]}
+    assert (infos[tagged[0]]["tagid_list"], infos[plain[0]]["tagid_list"], infos[plain[1]]["tagid_list"]) == (
+        [tag_id],
+        [tag_id],
+        [],
+    )
+    assert infos[tagged[1]] == {"subscribe": 0, "openid": tagged[1]}
+    back = infos[tagged[2]]
+    assert back["subscribe"] == 1 and back["subscribe_time"] >= infos[tagged[0]]["subscribe_time"]

@@ -159,6 +159,18 @@ def test_a_malformed_body_still_hides_its_secret(url, sandbox):
     assert fingerprint("s3cr3t-value") in body
 
 
+def test_a_secret_name_spelled_with_escapes_or_capitals_is_still_fingerprinted(url, sandbox):
+    body = '{"appid": "wx1", "\\u0073ecret": "escaped-value", "nested": [{"SECRET": "capital-value"}]}'
+    requests.post(url + STABLE_TOKEN, data=body, timeout=TIMEOUT)
+    requests.post(url + STABLE_TOKEN, data='{"appid": "wx1", "grant_type": "client_credential"}', timeout=TIMEOUT)
+
+    escaped, plain = (call["body"] for call in sandbox.received("/" + STABLE_TOKEN))
+
+    assert "escaped-value" not in escaped and fingerprint("escaped-value") in escaped
+    assert "capital-value" not in escaped and fingerprint("capital-value") in escaped
+    assert plain == '{"appid": "wx1", "grant_type": "client_credential"}'  # nothing to hide: kept as received
+
+
 def test_the_access_log_never_shows_a_secret(url, sandbox, caplog):
     code = sandbox.mint_login_code()["code"]
     with caplog.at_level(logging.INFO, logger="werkzeug"):
