@@ -22,7 +22,7 @@ from wechat.miniprogram_codes import (
 )
 
 CAMPAIGN_CODE_VALIDATOR = RegexValidator(
-    f"^[{SCENE_CHARACTERS}]+$",
+    f"^[{SCENE_CHARACTERS}]+\\Z",  # \Z, not $, which lets a trailing line break through
     _("Use letters, digits and !#$&'()*+,/:;=?@-._~ only: WeChat refuses other characters in a code's scene."),
 )
 

@@ -1,6 +1,7 @@
 """Campaigns: the ones staff start, and the automatic one of each article and push."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from articles.services.articles import article_save
 from articles.services.pushes import push_create
@@ -40,6 +41,15 @@ def test_codes_wechat_would_refuse_or_we_give_out_are_refused_with_the_reason(co
 
     assert words in refused.value.fields["code"][0]
     assert not Campaign.objects.exists()
+
+
+def test_the_model_refuses_a_code_ending_in_a_line_break_that_the_service_would_have_trimmed():
+    campaign = Campaign(name="Poster", channel=Campaign.Channel.POSTER, code="poster\n")
+
+    with pytest.raises(ValidationError) as refused:
+        campaign.full_clean()
+
+    assert "WeChat refuses other characters" in str(refused.value.message_dict["code"])
 
 
 def test_a_code_in_use_is_refused():
