@@ -8,3 +8,9 @@ def campaign_id_for_code(*, code: str) -> int | None:
     if not code:
         return None
     return Campaign.objects.filter(code=code).values_list("pk", flat=True).first()
+
+
+def campaign_id_for_code_sql(*, code: str) -> tuple[str, tuple]:
+    """campaign_id_for_code as an SQL subquery and its parameters, for a statement that writes the id itself."""
+    sql, params = Campaign.objects.filter(code=code).values("pk")[:1].query.sql_with_params()
+    return f"({sql})", params

@@ -1,10 +1,11 @@
 import logging
 import secrets
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from campaigns.selectors import campaign_id_for_code
@@ -16,10 +17,11 @@ from customers.exceptions import (
     WeChatLoginMisconfigured,
     WeChatUnavailable,
 )
+from customers.login_upsert import customer_login_upsert
 from customers.models import Customer, CustomerToken
 from wechat import miniprogram
 from wechat.errors import WeChatError, WeChatMisconfigured, WeChatQuotaExhausted, WeChatTransientError
-from wechat.merchants import mini_program_default, mini_program_for_appid
+from wechat.merchants import mini_program_for_login, mini_program_login_rows_forget
 from wechat.models import MiniProgram
 
 logger = logging.getLogger(__name__)
@@ -40,7 +42,7 @@ def customer_login(*, code: str, appid: str | None = None, source: Source | None
     UnknownMiniProgram for an app we do not serve. `source` is where the Mini Program was opened
     from: the first campaign a customer logs in with is theirs for good.
     """
-    mini_program = mini_program_for_appid(appid) if appid else mini_program_default()
+    mini_program = mini_program_for_login(appid)
     if mini_program is None:
         raise UnknownMiniProgram()
     try:
@@ -50,7 +52,9 @@ def customer_login(*, code: str, appid: str | None = None, source: Source | None
     except miniprogram.BlockedUser as error:
         raise LoginBlocked() from error
     except WeChatMisconfigured as error:
-        # No login can succeed until an operator fixes the app's credentials or WeChat-side settings.
+        # No login can succeed until an operator fixes the app's credentials or WeChat-side settings;
+        # the next login reads the row again, in case another process's admin has just fixed them.
+        mini_program_login_rows_forget()
         logger.error("Mini Program login is misconfigured at WeChat (errcode %s): %s", error.errcode, error)
         raise WeChatLoginMisconfigured() from error
     except WeChatTransientError as error:
@@ -70,8 +74,44 @@ def customer_login(*, code: str, appid: str | None = None, source: Source | None
     )
 
 
-@transaction.atomic
 def _customer_login_record(
+    *, mini_program: MiniProgram, openid: str, unionid: str | None, session_key: str, source: Source
+) -> Login:
+    """The customer found or created, their token issued: one statement on PostgreSQL, else the ORM's steps."""
+    if connection.vendor == "postgresql":
+        token = secrets.token_urlsafe(32)
+        now = timezone.now()
+        expires_at = now + timedelta(days=settings.API_TOKEN_TTL_DAYS)
+        try:
+            # A savepoint only inside a caller's transaction, which a failed statement would otherwise spoil.
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                customer = customer_login_upsert(
+                    mini_program=mini_program,
+                    openid=openid,
+                    unionid=unionid,
+                    session_key=session_key,
+                    source=source,
+                    now=now,
+                    token_digest=CustomerToken.digest(token),
+                    token_expires_at=expires_at,
+                    adopt_legacy=mini_program.appid == settings.WECHAT_MINI_PROGRAM_APPID,
+                )
+        except IntegrityError:
+            # The process's copy of the row outlived it: another process's admin deleted the Mini Program.
+            mini_program_login_rows_forget()
+            if not MiniProgram.objects.filter(pk=mini_program.pk).exists():
+                raise UnknownMiniProgram() from None
+            raise
+        if customer is not None:
+            return Login(customer=customer, token=token, expires_at=expires_at)
+    # Elsewhere, and for a customer from before Mini Programs were rows, whom the ORM's steps adopt.
+    return _customer_login_record_orm(
+        mini_program=mini_program, openid=openid, unionid=unionid, session_key=session_key, source=source
+    )
+
+
+@transaction.atomic
+def _customer_login_record_orm(
     *, mini_program: MiniProgram, openid: str, unionid: str | None, session_key: str, source: Source
 ) -> Login:
     # Locked (or just inserted) by us until commit, so two logins cannot both set a first campaign.

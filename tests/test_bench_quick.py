@@ -41,6 +41,16 @@ def _bench_run(script: str) -> str:
 
 
 @pytest.mark.timeout(BENCH_TIMEOUT_SECONDS + 60)
+def test_the_login_bench_logs_in_over_http_and_prints_its_ratios():
+    output = _bench_run("login.py")
+
+    assert "first login / bare jscode2session: " in output and "(aim ≤ 3)" in output
+    assert "returning login / bare jscode2session: " in output and "(aim ≤ 2)" in output
+    assert "round 3/3: " in output
+    assert "Access token, medians in this process: cached in Redis " in output
+
+
+@pytest.mark.timeout(BENCH_TIMEOUT_SECONDS + 60)
 def test_the_storefront_bench_runs_both_loads_and_prints_their_ratios():
     output = _bench_run("storefront_read.py")
 

@@ -3,10 +3,21 @@
 Our subclass changes three things and nothing else: the API host (so the sandbox
 or real WeChat is one setting), where the access token comes from (the shared
 store, not a per-process session), and errors (ours, split transient/permanent).
+
+Each thread keeps its clients (one per app, host and timeout): building a wechatpy client walks
+its API classes, and each keeps its HTTP connection to WeChat open for the next call, so a login
+does not open a connection (a TLS handshake to api.weixin.qq.com) of its own. A requests.Session
+is not safe to share between threads, hence one set per thread.
 """
+
+import os
+import threading
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from requests.sessions import merge_setting
+from requests.utils import get_environ_proxies
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
@@ -19,10 +30,44 @@ WECHAT_API_ROOT = "https://api.weixin.qq.com/"
 TOKENLESS_ENDPOINTS = ("sns/jscode2session",)
 
 
+class EnvironmentOnceSession(requests.Session):
+    """A requests.Session that reads the proxy settings of the environment once per host, not on every call.
+
+    requests walks the whole of os.environ (twice) on each call to find *_proxy and no_proxy, a good
+    part of what it adds to a login; a running process's environment does not change. The same
+    variables count (HTTPS_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE, ...), with the same precedence.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._environment_proxies: dict[tuple, dict[str, str]] = {}
+        self._environment_ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):
+        if not self.trust_env:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        no_proxy = proxies.get("no_proxy") if proxies is not None else None
+        key = (*urlsplit(url)[:2], no_proxy)
+        if (environment_proxies := self._environment_proxies.get(key)) is None:
+            environment_proxies = self._environment_proxies[key] = get_environ_proxies(url, no_proxy=no_proxy)
+        if proxies is not None:
+            for scheme, proxy in environment_proxies.items():
+                proxies.setdefault(scheme, proxy)
+        if verify is True or verify is None:
+            verify = self._environment_ca_bundle or verify
+        return {
+            "proxies": merge_setting(proxies, self.proxies),
+            "stream": merge_setting(stream, self.stream),
+            "verify": merge_setting(verify, self.verify),
+            "cert": merge_setting(cert, self.cert),
+        }
+
+
 class SharedTokenClient(WeChatClient):
     def __init__(self, *, appid: str, secret: str, api_base_url: str, timeout: float, token_endpoint: str):
         # auto_retry off: wechatpy would refetch on every 40001 without bound; we retry once.
         super().__init__(appid, secret, timeout=timeout, auto_retry=False)
+        self._http = EnvironmentOnceSession()
         self.api_root = api_base_url
         self.API_BASE_URL = f"{api_base_url}cgi-bin/"
         source = TokenSource(
@@ -67,14 +112,21 @@ class SharedTokenClient(WeChatClient):
         return self.api_root + url[len(WECHAT_API_ROOT) :] if url.startswith(WECHAT_API_ROOT) else url
 
 
+_this_thread = threading.local()
+# Apps × hosts one thread may meet; past it the thread starts its set afresh (tests change hosts often).
+CLIENTS_PER_THREAD = 64
+
+
 def _client(*, appid: str, secret: str) -> SharedTokenClient:
-    return SharedTokenClient(
-        appid=appid,
-        secret=secret,
-        api_base_url=settings.WECHAT_API_BASE_URL,
-        timeout=settings.WECHAT_HTTP_TIMEOUT,
-        token_endpoint=settings.WECHAT_TOKEN_ENDPOINT,
-    )
+    key = (appid, secret, settings.WECHAT_API_BASE_URL, settings.WECHAT_HTTP_TIMEOUT, settings.WECHAT_TOKEN_ENDPOINT)
+    clients = getattr(_this_thread, "clients", None)
+    if clients is None or len(clients) >= CLIENTS_PER_THREAD:
+        clients = _this_thread.clients = {}
+    if (client := clients.get(key)) is None:
+        client = clients[key] = SharedTokenClient(
+            appid=appid, secret=secret, api_base_url=key[2], timeout=key[3], token_endpoint=key[4]
+        )
+    return client
 
 
 def official_account_client() -> SharedTokenClient:

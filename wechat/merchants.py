@@ -7,9 +7,13 @@ Rows staff add in the admin serve other Mini Programs (and merchants) beside it.
 """
 
 import re
+import threading
+import time
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import IntegrityError, transaction
+from django.db.models.signals import post_delete, post_save
 
 from wechat.merchant_v3_settings import merchant_v3_settings_apply
 from wechat.models import Merchant, MiniProgram
@@ -38,6 +42,42 @@ def mini_program_for_appid(appid: str) -> MiniProgram | None:
     if appid == settings.WECHAT_MINI_PROGRAM_APPID:
         return mini_program_default()
     return MiniProgram.objects.select_related(*_MINI_PROGRAM_FIELDS).filter(appid=appid).first()
+
+
+# A login needs its Mini Program's row (id, appid, secret) before it calls WeChat; rows change rarely
+# (staff edit a secret in the admin), so each process keeps them this long instead of a query a login.
+LOGIN_ROW_SECONDS = 30
+_login_rows: dict[str, tuple[float, MiniProgram]] = {}
+_login_rows_lock = threading.Lock()
+
+
+def mini_program_for_login(appid: str | None) -> MiniProgram | None:
+    """mini_program_for_appid (None: the settings' Mini Program), kept in this process for LOGIN_ROW_SECONDS.
+
+    Only for calling WeChat as the app and naming it on a customer: its merchant may be as old as
+    that, so payments read the row afresh. A save or delete in this process drops the copies at once;
+    other processes see it within LOGIN_ROW_SECONDS. Unknown appids are not kept (nor is their answer).
+    """
+    appid = appid or settings.WECHAT_MINI_PROGRAM_APPID
+    kept = _login_rows.get(appid)
+    if kept is not None and kept[0] > time.monotonic():
+        return kept[1]
+    mini_program = mini_program_for_appid(appid)
+    if mini_program is not None:
+        with _login_rows_lock:
+            _login_rows[appid] = (time.monotonic() + LOGIN_ROW_SECONDS, mini_program)
+    return mini_program
+
+
+def mini_program_login_rows_forget(**kwargs) -> None:
+    """Drop this process's copies (a Mini Program saved or deleted, the settings changed, a test's end)."""
+    with _login_rows_lock:
+        _login_rows.clear()
+
+
+post_save.connect(mini_program_login_rows_forget, sender=MiniProgram, dispatch_uid="mini-program-login-rows")
+post_delete.connect(mini_program_login_rows_forget, sender=MiniProgram, dispatch_uid="mini-program-login-rows")
+setting_changed.connect(mini_program_login_rows_forget, dispatch_uid="mini-program-login-rows")
 
 
 def merchant_for_mch_id(mch_id: str) -> Merchant | None:
