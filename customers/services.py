@@ -78,30 +78,38 @@ def _customer_login_record(
     *, mini_program: MiniProgram, openid: str, unionid: str | None, session_key: str, source: Source
 ) -> Login:
     """The customer found or created, their token issued: one statement on PostgreSQL, else the ORM's steps."""
+    try:
+        # A savepoint only inside a caller's transaction, which a failed statement would otherwise spoil.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            return _customer_login_write(
+                mini_program=mini_program, openid=openid, unionid=unionid, session_key=session_key, source=source
+            )
+    except IntegrityError:
+        # The process's copy of the row outlived it: another process's admin deleted the Mini Program.
+        mini_program_login_rows_forget()
+        if not MiniProgram.objects.filter(pk=mini_program.pk).exists():
+            raise UnknownMiniProgram() from None
+        raise
+
+
+def _customer_login_write(
+    *, mini_program: MiniProgram, openid: str, unionid: str | None, session_key: str, source: Source
+) -> Login:
     if connection.vendor == "postgresql":
         token = secrets.token_urlsafe(32)
         now = timezone.now()
         expires_at = now + timedelta(days=settings.API_TOKEN_TTL_DAYS)
-        try:
-            # A savepoint only inside a caller's transaction, which a failed statement would otherwise spoil.
-            with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                customer = customer_login_upsert(
-                    mini_program=mini_program,
-                    openid=openid,
-                    unionid=unionid,
-                    session_key=session_key,
-                    source=source,
-                    now=now,
-                    token_digest=CustomerToken.digest(token),
-                    token_expires_at=expires_at,
-                    adopt_legacy=mini_program.appid == settings.WECHAT_MINI_PROGRAM_APPID,
-                )
-        except IntegrityError:
-            # The process's copy of the row outlived it: another process's admin deleted the Mini Program.
-            mini_program_login_rows_forget()
-            if not MiniProgram.objects.filter(pk=mini_program.pk).exists():
-                raise UnknownMiniProgram() from None
-            raise
+        customer = customer_login_upsert(
+            mini_program=mini_program,
+            openid=openid,
+            unionid=unionid,
+            session_key=session_key,
+            source=source,
+            now=now,
+            token_digest=CustomerToken.digest(token),
+            token_expires_at=expires_at,
+            adopt_legacy=mini_program.appid == settings.WECHAT_MINI_PROGRAM_APPID,
+        )
         if customer is not None:
             return Login(customer=customer, token=token, expires_at=expires_at)
     # Elsewhere, and for a customer from before Mini Programs were rows, whom the ORM's steps adopt.
