@@ -30,7 +30,9 @@ import json, sys, time, django
 django.setup()
 from articles.services.call_limit import CallSlotsBusy, call_slot_acquire
 key, limit = sys.argv[1], int(sys.argv[2])
-period, run_for, start_at = (float(value) for value in sys.argv[3:6])
+period, run_for = (float(value) for value in sys.argv[3:5])
+print("ready", flush=True)
+start_at = float(sys.stdin.readline())
 time.sleep(max(0.0, start_at - time.time()))
 taken = []
 while time.time() < start_at + run_for:
@@ -47,19 +49,26 @@ def takers(cache_url: str, key: str, processes: int = 2) -> list[float]:
     """Run `processes` takers together; the times at which any of them got a slot."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test", "USE_TEST_DATABASE": "1"}
     env["CACHE_URL"] = cache_url
-    start_at = time.time() + 4  # after every interpreter has started
-    arguments = [key, str(LIMIT), str(PERIOD_SECONDS), str(RUN_SECONDS), str(start_at)]
+    arguments = [key, str(LIMIT), str(PERIOD_SECONDS), str(RUN_SECONDS)]
     running = [
         subprocess.Popen(
             [sys.executable, "-c", TAKER, *arguments],
             cwd=settings.BASE_DIR,
             env=env,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         for _ in range(processes)
     ]
+    # All start together once every interpreter has set Django up, however long a loaded machine takes.
+    for process in running:
+        assert process.stdout.readline().strip() == "ready", process.stderr.read()[-2000:]
+    start_at = time.time() + 0.5
+    for process in running:
+        process.stdin.write(f"{start_at}\n")
+        process.stdin.flush()
     times: list[float] = []
     per_process = []
     for process in running:
