@@ -21,7 +21,12 @@ from catalog.selectors import (
     storefront_product,
     storefront_products,
 )
-from catalog.storefront_caching import STOREFRONT_MAX_AGE_SECONDS, product_detail_cached, storefront_cached
+from catalog.storefront_caching import (
+    STOREFRONT_MAX_AGE_SECONDS,
+    product_detail_cached,
+    product_list_cached,
+    storefront_cached,
+)
 from config.api_schema import ERROR_RESPONSES, ErrorSerializer
 from config.pagination import CURSOR_PAGINATION_PARAMETERS, CursorPagination, cursor_page_serializer
 
@@ -103,7 +108,13 @@ class CategoryTreeApi(StorefrontApi):
         return Response(CategoryNodeSerializer(category_tree(), many=True).data)
 
 
-class ProductListApi(StorefrontApi):
+class ProductListApi(PublicApi):
+    """Kept briefly by phones and proxies, and by our shared cache until the catalog changes."""
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        return product_list_cached(super().as_view(**initkwargs))
+
     class InputSerializer(serializers.Serializer):
         category = serializers.PrimaryKeyRelatedField(
             queryset=storefront_categories(),
@@ -208,9 +219,17 @@ class ProductListApi(StorefrontApi):
         )
         paginator = CursorPagination()
         page = paginator.paginate_queryset(storefront_products(filters=filters), request, view=self)
-        return paginator.get_paginated_response(
+        response = paginator.get_paginated_response(
             self.OutputSerializer(page, many=True, context=_serializer_context(request)).data
         )
+        if filters.in_stock is not False:
+            # What product_list_cached checks before keeping the answer past the max-age; a list of
+            # sold-out products is not kept so: an order selling out another product would belong on it.
+            response.storefront_rows = (
+                tuple(product.pk for product in page),
+                tuple(product.pk for product in page if product.in_stock),
+            )
+        return response
 
 
 class ProductImageOutputSerializer(serializers.Serializer):

@@ -210,3 +210,13 @@ def storefront_product(*, product_id: int) -> Product | None:
     if product is None or not product.skus.all():
         return None
     return product
+
+
+def storefront_products_in_stock(*, product_ids: list[int]) -> set[int]:
+    """Which of these products have an active SKU in stock, as a list shows them (`in_stock`); one query."""
+    return set(
+        Sku.objects.filter(product_id__in=product_ids, is_active=True, stock__gt=0)
+        .order_by()
+        .values_list("product_id", flat=True)
+        .distinct()
+    )

@@ -1,8 +1,10 @@
 """Caching of the storefront's public reads: rendered answers with their ETags, and 304s.
 
-Two tiers. The shared cache every web process reads keeps lists and the category
-tree for their max-age, and a product's detail until the product changes
-(catalog/product_detail_cache.py). In front of it, each process keeps its own
+Two tiers. The shared cache every web process reads keeps the category tree for
+its max-age, a product's detail until the product changes
+(catalog/product_detail_cache.py), and a list until the catalog changes
+(catalog/storefront_list_cache.py), checked against its products' stock once the
+max-age has passed. In front of it, each process keeps its own
 copies for at most the max-age, so that the hottest reads are answered without
 a round trip to the shared cache, which alone takes much of a cached read's
 throughput (docs/benchmarks.md, bench/storefront_read.py). An
@@ -19,6 +21,8 @@ from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers, set_response_etag
 
 from catalog.product_detail_cache import product_detail_version_current, product_detail_version_key
+from catalog.selectors import storefront_products_in_stock
+from catalog.storefront_list_cache import STOREFRONT_LIST_VERSION_KEY, storefront_list_version_current
 
 # How old an answer may be: phones and proxies keep it this long (Cache-Control), and so does
 # the server, so a shopper sees a price or stock at most twice this old. Order creation
@@ -27,6 +31,8 @@ STOREFRONT_MAX_AGE_SECONDS = 15
 # A product detail answer stays in the shared cache until the product changes (see
 # catalog/product_detail_cache.py); this bound only lets unread answers leave the cache.
 PRODUCT_DETAIL_SERVER_CACHE_SECONDS = 10 * 60
+# The same bound for list answers kept until the catalog changes.
+PRODUCT_LIST_SERVER_CACHE_SECONDS = 10 * 60
 # Accept headers that all get the plain JSON rendering: one cached answer serves them all.
 PLAIN_JSON_ACCEPTS = {"", "*/*", "application/json"}
 
@@ -143,3 +149,61 @@ def product_detail_cached(view):
         return _public_and_conditional(request, response)
 
     return answered
+
+
+def product_list_cached(view):
+    """Like storefront_cached, but the shared cache keeps a list answer until the catalog changes.
+
+    2,000 list URLs over several processes rarely repeat within 15 s, so entries that
+    lived 15 s mostly missed, and a miss queries and serializes (docs/benchmarks.md).
+    An entry records the lists' version token (read before the query) and, when the
+    view sets `storefront_rows` on its answer, the page's products and which of them
+    were in stock. It is served while the token is current; once it is older than the
+    max-age, only after one query finds the same products in stock (orders take stock
+    without replacing the token), and the check restarts its max-age for every process.
+    An answer without `storefront_rows` (one whose membership stock decides, like
+    in_stock=false) lives the max-age only.
+    """
+
+    @wraps(view)
+    def answered(request, *args, **kwargs):
+        if request.method not in {"GET", "HEAD"}:
+            return view(request, *args, **kwargs)
+        key = _answer_key(request)
+        if (kept := _process_copy(key)) is not None:
+            return _public_and_conditional(request, _answer_from_cache(*kept))
+        found = cache.get_many([key, STOREFRONT_LIST_VERSION_KEY])
+        entry, version = found.get(key), found.get(STOREFRONT_LIST_VERSION_KEY)
+        if entry is not None and version is not None and entry[0] == version:
+            if (kept := _list_entry_current(key, entry)) is not None:
+                return _public_and_conditional(request, _answer_from_cache(*kept))
+        # The token before the query: rows read before a write's commit are kept under the old token.
+        version = storefront_list_version_current(known=version)
+        response, kept = _rendered_for_cache(view, request, args, kwargs)
+        if kept is None:
+            return response
+        if version is not None:
+            rows = getattr(response, "storefront_rows", None)
+            seconds = PRODUCT_LIST_SERVER_CACHE_SECONDS if rows is not None else STOREFRONT_MAX_AGE_SECONDS
+            cache.set(key, (version, time.time(), rows, *kept), seconds)
+            _process_copy_keep(key, kept)
+        return _public_and_conditional(request, response)
+
+    return answered
+
+
+def _list_entry_current(key: str, entry: tuple) -> tuple | None:
+    """The entry's (content, content type, ETag) if it may still be served, copied into this process; else None."""
+    version, checked_at, rows, *kept = entry
+    age = time.time() - checked_at
+    if age < STOREFRONT_MAX_AGE_SECONDS:
+        _process_copy_keep(key, tuple(kept), STOREFRONT_MAX_AGE_SECONDS - age)
+        return tuple(kept)
+    if rows is None:
+        return None
+    product_ids, in_stock_ids = rows
+    if product_ids and storefront_products_in_stock(product_ids=list(product_ids)) != set(in_stock_ids):
+        return None
+    cache.set(key, (version, time.time(), rows, *kept), PRODUCT_LIST_SERVER_CACHE_SECONDS)
+    _process_copy_keep(key, tuple(kept))
+    return tuple(kept)
