@@ -22,7 +22,6 @@ from tests.factories import (
     AddressFactory,
     CategoryFactory,
     CustomerFactory,
-    ProductFactory,
     ProductImageFactory,
     SkuFactory,
 )
