@@ -219,17 +219,9 @@ class ProductListApi(PublicApi):
         )
         paginator = CursorPagination()
         page = paginator.paginate_queryset(storefront_products(filters=filters), request, view=self)
-        response = paginator.get_paginated_response(
+        return paginator.get_paginated_response(
             self.OutputSerializer(page, many=True, context=_serializer_context(request)).data
         )
-        if filters.in_stock is not False:
-            # What product_list_cached checks before keeping the answer past the max-age; a list of
-            # sold-out products is not kept so: an order selling out another product would belong on it.
-            response.storefront_rows = (
-                tuple(product.pk for product in page),
-                tuple(product.pk for product in page if product.in_stock),
-            )
-        return response
 
 
 class ProductImageOutputSerializer(serializers.Serializer):

@@ -212,11 +212,7 @@ def storefront_product(*, product_id: int) -> Product | None:
     return product
 
 
-def storefront_products_in_stock(*, product_ids: list[int]) -> set[int]:
-    """Which of these products have an active SKU in stock, as a list shows them (`in_stock`); one query."""
-    return set(
-        Sku.objects.filter(product_id__in=product_ids, is_active=True, stock__gt=0)
-        .order_by()
-        .values_list("product_id", flat=True)
-        .distinct()
-    )
+def storefront_skus_sold_out_count() -> int:
+    """Active SKUs with no stock left: between catalog writes only orders change stock, and only down,
+    so while this number holds no product has left or joined the in-stock ones. One query."""
+    return Sku.objects.filter(is_active=True, stock__lte=0).count()

@@ -3,8 +3,8 @@
 Two tiers. The shared cache every web process reads keeps the category tree for
 its max-age, a product's detail until the product changes
 (catalog/product_detail_cache.py), and a list until the catalog changes
-(catalog/storefront_list_cache.py), checked against its products' stock once the
-max-age has passed. In front of it, each process keeps its own
+(catalog/storefront_list_cache.py), checked against the number of sold-out SKUs
+once the max-age has passed. In front of it, each process keeps its own
 copies for at most the max-age, so that the hottest reads are answered without
 a round trip to the shared cache, which alone takes much of a cached read's
 throughput (docs/benchmarks.md, bench/storefront_read.py). An
@@ -21,7 +21,7 @@ from django.http import HttpResponse
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers, set_response_etag
 
 from catalog.product_detail_cache import product_detail_version_current, product_detail_version_key
-from catalog.selectors import storefront_products_in_stock
+from catalog.selectors import storefront_skus_sold_out_count
 from catalog.storefront_list_cache import STOREFRONT_LIST_VERSION_KEY, storefront_list_version_current
 
 # How old an answer may be: phones and proxies keep it this long (Cache-Control), and so does
@@ -151,18 +151,33 @@ def product_detail_cached(view):
     return answered
 
 
+# How long a process shares one count of sold-out SKUs among its list reads; an answer it
+# vouches for is as old as the count, so its copy ends that much sooner.
+SOLD_OUT_COUNT_SHARED_SECONDS = 1.0
+_sold_out_count: tuple[float, int] | None = None  # (taken at, count), this process's
+
+
+def _sold_out_count_recent() -> tuple[float, int]:
+    """(taken at, count) of storefront_skus_sold_out_count, taken at most SOLD_OUT_COUNT_SHARED_SECONDS ago."""
+    global _sold_out_count
+    known = _sold_out_count
+    if known is None or time.time() - known[0] >= SOLD_OUT_COUNT_SHARED_SECONDS:
+        taken_at = time.time()  # before the query: the count is at least this fresh
+        known = _sold_out_count = (taken_at, storefront_skus_sold_out_count())
+    return known
+
+
 def product_list_cached(view):
     """Like storefront_cached, but the shared cache keeps a list answer until the catalog changes.
 
     2,000 list URLs over several processes rarely repeat within 15 s, so entries that
     lived 15 s mostly missed, and a miss queries and serializes (docs/benchmarks.md).
-    An entry records the lists' version token (read before the query) and, when the
-    view sets `storefront_rows` on its answer, the page's products and which of them
-    were in stock. It is served while the token is current; once it is older than the
-    max-age, only after one query finds the same products in stock (orders take stock
-    without replacing the token), and the check restarts its max-age for every process.
-    An answer without `storefront_rows` (one whose membership stock decides, like
-    in_stock=false) lives the max-age only.
+    An entry records the lists' version token and the number of sold-out SKUs, both
+    taken before the query, and when it was last known current. It is served while the
+    token is current (every catalog write but an order taking stock replaces it), and
+    once older than the max-age only if the sold-out count still holds: orders only take
+    stock, so no product has then changed its `in_stock` or joined or left a list by it.
+    One count a second per process vouches for every list the process reads.
     """
 
     @wraps(view)
@@ -177,33 +192,33 @@ def product_list_cached(view):
         if entry is not None and version is not None and entry[0] == version:
             if (kept := _list_entry_current(key, entry)) is not None:
                 return _public_and_conditional(request, _answer_from_cache(*kept))
-        # The token before the query: rows read before a write's commit are kept under the old token.
+        # The token and the count before the query: rows read before a write are kept under the old ones.
         version = storefront_list_version_current(known=version)
+        counted_at, sold_out = _sold_out_count_recent()
         response, kept = _rendered_for_cache(view, request, args, kwargs)
         if kept is None:
             return response
         if version is not None:
-            rows = getattr(response, "storefront_rows", None)
-            seconds = PRODUCT_LIST_SERVER_CACHE_SECONDS if rows is not None else STOREFRONT_MAX_AGE_SECONDS
-            cache.set(key, (version, time.time(), rows, *kept), seconds)
-            _process_copy_keep(key, kept)
+            _list_entry_keep(key, (version, sold_out, counted_at, *kept))
         return _public_and_conditional(request, response)
 
     return answered
 
 
+def _list_entry_keep(key: str, entry: tuple) -> None:
+    cache.set(key, entry, PRODUCT_LIST_SERVER_CACHE_SECONDS)
+    _process_copy_keep(key, tuple(entry[3:]), STOREFRONT_MAX_AGE_SECONDS - (time.time() - entry[2]))
+
+
 def _list_entry_current(key: str, entry: tuple) -> tuple | None:
     """The entry's (content, content type, ETag) if it may still be served, copied into this process; else None."""
-    version, checked_at, rows, *kept = entry
-    age = time.time() - checked_at
+    version, sold_out, known_at, *kept = entry
+    age = time.time() - known_at
     if age < STOREFRONT_MAX_AGE_SECONDS:
         _process_copy_keep(key, tuple(kept), STOREFRONT_MAX_AGE_SECONDS - age)
         return tuple(kept)
-    if rows is None:
+    counted_at, sold_out_now = _sold_out_count_recent()
+    if sold_out_now != sold_out:
         return None
-    product_ids, in_stock_ids = rows
-    if product_ids and storefront_products_in_stock(product_ids=list(product_ids)) != set(in_stock_ids):
-        return None
-    cache.set(key, (version, time.time(), rows, *kept), PRODUCT_LIST_SERVER_CACHE_SECONDS)
-    _process_copy_keep(key, tuple(kept))
+    _list_entry_keep(key, (version, sold_out, counted_at, *kept))
     return tuple(kept)

@@ -4,10 +4,10 @@ One token for every list: a cached list answer records the token it was rendered
 under and is served only while that token is current. Every catalog write that can
 change a list (a product's fields, shelf state, prices, SKUs, images, sales, a
 category) replaces it after its commit (catalog.services.storefront_lists_invalidate).
-An order taking stock does not: it changes only which products are in stock, and a
-list answer older than the max-age is checked against its products' stock with one
-small query before it is served again (catalog/storefront_caching.py), so orders
-placed every second do not throw every list away.
+An order taking stock does not: it only lowers stock, so it can change a list only by
+selling a SKU out, and a list answer older than the max-age is served again only while
+the number of sold-out SKUs is what it was at render (catalog/storefront_caching.py),
+so orders placed every second do not throw every list away.
 
 Random tokens, read before the query, as for details (catalog/product_detail_cache.py).
 """

@@ -22,10 +22,11 @@ pytestmark = pytest.mark.django_db
 
 PRODUCTS_URL = "/api/v1/catalog/products"
 CATEGORIES_URL = "/api/v1/catalog/categories"
-# The page of products with prices, stock and main image in one query, whatever the page size.
-PRODUCT_LIST_QUERIES = 1
-# With a category filter: the category, then the page.
-PRODUCT_LIST_IN_CATEGORY_QUERIES = 2
+# The sold-out SKUs counted (for the list cache, at most once a second per process), then the page
+# of products with prices, stock and main image in one query, whatever the page size.
+PRODUCT_LIST_QUERIES = 2
+# With a category filter: the category too.
+PRODUCT_LIST_IN_CATEGORY_QUERIES = 3
 # The product with its category, its active SKUs, its images.
 PRODUCT_DETAIL_QUERIES = 3
 
@@ -152,6 +153,7 @@ def test_a_process_copy_of_a_list_expires_with_the_shared_entry_not_later(
     api, monkeypatch, django_capture_on_commit_callbacks
 ):
     monkeypatch.setattr("catalog.storefront_caching.STOREFRONT_MAX_AGE_SECONDS", 1)
+    monkeypatch.setattr("catalog.storefront_caching.SOLD_OUT_COUNT_SHARED_SECONDS", 0)  # counted at t0, not before
     product = _product(title="Mug")
     api.get(PRODUCTS_URL)  # rendered at t0: served as it is until t0 + 1 s
     time.sleep(0.6)
@@ -426,7 +428,8 @@ def test_filters_travel_with_the_cursor(api):
 
 
 @pytest.mark.parametrize("page_size", [10, 100])
-def test_list_queries_do_not_grow_with_the_page(api, media_root, django_assert_num_queries, page_size):
+def test_list_queries_do_not_grow_with_the_page(api, media_root, django_assert_num_queries, monkeypatch, page_size):
+    monkeypatch.setattr("catalog.storefront_caching.SOLD_OUT_COUNT_SHARED_SECONDS", 0)  # each miss counts anew
     category = CategoryFactory()
     for number in range(page_size):
         product = ProductFactory(title=f"P{number}", category=category)

@@ -3,7 +3,7 @@
 Each write is made as the code makes it and its after-commit work is run, as a commit
 would (django_capture_on_commit_callbacks). Every read here is as a web process with no
 copy of its own; `past_max_age` makes every read after the first one older than the
-max-age, which is when a kept list is checked against its products' stock.
+max-age, which is when a kept list is checked against the number of sold-out SKUs.
 """
 
 import uuid
@@ -52,6 +52,7 @@ def read(api):
 @pytest.fixture
 def past_max_age(monkeypatch):
     monkeypatch.setattr("catalog.storefront_caching.STOREFRONT_MAX_AGE_SECONDS", 0)
+    monkeypatch.setattr("catalog.storefront_caching.SOLD_OUT_COUNT_SHARED_SECONDS", 0)  # every check counts anew
 
 
 @pytest.fixture
@@ -82,7 +83,7 @@ def test_past_the_max_age_an_unchanged_list_is_served_again_after_one_stock_quer
     first = read()
     Product.objects.filter(pk=sku.product_id).update(title="Big mug")  # raw SQL: no catalog write the cache hears of
 
-    with django_assert_num_queries(1):  # which of the page's products are in stock
+    with django_assert_num_queries(1):  # how many SKUs are sold out
         again = read()
 
     assert again.content == first.content
@@ -120,6 +121,17 @@ def test_within_the_max_age_a_list_is_served_as_rendered(sku, read, committed, d
 
     with django_assert_num_queries(0):  # at most 15 s old, as the API documents
         assert read().content == first.content
+
+
+def test_an_order_selling_out_one_sku_of_a_product_still_in_stock_retires_the_lists(sku, read, past_max_age, committed):
+    other_colour = SkuFactory(product=sku.product, price_fen=4990, stock=1)
+    read()
+    Product.objects.filter(pk=sku.product_id).update(title="Big mug")  # unheard of: shows once the entry goes
+
+    with committed():
+        _order(other_colour, 1)  # a SKU sold out: the count of sold-out SKUs moved
+
+    assert _shown(read()) == {"Big mug": True}
 
 
 @pytest.mark.parametrize(
@@ -160,15 +172,15 @@ def test_a_cancelled_order_returning_stock_puts_the_product_back_on_in_stock_lis
     assert _shown(read(in_stock="true")) == {"Mug": True}
 
 
-def test_a_list_miss_is_a_bounded_number_of_queries(read, django_assert_max_num_queries):
+def test_a_list_miss_is_a_bounded_number_of_queries(read, past_max_age, django_assert_num_queries):
     category = CategoryFactory()
     for number in range(30):
         sku = SkuFactory(product__title=f"Mug {number}", product__category=category, stock=number % 2)
         ProductImageFactory(product=sku.product)
 
-    with django_assert_max_num_queries(1):
+    with django_assert_num_queries(2):  # the sold-out count, then the page
         assert len(read(page_size=50).json()["results"]) == 30
-    with django_assert_max_num_queries(2):  # the category's lookup, then the page
+    with django_assert_num_queries(3):  # the category's lookup too
         assert len(read(category=category.pk, in_stock="true", ordering="-price").json()["results"]) == 15
 
 
