@@ -173,7 +173,7 @@ def product_list_cached(view):
     2,000 list URLs over several processes rarely repeat within 15 s, so entries that
     lived 15 s mostly missed, and a miss queries and serializes (docs/benchmarks.md).
     An entry records the lists' version token and the number of sold-out SKUs, both
-    taken before the query, and when it was last known current. It is served while the
+    taken before the query, and when it was counted. It is served while the
     token is current (every catalog write but an order taking stock replaces it), and
     once older than the max-age only if the sold-out count still holds: orders only take
     stock, so no product has then changed its `in_stock` or joined or left a list by it.
@@ -199,15 +199,11 @@ def product_list_cached(view):
         if kept is None:
             return response
         if version is not None:
-            _list_entry_keep(key, (version, sold_out, counted_at, *kept))
+            cache.set(key, (version, sold_out, counted_at, *kept), PRODUCT_LIST_SERVER_CACHE_SECONDS)
+            _process_copy_keep(key, kept, STOREFRONT_MAX_AGE_SECONDS - (time.time() - counted_at))
         return _public_and_conditional(request, response)
 
     return answered
-
-
-def _list_entry_keep(key: str, entry: tuple) -> None:
-    cache.set(key, entry, PRODUCT_LIST_SERVER_CACHE_SECONDS)
-    _process_copy_keep(key, tuple(entry[3:]), STOREFRONT_MAX_AGE_SECONDS - (time.time() - entry[2]))
 
 
 def _list_entry_current(key: str, entry: tuple) -> tuple | None:
@@ -220,5 +216,7 @@ def _list_entry_current(key: str, entry: tuple) -> tuple | None:
     counted_at, sold_out_now = _sold_out_count_recent()
     if sold_out_now != sold_out:
         return None
-    _list_entry_keep(key, (version, sold_out, counted_at, *kept))
+    # Not written back to the shared cache: rewriting the body costs a round trip, and every
+    # process vouches for it again from its own count for free.
+    _process_copy_keep(key, tuple(kept), STOREFRONT_MAX_AGE_SECONDS - (time.time() - counted_at))
     return tuple(kept)
