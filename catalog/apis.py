@@ -21,7 +21,12 @@ from catalog.selectors import (
     storefront_product,
     storefront_products,
 )
-from catalog.storefront_caching import STOREFRONT_MAX_AGE_SECONDS, product_detail_cached, storefront_cached
+from catalog.storefront_caching import (
+    STOREFRONT_MAX_AGE_SECONDS,
+    product_detail_cached,
+    product_list_cached,
+    storefront_cached,
+)
 from config.api_schema import ERROR_RESPONSES, ErrorSerializer
 from config.pagination import CURSOR_PAGINATION_PARAMETERS, CursorPagination, cursor_page_serializer
 
@@ -103,7 +108,13 @@ class CategoryTreeApi(StorefrontApi):
         return Response(CategoryNodeSerializer(category_tree(), many=True).data)
 
 
-class ProductListApi(StorefrontApi):
+class ProductListApi(PublicApi):
+    """Kept briefly by phones and proxies, and by our shared cache until the catalog changes."""
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        return product_list_cached(super().as_view(**initkwargs))
+
     class InputSerializer(serializers.Serializer):
         category = serializers.PrimaryKeyRelatedField(
             queryset=storefront_categories(),

@@ -210,3 +210,9 @@ def storefront_product(*, product_id: int) -> Product | None:
     if product is None or not product.skus.all():
         return None
     return product
+
+
+def storefront_skus_sold_out_count() -> int:
+    """Active SKUs with no stock left: between catalog writes only orders change stock, and only down,
+    so while this number holds no product has left or joined the in-stock ones. One query."""
+    return Sku.objects.filter(is_active=True, stock__lte=0).count()

@@ -17,6 +17,7 @@ from catalog import spec_matrix, thumbnails
 from catalog.exceptions import DescriptionImageRefused, SkuMatrixRefused, StockAdjustmentRefused
 from catalog.models import Category, Product, ProductImage, Sku, StockAdjustment
 from catalog.product_detail_cache import product_detail_versions_replace
+from catalog.storefront_list_cache import storefront_list_version_replace
 
 # What the Mini Program's <rich-text> renders and a product page needs: text
 # structure, emphasis, lists, tables and images. No links (a Mini Program cannot
@@ -40,22 +41,33 @@ def product_description_clean(*, html: str) -> str:
     ).strip()
 
 
-def product_detail_cache_invalidate(*, product_ids: Iterable[int]) -> None:
-    """Retire the cached detail answers of these products once the current transaction commits.
+def product_detail_cache_invalidate(*, product_ids: Iterable[int], stock_taken_only: bool = False) -> None:
+    """Retire the cached detail answers of these products, and the list answers, once the transaction commits.
 
     Call it from every write that changes what a product's detail shows: its fields,
     shelf state, SKUs (price, stock, activity), images, sales count, its category's name.
     After the commit, not before: a reader between a new token and the commit would
     still see the old rows and keep them under the new token.
+
+    `stock_taken_only`: the write only took stock (an order), which lists check for
+    themselves (catalog/storefront_list_cache.py), so the list answers are kept.
     """
     product_ids = set(product_ids)
     if product_ids:
         transaction.on_commit(lambda: product_detail_versions_replace(product_ids=product_ids))
+        if not stock_taken_only:
+            storefront_lists_invalidate()
+
+
+def storefront_lists_invalidate() -> None:
+    """Retire every cached list answer once the current transaction commits."""
+    transaction.on_commit(storefront_list_version_replace)
 
 
 def category_product_detail_cache_invalidate(*, category: Category) -> None:
-    """A category's name shows on its products' detail pages."""
+    """A category's name shows on its products' detail pages; whether it is active decides the lists it filters."""
     product_detail_cache_invalidate(product_ids=category.products.values_list("pk", flat=True))
+    storefront_lists_invalidate()
 
 
 def product_display_prices_refresh(*, product_ids: Iterable[int]) -> None:

@@ -209,7 +209,7 @@ def _skus_for_sale(*, sku_ids: list[int]) -> list[Sku]:
 def _stock_take(*, skus: list[Sku], quantities: dict[int, int]) -> None:
     # One conditional UPDATE per SKU, in id order: the database row lock each takes is
     # the only lock, and a fixed order means two multi-line orders never wait on each other in a cycle.
-    product_detail_cache_invalidate(product_ids={sku.product_id for sku in skus})
+    product_detail_cache_invalidate(product_ids={sku.product_id for sku in skus}, stock_taken_only=True)
     for sku in skus:
         quantity = quantities[sku.pk]
         taken = Sku.objects.filter(pk=sku.pk, is_active=True, stock__gte=quantity).update(stock=F("stock") - quantity)

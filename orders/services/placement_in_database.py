@@ -57,7 +57,7 @@ def order_place_in_database(*, request: OrderRequest) -> PlacedOrder:
     result = json.loads(result) if isinstance(result, str) else result
     if "refused" in result:
         raise _refusal(result)
-    product_detail_cache_invalidate(product_ids=result["product_ids"])
+    product_detail_cache_invalidate(product_ids=result["product_ids"], stock_taken_only=True)
     return _order_placed(result)
 
 

@@ -13,7 +13,7 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from catalog.models import Product
-from catalog.services import sku_image_replace
+from catalog.services import product_detail_cache_invalidate, sku_image_replace
 from tests.caching import caches_clear
 from tests.factories import CategoryFactory, ProductFactory, ProductImageFactory, SkuFactory
 from tests.languages import ENGLISH
@@ -22,10 +22,11 @@ pytestmark = pytest.mark.django_db
 
 PRODUCTS_URL = "/api/v1/catalog/products"
 CATEGORIES_URL = "/api/v1/catalog/categories"
-# The page of products with prices, stock and main image in one query, whatever the page size.
-PRODUCT_LIST_QUERIES = 1
-# With a category filter: the category, then the page.
-PRODUCT_LIST_IN_CATEGORY_QUERIES = 2
+# The sold-out SKUs counted (for the list cache, at most once a second per process), then the page
+# of products with prices, stock and main image in one query, whatever the page size.
+PRODUCT_LIST_QUERIES = 2
+# With a category filter: the category too.
+PRODUCT_LIST_IN_CATEGORY_QUERIES = 3
 # The product with its category, its active SKUs, its images.
 PRODUCT_DETAIL_QUERIES = 3
 
@@ -148,14 +149,19 @@ def test_a_list_read_again_is_answered_from_the_process_own_copy(api, django_ass
     assert again["ETag"] == first["ETag"]
 
 
-def test_a_process_copy_of_a_list_expires_with_the_shared_entry_not_later(api, monkeypatch):
+def test_a_process_copy_of_a_list_expires_with_the_shared_entry_not_later(
+    api, monkeypatch, django_capture_on_commit_callbacks
+):
     monkeypatch.setattr("catalog.storefront_caching.STOREFRONT_MAX_AGE_SECONDS", 1)
+    monkeypatch.setattr("catalog.storefront_caching.SOLD_OUT_COUNT_SHARED_SECONDS", 0)  # counted at t0, not before
     product = _product(title="Mug")
-    api.get(PRODUCTS_URL)  # rendered at t0: kept in the shared cache until t0 + 1 s
+    api.get(PRODUCTS_URL)  # rendered at t0: served as it is until t0 + 1 s
     time.sleep(0.6)
     caches["storefront_local"].clear()  # a process that first reads it at t0 + 0.6 s ...
     assert api.get(PRODUCTS_URL).json()["results"][0]["title"] == "Mug"
-    Product.objects.filter(pk=product.pk).update(title="Big mug")
+    with django_capture_on_commit_callbacks(execute=True):
+        Product.objects.filter(pk=product.pk).update(title="Big mug")
+        product_detail_cache_invalidate(product_ids=[product.pk])  # the shared entry is retired at once
 
     time.sleep(0.5)  # ... must drop its copy at t0 + 1 s, not at t0 + 1.6 s
 
@@ -422,7 +428,8 @@ def test_filters_travel_with_the_cursor(api):
 
 
 @pytest.mark.parametrize("page_size", [10, 100])
-def test_list_queries_do_not_grow_with_the_page(api, media_root, django_assert_num_queries, page_size):
+def test_list_queries_do_not_grow_with_the_page(api, media_root, django_assert_num_queries, monkeypatch, page_size):
+    monkeypatch.setattr("catalog.storefront_caching.SOLD_OUT_COUNT_SHARED_SECONDS", 0)  # each miss counts anew
     category = CategoryFactory()
     for number in range(page_size):
         product = ProductFactory(title=f"P{number}", category=category)
