@@ -5,15 +5,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('campaigns', '0004_marketing_and_operations_read_revenue'),
+        ("campaigns", "0004_marketing_and_operations_read_revenue"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='campaign',
-            name='code',
-            field=models.CharField(help_text='Carried in Mini Program links and codes (c=<code>). Leave empty to have one made; pushes and articles get p<number> and a<number>.', max_length=32, unique=True, validators=[django.core.validators.RegexValidator("^[0-9A-Za-z!#$&'()*+,/:;=?@\\-._~]+\\Z", "Use letters, digits and !#$&'()*+,/:;=?@-._~ only: WeChat refuses other characters in a code's scene.")], verbose_name='code'),
+            model_name="campaign",
+            name="code",
+            field=models.CharField(
+                help_text="Carried in Mini Program links and codes (c=<code>). Leave empty to have one made; pushes and articles get p<number> and a<number>.",
+                max_length=32,
+                unique=True,
+                validators=[
+                    django.core.validators.RegexValidator(
+                        "^[0-9A-Za-z!#$&'()*+,/:;=?@\\-._~]+\\Z",
+                        "Use letters, digits and !#$&'()*+,/:;=?@-._~ only: WeChat refuses other characters in a code's scene.",
+                    )
+                ],
+                verbose_name="code",
+            ),
         ),
     ]
