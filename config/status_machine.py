@@ -13,7 +13,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import models, transaction
+from django.db import DatabaseError, models, transaction
+from django.db.models import sql
 from django.utils.translation import gettext_lazy as _
 
 from config.errors import ApplicationError
@@ -179,11 +180,14 @@ class StatusMachine:
         changes = {**self.entry_fields(to_status, reason), **(fields or {}), "status": to_status}
         for name, value in changes.items():
             setattr(row, name, value)
-        row.save(update_fields=list(changes))
         event = self._event(
             row, from_status=from_status, to_status=to_status, actor=actor, reason=reason, staff_user=staff_user
         )
-        event.save()
+        if transaction.get_connection().vendor == "postgresql":
+            _saved_with_event(row, fields=list(changes), event=event)
+        else:
+            row.save(update_fields=list(changes))
+            event.save()
 
     def change_many(
         self,
@@ -247,6 +251,39 @@ class StatusMachine:
             staff_user=staff_user,
             reason=reason[:reason_length],
         )
+
+
+def _saved_with_event(row: models.Model, *, fields: list[str], event: models.Model) -> None:
+    """`row.save(update_fields=fields)` and `event.save()` in one statement, one round trip (PostgreSQL).
+
+    The update runs in a data-modifying WITH, the event's INSERT beside it; like save(), a row the
+    update did not find raises DatabaseError (the caller's transaction then rolls the event back).
+    Nothing in the project listens to these models' save signals, which this does not send.
+    """
+    connection = transaction.get_connection()
+    update = sql.UpdateQuery(row.__class__)
+    update.add_update_values(
+        {row._meta.get_field(name).name: row._meta.get_field(name).pre_save(row, False) for name in fields}
+    )
+    update.add_filter("pk", row.pk)
+    update_sql, update_params = update.get_compiler(connection=connection).as_sql()
+    meta = event._meta
+    insert = sql.InsertQuery(event.__class__)
+    insert.insert_values([field for field in meta.local_concrete_fields if field is not meta.pk], [event])
+    compiler = insert.get_compiler(connection=connection)
+    compiler.returning_fields = [meta.pk]
+    [(insert_sql, insert_params)] = compiler.as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH changed AS ({update_sql} RETURNING 1) {insert_sql}, (SELECT count(*) FROM changed)",
+            [*update_params, *insert_params],
+        )
+        event_id, changed = cursor.fetchone()
+    if not changed:
+        raise DatabaseError("Save with update_fields did not affect any rows.")
+    event.pk = event_id
+    event._state.adding = False
+    event._state.db = connection.alias
 
 
 def _require_transaction() -> None:

@@ -5,7 +5,7 @@ from any one service's table; each status service tests its own table.
 """
 
 import pytest
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from articles.exceptions import FollowerSyncRunTransitionNotAllowed, PushTransitionNotAllowed
@@ -128,6 +128,30 @@ def test_entry_fields_and_the_callers_fields_are_saved_with_the_status():
     push.refresh_from_db()
     assert (push.status, push.publish_id) == (S.SENT, "2247483650")
     assert push.sent_at is not None
+
+
+@pytest.mark.django_db
+def test_a_row_gone_before_its_change_raises_and_appends_no_event():
+    # On PostgreSQL the update and its event are one statement: like save(), it must notice no row changed.
+    push = push_in(S.SENDING)
+    Push.objects.filter(pk=push.pk).delete()
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        BY_ACTOR.change(push, to_status=S.SENT, actor=A.SYSTEM)
+
+    assert not PushEvent.objects.filter(push_id=push.pk).exists()
+
+
+@pytest.mark.django_db
+def test_the_event_comes_back_saved_with_its_id_and_time():
+    push = push_in(S.SENDING)
+
+    with transaction.atomic():
+        BY_ACTOR.change(BY_ACTOR.lock(push.pk), to_status=S.SENT, actor=A.SYSTEM, reason="sent")
+
+    event = PushEvent.objects.get(push=push)
+    assert (event.from_status, event.to_status, event.actor, event.reason) == (S.SENDING, S.SENT, A.SYSTEM, "sent")
+    assert event.at is not None
 
 
 @pytest.mark.django_db

@@ -10,12 +10,12 @@ import re
 from dataclasses import replace
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from catalog.models import Product
+from catalog.models import Product, Sku
 from catalog.services import product_detail_cache_invalidate
 from config.status_machine import StatusActor
 from customers.models import Customer
@@ -107,9 +107,21 @@ def _order_and_payment_lock(*, out_trade_no: str) -> tuple[Order, Payment] | Non
 
 
 def _payment_paid_apply(
-    *, order: Order, payment: Payment, transaction_id: str, amount_fen: int, paid_at: datetime, reason: str
+    *,
+    order: Order,
+    payment: Payment,
+    transaction_id: str,
+    amount_fen: int,
+    paid_at: datetime,
+    reason: str,
+    sales_count: bool = True,
 ) -> PaidOutcome:
-    """payment_paid_record's work on the order and payment the caller locked (_order_and_payment_lock)."""
+    """payment_paid_record's work on the order and payment the caller locked (_order_and_payment_lock).
+
+    `sales_count=False` leaves the order's products' sales count to the caller, which must call
+    `_sales_count_add` in the same transaction when this returns APPLIED: as its last statement, so
+    that the product rows, which every payment for the product updates, stay locked only until COMMIT.
+    """
     # The amount first: a signed message naming another amount is flagged even when we are paid already.
     if amount_fen != payment.amount_fen:
         return PaidOutcome.AMOUNT_MISMATCH
@@ -131,11 +143,43 @@ def _payment_paid_apply(
         paid_at=paid_at,
     )
     order_status_set(order=order, to_status=OrderStatus.PAID, actor=OrderActor.PAYMENT, reason=reason)
-    _sales_count_add(order_id=order.pk)
+    if sales_count:
+        _sales_count_add(order_id=order.pk)
     return PaidOutcome.APPLIED
 
 
+# The order's units per product added to their sales count in one round trip: the products' rows
+# locked in id order first (ORDER BY below FOR UPDATE locks them as sorted), so two payments touching
+# the same products never deadlock. PostgreSQL only; other databases take _sales_count_add's ORM path.
+_SALES_COUNT_ADD_SQL = """
+WITH sold AS (
+    SELECT sku.product_id, SUM(line.quantity) AS units
+    FROM {line} line JOIN {sku} sku ON sku.id = line.sku_id
+    WHERE line.order_id = %s
+    GROUP BY sku.product_id
+), locked AS (
+    SELECT product.id FROM {product} product
+    WHERE product.id IN (SELECT product_id FROM sold)
+    ORDER BY product.id
+    FOR UPDATE
+)
+UPDATE {product} product SET sales_count = product.sales_count + sold.units
+FROM sold, locked
+WHERE product.id = sold.product_id AND locked.id = sold.product_id
+RETURNING product.id
+"""
+
+
 def _sales_count_add(*, order_id: int) -> None:
+    if connection.vendor == "postgresql":
+        sql = _SALES_COUNT_ADD_SQL.format(
+            line=OrderLine._meta.db_table, sku=Sku._meta.db_table, product=Product._meta.db_table
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [order_id])
+            product_ids = [row[0] for row in cursor.fetchall()]
+        product_detail_cache_invalidate(product_ids=product_ids)  # the detail shows sales
+        return
     # In product id order, so two payments touching the same products never deadlock.
     sold = list(
         OrderLine.objects.filter(order_id=order_id)
@@ -255,6 +299,7 @@ def _payment_notification_record(*, order: Order, payment: Payment, notice: Noti
             amount_fen=notice.total_fee,
             paid_at=wechat_time(notice.time_end),
             reason=_("WeChat Pay payment notification"),
+            sales_count=False,
         )
         outcome = NotificationOutcome(paid.value)
     PaymentNotification.objects.create(
@@ -266,6 +311,8 @@ def _payment_notification_record(*, order: Order, payment: Payment, notice: Noti
         outcome=outcome,
         raw_body=notice.raw_body,
     )
+    if outcome == NotificationOutcome.APPLIED:
+        _sales_count_add(order_id=order.pk)  # last: the products' rows stay locked only until COMMIT
     if outcome in PaymentNotification.NEEDS_ATTENTION:
         logger.error("payment notification for %s needs staff: %s", payment.out_trade_no, outcome.label)
     return outcome
