@@ -11,6 +11,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -21,6 +22,8 @@ from orders.revenue import BEIJING, RevenueGrouping, RevenueReport, RevenueRow, 
 
 REVENUE_PERMISSION = "campaigns.view_revenue_campaign"
 DEFAULT_DAYS = 30
+# No shop's orders lie outside these: WeChat Pay began in 2013.
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 # A bar per source is readable up to about this many; the table lists them all.
 CHART_SOURCES = 20
 FIGURES = ["readers", "visitors", "orders", "buyers", "revenue_fen", "conversion"]
@@ -46,6 +49,11 @@ class RevenueReportForm(forms.Form):
                 input_formats=["%Y-%m-%d"],
                 widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                 error_messages={"invalid": _("Enter a date as YYYY-MM-DD.")},
+                # Beyond these a day's bounds in Beijing time fall outside what dates can hold (year 1, 9999).
+                validators=[
+                    MinValueValidator(EARLIEST_DAY, _("Choose a date from %(limit_value)s on.")),
+                    MaxValueValidator(LATEST_DAY, _("Choose a date up to %(limit_value)s.")),
+                ],
             )
         self.order_fields(["from", "to", "by"])
 

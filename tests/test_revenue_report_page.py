@@ -75,6 +75,10 @@ def test_someone_not_logged_in_is_sent_to_the_login_page(client):
         "?to=2026-02-30",
         "?from=2026-11-01&to=2026-11",
         "?by=poster",
+        "?from=0001-01-01&to=9999-12-31",
+        "?from=0001-01-01",
+        "?to=0001-01-01",
+        "?from=9999-12-31",
     ],
 )
 def test_bad_dates_or_grouping_are_a_form_error_never_a_server_error(client, query):
