@@ -51,6 +51,8 @@ def gunicorn_servers(
                         **environment,
                     },
                     pass_fds=[listener.fileno()],
+                    # Its own process group, stopped whole: a master killed alone would leave its workers behind.
+                    start_new_session=True,
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )
@@ -61,13 +63,19 @@ def gunicorn_servers(
         yield urls
     finally:
         for process, _ in servers:
-            process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown; SIGTERM waits for keep-alive clients
+            _signal_group(process, signal.SIGINT)  # gunicorn's quick shutdown; SIGTERM waits for keep-alive clients
         for process, _ in servers:
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout=5)
+            _signal_group(process, signal.SIGKILL)  # any worker still there, e.g. stuck on a database that is down
+
+
+def _signal_group(process: subprocess.Popen, signal_number: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal_number)
 
 
 def _wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path, ready_statuses: tuple[int, ...]) -> None:
