@@ -55,10 +55,12 @@ def _chart(labels: list[str], datasets: list[dict]) -> str:
     return json.dumps({"labels": labels, "datasets": datasets})
 
 
-def _bar_options(*, stacked: bool) -> str:
-    # The theme's defaults draw a chart's datasets over one another, without a legend: ours are
-    # side by side (or stacked), named, and wide enough to read.
+def bar_chart_options(*, stacked: bool = False, whole_numbers: bool = True) -> str:
+    """Chart.js options for the staff pages' bar charts. The theme's defaults draw a chart's datasets over
+    one another, without a legend: ours are side by side (or stacked), named, and wide enough to read;
+    counts get whole-number ticks, money (yuan) keeps its decimals."""
     axis = {"stacked": stacked, "grid": {"display": False}, "ticks": {"color": "#9ca3af"}}
+    value_ticks = {"color": "#9ca3af", "precision": 0} if whole_numbers else axis["ticks"]
     return json.dumps(
         {
             "animation": False,
@@ -66,7 +68,7 @@ def _bar_options(*, stacked: bool) -> str:
             "maintainAspectRatio": False,
             "maxBarThickness": 28,
             "plugins": {"legend": {"display": True, "position": "top", "align": "end"}},
-            "scales": {"x": axis, "y": {**axis, "beginAtZero": True, "ticks": {"color": "#9ca3af", "precision": 0}}},
+            "scales": {"x": axis, "y": {**axis, "beginAtZero": True, "ticks": value_ticks}},
         }
     )
 
@@ -86,9 +88,9 @@ def _marketing_home(*, at) -> dict:
                 {"label": gettext("Errors"), "data": [push.errors for push in reach], "backgroundColor": RED},
             ],
         ),
-        "reach_options": _bar_options(stacked=False),
+        "reach_options": bar_chart_options(),
         "growth": growth,
-        "growth_options": _bar_options(stacked=True),
+        "growth_options": bar_chart_options(stacked=True),
         "growth_chart": _chart(
             _day_labels(growth.days),
             [
@@ -140,7 +142,7 @@ def _operations_home(*, at) -> dict:
                 }
             ],
         ),
-        "sales_options": _bar_options(stacked=False),
+        "sales_options": bar_chart_options(),
         "orders_url": reverse("admin:orders_order_changelist"),
         "refunds_url": reverse("admin:orders_refund_changelist"),
         "runs_url": reverse("admin:orders_reconciliationrun_changelist"),

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from config.money import format_fen, yuan_from_fen
 from orders.revenue import BEIJING, RevenueGrouping, RevenueReport, RevenueRow, revenue_by_source
+from staff_home.dashboard import bar_chart_options
 
 REVENUE_PERMISSION = "campaigns.view_revenue_campaign"
 DEFAULT_DAYS = 30
@@ -115,20 +116,6 @@ def revenue_chart(report: RevenueReport, *, limit: int = CHART_SOURCES) -> str:
     )
 
 
-def revenue_chart_options() -> str:
-    axis = {"grid": {"display": False}, "ticks": {"color": "#9ca3af"}}
-    return json.dumps(
-        {
-            "animation": False,
-            "responsive": True,
-            "maintainAspectRatio": False,
-            "maxBarThickness": 28,
-            "plugins": {"legend": {"display": True, "position": "top", "align": "end"}},
-            "scales": {"x": axis, "y": {**axis, "beginAtZero": True}},
-        }
-    )
-
-
 def revenue_report_view(request):
     if not request.user.has_perm(REVENUE_PERMISSION):
         raise PermissionDenied
@@ -150,7 +137,7 @@ def revenue_report_view(request):
         context.update(
             rows=[{"row": row, "cells": _cells(row), "kind": row.key.split(":")[0]} for row in report.rows],
             chart=revenue_chart(report),
-            chart_options=revenue_chart_options(),
+            chart_options=bar_chart_options(whole_numbers=False),
             dates={"from": report.first_day.isoformat(), "to": report.last_day.isoformat()},
         )
     return TemplateResponse(request, "staff_home/revenue.html", context)
