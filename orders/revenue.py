@@ -22,9 +22,9 @@ are no push's or article's (a poster, the menu, an article never sent) are the `
 grouping's rows, other and unknown add up to the total, whose buyers are counted once across rows.
 
 A fixed number of queries whatever the number of orders and sources. Orders are summed in one SQL
-statement, every grouping key an integer: sums per source, and buyers as the distinct (source, buyer)
-pairs hashed and counted per source, rather than COUNT(DISTINCT ...), whose sort spilled to disk at
-a million orders (docs/benchmarks.md, bench/attribution.py).
+statement, every grouping key an integer, from indexes of paid orders read in (source, buyer) order
+into streaming aggregates, not hash tables of a million orders (docs/benchmarks.md,
+bench/attribution.py).
 """
 
 from collections import defaultdict
@@ -142,11 +142,10 @@ def revenue_by_source(*, grouping: str, first_day: date, last_day: date) -> Reve
         if source_id is None:  # the row of the range's distinct buyers
             total.buyers = buyers
             continue
-        figures[source_id].orders, figures[source_id].buyers, figures[source_id].revenue_fen = (
-            orders,
-            buyers,
-            revenue_fen,
-        )
+        # A source's orders come in one row, its refunds (if any) in another: they add up.
+        figures[source_id].orders += orders
+        figures[source_id].buyers += buyers
+        figures[source_id].revenue_fen += revenue_fen
         total.orders += orders
         total.revenue_fen += revenue_fen
 
@@ -221,15 +220,21 @@ def _campaign_sources_sql(grouping: RevenueGrouping) -> str:
     article_campaigns = f"SELECT a.campaign_id, a.id AS source_id FROM {article} a WHERE a.campaign_id IS NOT NULL"
     if grouping == RevenueGrouping.ARTICLE:
         return article_campaigns
-    # An article's card leads to the first push that went out with it; one that never went out, to none.
+    # An article's card leads to the first push that went out with it (no push sent before it carried the
+    # article); one that never went out, to none: no row. An anti-join, not a subquery per article, so
+    # the report's statement stays one PostgreSQL can run in parallel workers.
     return f"""
         SELECT p.campaign_id, p.id AS source_id FROM {push} p WHERE p.campaign_id IS NOT NULL
         UNION ALL
-        SELECT a.campaign_id, (
-            SELECT pa.push_id FROM {push_article} pa JOIN {push} sent ON sent.id = pa.push_id
-            WHERE pa.article_id = a.id AND sent.sent_at IS NOT NULL ORDER BY sent.sent_at, sent.id LIMIT 1
-        ) AS source_id
-        FROM {article} a WHERE a.campaign_id IS NOT NULL
+        SELECT a.campaign_id, pa.push_id AS source_id
+        FROM {article} a
+        JOIN {push_article} pa ON pa.article_id = a.id
+        JOIN {push} sent ON sent.id = pa.push_id AND sent.sent_at IS NOT NULL
+        WHERE a.campaign_id IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM {push_article} earlier_pa JOIN {push} earlier ON earlier.id = earlier_pa.push_id
+            WHERE earlier_pa.article_id = a.id AND earlier.sent_at IS NOT NULL
+              AND (earlier.sent_at < sent.sent_at OR (earlier.sent_at = sent.sent_at AND earlier.id < sent.id))
+        )
     """
 
 
@@ -240,39 +245,59 @@ def orders_by_source_sql(grouping: str) -> str:
     """
     grouping = RevenueGrouping(grouping)
     order, payment, refund = Order._meta.db_table, Payment._meta.db_table, Refund._meta.db_table
-    mapping = ""
-    if grouping == RevenueGrouping.CAMPAIGN:
-        source = f"COALESCE(o.campaign_id, {UNKNOWN_SOURCE})"
-    elif grouping == RevenueGrouping.SCENE:
-        source = f"COALESCE(o.source_scene, {UNKNOWN_SOURCE})"
-    else:
-        mapping = f"LEFT JOIN ({_campaign_sources_sql(grouping)}) m ON m.campaign_id = o.campaign_id"
-        source = f"CASE WHEN o.campaign_id IS NULL THEN {UNKNOWN_SOURCE} ELSE COALESCE(m.source_id, {OTHER_SOURCE}) END"
+    campaign = Campaign._meta.db_table
     in_range = "o.paid_at >= %(start)s AND o.paid_at < %(end)s"
-    # Three passes over the range's orders, none of them a sort: sums per source (with the few refunded
-    # orders' refunds hashed beside them), the distinct (source, buyer) pairs counted per source, and the
-    # distinct buyers of the whole range. Each keeps only what it needs in its hash table.
-    return f"""
-        WITH refunded AS (
-            SELECT pay.order_id, SUM(r.amount_fen) AS fen
-            FROM {refund} r JOIN {payment} pay ON pay.id = r.payment_id
-            WHERE r.status = '{RefundStatus.SUCCEEDED.value}'
-            GROUP BY pay.order_id
+    # Each source's orders are read in (source, buyer) order from an index of paid orders
+    # (orders_order_paid_by_campaign, orders_order_paid_by_scene) into one streaming aggregate: the
+    # buyers' COUNT(DISTINCT) then sorts rows that come sorted, and nothing hashes the orders.
+    if grouping in (RevenueGrouping.CAMPAIGN, RevenueGrouping.SCENE):
+        key = "o.campaign_id" if grouping == RevenueGrouping.CAMPAIGN else "o.source_scene"
+        refunded_source = f"COALESCE({key}, {UNKNOWN_SOURCE})"
+        refunded_mapping = ""
+        # Grouped on the indexed column itself (NULL is its unknown group), so the index's order serves.
+        sources = f"""
+            SELECT COALESCE(source_key, {UNKNOWN_SOURCE}) AS source_id, orders, buyers, fen FROM (
+                SELECT {key} AS source_key, COUNT(*) AS orders, COUNT(DISTINCT o.customer_id) AS buyers,
+                       SUM(o.total_fen) AS fen
+                FROM {order} o WHERE {in_range} GROUP BY {key}
+            ) per_key
+        """
+    else:
+        # Every campaign of ours with the source it counts for (other: none), in source order: the
+        # planner then reads each campaign's orders in turn from the index (a nested loop), so they
+        # arrive grouped by source. Orders without a campaign are the unknown row, summed beside.
+        all_campaigns = f"""
+            SELECT c.id AS campaign_id, COALESCE(s.source_id, {OTHER_SOURCE}) AS source_id
+            FROM {campaign} c LEFT JOIN ({_campaign_sources_sql(grouping)}) s ON s.campaign_id = c.id
+            ORDER BY 2, 1
+        """
+        refunded_source = (
+            f"CASE WHEN o.campaign_id IS NULL THEN {UNKNOWN_SOURCE} ELSE COALESCE(m.source_id, {OTHER_SOURCE}) END"
         )
-        SELECT sources.source_id, sources.orders, pairs.buyers, sources.revenue_fen
-        FROM (
-            SELECT {source} AS source_id, COUNT(*) AS orders,
-                   SUM(o.total_fen - COALESCE(refunded.fen, 0)) AS revenue_fen
-            FROM {order} o LEFT JOIN refunded ON refunded.order_id = o.id {mapping}
+        refunded_mapping = f"LEFT JOIN ({_campaign_sources_sql(grouping)}) m ON m.campaign_id = o.campaign_id"
+        sources = f"""
+            SELECT m.source_id, COUNT(*) AS orders, COUNT(DISTINCT o.customer_id) AS buyers, SUM(o.total_fen) AS fen
+            FROM {order} o JOIN ({all_campaigns}) m ON m.campaign_id = o.campaign_id
             WHERE {in_range}
-            GROUP BY 1
-        ) sources
-        JOIN (
-            SELECT source_id, COUNT(*) AS buyers FROM (
-                SELECT DISTINCT {source} AS source_id, o.customer_id FROM {order} o {mapping} WHERE {in_range}
-            ) distinct_pairs
-            GROUP BY source_id
-        ) pairs ON pairs.source_id = sources.source_id
+            GROUP BY m.source_id
+            UNION ALL
+            SELECT CAST({UNKNOWN_SOURCE} AS BIGINT), COUNT(*), COUNT(DISTINCT o.customer_id), SUM(o.total_fen)
+            FROM {order} o WHERE o.campaign_id IS NULL AND {in_range}
+        """
+    # Three independent parts, each reading its own index, which PostgreSQL hands to parallel workers
+    # (a Parallel Append; only while every part's columns have the same types, hence the casts): the
+    # sources' rows; the refunds (few), each refunded order's day and source looked up in
+    # orders_order_paid_by_id, as rows of their source that take their amount off; and the range's
+    # distinct buyers for the total row (source id NULL), read in buyer order from
+    # orders_order_paid_by_customer. Over a narrow range the planner reads orders_order_paid_for_revenue.
+    return f"""
+        SELECT source_id, orders, buyers, fen FROM ({sources}) sources
+        UNION ALL
+        SELECT {refunded_source}, CAST(0 AS BIGINT), CAST(0 AS BIGINT), -SUM(r.amount_fen)
+        FROM {refund} r JOIN {payment} pay ON pay.id = r.payment_id JOIN {order} o ON o.id = pay.order_id
+        {refunded_mapping}
+        WHERE r.status = '{RefundStatus.SUCCEEDED.value}' AND {in_range}
+        GROUP BY 1
         UNION ALL
         SELECT NULL, NULL, COUNT(*), NULL FROM (SELECT DISTINCT o.customer_id FROM {order} o WHERE {in_range}) buyers
     """
@@ -283,8 +308,11 @@ def _orders_by_source(*, grouping: RevenueGrouping, start: datetime, end: dateti
     bounds = {"start": ops.adapt_datetimefield_value(start), "end": ops.adapt_datetimefield_value(end)}
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # Per (source, buyer) pairs are as many as the orders at worst: hashed in memory, not sorted on disk.
+            # The buyers' COUNT(DISTINCT)s sort in memory, not on disk.
             cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
+            # Over a wide range the statement's estimated cost passes jit_above_cost, and compiling it
+            # would take longer than running it.
+            cursor.execute("SET LOCAL jit = off")
         cursor.execute(orders_by_source_sql(grouping), bounds)
         return [
             (None if source_id is None else int(source_id), int(orders or 0), int(buyers or 0), int(revenue or 0))

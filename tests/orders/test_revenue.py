@@ -331,3 +331,41 @@ def test_the_default_range_works_with_todays_orders():
     paid_order(100, scene=1058, at=timezone.now())
 
     assert _report(RevenueGrouping.SCENE, first_day=today - timedelta(days=29), last_day=today).total.orders == 1
+
+
+def test_an_article_sent_in_several_pushes_counts_under_the_first_that_went_out(funnel):
+    account, push, (first, _, unsent) = funnel["account"], funnel["push"], funnel["articles"]
+    later = PushFactory(account=account, status=PushStatus.SENT, sent_at=push.sent_at + timedelta(days=1))
+    later.push_articles.create(article=first, position=1)
+    later.push_articles.create(article=unsent, position=2)  # went out only with the later push
+    never_sent = PushFactory(account=account, status=PushStatus.DRAFT, sent_at=None)
+    never_sent.push_articles.create(article=first, position=1)
+    paid_order(2000, code=first.campaign.code)
+    paid_order(400, code=unsent.campaign.code)
+
+    rows = _rows(_report(RevenueGrouping.PUSH))
+
+    assert (rows[f"push:{push.pk}"].orders, rows[f"push:{push.pk}"].revenue_fen) == (1, 2000)
+    assert (rows[f"push:{later.pk}"].orders, rows[f"push:{later.pk}"].revenue_fen) == (1, 400)
+    assert f"push:{never_sent.pk}" not in rows
+    assert rows["other"].orders == 0
+
+
+def test_a_sources_refunds_and_buyers_add_up_with_its_orders_in_every_grouping(funnel):
+    first = funnel["articles"][0]
+    regular = CustomerFactory()
+    refund(paid_order(1000, customer=regular, code=first.campaign.code, scene=1058), 300)
+    refund(paid_order(2000, customer=regular, code=first.campaign.code, scene=1058), 500)
+    paid_order(4000, code=first.campaign.code, scene=1058)
+    refund(paid_order(80, code="", scene=None), 30)  # unknown in every grouping
+
+    for grouping, key in (
+        (RevenueGrouping.PUSH, f"push:{funnel['push'].pk}"),
+        (RevenueGrouping.ARTICLE, f"article:{first.pk}"),
+        (RevenueGrouping.CAMPAIGN, f"campaign:{first.campaign.code}"),
+        (RevenueGrouping.SCENE, "scene:1058"),
+    ):
+        rows = _rows(_report(grouping))
+        assert (rows[key].orders, rows[key].buyers, rows[key].revenue_fen) == (3, 2, 6200), grouping
+        assert (rows["unknown"].orders, rows["unknown"].buyers, rows["unknown"].revenue_fen) == (1, 1, 50), grouping
+        assert (rows["total"].orders, rows["total"].buyers, rows["total"].revenue_fen) == (4, 3, 6250), grouping
