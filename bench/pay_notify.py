@@ -24,10 +24,13 @@ orders, every copy stored. --record writes the figures to docs/benchmarks.md.
 """
 
 import argparse
+import collections
 import json
 import random
 import sys
+import threading
 import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -114,16 +117,23 @@ def main() -> None:
 
         with ProductionServer(environment, log=services.work_dir / "gunicorn.log") as server, LoadGenerator() as load:
 
-            def send(path: str, requests_: list[Request]) -> HttpRun:
-                return load.run(
-                    server.url,
-                    [Request("POST", path, body, headers) for body, headers in requests_],
-                    concurrency=options.concurrency,
-                )
+            where = {label: WhereTheTimeGoes() for label in (BASELINE_PATH, NOTIFY_PATH, V3_NOTIFY_PATH)}
 
+            def send(path: str, requests_: list[Request]) -> HttpRun:
+                with where[path].during(server=server, database=services.database, requests=len(requests_)):
+                    return load.run(
+                        server.url,
+                        [Request("POST", path, body, headers) for body, headers in requests_],
+                        concurrency=options.concurrency,
+                    )
+
+            for measurement in where.values():
+                measurement.enabled = False
             send(BASELINE_PATH, v2_batches[0])  # every worker and thread warmed up before timing
             send(NOTIFY_PATH, v2_batches[0])
             send(V3_NOTIFY_PATH, v3_requests(v3_batches[0], total=len(v3_batches[0])))
+            for measurement in where.values():
+                measurement.enabled = True
             print(f"{options.rounds} rounds of {options.notifications:,} notifications of each kind ...", flush=True)
             results = interleaved(
                 {
@@ -141,6 +151,11 @@ def main() -> None:
             f"({options.notifications - distinct:,} of them copies), {options.concurrency} at a time"
         )
         print(f"\n{settings_line}\n\n{table.text()}")
+        cpu_split = "; ".join(
+            f"{name} {where[path].text()}"
+            for name, path in (("baseline", BASELINE_PATH), ("v2", NOTIFY_PATH), ("v3", V3_NOTIFY_PATH))
+        )
+        print(f"\nper notification, over the rounds: {cpu_split}")
         crypto = crypto_costs(v3_requests(v3_batches[1][:1], total=1)[0], wechatpay_key=wechatpay_key)
         print(f"\nper v3 notification, in one process: {crypto}")
         outcome = outcome_check(
@@ -154,8 +169,107 @@ def main() -> None:
                 bench="pay_notify",
                 tables={"": table},
                 settings=settings_line,
-                notes=f"Per v3 notification, in one process: {crypto}. {outcome} {options.note}".strip(),
+                notes=(
+                    f"CPU per notification over the rounds (gunicorn's workers / the database's backends), and "
+                    f"what the busy backends were doing, sampled: {cpu_split}. "
+                    f"Per v3 notification, in one process: {crypto}. {outcome} {options.note}"
+                ).strip(),
             )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far (/proc/PID/stat, fields 14 and 15); 0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / PROCESS_CLOCK_TICKS
+
+
+PROCESS_CLOCK_TICKS = 100  # os.sysconf("SC_CLK_TCK") on Linux
+WAIT_SAMPLE_SECONDS = 0.02
+
+
+@dataclass
+class WhereTheTimeGoes:
+    """Over one kind's runs: CPU seconds of gunicorn's workers and of the bench database's PostgreSQL backends
+    (/proc), and what those backends were doing (pg_stat_activity, sampled every WAIT_SAMPLE_SECONDS from a
+    connection to another database, so the sampler's own backend is not counted).
+    """
+
+    enabled: bool = True
+    requests: int = 0
+    worker_seconds: float = 0.0
+    database_seconds: float = 0.0
+    states: collections.Counter = field(default_factory=collections.Counter)
+
+    def during(self, *, server: ProductionServer, database, requests: int):
+        measurement = self
+
+        class During:
+            def __enter__(self):
+                if not measurement.enabled:
+                    return self
+                import psycopg
+
+                self.stop = threading.Event()
+                self.sampler_connection = psycopg.connect(database.maintenance_url, autocommit=True)
+                self.workers = _children(server._process.pid)
+                self.backends = _backends(self.sampler_connection, database.name)
+                self.before = {pid: _cpu_seconds(pid) for pid in [*self.workers, *self.backends]}
+                self.sampler = threading.Thread(target=self.sample, args=(database.name,))
+                self.sampler.start()
+                return self
+
+            def sample(self, name: str) -> None:
+                while not self.stop.wait(WAIT_SAMPLE_SECONDS):
+                    rows = self.sampler_connection.execute(
+                        "SELECT state, wait_event_type, wait_event FROM pg_stat_activity WHERE datname = %s",
+                        [name],
+                    ).fetchall()
+                    for state, wait_type, wait_event in rows:
+                        if state == "active":
+                            measurement.states[f"{wait_type}:{wait_event}" if wait_type else "on CPU"] += 1
+                        elif state == "idle in transaction":
+                            measurement.states["idle in transaction (waiting for the worker)"] += 1
+
+            def __exit__(self, *exc_info):
+                if not measurement.enabled:
+                    return
+                self.stop.set()
+                self.sampler.join()
+                backends = _backends(self.sampler_connection, database.name) | self.backends
+                self.sampler_connection.close()
+                measurement.requests += requests
+                measurement.worker_seconds += self.used(_children(server._process.pid))
+                measurement.database_seconds += self.used(backends)
+
+            def used(self, pids: set[int]) -> float:
+                # A process that ended during the run (0 now) is left out: its last figures are unknown.
+                now = {pid: _cpu_seconds(pid) for pid in pids}
+                return sum(seconds - self.before.get(pid, 0.0) for pid, seconds in now.items() if seconds)
+
+        return During()
+
+    def text(self) -> str:
+        if not self.requests:
+            return "not measured"
+        busy = sum(self.states.values()) or 1
+        top = ", ".join(f"{state} {count / busy:.0%}" for state, count in self.states.most_common(4))
+        return (
+            f"{self.worker_seconds / self.requests * 1000:.2f} / {self.database_seconds / self.requests * 1000:.2f} "
+            f"ms CPU ({top})"
+        )
+
+
+def _children(pid: int) -> set[int]:
+    """gunicorn's workers: the master's children."""
+    return {int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+def _backends(connection, database_name: str) -> set[int]:
+    rows = connection.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [database_name]).fetchall()
+    return {pid for (pid,) in rows}
 
 
 def bench_environment(services: BenchServices) -> dict[str, str]:

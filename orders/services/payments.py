@@ -30,6 +30,14 @@ from orders.models import (
     PaymentStatus,
 )
 from orders.selectors import order_for_customer
+from orders.services.payment_notification_in_database import (
+    MADE_BEFORE_MERCHANTS,
+    MADE_THROUGH_ANOTHER,
+    SIGN_TYPE_DIFFERS,
+    UNKNOWN_PAYMENT,
+    payment_notification_apply_in_database,
+    payment_notification_apply_in_database_supported,
+)
 from orders.services.payment_status import PAYMENT_STATUS, payment_status_set
 from orders.services.status import order_status_set
 from wechat.errors import WeChatError, WeChatMisconfigured
@@ -258,30 +266,59 @@ def payment_confirm_at_wechat(*, payment: Payment, reason: str) -> PaidOutcome |
 # --- the payment notification -----------------------------------------------------------------
 
 
-@transaction.atomic
 def payment_notification_receive(*, notification: Notice) -> NotificationOutcome:
     """A payment notification whose signature wechat/ verified: placed with its payment, applied once, stored.
 
     Raises PaymentNotificationRefused for one we cannot place, or signed otherwise than its payment
-    was (not stored: it is nobody's record); any other is always stored. The payment is read as it
-    is locked with its order, so a notification costs one read before its writes
+    was (not stored: it is nobody's record); any other is always stored. On PostgreSQL the whole of
+    it is one statement (orders_payment_notification_apply, orders' migration 0027); elsewhere, and
+    for payments made before merchants were rows, the ORM's steps below
     (tests/orders/test_pay_notification_round_trips.py counts them).
     """
     out_trade_no = notification.out_trade_no
     # Checked before the database sees it: PostgreSQL refuses some characters (NUL) with an error.
-    locked = (
-        _order_and_payment_lock(out_trade_no=out_trade_no) if OUT_TRADE_NO_PATTERN.fullmatch(out_trade_no) else None
-    )
-    if locked is None:
+    if not OUT_TRADE_NO_PATTERN.fullmatch(out_trade_no):
         raise PaymentNotificationRefused(f"no payment {out_trade_no[:32]!r}")
+    if payment_notification_apply_in_database_supported():
+        outcome = payment_notification_apply_in_database(
+            notice=notification,
+            paid_at=wechat_time(notification.time_end),
+            reason=_("WeChat Pay payment notification"),
+            currency=PAYMENT_CURRENCY,
+        )
+        if outcome != MADE_BEFORE_MERCHANTS:
+            return _payment_notification_outcome(out_trade_no=out_trade_no, outcome=outcome)
+    return _payment_notification_receive_through_orm(notification=notification)
+
+
+def _payment_notification_outcome(*, out_trade_no: str, outcome: NotificationOutcome | str) -> NotificationOutcome:
+    """The outcome, logged for staff if they must act; a refusal raised as PaymentNotificationRefused."""
+    if outcome == UNKNOWN_PAYMENT:
+        raise PaymentNotificationRefused(f"no payment {out_trade_no!r}")
+    if outcome == SIGN_TYPE_DIFFERS:
+        raise PaymentNotificationRefused("payment notification signature does not match")
+    if outcome == MADE_THROUGH_ANOTHER:
+        raise PaymentNotificationRefused("payment notification is from another app or merchant than the payment's")
+    if outcome in PaymentNotification.NEEDS_ATTENTION:
+        logger.error("payment notification for %s needs staff: %s", out_trade_no, NotificationOutcome(outcome).label)
+    return NotificationOutcome(outcome)
+
+
+@transaction.atomic
+def _payment_notification_receive_through_orm(*, notification: Notice) -> NotificationOutcome:
+    """payment_notification_receive in the ORM's steps: the payment read as it is locked with its order."""
+    locked = _order_and_payment_lock(out_trade_no=notification.out_trade_no)
+    if locked is None:
+        return _payment_notification_outcome(out_trade_no=notification.out_trade_no, outcome=UNKNOWN_PAYMENT)
     order, payment = locked
     # Signed as the order was, and it may not say how: the sign type we recorded decides.
     if notification.sign_type != payment.sign_type:
-        raise PaymentNotificationRefused("payment notification signature does not match")
+        return _payment_notification_outcome(out_trade_no=notification.out_trade_no, outcome=SIGN_TYPE_DIFFERS)
     # Verified with the keys of the merchant it names, which must be the one the payment was made through.
     if not payment_made_through(payment=payment, appid=notification.appid, mch_id=notification.mch_id):
-        raise PaymentNotificationRefused("payment notification is from another app or merchant than the payment's")
-    return _payment_notification_record(order=order, payment=payment, notice=notification)
+        return _payment_notification_outcome(out_trade_no=notification.out_trade_no, outcome=MADE_THROUGH_ANOTHER)
+    outcome = _payment_notification_record(order=order, payment=payment, notice=notification)
+    return _payment_notification_outcome(out_trade_no=notification.out_trade_no, outcome=outcome)
 
 
 def _payment_notification_record(*, order: Order, payment: Payment, notice: Notice) -> NotificationOutcome:
@@ -313,8 +350,6 @@ def _payment_notification_record(*, order: Order, payment: Payment, notice: Noti
     )
     if outcome == NotificationOutcome.APPLIED:
         _sales_count_add(order_id=order.pk)  # last: the products' rows stay locked only until COMMIT
-    if outcome in PaymentNotification.NEEDS_ATTENTION:
-        logger.error("payment notification for %s needs staff: %s", payment.out_trade_no, outcome.label)
     return outcome
 
 

@@ -5,6 +5,7 @@ refusals are posted with Django's test client, signed as WeChat signs (wechat/pa
 """
 
 import threading
+from datetime import datetime
 from xml.etree import ElementTree
 
 import pytest
@@ -15,13 +16,21 @@ from django.db import connection
 from django.urls import reverse
 
 from catalog.models import Product
-from orders.models import NotificationOutcome, Order, OrderEvent, OrderStatus, Payment, PaymentNotification
+from orders.models import (
+    NotificationOutcome,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Payment,
+    PaymentEvent,
+    PaymentNotification,
+)
 from orders.services.status import order_cancel
 from tests import real_services
 from tests.orders.conftest import authenticated_client
 from tests.orders.payments import UNREACHABLE_NOTIFY_URL, notification_body, prepaid, wait_until
 from wechat.pay.signing import HMAC_SHA256, MD5, sign
-from wechat.pay.v2 import build_xml
+from wechat.pay.v2 import BEIJING, build_xml
 
 NOTIFY_PATH = "/wechat/pay/notify/"
 SHARED_SAMPLE_OUT_TRADE_NO = "20261123150001000042"
@@ -282,6 +291,49 @@ def test_a_duplicate_after_payment_is_acknowledged_and_changes_nothing(client, p
 
     assert (_answer(first), _answer(second)) == ("SUCCESS", "SUCCESS")
     assert OrderEvent.objects.filter(order=order, to_status=OrderStatus.PAID).count() == 1
+    assert Product.objects.get(pk=sku.product_id).sales_count == 2
+    outcomes = list(PaymentNotification.objects.order_by("id").values_list("outcome", flat=True))
+    assert outcomes == ["applied", "duplicate"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("payment_status", ["pending", "failed"])  # a failed prepay may still have been paid
+def test_a_payment_notification_records_both_changes_each_with_its_event(client, payment, order, sku, payment_status):
+    Payment.objects.filter(pk=payment.pk).update(status=payment_status)
+    PaymentEvent.objects.filter(payment=payment).delete()
+
+    assert _answer(_post(client, notification_body(payment))) == "SUCCESS"
+
+    order.refresh_from_db()
+    payment.refresh_from_db()
+    assert (order.status, payment.status) == (OrderStatus.PAID, "paid")
+    assert payment.transaction_id == "4200002026112312345678901234"
+    assert payment.paid_at == datetime(2026, 11, 23, 15, 3, 12, tzinfo=BEIJING)  # WeChat's time_end
+    assert order.paid_at is not None
+    reason = "微信支付结果通知"  # "WeChat Pay payment notification", in the shop's language
+    assert list(
+        PaymentEvent.objects.filter(payment=payment).values_list("from_status", "to_status", "actor", "reason")
+    ) == [(payment_status, "paid", "payment", reason)]
+    assert list(
+        OrderEvent.objects.filter(order=order, from_status="pending_payment").values_list(
+            "to_status", "actor", "reason"
+        )
+    ) == [("paid", "payment", reason)]
+    assert Product.objects.get(pk=sku.product_id).sales_count == 2
+
+
+@pytest.mark.django_db
+def test_a_payment_made_before_merchants_were_rows_is_paid_through_the_settings_merchant(client, payment, order, sku):
+    # No appid or mch_id recorded: made through the settings' Mini Program and merchant (PostgreSQL's
+    # one-statement path hands these to the ORM's steps, which read the default).
+    Payment.objects.filter(pk=payment.pk).update(appid="", mch_id="")
+
+    first = _post(client, notification_body(payment))
+    again = _post(client, notification_body(payment))
+
+    assert (_answer(first), _answer(again)) == ("SUCCESS", "SUCCESS")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
     assert Product.objects.get(pk=sku.product_id).sales_count == 2
     outcomes = list(PaymentNotification.objects.order_by("id").values_list("outcome", flat=True))
     assert outcomes == ["applied", "duplicate"]

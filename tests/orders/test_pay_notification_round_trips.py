@@ -1,12 +1,13 @@
 """How many SQL round trips a payment notification costs on PostgreSQL, v2 and v3: counted, so one more fails here.
 
 Each statement is one round trip, BEGIN and COMMIT included (a transaction=True test, so the
-notification's own transaction is a real one, as in production). What a first notification needs:
-the merchant its message names (to verify it), then in one transaction the order and payment read
-and locked in one statement, the payment's and the order's transitions each with its event in one
-statement, the notification stored and the sales count (its products locked and updated in one
-statement). A repeat stops after the locked read. Production adds one `SELECT 1` a request, the connection's health
-check, which Django sends outside the queries it logs (docs/deploy.md).
+notification's own transaction is a real one, as in production). What a notification needs: the
+merchant its message names (to verify it), then one statement, orders_payment_notification_apply
+(orders' migration 0027), in autocommit: the order and payment read and locked, the payment's and
+the order's transitions with their events, the notification stored and the sales count, all inside
+PostgreSQL. A repeat takes the same call, which stops after the locked read and stores the copy.
+Production adds one `SELECT 1` a request, the connection's health check, which Django sends outside
+the queries it logs (docs/deploy.md).
 """
 
 import pytest
@@ -20,13 +21,11 @@ from tests.orders.payments_v3 import v3_merchant_make_default
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
-# The merchant; BEGIN; the order and payment locked; the payment's update with its event (one
-# statement); the order's with its event; the notification; the sales count (the order's products
-# locked and updated in one statement, last, so their rows stay locked only until COMMIT); COMMIT.
-# 11 until 2026-12-06: each update and its event were two, the products read before their update.
-FIRST_NOTIFICATION_ROUND_TRIPS = 8
-# The merchant; BEGIN; the order and payment locked (already paid); the notification; COMMIT.
-REPEATED_NOTIFICATION_ROUND_TRIPS = 5
+# The merchant; the function. 8 until 2026-12-06 (BEGIN; the locked read; the payment's update with
+# its event; the order's; the notification; the sales count; COMMIT), 11 before that.
+FIRST_NOTIFICATION_ROUND_TRIPS = 2
+# The merchant; the function (the order and payment locked, already paid; the copy stored). 5 until 2026-12-06.
+REPEATED_NOTIFICATION_ROUND_TRIPS = 2
 # v3 names its merchant only inside the ciphertext: the merchant is found by the key that signed it,
 # then the Mini Program the decrypted resource names is read on its own.
 V3_EXTRA_ROUND_TRIPS = 1
