@@ -1,6 +1,6 @@
 from django.core.cache import caches
 
-from wechat.merchants import mini_program_login_rows_forget
+from wechat.merchants import mini_program_login_rows_forget, pay_message_rows_forget
 
 
 def caches_clear() -> None:
@@ -8,3 +8,4 @@ def caches_clear() -> None:
     for each in caches.all():
         each.clear()
     mini_program_login_rows_forget()  # rows a rolled-back test made
+    pay_message_rows_forget()

@@ -173,3 +173,49 @@ def merchants_for_wechatpay_serial(serial: str) -> list[Merchant]:
     if by_public_key:
         return by_public_key
     return list(v3.filter(verification=Merchant.Verification.PLATFORM_CERTIFICATE).order_by("mch_id"))
+
+
+# A WeChat Pay notification is verified with the keys of the Mini Program and merchant it names (v2:
+# appid and mch_id; v3: the key that signed it, then the appid inside), read before anything else it
+# does; rows change rarely (staff edit a key in the admin), so each process keeps them this long
+# instead of a query a notification. A save or delete in this process drops the copies at once;
+# another process verifies with the old keys for up to this long, so a notification signed with
+# new keys is refused there (answered FAIL, or a v3 4xx) and WeChat Pay sends it again on its
+# schedule (15 s, 15 s, 30 s, 3 min, ...): it is applied late, never lost. Payments, refunds and the
+# bill read the rows afresh. Unknown appids, merchants and serials are not kept.
+PAY_MESSAGE_ROWS_SECONDS = 30
+_pay_message_rows: dict[tuple, tuple[float, object]] = {}
+_pay_message_rows_lock = threading.Lock()
+
+
+def payment_parties_for_message(*, appid: str, mch_id: str) -> tuple[MiniProgram, Merchant] | None:
+    """payment_parties, kept in this process for PAY_MESSAGE_ROWS_SECONDS: only to verify a WeChat Pay message."""
+    return _kept_for_messages(("parties", appid, mch_id), lambda: payment_parties(appid=appid, mch_id=mch_id))
+
+
+def merchants_for_wechatpay_serial_for_message(serial: str) -> list[Merchant]:
+    """merchants_for_wechatpay_serial, kept as payment_parties_for_message is: only to verify a notification."""
+    return _kept_for_messages(("serial", serial), lambda: merchants_for_wechatpay_serial(serial)) or []
+
+
+def _kept_for_messages(key: tuple, load):
+    kept = _pay_message_rows.get(key)
+    if kept is not None and kept[0] > time.monotonic():
+        return kept[1]
+    rows = load()
+    if rows:
+        with _pay_message_rows_lock:
+            _pay_message_rows[key] = (time.monotonic() + PAY_MESSAGE_ROWS_SECONDS, rows)
+    return rows
+
+
+def pay_message_rows_forget(**kwargs) -> None:
+    """Drop this process's copies (a Mini Program or merchant saved or deleted, the settings changed, a test's end)."""
+    with _pay_message_rows_lock:
+        _pay_message_rows.clear()
+
+
+for _model in (MiniProgram, Merchant):
+    post_save.connect(pay_message_rows_forget, sender=_model, dispatch_uid="pay-message-rows")
+    post_delete.connect(pay_message_rows_forget, sender=_model, dispatch_uid="pay-message-rows")
+setting_changed.connect(pay_message_rows_forget, dispatch_uid="pay-message-rows")

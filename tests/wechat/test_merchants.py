@@ -112,6 +112,26 @@ def test_a_message_is_verified_only_for_a_mini_program_and_merchant_of_ours():
     assert payment_parties(appid=default.appid, mch_id="1900000555") == (default, other)
 
 
+def test_a_process_keeps_the_rows_that_verify_messages_until_one_is_saved_or_deleted_here(django_assert_num_queries):
+    other = Merchant.objects.create(name="Other", mch_id="1900000555", api_version="v2", api_key="o" * 32)
+    second = MiniProgram.objects.create(name="Second", appid="wx00000000000000e5", app_secret="s", merchant=other)
+    payment_gateway_for_message(appid=second.appid, mch_id=other.mch_id)
+
+    with django_assert_num_queries(0):
+        kept = payment_gateway_for_message(appid=second.appid, mch_id=other.mch_id)
+    # Changed without a save in this process (another process, or SQL): the old key, for a while.
+    Merchant.objects.filter(pk=other.pk).update(api_key="p" * 32)
+    assert payment_gateway_for_message(appid=second.appid, mch_id=other.mch_id).config.api_key == "o" * 32
+    # Staff change it in the admin, which saves here: the new key at once.
+    other.api_key = "q" * 32
+    other.save()
+    assert payment_gateway_for_message(appid=second.appid, mch_id=other.mch_id).config.api_key == "q" * 32
+    second.delete()
+    with pytest.raises(InvalidPayMessage):
+        payment_gateway_for_message(appid=second.appid, mch_id=other.mch_id)
+    assert kept.config.api_key == "o" * 32
+
+
 def test_payments_made_before_a_mini_program_moved_to_another_merchant_stay_with_the_first():
     default = mini_program_default()
     first_merchant = default.merchant

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 from django.conf import settings
 
-from wechat.merchants import payment_parties
+from wechat.merchants import payment_parties_for_message
 from wechat.models import Merchant, MiniProgram
 from wechat.pay.interface import InvalidPayMessage, MerchantConfig, PaymentGateway
 from wechat.pay.v2 import WeChatPayV2
@@ -93,10 +93,12 @@ def payment_gateway_for_message(*, appid: str, mch_id: str, version: str | None 
 
     `version`: the API version the message came by (a v2 endpoint's XML is v2's to verify, whatever
     the merchant uses now). Raises InvalidPayMessage when the pair is not ours: no key to trust it with.
+    The rows are this process's copies (`payment_parties_for_message`: a key staff changed reaches
+    other processes within seconds, and WeChat resends what was refused meanwhile).
     """
     if not (IDENTIFIER.fullmatch(appid) and IDENTIFIER.fullmatch(mch_id)):  # before the database sees them
         raise InvalidPayMessage("the message names no app or merchant of ours")
-    parties = payment_parties(appid=appid, mch_id=mch_id)
+    parties = payment_parties_for_message(appid=appid, mch_id=mch_id)
     if parties is None:
         raise InvalidPayMessage("the message is for another app or merchant")
     mini_program, merchant = parties

@@ -11,7 +11,7 @@ From 微信支付 APIv3 文档 (回调通知, 签名验证, 证书和回调报�
   mchid, appid, and (by the business) the amount; we take CNY only.
 
 The merchant is not named outside the ciphertext, so the key that signed the notification chooses
-it (`merchants_for_wechatpay_serial`). What comes out is the same dataclass v2's notifications give,
+it (`merchants_for_wechatpay_serial_for_message`). What comes out is the same dataclass v2's notifications give,
 so orders handles both versions the same way, once.
 """
 
@@ -26,7 +26,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from wechat.errors import WeChatError
-from wechat.merchants import merchants_for_wechatpay_serial, mini_program_of_merchant, payment_parties
+from wechat.merchants import (
+    merchants_for_wechatpay_serial_for_message,
+    mini_program_of_merchant,
+    payment_parties_for_message,
+)
 from wechat.models import Merchant
 from wechat.pay.gateway import merchant_config
 from wechat.pay.interface import InvalidPayMessage, MalformedPayMessage, PaymentNotification, RefundNotification
@@ -77,7 +81,7 @@ def payment_notification_v3_open(*, headers: Mapping[str, str], body: bytes) -> 
     opened = _notification_open(headers=headers, body=body, event_types=PAYMENT_EVENT_TYPES)
     resource, mch_id = opened.resource, opened.merchant.mch_id
     appid = _text(resource, "appid")
-    if payment_parties(appid=appid, mch_id=mch_id) is None:
+    if payment_parties_for_message(appid=appid, mch_id=mch_id) is None:
         raise InvalidPayMessage("payment notification is for another app than ours")
     amount = resource.get("amount")
     if not isinstance(amount, dict):
@@ -154,7 +158,8 @@ def _envelope(body: bytes) -> dict[str, Any]:
 def _signing_merchant(*, headers: Mapping[str, str], body: bytes) -> Merchant:
     """The merchant whose WeChat Pay key signed the notification (the serial narrows the candidates)."""
     serial = next((value for name, value in headers.items() if name.lower() == "wechatpay-serial"), "")
-    candidates = merchants_for_wechatpay_serial(serial)
+    # This process's copies of the rows (wechat.merchants.PAY_MESSAGE_ROWS_SECONDS says what that costs).
+    candidates = merchants_for_wechatpay_serial_for_message(serial)
     if not candidates:
         raise UnknownWechatpaySerial(serial[:80])
     refusal: InvalidWechatpaySignature | None = None
