@@ -187,6 +187,11 @@ class ProductionServer:
             self._process.wait(timeout=5)
 
     @property
+    def pid(self) -> int:
+        """gunicorn's master process (its workers are its children)."""
+        return self._process.pid
+
+    @property
     def settings_line(self) -> str:
         """What ran, for the printed figures: the gunicorn processes and threads the config file gave."""
         workers = self.environment.get("WEB_CONCURRENCY", os.environ.get("WEB_CONCURRENCY", "4"))

@@ -18,18 +18,21 @@ its own process POSTs them to /wechat/pay/notify/ or /wechat/pay/v3/notify/, --c
 time. The baseline posts the same v2 bodies to an endpoint in the same server that answers
 SUCCESS without work (bench/baseline_urls.py). Baseline, v2 and v3 alternate over three rounds,
 each round on fresh orders. It prints notifications/s and latencies of each (medians and their
-spread), their ratio to the baseline, what one RSA verify and one AES-GCM decrypt cost in this
-process, and checks the outcome: every answer a success, the orders paid equal the distinct
-orders, every copy stored. --record writes the figures to docs/benchmarks.md.
+spread), their ratio to the baseline, the CPU per notification of gunicorn's workers and of the
+database's backends with what the backends were doing (WhereTheTimeGoes), what one RSA verify
+and one AES-GCM decrypt cost in this process, and checks the outcome: every answer a success, the
+orders paid equal the distinct orders, every copy stored. --record writes the figures to docs/benchmarks.md.
 """
 
 import argparse
 import collections
+import contextlib
 import json
 import random
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -55,6 +58,7 @@ from bench.harness import (  # noqa: E402 - after the path is set
     interleaved,
     production_environment,
 )
+from bench.side_database import SideDatabase  # noqa: E402 - after the path is set
 from wechat.pay.v3_signing import PAY_SIGN_TYPE as V3_SIGN_TYPE  # noqa: E402 - after the path is set
 
 API_KEY = "bench0pay0notify0api0key00000000"
@@ -116,7 +120,6 @@ def main() -> None:
             )
 
         with ProductionServer(environment, log=services.work_dir / "gunicorn.log") as server, LoadGenerator() as load:
-
             where = {label: WhereTheTimeGoes() for label in (BASELINE_PATH, NOTIFY_PATH, V3_NOTIFY_PATH)}
 
             def send(path: str, requests_: list[Request]) -> HttpRun:
@@ -203,59 +206,55 @@ class WhereTheTimeGoes:
     database_seconds: float = 0.0
     states: collections.Counter = field(default_factory=collections.Counter)
 
-    def during(self, *, server: ProductionServer, database, requests: int):
-        measurement = self
+    @contextlib.contextmanager
+    def during(self, *, server: ProductionServer, database: SideDatabase, requests: int) -> Iterator[None]:
+        """Counts what the run inside the block used (nothing while `enabled` is off: the warm-up)."""
+        if not self.enabled:
+            yield
+            return
+        import psycopg
 
-        class During:
-            def __enter__(self):
-                if not measurement.enabled:
-                    return self
-                import psycopg
+        with psycopg.connect(database.maintenance_url, autocommit=True) as sampler_connection:
+            backends = _backends(sampler_connection, database.name)
+            before = {pid: _cpu_seconds(pid) for pid in [*_children(server.pid), *backends]}
+            stop = threading.Event()
 
-                self.stop = threading.Event()
-                self.sampler_connection = psycopg.connect(database.maintenance_url, autocommit=True)
-                self.workers = _children(server._process.pid)
-                self.backends = _backends(self.sampler_connection, database.name)
-                self.before = {pid: _cpu_seconds(pid) for pid in [*self.workers, *self.backends]}
-                self.sampler = threading.Thread(target=self.sample, args=(database.name,))
-                self.sampler.start()
-                return self
-
-            def sample(self, name: str) -> None:
-                while not self.stop.wait(WAIT_SAMPLE_SECONDS):
-                    rows = self.sampler_connection.execute(
+            def sample() -> None:
+                while not stop.wait(WAIT_SAMPLE_SECONDS):
+                    rows = sampler_connection.execute(
                         "SELECT state, wait_event_type, wait_event FROM pg_stat_activity WHERE datname = %s",
-                        [name],
+                        [database.name],
                     ).fetchall()
                     for state, wait_type, wait_event in rows:
                         if state == "active":
-                            measurement.states[f"{wait_type}:{wait_event}" if wait_type else "on CPU"] += 1
+                            self.states[f"{wait_type}:{wait_event}" if wait_type else "on CPU"] += 1
                         elif state == "idle in transaction":
-                            measurement.states["idle in transaction (waiting for the worker)"] += 1
+                            self.states["idle in transaction (waiting for the worker)"] += 1
 
-            def __exit__(self, *exc_info):
-                if not measurement.enabled:
-                    return
-                self.stop.set()
-                self.sampler.join()
-                backends = _backends(self.sampler_connection, database.name) | self.backends
-                self.sampler_connection.close()
-                measurement.requests += requests
-                measurement.worker_seconds += self.used(_children(server._process.pid))
-                measurement.database_seconds += self.used(backends)
+            sampler = threading.Thread(target=sample)
+            sampler.start()
+            try:
+                yield
+            finally:
+                stop.set()
+                sampler.join()
+            backends |= _backends(sampler_connection, database.name)
 
-            def used(self, pids: set[int]) -> float:
-                # A process that ended during the run (0 now) is left out: its last figures are unknown.
-                now = {pid: _cpu_seconds(pid) for pid in pids}
-                return sum(seconds - self.before.get(pid, 0.0) for pid, seconds in now.items() if seconds)
+        def used(pids: set[int]) -> float:
+            # A process that ended during the run (0 now) is left out: its last figures are unknown.
+            now = {pid: _cpu_seconds(pid) for pid in pids}
+            return sum(seconds - before.get(pid, 0.0) for pid, seconds in now.items() if seconds)
 
-        return During()
+        self.requests += requests
+        self.worker_seconds += used(_children(server.pid))
+        self.database_seconds += used(backends)
 
     def text(self) -> str:
         if not self.requests:
             return "not measured"
-        busy = sum(self.states.values()) or 1
+        busy = sum(self.states.values())
         top = ", ".join(f"{state} {count / busy:.0%}" for state, count in self.states.most_common(4))
+        top = top or "no database work"
         return (
             f"{self.worker_seconds / self.requests * 1000:.2f} / {self.database_seconds / self.requests * 1000:.2f} "
             f"ms CPU ({top})"
