@@ -271,7 +271,7 @@ def payment_notification_receive(*, notification: Notice) -> NotificationOutcome
 
     Raises PaymentNotificationRefused for one we cannot place, or signed otherwise than its payment
     was (not stored: it is nobody's record); any other is always stored. On PostgreSQL the whole of
-    it is one statement (orders_payment_notification_apply, orders' migration 0027); elsewhere, and
+    it is one statement (orders_payment_notification_apply, orders' migration 0028); elsewhere, and
     for payments made before merchants were rows, the ORM's steps below
     (tests/orders/test_pay_notification_round_trips.py counts them).
     """

@@ -562,8 +562,10 @@ def test_a_notification_under_a_new_platform_certificate_downloads_it_once_and_i
     time.sleep(1.1)
 
     sandbox.pay_order(payment.out_trade_no)
-    wait_until(lambda: Order.objects.get(pk=order.pk).status == OrderStatus.PAID)
+    # Until the sandbox has our answer: the order is paid (committed) a moment before it is sent.
+    wait_until(lambda: sandbox.outbox("delivered"))
 
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
     assert len(sandbox.received(CERTIFICATES_PATH)) == 2
     [delivery] = sandbox.outbox("delivered")
     assert delivery["attempts"][-1]["http_status"] == 204

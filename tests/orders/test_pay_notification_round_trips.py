@@ -4,7 +4,7 @@ Each statement is one round trip, BEGIN and COMMIT included (a transaction=True 
 notification's own transaction is a real one, as in production). What a notification needs: the
 merchant its message names (to verify it; each process keeps it a short while, so a repeat reads
 it no more), then one statement, orders_payment_notification_apply
-(orders' migration 0027), in autocommit: the order and payment read and locked, the payment's and
+(orders' migration 0028), in autocommit: the order and payment read and locked, the payment's and
 the order's transitions with their events, the notification stored and the sales count, all inside
 PostgreSQL. A repeat takes the same call, which stops after the locked read and stores the copy.
 Production adds one `SELECT 1` a request, the connection's health check, which Django sends outside

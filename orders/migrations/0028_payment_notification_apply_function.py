@@ -153,7 +153,7 @@ PAYMENT_NOTIFICATION_APPLY_SIGNATURE = (
 class Migration(migrations.Migration):
     dependencies = [
         ("catalog", "0007_verbose_names_translated"),
-        ("orders", "0026_paid_orders_for_revenue"),
+        ("orders", "0027_paid_orders_by_source"),
     ]
 
     operations = [
