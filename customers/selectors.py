@@ -1,3 +1,6 @@
+import functools
+
+from django.db import connection
 from django.utils import timezone
 
 from customers.models import Customer, CustomerToken
@@ -6,12 +9,46 @@ from wechat.models import MiniProgram
 
 
 def customer_token_find(*, token: str) -> CustomerToken | None:
-    """The unexpired token row for a bearer token, with its customer, or None."""
+    """The unexpired token row for a bearer token, with its customer, or None.
+
+    Read on every authenticated request, so in SQL written once: compiling the ORM's query
+    for it cost each request more CPU than the database spends answering it. The rows become
+    models as the ORM makes them (the database's converters applied), so nothing else differs.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_token_with_customer_sql(), [CustomerToken.digest(token), timezone.now()])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    token_fields = CustomerToken._meta.concrete_fields
+    found = _model_from_row(CustomerToken, token_fields, row[: len(token_fields)])
+    found.customer = _model_from_row(Customer, Customer._meta.concrete_fields, row[len(token_fields) :])
+    return found
+
+
+@functools.cache
+def _token_with_customer_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = [
+        f"{alias}.{quote(field.column)}"
+        for alias, model in (("t", CustomerToken), ("c", Customer))
+        for field in model._meta.concrete_fields
+    ]
+    # key_digest is unique: one row at most.
     return (
-        CustomerToken.objects.select_related("customer")
-        .filter(key_digest=CustomerToken.digest(token), expires_at__gt=timezone.now())
-        .first()
+        f"SELECT {', '.join(columns)} FROM {quote(CustomerToken._meta.db_table)} t"
+        f" JOIN {quote(Customer._meta.db_table)} c ON c.{quote(Customer._meta.pk.column)} = t.{quote('customer_id')}"
+        f" WHERE t.{quote('key_digest')} = %s AND t.{quote('expires_at')} > %s"
     )
+
+
+def _model_from_row(model, fields, values):
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        for converter in connection.ops.get_db_converters(field.cached_col) + field.get_db_converters(connection):
+            value = converter(value, field.cached_col, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [field.attname for field in fields], converted)
 
 
 def customer_mini_program(*, customer: Customer) -> MiniProgram:
