@@ -1,5 +1,5 @@
-"""Placing an order on PostgreSQL in one round trip: orders_order_place(), created by orders' migration 0021
-and replaced by 0022 (which added the source's page and campaign).
+"""Placing an order on PostgreSQL in one round trip: orders_order_place(), created by orders' migration 0021,
+replaced by 0025 (which added the source's page and campaign) and by 0029 (fewer statements, a json answer).
 
 The function takes the ORM path's steps under its rules (see the migration); here the request goes
 in, and what comes back becomes the same Order, or the same refusal, the ORM path gives.
@@ -53,7 +53,7 @@ def order_place_in_database(*, request: OrderRequest) -> PlacedOrder:
                 arguments,
             )
             (result,) = cursor.fetchone()
-    # Django's PostgreSQL backend leaves jsonb as text, for JSONField to decode.
+    # psycopg decodes json; Django's PostgreSQL backend leaves jsonb (0025's answer) as text.
     result = json.loads(result) if isinstance(result, str) else result
     if "refused" in result:
         raise _refusal(result)
