@@ -163,6 +163,8 @@ class Follower(models.Model):
     is_subscribed = models.BooleanField(default=True, verbose_name=_("is subscribed"))
     subscribed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("subscribed at"))
     unsubscribed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("unsubscribed at"))
+    # When a sync last wrote the row (new, or its values changed). On PostgreSQL a sync that finds the
+    # row as WeChat gives it leaves it alone, synced_at included (articles/services/follower_store.py).
     synced_at = models.DateTimeField(null=True, blank=True, verbose_name=_("synced at"))
 
     class Meta:

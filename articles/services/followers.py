@@ -5,10 +5,10 @@ WeChat retries a push it thinks unanswered and may deliver pushes out of order, 
 event changes a follower only when it is newer than everything we know of them.
 
 The sync (用户管理: user/get 10,000 openids a page, user/info/batchget 100 a call,
-tags/get) writes one page at a time (follower_store: COPY into a staging table and one
-upsert), so its memory does not grow with the follower count; every row it writes is
-stamped with the run's start, and at the end one UPDATE marks followers it did not see as
-unsubscribed. A page's batchget calls are made FOLLOWER_SYNC_CONCURRENCY at a time from a
+tags/get) writes one page at a time (follower_store: COPY into a staging table, then one
+INSERT or an upsert that leaves unchanged rows alone), so its memory does not grow with
+the follower count; at the end one UPDATE marks followers it did not see as unsubscribed.
+A page's batchget calls are made FOLLOWER_SYNC_CONCURRENCY at a time from a
 thread pool (a wechatpy client, so an HTTP session, per thread; the access token is the
 shared one), the next page's user/get is asked for as soon as this page's next_openid is
 known, and a page is written while the next page's batchget calls run: at most two pages
@@ -32,11 +32,10 @@ from typing import TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
 from articles.models import Follower, FollowerSyncRun, FollowerTag
-from articles.services.follower_store import OPENID_MAX_LENGTH, followers_page_write
+from articles.services.follower_store import OPENID_MAX_LENGTH, FollowerSyncWriter
 from articles.services.follower_sync_status import follower_sync_run_finish
 from wechat.clients import SharedTokenClient, client_for_official_account
 from wechat.errors import WeChatQuotaExhausted, WeChatRateLimited, WeChatTransientError
@@ -156,17 +155,18 @@ def _sync(*, account: OfficialAccount, retry_delays: Sequence[float]) -> Followe
     fresh = not Follower.objects.filter(account=account).exists()
     written = 0
     pool = ThreadPoolExecutor(max_workers=settings.FOLLOWER_SYNC_CONCURRENCY, thread_name_prefix="follower-sync")
-    try:
-        pending: list[Future] = []
-        for batches in _page_batches(account=account, pool=pool, retry_delays=retry_delays):
-            # This page's batchget calls are under way: write the previous page meanwhile.
-            written += _batches_write(account=account, batches=pending, synced_at=started_at, fresh=fresh)
-            pending = batches
-        written += _batches_write(account=account, batches=pending, synced_at=started_at, fresh=fresh)
-    finally:
-        # After a failure, calls not yet started are dropped; those under way finish (at most the pool's size).
-        pool.shutdown(wait=True, cancel_futures=True)
-    unsubscribed = followers_unseen_unsubscribe(account=account, sync_started_at=started_at)
+    with FollowerSyncWriter(account_id=account.pk, synced_at=started_at, fresh=fresh) as writer:
+        try:
+            pending: list[Future] = []
+            for batches in _page_batches(account=account, pool=pool, retry_delays=retry_delays):
+                # This page's batchget calls are under way: write the previous page meanwhile.
+                written += _batches_write(writer, pending)
+                pending = batches
+            written += _batches_write(writer, pending)
+        finally:
+            # After a failure, calls not yet started are dropped; those under way finish (at most the pool's size).
+            pool.shutdown(wait=True, cancel_futures=True)
+        unsubscribed = writer.unseen_unsubscribe()
     logger.info("synced %s: %d followers, %d left, %d tags", account.appid, written, unsubscribed, tags)
     return FollowersSyncResult(followers=written, unsubscribed=unsubscribed, tags=tags)
 
@@ -177,8 +177,11 @@ def _page_batches(
     """For each user/get page in order, its batchget calls submitted to `pool` (futures of their infos, in order).
 
     The next page is asked for as soon as this one's last openid is known, ahead of this page's batchget calls.
+    Once a call has failed past its retries the run is lost: calls not yet begun are not made (threads
+    that finish their call would otherwise take the next before the run's thread stops the pool).
     """
     clients = threading.local()
+    failures: list[Exception] = []  # the first call that failed past its retries
 
     def client() -> SharedTokenClient:
         # One client per thread: each has its own requests session (connection pool); the token is shared.
@@ -186,11 +189,21 @@ def _page_batches(
             clients.client = client_for_official_account(account)
         return clients.client
 
+    def unless_failed(call: Callable[[], T]) -> T:
+        if failures:
+            # Its error, whichever call the run's thread waits on: the task retries by the error's kind.
+            raise failures[0]
+        try:
+            return wechat_call_patiently(call, retry_delays)
+        except Exception as error:
+            failures.append(error)
+            raise
+
     def page_after(after: str) -> OpenidPage:
-        return wechat_call_patiently(lambda: follower_openids_page(client(), after=after), retry_delays)
+        return unless_failed(lambda: follower_openids_page(client(), after=after))
 
     def infos_of(openids: list[str]) -> list[FollowerInfo]:
-        return wechat_call_patiently(lambda: follower_infos(client(), openids=openids), retry_delays)
+        return unless_failed(lambda: follower_infos(client(), openids=openids))
 
     next_page = pool.submit(page_after, "")
     while True:
@@ -204,34 +217,10 @@ def _page_batches(
         ]
 
 
-def _batches_write(*, account: OfficialAccount, batches: list[Future], synced_at: datetime, fresh: bool) -> int:
+def _batches_write(writer: FollowerSyncWriter, batches: list[Future]) -> int:
     if not batches:
         return 0
-    infos = [info for batch in batches for info in batch.result()]
-    return followers_page_write(account_id=account.pk, infos=infos, synced_at=synced_at, fresh=fresh)
-
-
-def followers_store(*, account: OfficialAccount, infos: list[FollowerInfo], synced_at: datetime) -> int:
-    """Upsert the subscribed ones in one transaction, stamped `synced_at`; returns how many (follower_store)."""
-    return followers_page_write(account_id=account.pk, infos=infos, synced_at=synced_at)
-
-
-def followers_unseen_unsubscribe(*, account: OfficialAccount, sync_started_at: datetime) -> int:
-    """After a full run: who WeChat no longer lists has left. Two UPDATEs, no rows loaded.
-
-    A subscribe event that arrived during the run (subscribed_at after its start) keeps its
-    follower; an unsubscribe event that arrived during it wins over the page read before it.
-    """
-    followers = Follower.objects.filter(account=account, is_subscribed=True)
-    left = (
-        followers.filter(Q(synced_at__lt=sync_started_at) | Q(synced_at__isnull=True))
-        .exclude(subscribed_at__gte=sync_started_at)
-        .update(is_subscribed=False, unsubscribed_at=sync_started_at)
-    )
-    followers.filter(unsubscribed_at__gte=sync_started_at, unsubscribed_at__gt=F("subscribed_at")).update(
-        is_subscribed=False
-    )
-    return left
+    return writer.page_write([info for batch in batches for info in batch.result()])
 
 
 @transaction.atomic

@@ -17,12 +17,8 @@ from django.core.cache import cache
 from django_celery_beat.models import PeriodicTask
 
 from articles.models import Follower, FollowerSyncRun, FollowerTag
-from articles.services.followers import (
-    follower_subscription_record,
-    followers_store,
-    followers_sync,
-    followers_unseen_unsubscribe,
-)
+from articles.services.follower_store import FollowerSyncWriter
+from articles.services.followers import follower_subscription_record, followers_sync
 from articles.tasks import sync_account_followers, sync_followers_of_every_account
 from config.celery import app as celery_app
 from wechat.clients import client_for_official_account
@@ -146,6 +142,36 @@ def test_a_second_sync_changes_nothing(sandbox, account):
     runs = FollowerSyncRun.objects.filter(account=account)
     assert [(run.status, run.followers, run.unsubscribed, run.tags) for run in runs] == [("succeeded", 250, 0, 1)] * 2
     assert FollowerTag.objects.get(account=account).follower_count == 250
+
+
+@pytest.mark.django_db
+def test_syncs_after_changes_at_wechat_write_the_changes_mark_who_left_and_take_back_who_returned(sandbox, account):
+    client = client_for_official_account(account)
+    tea, vip = sandbox.create_tag(APPID, "Tea lovers"), sandbox.create_tag(APPID, "VIP")
+    same, retagged, returning, leaving = sandbox.add_followers(APPID, count=4, tag_ids=[tea])["openids"]
+    sync(account)
+    client.tag.tag_user(vip, [retagged])
+    # They leave, and the pushes that would tell us never arrive (the callback is unreachable).
+    for openid in (returning, leaving):
+        sandbox.send_follower_event(appid=APPID, openid=openid, event="unsubscribe")
+
+    assert sync(account).unsubscribed == 2
+
+    followers = {follower.openid: follower for follower in Follower.objects.filter(account=account)}
+    assert (followers[same].tag_ids, followers[retagged].tag_ids) == ([tea], sorted([tea, vip]))
+    assert subscribed_openids(account) == {same, retagged}
+    left_at = followers[returning].unsubscribed_at
+    sandbox.advance_clock(60)
+    sandbox.send_follower_event(appid=APPID, openid=returning, event="subscribe")
+    [newcomer] = sandbox.add_followers(APPID, count=1)["openids"]
+
+    result = sync(account)
+
+    assert (result.followers, result.unsubscribed) == (4, 0)
+    assert subscribed_openids(account) == {same, retagged, returning, newcomer}
+    back = Follower.objects.get(openid=returning)
+    assert back.unsubscribed_at == left_at and back.subscribed_at > followers[returning].subscribed_at
+    assert Follower.objects.get(openid=leaving).unsubscribed_at == followers[leaving].unsubscribed_at
 
 
 @pytest.mark.django_db
@@ -328,15 +354,16 @@ def test_an_unsubscribe_during_a_sync_wins_over_the_page_read_before_it(account)
     subscribe_time = int(datetime(2026, 5, 1, 8, 0, tzinfo=UTC).timestamp())
     started = datetime.now(UTC)
     page_read_before_they_left = [
-        FollowerInfo(openid="oLeaving", is_subscribed=True, nickname="", tag_ids=[], subscribe_time=subscribe_time),
-        FollowerInfo(openid="oStaying", is_subscribed=True, nickname="", tag_ids=[], subscribe_time=subscribe_time),
+        FollowerInfo(openid="oLeaving", is_subscribed=True, nickname="", tag_ids=(), subscribe_time=subscribe_time),
+        FollowerInfo(openid="oStaying", is_subscribed=True, nickname="", tag_ids=(), subscribe_time=subscribe_time),
     ]
     follower_subscription_record(
         account=account, openid="oLeaving", subscribed=False, at=started + timedelta(seconds=1)
     )
-    followers_store(account=account, infos=page_read_before_they_left, synced_at=started)
+    with FollowerSyncWriter(account_id=account.pk, synced_at=started) as writer:
+        writer.page_write(page_read_before_they_left)
 
-    assert followers_unseen_unsubscribe(account=account, sync_started_at=started) == 0
+        assert writer.unseen_unsubscribe() == 0
 
     assert subscribed_openids(account) == {"oStaying"}
     assert Follower.objects.get(openid="oLeaving").unsubscribed_at == started + timedelta(seconds=1)
@@ -347,7 +374,8 @@ def test_a_subscribe_during_a_sync_is_not_marked_unsubscribed_by_it(account):
     started = datetime.now(UTC)
     follower_subscription_record(account=account, openid="oJoined", subscribed=True, at=started + timedelta(seconds=1))
 
-    assert followers_unseen_unsubscribe(account=account, sync_started_at=started) == 0
+    with FollowerSyncWriter(account_id=account.pk, synced_at=started) as writer:
+        assert writer.unseen_unsubscribe() == 0
 
     assert subscribed_openids(account) == {"oJoined"}
 

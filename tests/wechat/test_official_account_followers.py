@@ -32,7 +32,7 @@ def test_infos_tell_subscription_tags_and_when_they_followed(sandbox, registered
 
     [follower, stranger] = follower_infos(account_client, openids=[openid, "o" + "x" * 27])
 
-    assert (follower.openid, follower.is_subscribed, follower.tag_ids) == (openid, True, [tag_id])
+    assert (follower.openid, follower.is_subscribed, follower.tag_ids) == (openid, True, (tag_id,))
     assert follower.nickname == ""  # WeChat no longer gives nicknames
     assert follower.subscribed_at is not None and follower.subscribed_at.tzinfo is UTC
     assert (stranger.is_subscribed, stranger.subscribed_at) == (False, None)
