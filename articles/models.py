@@ -165,7 +165,7 @@ class Follower(models.Model):
     unsubscribed_at = models.DateTimeField(null=True, blank=True, verbose_name=_("unsubscribed at"))
     # When a sync last wrote the row (new, or its values changed). On PostgreSQL a sync that finds the
     # row as WeChat gives it leaves it alone, synced_at included (articles/services/follower_store.py).
-    synced_at = models.DateTimeField(null=True, blank=True, verbose_name=_("synced at"))
+    synced_at = models.DateTimeField(null=True, blank=True, verbose_name=_("last changed by a sync"))
 
     class Meta:
         ordering = ["account", "-subscribed_at", "id"]
