@@ -15,3 +15,9 @@ try:
 except SettingsRefused as refused:
     print(refused, file=sys.stderr)
     sys.exit(APP_LOAD_ERROR)
+
+from config.encrypted_fields import encryption_keys_derive  # noqa: E402 - once Django is set up
+
+# Here, in gunicorn's master (preload_app): every worker forks with the keys the secrets decrypt with,
+# instead of deriving them while it answers its first requests (a merchant's key, a notification's).
+encryption_keys_derive()
