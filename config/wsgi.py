@@ -16,8 +16,12 @@ except SettingsRefused as refused:
     print(refused, file=sys.stderr)
     sys.exit(APP_LOAD_ERROR)
 
-from config.encrypted_fields import encryption_keys_derive  # noqa: E402 - once Django is set up
+from config.celery import app as celery_app  # noqa: E402 - once Django is set up
+from config.encrypted_fields import encryption_keys_derive  # noqa: E402
 
-# Here, in gunicorn's master (preload_app): every worker forks with the keys the secrets decrypt with,
-# instead of deriving them while it answers its first requests (a merchant's key, a notification's).
+# What each worker would otherwise do while it answers its first requests (a notification reads a
+# merchant's keys and queues a task), done here once, in gunicorn's master (preload_app), whose
+# workers fork with it: the keys the secrets decrypt with, and the Celery app's tasks bound to it.
+# No connection is opened: each worker opens its own to the broker on its first task.
 encryption_keys_derive()
+celery_app.finalize(auto=True)
