@@ -13,7 +13,8 @@ rows read before a commit is stored under the old token and never served after.
 """
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 
 from django.core.cache import cache
 
@@ -31,8 +32,12 @@ def product_detail_version_current(*, product_id: int, known: str | None) -> str
     return cache.get(key)
 
 
-def product_detail_versions_replace(*, product_ids: Iterable[int]) -> None:
+def product_detail_versions_replace(
+    *, product_ids: Iterable[int], together_with: Mapping[str, str] = MappingProxyType({})
+) -> None:
+    """New tokens for these products; `together_with`: other tokens (the lists') written in the same round trip."""
     tokens = {product_detail_version_key(product_id): uuid.uuid4().hex for product_id in product_ids}
+    tokens.update(together_with)
     if len(tokens) == 1:
         # One SET: set_many wraps even one key in MULTI/EXEC on Redis, three replies to read for one.
         [(key, token)] = tokens.items()

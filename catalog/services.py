@@ -17,7 +17,7 @@ from catalog import spec_matrix, thumbnails
 from catalog.exceptions import DescriptionImageRefused, SkuMatrixRefused, StockAdjustmentRefused
 from catalog.models import Category, Product, ProductImage, Sku, StockAdjustment
 from catalog.product_detail_cache import product_detail_versions_replace
-from catalog.storefront_list_cache import storefront_list_version_replace
+from catalog.storefront_list_cache import storefront_list_version_new, storefront_list_version_replace
 
 # What the Mini Program's <rich-text> renders and a product page needs: text
 # structure, emphasis, lists, tables and images. No links (a Mini Program cannot
@@ -53,10 +53,17 @@ def product_detail_cache_invalidate(*, product_ids: Iterable[int], stock_taken_o
     themselves (catalog/storefront_list_cache.py), so the list answers are kept.
     """
     product_ids = set(product_ids)
-    if product_ids:
+    if not product_ids:
+        return
+    if stock_taken_only:
         transaction.on_commit(lambda: product_detail_versions_replace(product_ids=product_ids))
-        if not stock_taken_only:
-            storefront_lists_invalidate()
+    else:
+        # The lists' token with the details' in one write: one round trip to the cache, not two.
+        transaction.on_commit(
+            lambda: product_detail_versions_replace(
+                product_ids=product_ids, together_with=storefront_list_version_new()
+            )
+        )
 
 
 def storefront_lists_invalidate() -> None:

@@ -29,3 +29,8 @@ def storefront_list_version_current(*, known: str | None) -> str | None:
 
 def storefront_list_version_replace() -> None:
     cache.set(STOREFRONT_LIST_VERSION_KEY, uuid.uuid4().hex, None)
+
+
+def storefront_list_version_new() -> dict[str, str]:
+    """A new token for the lists, for a caller that writes it with others in one round trip."""
+    return {STOREFRONT_LIST_VERSION_KEY: uuid.uuid4().hex}

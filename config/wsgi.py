@@ -15,3 +15,13 @@ try:
 except SettingsRefused as refused:
     print(refused, file=sys.stderr)
     sys.exit(APP_LOAD_ERROR)
+
+from config.celery import app as celery_app  # noqa: E402 - once Django is set up
+from config.encrypted_fields import encryption_keys_derive  # noqa: E402
+
+# What each worker would otherwise do while it answers its first requests (a notification reads a
+# merchant's keys and queues a task), done here once, in gunicorn's master (preload_app), whose
+# workers fork with it: the keys the secrets decrypt with, and the Celery app's tasks bound to it.
+# No connection is opened: each worker opens its own to the broker on its first task.
+encryption_keys_derive()
+celery_app.finalize(auto=True)

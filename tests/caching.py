@@ -1,4 +1,7 @@
-from django.core.cache import caches
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.core.cache import cache, caches
 
 from wechat.merchants import mini_program_login_rows_forget, pay_message_rows_forget
 
@@ -9,3 +12,26 @@ def caches_clear() -> None:
         each.clear()
     mini_program_login_rows_forget()  # rows a rolled-back test made
     pay_message_rows_forget()
+
+
+@contextmanager
+def cache_round_trips() -> Iterator[list[str]]:
+    """The round trips to the shared cache's Redis inside the block (a pipeline is one), each as its first command.
+
+    Counted where redis-py sends what it packed, on connections of the cache's own pool (not the broker's).
+    """
+    sent: list[str] = []
+    pool = cache.client.get_client(write=True).connection_pool
+    send = pool.connection_class.send_packed_command
+
+    def counted(connection, command, *args, **kwargs):
+        if connection.host == pool.connection_kwargs.get("host") and connection.db == pool.connection_kwargs.get("db"):
+            packed = b"".join(bytes(chunk) for chunk in command) if isinstance(command, list | tuple) else command
+            sent.append(packed.split(b"\r\n")[2].decode(errors="replace"))
+        return send(connection, command, *args, **kwargs)
+
+    pool.connection_class.send_packed_command = counted
+    try:
+        yield sent
+    finally:
+        pool.connection_class.send_packed_command = send

@@ -9,14 +9,20 @@ the order's transitions with their events, the notification stored and the sales
 PostgreSQL. A repeat takes the same call, which stops after the locked read and stores the copy.
 Production adds one `SELECT 1` a request, the connection's health check, which Django sends outside
 the queries it logs (docs/deploy.md).
+
+The shared cache (Redis): an applied payment retires its products' cached detail answers and the
+lists' (the detail and the lists show the sales count), one round trip after the commit; a repeat
+changes nothing and sends nothing.
 """
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from orders.models import NotificationOutcome, Payment, PaymentNotification
 from tests import real_services
+from tests.caching import cache_round_trips
 from tests.orders.payments import UNREACHABLE_NOTIFY_URL, notification_body, prepaid
 from tests.orders.payments_v3 import v3_merchant_make_default
 
@@ -31,6 +37,8 @@ NOTIFICATION_ROUND_TRIPS = 1
 # is found by the key that signed it, then the Mini Program the resource names is read on its own.
 V2_MERCHANT_READS = 1
 V3_MERCHANT_READS = 2
+# The detail and list tokens in one MULTI/EXEC (two SETs, each its own round trip, until 2026-12-06).
+APPLIED_CACHE_ROUND_TRIPS = 1
 
 
 @pytest.fixture(autouse=True)
@@ -52,9 +60,10 @@ def test_a_v2_notification_and_its_repeat(settings, sandbox, api, client, order)
     payment = prepaid(api, order)
     body = notification_body(payment)
 
-    with CaptureQueriesContext(connection) as first:
+    cache.get("a connection open before counting")
+    with CaptureQueriesContext(connection) as first, cache_round_trips() as first_cache:
         applied = client.generic("POST", "/wechat/pay/notify/", body, content_type="text/xml")
-    with CaptureQueriesContext(connection) as again:
+    with CaptureQueriesContext(connection) as again, cache_round_trips() as again_cache:
         repeated = client.generic("POST", "/wechat/pay/notify/", body, content_type="text/xml")
 
     assert b"SUCCESS" in applied.content and b"SUCCESS" in repeated.content
@@ -64,6 +73,7 @@ def test_a_v2_notification_and_its_repeat(settings, sandbox, api, client, order)
     ]
     assert len(first) == V2_MERCHANT_READS + NOTIFICATION_ROUND_TRIPS, _statements(first)
     assert len(again) == NOTIFICATION_ROUND_TRIPS, _statements(again)
+    assert (len(first_cache), again_cache) == (APPLIED_CACHE_ROUND_TRIPS, []), (first_cache, again_cache)
 
 
 def test_a_v3_notification_and_its_repeat(client, order):
@@ -82,9 +92,10 @@ def test_a_v3_notification_and_its_repeat(client, order):
     body, headers = wechatpay.notification(wechatpay.transaction(payment))
     path = "/wechat/pay/v3/notify/"
 
-    with CaptureQueriesContext(connection) as first:
+    cache.get("a connection open before counting")
+    with CaptureQueriesContext(connection) as first, cache_round_trips() as first_cache:
         applied = client.generic("POST", path, body, content_type="application/json", headers=headers)
-    with CaptureQueriesContext(connection) as again:
+    with CaptureQueriesContext(connection) as again, cache_round_trips() as again_cache:
         repeated = client.generic("POST", path, body, content_type="application/json", headers=wechatpay.headers(body))
 
     assert (applied.status_code, repeated.status_code) == (204, 204)
@@ -94,3 +105,4 @@ def test_a_v3_notification_and_its_repeat(client, order):
     ]
     assert len(first) == V3_MERCHANT_READS + NOTIFICATION_ROUND_TRIPS, _statements(first)
     assert len(again) == NOTIFICATION_ROUND_TRIPS, _statements(again)
+    assert (len(first_cache), again_cache) == (APPLIED_CACHE_ROUND_TRIPS, []), (first_cache, again_cache)

@@ -5,7 +5,7 @@ v2 (XML, signed with the API key) is `wechat.pay.v2.WeChatPayV2`; v3 (JSON, RSA)
 `MerchantConfig.version`. Backends import this module; nothing here imports a backend.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal, Protocol
@@ -150,6 +150,10 @@ class PaymentGateway(Protocol):
 
     def bill_download(self, bill_date: date, bill_type: str = "ALL", *, gzip: bool = True) -> Iterator[str]: ...
 
-    def notification_verify(self, body: bytes, sign_type: str | None = None) -> PaymentNotification: ...
+    def notification_verify(
+        self, body: bytes, sign_type: str | None = None, *, fields: Mapping[str, str] | None = None
+    ) -> PaymentNotification: ...
 
-    def refund_notification_verify(self, body: bytes) -> RefundNotification: ...
+    def refund_notification_verify(
+        self, body: bytes, *, fields: Mapping[str, str] | None = None
+    ) -> RefundNotification: ...

@@ -36,7 +36,7 @@ from wechat.pay.interface import (
     RefundResult,
     RefundStatus,
 )
-from wechat.pay.signing import MD5, SIGN_TYPES, sign, signature_valid
+from wechat.pay.signing import MD5, SIGN_TYPES, sign, signature_type_matched, signature_valid
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 BILL_CHUNK_BYTES = 64 * 1024
@@ -179,16 +179,19 @@ class WeChatPayV2:
         response = self._post("pay/downloadbill", fields, stream=True)
         return self._bill_lines(response, gzip=gzip)
 
-    def notification_verify(self, body: bytes, sign_type: str | None = None) -> PaymentNotification:
+    def notification_verify(
+        self, body: bytes, sign_type: str | None = None, *, fields: Mapping[str, str] | None = None
+    ) -> PaymentNotification:
         """A payment notification, trusted only once its signature checks out.
 
         It is signed with the method the order used and may omit `sign_type`, so the caller says; or,
         not knowing the order, says None: each of WeChat's methods is tried, and the notification
-        tells which one matched, for the caller to compare with the order's.
+        tells which one matched, for the caller to compare with the order's. `fields`: the body's,
+        when the caller has parsed it already (to find the merchant), so it is parsed once.
         """
-        fields = parse_xml(body)
+        fields = parse_xml(body) if fields is None else fields
         candidates = (sign_type,) if sign_type else SIGN_TYPES
-        matched = next((name for name in candidates if signature_valid(fields, self.config.api_key, name)), None)
+        matched = signature_type_matched(fields, self.config.api_key, candidates)
         if matched is None:
             raise InvalidPayMessage("payment notification signature does not match")
         if (fields.get("appid"), fields.get("mch_id")) != (self.config.appid, self.config.mch_id):
@@ -210,9 +213,12 @@ class WeChatPayV2:
         except (KeyError, ValueError) as exc:
             raise InvalidPayMessage(f"payment notification without a valid {exc}") from exc
 
-    def refund_notification_verify(self, body: bytes) -> RefundNotification:
-        """A refund notification, trusted once its req_info decrypts with our API key (it carries no signature)."""
-        fields = parse_xml(body)
+    def refund_notification_verify(self, body: bytes, *, fields: Mapping[str, str] | None = None) -> RefundNotification:
+        """A refund notification, trusted once its req_info decrypts with our API key (it carries no signature).
+
+        `fields`: the body's, when the caller has parsed it already.
+        """
+        fields = parse_xml(body) if fields is None else fields
         if fields.get("return_code") != "SUCCESS" or not fields.get("req_info"):
             raise InvalidPayMessage("refund notification without return_code SUCCESS and req_info")
         if (fields.get("appid"), fields.get("mch_id")) != (self.config.appid, self.config.mch_id):
