@@ -15,6 +15,7 @@ only): what a crash of the database server could lose is the last fraction of a 
 whose tokens then answer 401 and whose Mini Programs log in again (docs/benchmarks.md says what it saves).
 """
 
+import functools
 from datetime import datetime
 
 from django.db import connection
@@ -54,22 +55,55 @@ def customer_login_upsert(
         new.first_source_scene = source.scene
         new.first_source_path = source.path
         new.first_source_at = now
-    quote = connection.ops.quote_name
-    fields = [field for field in Customer._meta.concrete_fields if not field.primary_key]
-    values, params = [], []
-    for field in fields:
+    params = []
+    for field in _inserted_fields():
         if field.column == "first_campaign_id" and source.campaign:
-            subquery, subquery_params = campaign_id_for_code_sql(code=source.campaign)
-            values.append(subquery)
-            params.extend(subquery_params)
+            params.extend(campaign_id_for_code_sql(code=source.campaign)[1])
         else:
-            values.append("%s")
             params.append(field.get_db_prep_save(field.pre_save(new, add=True), connection))
+    if adopt_legacy:
+        params.append(openid)
+    # Not inside a caller's transaction, whose other writes expect their commit to wait as usual.
+    sql = _upsert_sql(
+        campaign=bool(source.campaign), adopt_legacy=adopt_legacy, asynchronous_commit=not connection.in_atomic_block
+    )
+    params += [token_digest, now, token_expires_at]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    attnames = _returned_attnames()
+    customer = Customer.from_db(connection.alias, attnames, row[: len(attnames)])
+    customer.mini_program = mini_program
+    return customer
+
+
+@functools.cache
+def _inserted_fields() -> tuple:
+    return tuple(field for field in Customer._meta.concrete_fields if not field.primary_key)
+
+
+@functools.cache
+def _returned_attnames() -> tuple[str, ...]:
+    return tuple(field.attname for field in Customer._meta.concrete_fields)
+
+
+@functools.cache
+def _upsert_sql(*, campaign: bool, adopt_legacy: bool, asynchronous_commit: bool) -> str:
+    """The statement for one shape of login, written once a process: composing it cost a login more
+    CPU than PostgreSQL spends planning it. Its parameters follow _inserted_fields(), the legacy
+    customer's openid when adopt_legacy, then the token's digest, creation and expiry."""
+    quote = connection.ops.quote_name
+    fields = _inserted_fields()
+    values = [
+        campaign_id_for_code_sql(code="")[0] if field.column == "first_campaign_id" and campaign else "%s"
+        for field in fields
+    ]
     table = quote(Customer._meta.db_table)
     legacy = ""
     if adopt_legacy:
         legacy = f"WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE mini_program_id IS NULL AND openid = %s)"
-        params.append(openid)
     first_source_unset = "existing.first_source_campaign = '' AND EXCLUDED.first_source_campaign <> ''"
     updates = [
         "session_key = EXCLUDED.session_key",
@@ -84,9 +118,8 @@ def customer_login_upsert(
     columns = ", ".join(quote(field.column) for field in fields)
     returned = ", ".join(f"existing.{quote(field.column)}" for field in Customer._meta.concrete_fields)
     token_table = quote(CustomerToken._meta.db_table)
-    # Not inside a caller's transaction, whose other writes expect their commit to wait as usual.
-    asynchronous_commit = "" if connection.in_atomic_block else ", set_config('synchronous_commit', 'off', true)"
-    sql = f"""
+    synchronous_commit_off = ", set_config('synchronous_commit', 'off', true)" if asynchronous_commit else ""
+    return f"""
         WITH customer AS (
             INSERT INTO {table} AS existing ({columns})
             SELECT {", ".join(values)} {legacy}
@@ -96,15 +129,5 @@ def customer_login_upsert(
             INSERT INTO {token_table} (customer_id, key_digest, created_at, expires_at)
             SELECT id, %s, %s, %s FROM customer
         )
-        SELECT customer.*{asynchronous_commit} FROM customer
+        SELECT customer.*{synchronous_commit_off} FROM customer
     """
-    params += [token_digest, now, token_expires_at]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    attnames = [field.attname for field in Customer._meta.concrete_fields]
-    customer = Customer.from_db(connection.alias, attnames, row[: len(attnames)])
-    customer.mini_program = mini_program
-    return customer
