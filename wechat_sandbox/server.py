@@ -303,19 +303,12 @@ def _drop_connection(environ: dict) -> NoReturn:
 
 
 class SandboxRequestHandler(WSGIRequestHandler):
-    """Werkzeug's handler with keep-alive, a read timeout and a log that never shows a secret in clear.
-
-    HTTP/1.1, as api.weixin.qq.com and api.mch.weixin.qq.com speak it: a client's
-    connection stays open between calls instead of costing a TCP (and TLS) handshake and
-    a server thread each. Every answer carries its Content-Length (Werkzeug's Response
-    sets it for a body it holds whole), so nothing is sent chunked; the read timeout
-    also bounds how long an idle kept-alive connection holds its thread.
+    """Werkzeug's handler with a read timeout and a log that never shows a secret in clear.
 
     Every line goes through log(): the access log's request line and http.server's
     errors, which quote a malformed request line whole.
     """
 
-    protocol_version = "HTTP/1.1"
     timeout = DEFAULT_READ_TIMEOUT_SECONDS
 
     def log(self, type: str, message: str, *args) -> None:
