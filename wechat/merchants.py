@@ -47,8 +47,32 @@ def mini_program_for_appid(appid: str) -> MiniProgram | None:
 # A login needs its Mini Program's row (id, appid, secret) before it calls WeChat; rows change rarely
 # (staff edit a secret in the admin), so each process keeps them this long instead of a query a login.
 LOGIN_ROW_SECONDS = 30
-_login_rows: dict[str, tuple[float, MiniProgram]] = {}
-_login_rows_lock = threading.Lock()
+
+
+class _RowsKeptInProcess:
+    """Rows this process keeps for `seconds` after loading them; an empty answer is not kept."""
+
+    def __init__(self, seconds: int):
+        self.seconds = seconds
+        self._kept: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, key, load):
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] > time.monotonic():
+            return kept[1]
+        rows = load()
+        if rows:
+            with self._lock:
+                self._kept[key] = (time.monotonic() + self.seconds, rows)
+        return rows
+
+    def forget(self, **kwargs) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+_login_rows = _RowsKeptInProcess(LOGIN_ROW_SECONDS)
 
 
 def mini_program_for_login(appid: str | None) -> MiniProgram | None:
@@ -59,20 +83,12 @@ def mini_program_for_login(appid: str | None) -> MiniProgram | None:
     other processes see it within LOGIN_ROW_SECONDS. Unknown appids are not kept (nor is their answer).
     """
     appid = appid or settings.WECHAT_MINI_PROGRAM_APPID
-    kept = _login_rows.get(appid)
-    if kept is not None and kept[0] > time.monotonic():
-        return kept[1]
-    mini_program = mini_program_for_appid(appid)
-    if mini_program is not None:
-        with _login_rows_lock:
-            _login_rows[appid] = (time.monotonic() + LOGIN_ROW_SECONDS, mini_program)
-    return mini_program
+    return _login_rows.get(appid, lambda: mini_program_for_appid(appid))
 
 
 def mini_program_login_rows_forget(**kwargs) -> None:
     """Drop this process's copies (a Mini Program saved or deleted, the settings changed, a test's end)."""
-    with _login_rows_lock:
-        _login_rows.clear()
+    _login_rows.forget()
 
 
 post_save.connect(mini_program_login_rows_forget, sender=MiniProgram, dispatch_uid="mini-program-login-rows")
@@ -184,35 +200,22 @@ def merchants_for_wechatpay_serial(serial: str) -> list[Merchant]:
 # schedule (15 s, 15 s, 30 s, 3 min, ...): it is applied late, never lost. Payments, refunds and the
 # bill read the rows afresh. Unknown appids, merchants and serials are not kept.
 PAY_MESSAGE_ROWS_SECONDS = 30
-_pay_message_rows: dict[tuple, tuple[float, object]] = {}
-_pay_message_rows_lock = threading.Lock()
+_pay_message_rows = _RowsKeptInProcess(PAY_MESSAGE_ROWS_SECONDS)
 
 
 def payment_parties_for_message(*, appid: str, mch_id: str) -> tuple[MiniProgram, Merchant] | None:
     """payment_parties, kept in this process for PAY_MESSAGE_ROWS_SECONDS: only to verify a WeChat Pay message."""
-    return _kept_for_messages(("parties", appid, mch_id), lambda: payment_parties(appid=appid, mch_id=mch_id))
+    return _pay_message_rows.get(("parties", appid, mch_id), lambda: payment_parties(appid=appid, mch_id=mch_id))
 
 
 def merchants_for_wechatpay_serial_for_message(serial: str) -> list[Merchant]:
     """merchants_for_wechatpay_serial, kept as payment_parties_for_message is: only to verify a notification."""
-    return _kept_for_messages(("serial", serial), lambda: merchants_for_wechatpay_serial(serial)) or []
-
-
-def _kept_for_messages(key: tuple, load):
-    kept = _pay_message_rows.get(key)
-    if kept is not None and kept[0] > time.monotonic():
-        return kept[1]
-    rows = load()
-    if rows:
-        with _pay_message_rows_lock:
-            _pay_message_rows[key] = (time.monotonic() + PAY_MESSAGE_ROWS_SECONDS, rows)
-    return rows
+    return _pay_message_rows.get(("serial", serial), lambda: merchants_for_wechatpay_serial(serial)) or []
 
 
 def pay_message_rows_forget(**kwargs) -> None:
     """Drop this process's copies (a Mini Program or merchant saved or deleted, the settings changed, a test's end)."""
-    with _pay_message_rows_lock:
-        _pay_message_rows.clear()
+    _pay_message_rows.forget()
 
 
 for _model in (MiniProgram, Merchant):
