@@ -2,6 +2,8 @@
 
 /bench/pay-notify-baseline/ reads the body and answers WeChat's SUCCESS, through the same Django
 stack, without parsing, verifying or recording anything: the floor of answering a notification.
+/bench/order-floor/ runs the one-statement reference's order for the request's attempt and answers a
+small JSON (bench/order_floor.py): the floor of POST /api/v1/orders.
 """
 
 from django.http import HttpResponse
@@ -9,6 +11,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from bench.order_floor import order_floor
 from config.urls import urlpatterns as app_urlpatterns
 from wechat.pay.v2 import build_xml
 
@@ -24,3 +27,4 @@ def pay_notify_baseline(request) -> HttpResponse:
 
 
 urlpatterns = [path("bench/pay-notify-baseline/", pay_notify_baseline), *app_urlpatterns]
+urlpatterns.insert(0, path("bench/order-floor/", order_floor))
