@@ -11,12 +11,12 @@ import json
 from contextlib import nullcontext
 from datetime import datetime
 
-import psycopg
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 
 from catalog.services import product_detail_cache_invalidate
+from config.prepared_statements import prepared_statement_cursor
 from orders.exceptions import AddressRequired, InsufficientStock, SkuUnavailable
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services.placement_values import OrderRequest, PlacedOrder
@@ -56,7 +56,7 @@ def order_place_in_database(*, request: OrderRequest) -> PlacedOrder:
     # Alone, the statement is its own transaction (one round trip); inside a caller's
     # transaction a savepoint keeps a failure (a repeated Idempotency-Key) from aborting it.
     with transaction.atomic() if database.in_atomic_block else nullcontext():
-        with _server_binding_cursor(database) as cursor:
+        with prepared_statement_cursor(database) as cursor:
             cursor.execute(PLACE, arguments)
             (result,) = cursor.fetchone()
     # psycopg decodes json; Django's PostgreSQL backend leaves jsonb (0025's answer) as text.
@@ -81,19 +81,6 @@ def _order_placed(result: dict, *, alias: str) -> PlacedOrder:
         lines=[_row_as_model(OrderLine, line, alias=alias) for line in result["lines"]],
         timeline=[_row_as_model(OrderEvent, result["event"], alias=alias)],
     )
-
-
-def _server_binding_cursor(database):
-    """Django's cursor (health check, error translation, query log) over a psycopg cursor binding on the server.
-
-    Django's own cursors quote every argument into the SQL in Python, and the server then parses and
-    plans the text afresh; bound on the server, the arguments go as values, and psycopg prepares the
-    call once a connection (the settings' prepare_threshold), so it is parsed and planned once.
-    """
-    database.close_if_health_check_failed()
-    database.ensure_connection()
-    with database.wrap_database_errors:
-        return database._prepare_cursor(psycopg.Cursor(database.connection))
 
 
 def _row_as_model(model, row: dict, *, alias: str):
