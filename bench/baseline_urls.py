@@ -2,7 +2,8 @@
 
 /bench/pay-notify-baseline/ reads the body and answers WeChat's SUCCESS, through the same Django
 stack, without parsing, verifying or recording anything: the floor of answering a notification.
-/bench/pay-notify-floor/ adds one durable write of the notification's id (bench/pay_notify_floor.py).
+/bench/pay-notify-floor/ adds one durable write of the notification's id: the floor of a correct handler
+(bench/pay_notify_floor.py).
 """
 
 from django.http import HttpResponse
