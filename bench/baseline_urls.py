@@ -2,6 +2,8 @@
 
 /bench/pay-notify-baseline/ reads the body and answers WeChat's SUCCESS, through the same Django
 stack, without parsing, verifying or recording anything: the floor of answering a notification.
+/bench/pay-notify-floor/ adds one durable write of the notification's id: the floor of a correct handler
+(bench/pay_notify_floor.py).
 """
 
 from django.http import HttpResponse
@@ -9,6 +11,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from bench.pay_notify_floor import pay_notify_floor
 from config.urls import urlpatterns as app_urlpatterns
 from wechat.pay.v2 import build_xml
 
@@ -23,4 +26,8 @@ def pay_notify_baseline(request) -> HttpResponse:
     return HttpResponse(SUCCESS, content_type="text/xml; charset=utf-8")
 
 
-urlpatterns = [path("bench/pay-notify-baseline/", pay_notify_baseline), *app_urlpatterns]
+urlpatterns = [
+    path("bench/pay-notify-baseline/", pay_notify_baseline),
+    path("bench/pay-notify-floor/", pay_notify_floor),
+    *app_urlpatterns,
+]
