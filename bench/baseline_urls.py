@@ -9,6 +9,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from bench.login_floor import login_floor_stores, login_floor_wechat
 from config.urls import urlpatterns as app_urlpatterns
 from wechat.pay.v2 import build_xml
 
@@ -24,3 +25,9 @@ def pay_notify_baseline(request) -> HttpResponse:
 
 
 urlpatterns = [path("bench/pay-notify-baseline/", pay_notify_baseline), *app_urlpatterns]
+
+# The floors of a login (bench/login_floor.py), under /api/ so the API's middleware treats them as the login.
+urlpatterns += [
+    path("api/bench/login-floor/wechat", login_floor_wechat),
+    path("api/bench/login-floor/stores", login_floor_stores),
+]
