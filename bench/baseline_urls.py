@@ -4,6 +4,7 @@
 stack, without parsing, verifying or recording anything: the floor of answering a notification.
 /bench/pay-notify-floor/ adds one durable write of the notification's id: the floor of a correct handler
 (bench/pay_notify_floor.py).
+/api/bench/login-floor/... are the floors of a login (bench/login_floor.py).
 """
 
 from django.http import HttpResponse
@@ -11,6 +12,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from bench.login_floor import login_floor_stores, login_floor_wechat
 from bench.pay_notify_floor import pay_notify_floor
 from config.urls import urlpatterns as app_urlpatterns
 from wechat.pay.v2 import build_xml
@@ -30,4 +32,10 @@ urlpatterns = [
     path("bench/pay-notify-baseline/", pay_notify_baseline),
     path("bench/pay-notify-floor/", pay_notify_floor),
     *app_urlpatterns,
+]
+
+# The floors of a login (bench/login_floor.py), under /api/ so the API's middleware treats them as the login.
+urlpatterns += [
+    path("api/bench/login-floor/wechat", login_floor_wechat),
+    path("api/bench/login-floor/stores", login_floor_stores),
 ]

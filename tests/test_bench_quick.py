@@ -46,6 +46,9 @@ def test_the_login_bench_logs_in_over_http_and_prints_its_ratios():
 
     assert "first login / bare jscode2session: " in output and "(aim ≤ 3)" in output
     assert "returning login / bare jscode2session: " in output and "(aim ≤ 2)" in output
+    # The floors ran through the same server, each answering 200 (the bench stops on any other answer).
+    assert "floors / bare jscode2session: jscode2session through wechatpy " in output
+    assert "round 3/3: floor: + 1 PostgreSQL, 1 Redis ..." in output
     assert "round 3/3: " in output
     assert "Access token, medians in this process: cached in Redis " in output
 
