@@ -60,6 +60,8 @@ T = TypeVar("T")
 # limited): a 200,000-follower sync makes ~2,000 calls, and one busy answer must not
 # restart it. After the last, the error reaches the task, which retries the whole run.
 RETRY_DELAYS_SECONDS: tuple[float, ...] = (1, 2, 4, 8, 16)
+# How long each of the sync's threads reuses the shared access token before reading it again (SharedTokenClient).
+TOKEN_REUSE_SECONDS = 1.0
 # A run of a large account takes minutes; a second one for the same account meanwhile is skipped.
 SYNC_LOCK_SECONDS = 3 * 60 * 60
 TAG_NAME_MAX_LENGTH = FollowerTag._meta.get_field("name").max_length
@@ -206,6 +208,8 @@ def _page_batches(
         # One client per thread: each has its own requests session (connection pool); the token is shared.
         if not hasattr(clients, "client"):
             clients.client = client_for_official_account(account)
+            # The pool's threads live for this run only, and so does what is set on their clients.
+            clients.client.token_reuse_seconds = TOKEN_REUSE_SECONDS
         return clients.client
 
     def unless_failed(call: Callable[[], T]) -> T:
