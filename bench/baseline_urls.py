@@ -2,6 +2,9 @@
 
 /bench/pay-notify-baseline/ reads the body and answers WeChat's SUCCESS, through the same Django
 stack, without parsing, verifying or recording anything: the floor of answering a notification.
+/bench/pay-notify-floor/ adds one durable write of the notification's id: the floor of a correct handler
+(bench/pay_notify_floor.py).
+/api/bench/login-floor/... are the floors of a login (bench/login_floor.py).
 /bench/order-floor/ runs the one-statement reference's order for the request's attempt and answers a
 small JSON (bench/order_floor.py): the floor of POST /api/v1/orders.
 """
@@ -11,7 +14,9 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from bench.login_floor import login_floor_stores, login_floor_wechat
 from bench.order_floor import order_floor
+from bench.pay_notify_floor import pay_notify_floor
 from config.urls import urlpatterns as app_urlpatterns
 from wechat.pay.v2 import build_xml
 
@@ -26,5 +31,15 @@ def pay_notify_baseline(request) -> HttpResponse:
     return HttpResponse(SUCCESS, content_type="text/xml; charset=utf-8")
 
 
-urlpatterns = [path("bench/pay-notify-baseline/", pay_notify_baseline), *app_urlpatterns]
-urlpatterns.insert(0, path("bench/order-floor/", order_floor))
+urlpatterns = [
+    path("bench/pay-notify-baseline/", pay_notify_baseline),
+    path("bench/pay-notify-floor/", pay_notify_floor),
+    path("bench/order-floor/", order_floor),
+    *app_urlpatterns,
+]
+
+# The floors of a login (bench/login_floor.py), under /api/ so the API's middleware treats them as the login.
+urlpatterns += [
+    path("api/bench/login-floor/wechat", login_floor_wechat),
+    path("api/bench/login-floor/stores", login_floor_stores),
+]

@@ -12,8 +12,12 @@ A load generator in its own process logs in one client at a time through POST /a
 - first logins: a customer the shop has never seen (a customer row is created);
 - returning logins: customers who logged in before (a new code, the same openid).
 The baseline is the bare `sns/jscode2session` round trip to the sandbox, which every login must make,
-sent by the same load generator. The three alternate over three rounds, each round on fresh codes
-(a code works once). The ratios are medians of latency: what our API adds on top of WeChat's call.
+sent by the same load generator. Beside them, the floors (bench/login_floor.py), through the same
+gunicorn, settings and middleware: an endpoint that only makes the jscode2session call through
+wechatpy and answers a small JSON, and one that adds one PostgreSQL statement and one Redis command,
+the fewest round trips a login can make. All alternate over three rounds, each round on fresh codes
+(a code works once). The ratios are medians of latency: what our API adds on top of WeChat's call,
+and what the stack alone adds (the floors).
 Then, in this process: a cached access token against one fetched from the sandbox, which is what
 the shared token store (Redis) saves. --record writes the figures to docs/benchmarks.md; --quick is
 20 logins of each kind a round, for tests: seconds, not figures.
@@ -28,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -54,6 +59,10 @@ from bench.harness import (  # noqa: E402 - after the path is set
 BARE = "bare jscode2session (baseline)"
 FIRST = "first login"
 RETURNING = "returning login"
+FLOOR_WECHAT = "floor: jscode2session through wechatpy"
+FLOOR_STORES = "floor: + 1 PostgreSQL, 1 Redis"
+FLOOR_PATHS = {FLOOR_WECHAT: "/api/bench/login-floor/wechat", FLOOR_STORES: "/api/bench/login-floor/stores"}
+LOGIN_PATH = "/api/v1/auth/login"
 QUICK_LOGINS = 20
 
 
@@ -74,7 +83,14 @@ def main() -> None:
         sandbox_url = f"http://127.0.0.1:{sandbox_port}/"
         environment = bench_environment(services, sandbox_url=sandbox_url)
         django_setup(environment)
+        from django.db import connection
+        from django_redis import get_redis_connection
+
+        from bench.login_floor import FLOOR_COUNTER_KEY, FLOOR_TABLE_SQL
         from wechat_sandbox.client import SandboxClient
+
+        with connection.cursor() as cursor:
+            cursor.execute(FLOOR_TABLE_SQL)
 
         with (
             SandboxProcess(environment, port=sandbox_port, log=services.work_dir / "sandbox.log"),
@@ -87,8 +103,13 @@ def main() -> None:
             def codes(openids: list[str]) -> list[str]:
                 return [sandbox.mint_login_code(openid=openid)["code"] for openid in openids]
 
-            def logins(openids: list[str]) -> HttpRun:
-                return load.run(server.url, [_login_request(code) for code in codes(openids)], concurrency=1)
+            def logins(openids: list[str], path: str = LOGIN_PATH) -> HttpRun:
+                return load.run(server.url, [_login_request(code, path) for code in codes(openids)], concurrency=1)
+
+            def floor(label: str) -> Callable[[int], HttpRun]:
+                return lambda round_number: logins(
+                    [f"o-floor-{round_number}-{number}" for number in range(options.logins)], FLOOR_PATHS[label]
+                )
 
             def bare(_: int) -> HttpRun:
                 query = {
@@ -103,6 +124,7 @@ def main() -> None:
                 return load.run(sandbox_url, [Request("GET", path) for path in paths], concurrency=1, proxied=False)
 
             warm_up = logins(returning_openids)  # every returning customer exists; every worker has served
+            floor_warm_ups = [floor(label)(-1) for label in FLOOR_PATHS]  # each thread's wechatpy client built
             print(f"{options.rounds} rounds of {options.logins} logins of each kind, one at a time ...", flush=True)
             results = interleaved(
                 {
@@ -111,21 +133,27 @@ def main() -> None:
                         [f"o-first-{round_number}-{number}" for number in range(options.logins)]
                     ),
                     RETURNING: lambda _: logins(returning_openids),
+                    FLOOR_WECHAT: floor(FLOOR_WECHAT),
+                    FLOOR_STORES: floor(FLOOR_STORES),
                 },
                 rounds=options.rounds,
             )
             settings_line = server.settings_line
             tokens = token_costs(environment, sandbox_url=sandbox_url, count=options.logins)
-        failed = [status for run in [warm_up, *results[FIRST], *results[RETURNING]] for status in run.statuses]
-        failed = [status for status in failed if status != 200]
-        if failed or any(status != 200 for run in results[BARE] for status in run.statuses):
+            get_redis_connection("default").delete(FLOOR_COUNTER_KEY)  # the bench's database goes; so does this
+        runs = [warm_up, *floor_warm_ups, *(run for label_runs in results.values() for run in label_runs)]
+        failed = [status for run in runs for status in run.statuses if status != 200]
+        if failed:
             sys.exit(f"FAILED: answers not 200: {failed[:5]}")
         table = figures_table(results, baseline=BARE, metric=P50_MS)
         settings_line = f"{settings_line}; {options.logins} logins of each kind a round, one client at a time"
         print(f"\n{settings_line}\n\n{table.text()}")
         print(
             f"\nfirst login / bare jscode2session: {table.ratio(FIRST):.2f} (aim ≤ 3); "
-            f"returning login / bare jscode2session: {table.ratio(RETURNING):.2f} (aim ≤ 2)"
+            f"returning login / bare jscode2session: {table.ratio(RETURNING):.2f} (aim ≤ 2)\n"
+            f"floors / bare jscode2session: jscode2session through wechatpy {table.ratio(FLOOR_WECHAT):.2f}, "
+            f"+ 1 PostgreSQL and 1 Redis round trip {table.ratio(FLOOR_STORES):.2f} "
+            f"(what the stack costs before any login code: {_floors_verdict(table)})"
         )
         print(f"\n{tokens}")
         if options.record:
@@ -134,10 +162,24 @@ def main() -> None:
             )
 
 
+def _floors_verdict(table) -> str:
+    """Whether the aims are within reach of login code on this stack, by the floors' medians."""
+    beyond = [
+        f"{kind} ≤ {aim}"
+        for kind, floor, aim in (("returning", FLOOR_WECHAT, 2), ("first", FLOOR_STORES, 3))
+        if table.ratio(floor) > aim
+    ]
+    if beyond:
+        return f"above the aim {' and '.join(beyond)}, which no login code can then meet on this stack"
+    return "within both aims, so what a login adds above them is ours to cut"
+
+
 def bench_environment(services: BenchServices, *, sandbox_url: str) -> dict[str, str]:
     """Production's environment, WeChat's hosts replaced by the sandbox, the login throttle out of the way."""
     return production_environment(
         services,
+        # Production's settings with the floors' URLs (bench/baseline_urls.py), for the product's runs too.
+        DJANGO_SETTINGS_MODULE="bench.settings",
         WECHAT_API_BASE_URL=sandbox_url,
         WECHAT_PAY_API_BASE_URL=sandbox_url,
         # Production refuses a loopback WeChat unless told it is a staging site against the sandbox.
@@ -147,10 +189,8 @@ def bench_environment(services: BenchServices, *, sandbox_url: str) -> dict[str,
     )
 
 
-def _login_request(code: str) -> Request:
-    return Request(
-        "POST", "/api/v1/auth/login", json.dumps({"code": code}).encode(), {"Content-Type": "application/json"}
-    )
+def _login_request(code: str, path: str) -> Request:
+    return Request("POST", path, json.dumps({"code": code}).encode(), {"Content-Type": "application/json"})
 
 
 def token_costs(environment: dict[str, str], *, sandbox_url: str, count: int) -> str:

@@ -1,7 +1,8 @@
 """WeChat Pay payment notifications under load, v2 beside v3, against a baseline in the same server, in one run.
 
     DATABASE_URL=postgres://... CACHE_URL=redis://... CELERY_BROKER_URL=amqp://... \
-        .venv/bin/python bench/pay_notify.py [--notifications 2000] [--duplicates 0.3] [--concurrency 16] [--record]
+        .venv/bin/python bench/pay_notify.py [--notifications 2000] [--duplicates 0.3] [--concurrency 16] [--quick]
+            [--record]
 
 Runs the product as production does (bench/harness.py: gunicorn on config/gunicorn.py, DEBUG off,
 PostgreSQL with production's connection setting, the Redis cache and the broker the environment
@@ -16,12 +17,16 @@ pair playing WeChat Pay's, whose public key the merchant holds), and makes a sha
 duplicates of others, shuffled so that copies of one arrive close together. A load generator in
 its own process POSTs them to /wechat/pay/notify/ or /wechat/pay/v3/notify/, --concurrency at a
 time. The baseline posts the same v2 bodies to an endpoint in the same server that answers
-SUCCESS without work (bench/baseline_urls.py). Baseline, v2 and v3 alternate over three rounds,
-each round on fresh orders. It prints notifications/s and latencies of each (medians and their
-spread), their ratio to the baseline, the CPU per notification of gunicorn's workers and of the
-database's backends with what the backends were doing (WhereTheTimeGoes), what one RSA verify
-and one AES-GCM decrypt cost in this process, and checks the outcome: every answer a success, the
-orders paid equal the distinct orders, every copy stored. --record writes the figures to docs/benchmarks.md.
+SUCCESS without work (bench/baseline_urls.py), and to the floor: an endpoint in the same server
+that does only what any correct handler must, one durable INSERT of the notification's id before
+it answers (bench/pay_notify_floor.py), so the gap between the floor and the product is our code's.
+Baseline, floor, v2 and v3 alternate over three rounds, each round on fresh orders. It prints
+notifications/s and latencies of each (medians and their spread), their ratio to the baseline,
+the CPU per notification of gunicorn's workers and of the database's backends with what the
+backends were doing (WhereTheTimeGoes), what one RSA verify and one AES-GCM decrypt cost in this
+process, and checks the outcome: every answer a success, the
+orders paid equal the distinct orders, every copy stored, the floor's every id stored once. --record
+writes the figures to docs/benchmarks.md; --quick runs QUICK_NOTIFICATIONS a round: for tests, seconds.
 """
 
 import argparse
@@ -29,6 +34,7 @@ import collections
 import contextlib
 import json
 import random
+import statistics
 import sys
 import threading
 import time
@@ -71,7 +77,13 @@ PUBLIC_KEY_ID = "PUB_KEY_ID_0119000000020000000000000000"
 NOTIFY_PATH = "/wechat/pay/notify/"
 V3_NOTIFY_PATH = "/wechat/pay/v3/notify/"
 BASELINE_PATH = "/bench/pay-notify-baseline/"
+FLOOR_PATH = "/bench/pay-notify-floor/"
 WARM_UP = 100  # distinct notifications of each version sent before the timed rounds
+QUICK_NOTIFICATIONS = 100
+BASELINE = "baseline (SUCCESS only)"
+FLOOR = "floor (one durable INSERT)"
+V2 = "v2 /wechat/pay/notify/"
+V3 = "v3 /wechat/pay/v3/notify/"
 
 
 def main() -> None:
@@ -80,14 +92,20 @@ def main() -> None:
     parser.add_argument("--duplicates", type=float, default=0.3, help="share of the notifications that are copies")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_NOTIFICATIONS} notifications of each kind: for tests, seconds"
+    )
     parser.add_argument("--record", action="store_true", help="write the figures to docs/benchmarks.md")
     parser.add_argument("--note", default="", help="recorded with the figures: what the reader should know of the run")
     parser.add_argument("--keep-database", action="store_true", help="leave the database for inspection")
     options = parser.parse_args()
+    if options.quick:
+        options.notifications = QUICK_NOTIFICATIONS
 
     with bench_services("pay_notify", keep_database=options.keep_database) as services:
         environment = bench_environment(services)
         django_setup(environment)
+        floor_table_create()
         distinct = round(options.notifications * (1 - options.duplicates))
         per_version = WARM_UP + options.rounds * distinct
         print(f"loading {2 * per_version:,} orders with pending payments (v2 and v3) ...", flush=True)
@@ -120,7 +138,7 @@ def main() -> None:
             )
 
         with ProductionServer(environment, log=services.work_dir / "gunicorn.log") as server, LoadGenerator() as load:
-            where = {label: WhereTheTimeGoes() for label in (BASELINE_PATH, NOTIFY_PATH, V3_NOTIFY_PATH)}
+            where = {label: WhereTheTimeGoes() for label in (BASELINE_PATH, FLOOR_PATH, NOTIFY_PATH, V3_NOTIFY_PATH)}
 
             def send(path: str, requests_: list[Request]) -> HttpRun:
                 with where[path].during(server=server, database=services.database, requests=len(requests_)):
@@ -133,6 +151,7 @@ def main() -> None:
             for measurement in where.values():
                 measurement.enabled = False
             send(BASELINE_PATH, v2_batches[0])  # every worker and thread warmed up before timing
+            send(FLOOR_PATH, v2_batches[0])
             send(NOTIFY_PATH, v2_batches[0])
             send(V3_NOTIFY_PATH, v3_requests(v3_batches[0], total=len(v3_batches[0])))
             for measurement in where.values():
@@ -140,30 +159,43 @@ def main() -> None:
             print(f"{options.rounds} rounds of {options.notifications:,} notifications of each kind ...", flush=True)
             results = interleaved(
                 {
-                    "baseline (SUCCESS only)": lambda number: send(BASELINE_PATH, v2_batches[1 + number]),
-                    "v2 /wechat/pay/notify/": lambda number: send(NOTIFY_PATH, v2_batches[1 + number]),
-                    "v3 /wechat/pay/v3/notify/": lambda number: send(
+                    BASELINE: lambda number: send(BASELINE_PATH, v2_batches[1 + number]),
+                    # The floor's table is its own: the same bodies are new to it.
+                    FLOOR: lambda number: send(FLOOR_PATH, v2_batches[1 + number]),
+                    V2: lambda number: send(NOTIFY_PATH, v2_batches[1 + number]),
+                    V3: lambda number: send(
                         V3_NOTIFY_PATH, v3_requests(v3_batches[1 + number], total=options.notifications)
                     ),
                 },
                 rounds=options.rounds,
             )
-        table = figures_table(results, baseline="baseline (SUCCESS only)", metric=PER_SECOND)
+        table = figures_table(results, baseline=BASELINE, metric=PER_SECOND)
         settings_line = (
             f"{server.settings_line}; {options.notifications:,} notifications of each kind a round "
             f"({options.notifications - distinct:,} of them copies), {options.concurrency} at a time"
         )
         print(f"\n{settings_line}\n\n{table.text()}")
+        print(
+            f"\nv2 / baseline: {table.ratio(V2):.2f} (aim ≥ 0.5); v3 / baseline: {table.ratio(V3):.2f} (aim ≥ 0.5); "
+            f"floor / baseline: {table.ratio(FLOOR):.2f}; v2 / floor: {_ratio_of(results[V2], results[FLOOR]):.2f}, "
+            f"v3 / floor: {_ratio_of(results[V3], results[FLOOR]):.2f} (what our code leaves of the floor)"
+        )
         cpu_split = "; ".join(
             f"{name} {where[path].text()}"
-            for name, path in (("baseline", BASELINE_PATH), ("v2", NOTIFY_PATH), ("v3", V3_NOTIFY_PATH))
+            for name, path in (
+                ("baseline", BASELINE_PATH),
+                ("floor", FLOOR_PATH),
+                ("v2", NOTIFY_PATH),
+                ("v3", V3_NOTIFY_PATH),
+            )
         )
         print(f"\nper notification, over the rounds: {cpu_split}")
         crypto = crypto_costs(v3_requests(v3_batches[1][:1], total=1)[0], wechatpay_key=wechatpay_key)
         print(f"\nper v3 notification, in one process: {crypto}")
         outcome = outcome_check(
-            v2=[*results["v2 /wechat/pay/notify/"]],
-            v3=[*results["v3 /wechat/pay/v3/notify/"]],
+            v2=[*results[V2]],
+            v3=[*results[V3]],
+            floor=[*results[FLOOR]],
             distinct=per_version,
             sent=2 * (WARM_UP + options.rounds * options.notifications),
         )
@@ -178,6 +210,21 @@ def main() -> None:
                     f"Per v3 notification, in one process: {crypto}. {outcome} {options.note}"
                 ).strip(),
             )
+
+
+def _ratio_of(runs: list[HttpRun], bases: list[HttpRun]) -> float:
+    """The median of the rounds' own ratios of notifications/s, as figures_table takes them."""
+    return statistics.median(run.per_second / base.per_second for run, base in zip(runs, bases, strict=True))
+
+
+def floor_table_create() -> None:
+    """The floor endpoint's table (bench/pay_notify_floor.py), in the bench's own database."""
+    from django.db import connection
+
+    from bench.pay_notify_floor import FLOOR_TABLE_CREATE
+
+    with connection.cursor() as cursor:
+        cursor.execute(FLOOR_TABLE_CREATE)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -529,13 +576,19 @@ def _pem_private(key: RSAPrivateKey) -> str:
     ).decode()
 
 
-def outcome_check(*, v2: list[HttpRun], v3: list[HttpRun], distinct: int, sent: int) -> str:
-    """Every answer a success, each distinct order paid once, every notification stored; exits otherwise."""
+def outcome_check(*, v2: list[HttpRun], v3: list[HttpRun], floor: list[HttpRun], distinct: int, sent: int) -> str:
+    """Every answer a success, each distinct order paid once, every notification stored; exits otherwise.
+
+    The floor's too: every answer SUCCESS, each distinct id it was sent stored once.
+    """
+    from django.db import connection
+
+    from bench.pay_notify_floor import FLOOR_TABLE
     from orders.models import NotificationOutcome, Order, OrderStatus, PaymentNotification
 
     refused = [
         (status, answer)
-        for run in v2
+        for run in [*v2, *floor]
         for status, answer in zip(run.statuses, run.answers, strict=True)
         if status != 200 or b"SUCCESS" not in answer
     ]
@@ -549,12 +602,16 @@ def outcome_check(*, v2: list[HttpRun], v3: list[HttpRun], distinct: int, sent: 
     paid = Order.objects.filter(status=OrderStatus.PAID).count()
     applied = PaymentNotification.objects.filter(outcome=NotificationOutcome.APPLIED).count()
     stored = PaymentNotification.objects.count()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {FLOOR_TABLE}")
+        (floor_stored,) = cursor.fetchone()
     summary = (
         f"Orders paid {paid:,} (distinct orders {2 * distinct:,}); notifications stored {stored:,} of {sent:,} sent, "
-        f"applied {applied:,}; answers not a success: {len(refused)}."
+        f"applied {applied:,}; the floor's ids stored {floor_stored:,} (distinct {distinct:,}); answers not a "
+        f"success: {len(refused)}."
     )
     print(f"\n{summary}")
-    if refused or paid != 2 * distinct or applied != 2 * distinct or stored != sent:
+    if refused or paid != 2 * distinct or applied != 2 * distinct or stored != sent or floor_stored != distinct:
         sys.exit(f"FAILED: e.g. {refused[:1]}")
     return summary
 

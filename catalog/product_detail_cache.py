@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from django.core.cache import cache
+from django_redis.client import DefaultClient
 
 
 def product_detail_version_key(product_id: int) -> str:
@@ -42,5 +43,12 @@ def product_detail_versions_replace(
         # One SET: set_many wraps even one key in MULTI/EXEC on Redis, three replies to read for one.
         [(key, token)] = tokens.items()
         cache.set(key, token, None)
+    elif isinstance(getattr(cache, "client", None), DefaultClient):
+        # On Redis one MSET: atomic as set_many's MULTI/EXEC around a SET a key is, but one command and one
+        # reply instead of four, about half the CPU; the tokens never expire, so MSET's lack of one loses nothing.
+        client = cache.client
+        client.get_client(write=True).mset(
+            {client.make_key(key): client.encode(token) for key, token in tokens.items()}
+        )
     else:
         cache.set_many(tokens, None)

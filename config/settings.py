@@ -178,9 +178,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # restart broke is replaced before it fails a request. Why not Django's psycopg pool: docs/deploy.md.
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=600))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True))
-    # A statement run on a cursor that binds on the server (order placement's one call) is prepared by
-    # psycopg on its fifth run on a connection: parsed and planned once, not per order. Django leaves
-    # this off, and its ORM, binding on the client, never prepares. PgBouncer in front: docs/deploy.md.
+    # A statement run on a cursor that binds on the server (config/prepared_statements.py: order placement's
+    # call, the API token's lookup) is prepared by psycopg on its fifth run on a connection: parsed and planned
+    # once, not per request. Django leaves this off; its ORM binds on the client and never prepares.
+    # PgBouncer in front: docs/deploy.md.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
@@ -346,9 +347,10 @@ PUSH_SEND_STALLED_SECONDS = env.int("PUSH_SEND_STALLED_SECONDS", default=900)
 # from turning one run into thousands of calls.
 STATISTICS_CATCH_UP_DAYS = env.int("STATISTICS_CATCH_UP_DAYS", default=30)
 # A follower sync's user/info/batchget calls in flight at once (each a thread with its own HTTP session).
-# WeChat documents daily quotas for them (接口调用频次限制说明), no limit on concurrency; 8 keeps a page's
-# 100 calls short without opening many connections per worker. 1 makes them one after the other.
-FOLLOWER_SYNC_CONCURRENCY = env.int("FOLLOWER_SYNC_CONCURRENCY", default=16)
+# WeChat documents daily quotas for them (接口调用频次限制说明), no limit on concurrency; with WeChat a
+# round trip away, more in flight shortens the sync's waiting (docs/benchmarks.md). 1 makes them one
+# after the other.
+FOLLOWER_SYNC_CONCURRENCY = env.int("FOLLOWER_SYNC_CONCURRENCY", default=32)
 if not 1 <= FOLLOWER_SYNC_CONCURRENCY <= 64:
     _problems.append(f"FOLLOWER_SYNC_CONCURRENCY must be 1 to 64, not {FOLLOWER_SYNC_CONCURRENCY}.")
 # A publication without PUBLISHJOBFINISH after this long is asked about with freepublish/get.

@@ -4,17 +4,19 @@ DRF's own throttles read a list of timestamps from the cache, append and write i
 concurrent requests in different gunicorn workers each read the same list and all pass.
 Here each request is one atomic increment of a counter (Redis INCR through django-redis;
 add() is SET NX), so the limit is exact however many processes share the cache. On Redis the
-window's commands go in one MULTI/EXEC, one round trip.
+window's commands run as one Lua script, one round trip.
 
 The window opens at a client's first request and lasts one period: N requests per
 period from then, a fresh count after. `Retry-After` says when the window closes.
 """
 
+import hashlib
 import math
 import time
 
 from django.core.cache import cache, caches
 from django_redis.cache import RedisCache
+from redis.exceptions import NoScriptError
 from rest_framework.throttling import ScopedRateThrottle
 
 
@@ -35,20 +37,31 @@ def count_hit(key: str, period: int) -> tuple[int, float]:
     return count, closes_at
 
 
+# count_hit's four commands as one script: one round trip, atomic, and one command and one answer
+# for redis-py to pack and parse where a MULTI/EXEC pipeline is six of each (docs/benchmarks.md).
+# KEYS: the count, the window's end; ARGV: the end in integer microseconds, the period in seconds.
+_WINDOW_SCRIPT = """
+redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2])
+redis.call('SET', KEYS[1], 0, 'NX', 'EX', ARGV[2])
+return {redis.call('INCR', KEYS[1]), redis.call('GET', KEYS[2])}
+"""
+_WINDOW_SCRIPT_SHA1 = hashlib.sha1(_WINDOW_SCRIPT.encode()).hexdigest()
+
+
 def _count_hit_redis(shared: RedisCache, key: str, period: int) -> tuple[int, float]:
-    """count_hit's four commands in one MULTI/EXEC: one round trip to Redis instead of four, and atomic.
+    """count_hit's commands in one Lua script, run by its digest (EVAL, which keeps it, when Redis does not have it).
 
     The keys are the cache's own (its prefix and version); the window's end is kept as integer
     microseconds, which django-redis stores as it is and so reads back without unpickling.
     """
     now = time.time()
-    count_key, closes_key = shared.make_key(key), shared.make_key(f"{key}:closes")
-    transaction = shared.client.get_client(write=True).pipeline(transaction=True)
-    transaction.set(closes_key, math.ceil((now + period) * 1_000_000), nx=True, ex=period)
-    transaction.set(count_key, 0, nx=True, ex=period)
-    transaction.incr(count_key)
-    transaction.get(closes_key)
-    _, _, count, closes_us = transaction.execute()
+    client = shared.client.get_client(write=True)
+    keys = (shared.make_key(key), shared.make_key(f"{key}:closes"))
+    arguments = (len(keys), *keys, math.ceil((now + period) * 1_000_000), period)
+    try:
+        count, closes_us = client.evalsha(_WINDOW_SCRIPT_SHA1, *arguments)
+    except NoScriptError:  # a restarted or flushed Redis: the first window after it sends the script
+        count, closes_us = client.eval(_WINDOW_SCRIPT, *arguments)
     try:
         return count, int(closes_us) / 1_000_000
     except (TypeError, ValueError):  # a window opened by a version that pickled a float

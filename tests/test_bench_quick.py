@@ -46,6 +46,9 @@ def test_the_login_bench_logs_in_over_http_and_prints_its_ratios():
 
     assert "first login / bare jscode2session: " in output and "(aim ≤ 3)" in output
     assert "returning login / bare jscode2session: " in output and "(aim ≤ 2)" in output
+    # The floors ran through the same server, each answering 200 (the bench stops on any other answer).
+    assert "floors / bare jscode2session: jscode2session through wechatpy " in output
+    assert "round 3/3: floor: + 1 PostgreSQL, 1 Redis ..." in output
     assert "round 3/3: " in output
     assert "Access token, medians in this process: cached in Redis " in output
 
@@ -58,6 +61,19 @@ def test_the_storefront_bench_runs_both_loads_and_prints_their_ratios():
     assert "single URL / baseline: " in output and "(aim ≥ 0.6)" in output
     assert "orders placed during the realistic runs: " in output
     assert "round 3/3: realistic: lists, details, orders" in output
+
+
+@pytest.mark.timeout(BENCH_TIMEOUT_SECONDS + 60)
+def test_the_pay_notify_bench_runs_the_floor_beside_v2_and_v3_and_prints_their_ratios():
+    output = _bench_run("pay_notify.py")
+
+    assert "v2 / baseline: " in output and "v3 / baseline: " in output and "(aim ≥ 0.5)" in output
+    assert "floor / baseline: " in output and "v2 / floor: " in output and "v3 / floor: " in output
+    assert "round 3/3: floor (one durable INSERT)" in output
+    assert "; floor " in output and " ms CPU (" in output  # the floor's CPU per request, beside the others'
+    # The outcome: every answer a success, each order paid once, the floor's every id stored once.
+    assert "Orders paid 620 (distinct orders 620); notifications stored 800 of 800 sent, applied 620" in output
+    assert "the floor's ids stored 310 (distinct 310); answers not a success: 0." in output
 
 
 @pytest.mark.timeout(BENCH_TIMEOUT_SECONDS + 60)

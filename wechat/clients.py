@@ -12,6 +12,7 @@ is not safe to share between threads, hence one set per thread.
 
 import os
 import threading
+import time
 from urllib.parse import urlsplit
 
 import requests
@@ -64,6 +65,12 @@ class EnvironmentOnceSession(requests.Session):
 
 
 class SharedTokenClient(WeChatClient):
+    # Seconds this client may reuse the token it last read from the shared store before reading it again;
+    # 0, the default, reads the store for every call. A client making many calls in a row (a follower
+    # sync's threads) sets more and saves a cache round trip a call: a token replaced elsewhere meanwhile
+    # is answered 40001/42001 by WeChat and refreshed through the store, as a token that expired is.
+    token_reuse_seconds = 0.0
+
     def __init__(self, *, appid: str, secret: str, api_base_url: str, timeout: float, token_endpoint: str):
         # auto_retry off: wechatpy would refetch on every 40001 without bound; we retry once.
         super().__init__(appid, secret, timeout=timeout, auto_retry=False)
@@ -74,6 +81,8 @@ class SharedTokenClient(WeChatClient):
             appid=appid, secret=secret, api_base_url=api_base_url, endpoint=token_endpoint, timeout=timeout
         )
         self.token_store = AccessTokenStore(appid=appid, fetch=source.fetch)
+        self._held_token: str | None = None
+        self._held_until = 0.0
 
     @property
     def access_token(self) -> str:
@@ -90,7 +99,7 @@ class SharedTokenClient(WeChatClient):
         token_is_ours = "access_token" not in params and not url_or_endpoint.endswith(TOKENLESS_ENDPOINTS)
         if "access_token" not in params:
             # requests drops None-valued params, so a tokenless endpoint gets none.
-            params["access_token"] = self.token_store.get() if token_is_ours else None
+            params["access_token"] = self._token() if token_is_ours else None
         try:
             return self._request_refreshing_stale_token(method, url_or_endpoint, token_is_ours, **kwargs)
         except (WeChatClientException, requests.RequestException) as exc:
@@ -105,8 +114,16 @@ class SharedTokenClient(WeChatClient):
             if not token_is_ours or exc.errcode not in TOKEN_ERRCODES:
                 raise
             params = kwargs["params"]
-            params["access_token"] = self.token_store.refresh(stale_token=params["access_token"])
+            params["access_token"] = self._held_token = self.token_store.refresh(stale_token=params["access_token"])
             return super()._request(method, url, **kwargs)
+
+    def _token(self) -> str:
+        if self.token_reuse_seconds <= 0:
+            return self.token_store.get()
+        now = time.monotonic()
+        if self._held_token is None or now >= self._held_until:
+            self._held_token, self._held_until = self.token_store.get(), now + self.token_reuse_seconds
+        return self._held_token
 
     def _rebase(self, url: str) -> str:
         return self.api_root + url[len(WECHAT_API_ROOT) :] if url.startswith(WECHAT_API_ROOT) else url

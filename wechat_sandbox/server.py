@@ -30,7 +30,7 @@ from typing import NoReturn
 
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer
 from werkzeug.wrappers import Request, Response
 
 from wechat_sandbox import (
@@ -58,6 +58,7 @@ from wechat_sandbox import (
 )
 from wechat_sandbox.errors import ControlError, WeChatErrcode
 from wechat_sandbox.faults import Fault
+from wechat_sandbox.keep_alive import DEFAULT_IDLE_TIMEOUT_SECONDS, KeepAliveRequestHandler, KeepAliveWSGIServer
 from wechat_sandbox.pay_signing import CLIENT_CERTIFICATE_CN_KEY
 from wechat_sandbox.pay_v3_keys import merchant_v3_keys_ensure
 from wechat_sandbox.pay_v3_requests import RECEIVED_AT_KEY, v3_answer_signed
@@ -302,8 +303,8 @@ def _drop_connection(environ: dict) -> NoReturn:
     raise ConnectionAbortedError("connection dropped by the WeChat sandbox")
 
 
-class SandboxRequestHandler(WSGIRequestHandler):
-    """Werkzeug's handler with a read timeout and a log that never shows a secret in clear.
+class SandboxRequestHandler(KeepAliveRequestHandler):
+    """Werkzeug's handler, keeping connections alive, with a read timeout and a log that never shows a secret in clear.
 
     Every line goes through log(): the access log's request line and http.server's
     errors, which quote a malformed request line whole.
@@ -323,15 +324,25 @@ def build_server(apps: Iterable[SandboxApp]) -> SandboxServer:
     return SandboxServer(sandbox)
 
 
+def _handler(read_timeout: float, idle_timeout: float) -> type[SandboxRequestHandler]:
+    timeouts = {"timeout": read_timeout, "idle_timeout": idle_timeout}
+    return type("SandboxRequestHandler", (SandboxRequestHandler,), timeouts)
+
+
 def make_sandbox_server(
-    *, apps: Iterable[SandboxApp], host: str, port: int, read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS
+    *,
+    apps: Iterable[SandboxApp],
+    host: str,
+    port: int,
+    read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT_SECONDS,
 ) -> BaseWSGIServer:
     """A threaded HTTP server for the sandbox, bound and ready for serve_forever(); port 0 picks a free one.
 
     `read_timeout`: seconds a connection may stall while the server reads its request.
+    `idle_timeout`: seconds a kept-alive connection may wait for its next request (keep_alive.py).
     """
-    handler = type("SandboxRequestHandler", (SandboxRequestHandler,), {"timeout": read_timeout})
-    return make_server(host, port, build_server(apps), threaded=True, request_handler=handler)
+    return KeepAliveWSGIServer(host, port, build_server(apps), _handler(read_timeout, idle_timeout))
 
 
 def make_secapi_server(
@@ -341,14 +352,14 @@ def make_secapi_server(
     host: str,
     port: int,
     read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT_SECONDS,
 ) -> BaseWSGIServer:
     """The same sandbox over TLS, asking every client for a certificate from `authority` (secapi/ needs one).
 
     A client without one fails the handshake and gets no answer, as at WeChat Pay.
     """
-    handler = type("SandboxRequestHandler", (SandboxRequestHandler,), {"timeout": read_timeout})
-    server = make_server(
-        host, port, app, threaded=True, request_handler=handler, ssl_context=authority.server_context()
+    server = KeepAliveWSGIServer(
+        host, port, app, _handler(read_timeout, idle_timeout), ssl_context=authority.server_context()
     )
     app.sandbox.tls_authority = authority
     app.sandbox.secapi_url = server_url(server)
@@ -362,15 +373,14 @@ def make_v3_server(
     host: str,
     port: int,
     read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT_SECONDS,
 ) -> BaseWSGIServer:
     """The same sandbox over HTTPS without a client certificate: WeChat Pay APIv3 (/v3/), which signs instead."""
-    handler = type("SandboxRequestHandler", (SandboxRequestHandler,), {"timeout": read_timeout})
-    server = make_server(
+    server = KeepAliveWSGIServer(
         host,
         port,
         app,
-        threaded=True,
-        request_handler=handler,
+        _handler(read_timeout, idle_timeout),
         ssl_context=authority.server_context(client_certificate=False),
     )
     app.sandbox.v3_url = server_url(server)
@@ -500,6 +510,7 @@ def start_in_thread(
     v3_port: int = 0,
     tls_dir: Path | None = None,
     read_timeout: float = DEFAULT_READ_TIMEOUT_SECONDS,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT_SECONDS,
 ) -> RunningSandbox:
     """Serve the sandbox, and deliver its callbacks, from background threads (tests, embedding) until stop().
 
@@ -508,9 +519,10 @@ def start_in_thread(
     """
     temporary = tempfile.TemporaryDirectory(prefix="wechat-sandbox-tls-") if tls_dir is None else None
     authority = CertificateAuthority(Path(temporary.name) if temporary else tls_dir)
-    server = make_sandbox_server(apps=apps, host=host, port=port, read_timeout=read_timeout)
-    secapi_server = make_secapi_server(server.app, authority, host=host, port=secapi_port, read_timeout=read_timeout)
-    v3_server = make_v3_server(server.app, authority, host=host, port=v3_port, read_timeout=read_timeout)
+    timeouts = {"read_timeout": read_timeout, "idle_timeout": idle_timeout}
+    server = make_sandbox_server(apps=apps, host=host, port=port, **timeouts)
+    secapi_server = make_secapi_server(server.app, authority, host=host, port=secapi_port, **timeouts)
+    v3_server = make_v3_server(server.app, authority, host=host, port=v3_port, **timeouts)
     register_merchants(server.app.sandbox, merchants)
     threads = [
         threading.Thread(

@@ -7,11 +7,11 @@ what the ORM path does in Python after its writes (the order's status signal, th
 """
 
 import json
-from contextlib import nullcontext
 
 from django.db import connection, transaction
 
 from catalog.services import product_detail_cache_invalidate
+from config.idempotent_statements import idempotent_statement_run
 from orders.models import NotificationOutcome, Order, OrderStatus, PaymentEvent, PaymentStatus
 from orders.services.payment_status import PAYMENT_TRANSITIONS
 from orders.signals import order_status_entered
@@ -53,15 +53,24 @@ def payment_notification_apply_in_database(
         currency,
         PAYABLE_STATUSES,
     ]
-    # Alone, the statement is its own transaction (one round trip); inside a caller's
-    # transaction a savepoint keeps a failure (a transaction id already taken) from aborting it.
-    with transaction.atomic() if connection.in_atomic_block else nullcontext():
+
+    def apply():
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT orders_payment_notification_apply(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::text[])",
                 arguments,
             )
             (result,) = cursor.fetchone()
+        return result
+
+    if connection.in_atomic_block:
+        # Inside a caller's transaction a savepoint keeps a failure (a transaction id already taken) from aborting it.
+        with transaction.atomic():
+            result = apply()
+    else:
+        # Alone, the statement is its own transaction: one round trip, without the connection's health check
+        # first, since running it twice changes nothing (a repeat is stored as a duplicate).
+        result = idempotent_statement_run(apply)
     # Django's PostgreSQL backend leaves jsonb as text, for JSONField to decode.
     result = json.loads(result) if isinstance(result, str) else result
     if "refused" in result:

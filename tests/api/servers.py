@@ -48,6 +48,9 @@ def gunicorn_servers(
                         **os.environ,
                         "DJANGO_SETTINGS_MODULE": "config.settings_test",
                         **({"USE_TEST_DATABASE": "1"} if use_test_database else {}),
+                        # No beat runs beside these servers, and the watch for it that health starts is kept
+                        # without expiry in the shared test Redis: an earlier run's must not make them degraded.
+                        "HEALTH_BEAT_MAX_SILENCE_SECONDS": str(10 * 365 * 24 * 3600),
                         **environment,
                     },
                     pass_fds=[listener.fileno()],

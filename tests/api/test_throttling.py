@@ -3,11 +3,13 @@
 import time
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django_redis.cache import RedisCache
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
 from config.throttling import count_hit
+from tests.caching import cache_round_trips
 
 pytestmark = pytest.mark.django_db
 LOGIN = "/api/v1/auth/login"
@@ -55,3 +57,45 @@ def test_a_window_counts_from_its_first_request_and_a_closed_one_starts_afresh()
     count, closes_at = count_hit("throttle:test:client", 60)
     assert count == 1
     assert closes_at >= counts[0][1]
+
+
+def _redis_cache():
+    """The shared cache's Redis client, or skip: the window's script is Redis's (CI and .ci/run use it)."""
+    if not isinstance(caches["default"], RedisCache):
+        pytest.skip("the shared cache is not Redis here")
+    return caches["default"].client.get_client(write=True)
+
+
+def test_on_redis_a_window_is_counted_in_one_round_trip():
+    _redis_cache()
+    count_hit("throttle:test:warm", 60)  # Redis has the script from here on
+
+    with cache_round_trips() as sent:
+        counts = [count_hit("throttle:test:client", 60)[0] for _ in range(3)]
+
+    assert counts == [1, 2, 3]
+    assert sent == ["EVALSHA"] * 3
+
+
+def test_a_redis_that_forgot_the_script_is_sent_it_again_and_the_count_goes_on():
+    redis = _redis_cache()
+    assert count_hit("throttle:test:client", 60)[0] == 1
+    redis.script_flush()  # as after Redis restarts
+
+    with cache_round_trips() as sent:
+        count, closes_at = count_hit("throttle:test:client", 60)
+
+    assert count == 2
+    assert sent == ["EVALSHA", "EVAL"]
+    assert count_hit("throttle:test:client", 60) == (3, closes_at)
+
+
+def test_a_window_opened_by_the_version_that_pickled_its_end_still_counts():
+    _redis_cache()
+    before = time.time()
+    cache.set("throttle:test:client:closes", before + 30.5, timeout=60)  # as that version stored it
+
+    count, closes_at = count_hit("throttle:test:client", 60)
+
+    assert count == 1
+    assert before + 60 <= closes_at <= time.time() + 60

@@ -6,7 +6,9 @@ by next_openid, a page with count 0 at the end), 批量获取用户基本信息 
 事件 (subscribe, unsubscribe; WeChat retries a push it thinks unanswered).
 """
 
+import gc
 import json
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
@@ -240,6 +242,38 @@ def test_wechat_busy_past_every_retry_fails_the_run_and_marks_no_one(sandbox, ac
     assert "-1" in failed.error or "busy" in failed.error.lower(), failed.error
     assert sync(account).followers == 3  # the lock was released
     assert FollowerSyncRun.objects.filter(account=account).first().status == FollowerSyncRun.Status.SUCCEEDED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fails", [False, True], ids=["succeeds", "fails"])
+def test_the_heap_is_left_out_of_garbage_collection_while_a_sync_runs_and_back_in_after(sandbox, account, fails):
+    sandbox.add_followers(APPID, count=300)
+    if fails:
+        sandbox.add_fault("/cgi-bin/user/info/batchget", errcode=-1, times=100)
+    frozen_meanwhile = []
+    sandbox.set_latency(0.1)  # each call waits: the sync runs long enough to be looked at
+    watching = threading.Event()
+
+    def watch():
+        while not watching.is_set():
+            frozen_meanwhile.append(gc.get_freeze_count())
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        if fails:
+            with pytest.raises(WeChatTransientError):
+                sync(account)
+        else:
+            assert sync(account).followers == 300
+    finally:
+        watching.set()
+        watcher.join()
+        sandbox.set_latency(0)
+
+    assert max(frozen_meanwhile) > 0  # the objects from before the sync were frozen
+    assert gc.get_freeze_count() == 0  # and collectable again after it, whatever its outcome
 
 
 @pytest.mark.django_db

@@ -7,12 +7,15 @@ import threading
 
 import pytest
 import requests
+from django.core.cache import caches
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django_redis.cache import RedisCache
 from rest_framework.test import APIClient
 
 from campaigns.models import Campaign
 from customers.models import Customer, CustomerToken
+from tests.caching import cache_round_trips
 from tests.customers.test_mini_programs import SECOND_APPID, SECOND_SECRET, referer
 from tests.languages import ENGLISH
 from wechat.clients import EnvironmentOnceSession, mini_program_client
@@ -145,3 +148,14 @@ def test_the_environment_is_read_once_with_requests_own_rules(monkeypatch, url):
         expected = requests.Session().merge_environment_settings(url, dict(proxies), None, verify, None)
         assert ours.merge_environment_settings(url, dict(proxies), None, verify, None) == expected
         assert ours.merge_environment_settings(url, dict(proxies), None, verify, None) == expected  # kept
+
+
+def test_a_login_makes_one_round_trip_to_the_shared_cache_the_throttle_s(sandbox):
+    if not isinstance(caches["default"], RedisCache):
+        pytest.skip("the shared cache is not Redis here")
+    _login(sandbox, "oSomeoneElse")  # Redis has the throttle's script; this process keeps the Mini Program's row
+
+    with cache_round_trips() as sent:
+        _login(sandbox, "oCacheRoundTrips")
+
+    assert sent == ["EVALSHA"]

@@ -3,8 +3,9 @@
 import json
 
 import pytest
+from django.conf import settings
 
-from wechat.clients import official_account_client
+from wechat.clients import SharedTokenClient, official_account_client
 from wechat.errors import (
     WeChatMisconfigured,
     WeChatPermanentError,
@@ -13,6 +14,7 @@ from wechat.errors import (
     WeChatTimeout,
     WeChatTransientError,
 )
+from wechat.tokens import access_token_forget
 from wechat_sandbox.redaction import fingerprint
 
 IPS = "/cgi-bin/getcallbackip"
@@ -119,3 +121,45 @@ def test_busy_token_endpoint_is_transient(sandbox):
 
     with pytest.raises(WeChatTransientError):
         official_account_client().token_store.get()
+
+
+# --- a client reusing the shared token for a while (a follower sync's threads) -----------------
+
+
+def reusing_client(seconds: float) -> SharedTokenClient:
+    """A client of its own (not the thread's kept one), reusing the token it read for `seconds`."""
+    client = SharedTokenClient(
+        appid=settings.WECHAT_OFFICIAL_ACCOUNT_APPID,
+        secret=settings.WECHAT_OFFICIAL_ACCOUNT_SECRET,
+        api_base_url=settings.WECHAT_API_BASE_URL,
+        timeout=settings.WECHAT_HTTP_TIMEOUT,
+        token_endpoint=settings.WECHAT_TOKEN_ENDPOINT,
+    )
+    client.token_reuse_seconds = seconds
+    return client
+
+
+@pytest.mark.parametrize("seconds", [0, 60])
+def test_a_client_reads_the_shared_token_for_each_call_unless_it_reuses_it(sandbox, seconds):
+    client = reusing_client(seconds)
+    client.misc.get_wechat_ips()
+    access_token_forget(appid=client.appid)  # the store no longer has it: reading it again fetches it
+
+    client.misc.get_wechat_ips()
+
+    assert [call["errcode"] for call in sandbox.received(IPS)] == [None, None]
+    assert len(sandbox.received("/cgi-bin/stable_token")) == (1 if seconds else 2)
+
+
+def test_a_reused_token_replaced_meanwhile_is_refreshed_through_the_store_and_reused_after(sandbox):
+    client = reusing_client(60)
+    client.misc.get_wechat_ips()
+    sandbox.expire_tokens(client.appid)  # as when another process's refresh replaced it
+
+    assert client.misc.get_wechat_ips() == ["127.0.0.1"]
+    assert client.misc.get_wechat_ips() == ["127.0.0.1"]
+
+    calls = sandbox.received(IPS)
+    assert [call["errcode"] for call in calls] == [None, 42001, None, None]
+    refreshed = fingerprint(client.token_store.get())
+    assert calls[3]["query"]["access_token"] == calls[2]["query"]["access_token"] == refreshed
