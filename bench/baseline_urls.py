@@ -5,6 +5,8 @@ stack, without parsing, verifying or recording anything: the floor of answering 
 /bench/pay-notify-floor/ adds one durable write of the notification's id: the floor of a correct handler
 (bench/pay_notify_floor.py).
 /api/bench/login-floor/... are the floors of a login (bench/login_floor.py).
+/bench/order-floor/ runs the one-statement reference's order for the request's attempt and answers a
+small JSON (bench/order_floor.py): the floor of POST /api/v1/orders.
 """
 
 from django.http import HttpResponse
@@ -13,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from bench.login_floor import login_floor_stores, login_floor_wechat
+from bench.order_floor import order_floor
 from bench.pay_notify_floor import pay_notify_floor
 from config.urls import urlpatterns as app_urlpatterns
 from wechat.pay.v2 import build_xml
@@ -31,6 +34,7 @@ def pay_notify_baseline(request) -> HttpResponse:
 urlpatterns = [
     path("bench/pay-notify-baseline/", pay_notify_baseline),
     path("bench/pay-notify-floor/", pay_notify_floor),
+    path("bench/order-floor/", order_floor),
     *app_urlpatterns,
 ]
 

@@ -5,15 +5,19 @@
 
 Runs on bench/harness.py: production's settings (DEBUG off, the Redis cache, production's database
 connection setting) on a database of its own beside DATABASE_URL's (<name>_order_contention_bench,
-dropped at the end), and gunicorn on config/gunicorn.py for the HTTP runs.
+dropped at the end), and gunicorn on config/gunicorn.py for the HTTP runs, with the floor's endpoint
+added to production's URLs (bench/settings.py).
 
 Two scenarios, each attempt buying 1 unit: a hot SKU whose stock covers 80% of the attempts, and
-200 SKUs picked at random with stock for all. Four runs of each, alternating over the rounds:
+200 SKUs picked at random with stock for all. Five runs of each, alternating over the rounds:
 - order_create: `workers` processes (one database connection each, released at one instant) each
   place `attempts` whole orders through the service (address, prices, snapshots, lines, event,
   an Idempotency-Key), as a Celery task or another caller in Python would;
 - POST /api/v1/orders: the same attempts over HTTP through gunicorn, from a load generator in a
   process of its own, `workers` requests at a time, each with its buyer's token and a new key;
+- the floor over HTTP: the same requests to an endpoint in the same server (bench/order_floor.py,
+  mounted by bench/settings.py) that runs the one-statement reference's SQL for the attempt and
+  answers a small JSON: what gunicorn, Django and the middleware cost an order with none of our code;
 - the one-statement reference (the ratios' baseline): the same attempts, `workers` processes at
   once, each order's writes (stock, order with its address copied, line, event) as one SQL statement
   through psycopg with no application code, the most any implementation of an order could reach;
@@ -56,6 +60,7 @@ from bench.harness import (  # noqa: E402 - after the path is set
     interleaved,
     production_environment,
 )
+from bench.order_floor import ONE_STATEMENT_ORDER  # noqa: E402 - after the path is set
 
 SPREAD_SKUS = 200
 HOT_STOCK_SHARE = 0.8
@@ -64,10 +69,13 @@ RUSH_UNITS = 50
 
 SERVICE = "order_create"
 HTTP = "POST /api/v1/orders"
+FLOOR = "floor: the reference's SQL over HTTP"
+FLOOR_PATH = "/bench/order-floor/"
 REFERENCE = "one-statement reference"
 BARE = "bare UPDATEs"
 RUSH_HOT = f"{RUSH_BUYERS} buyers, {RUSH_UNITS} units of one SKU"
 RUSH_SPREAD = f"{RUSH_BUYERS} buyers over {SPREAD_SKUS} SKUs"
+ORDERS_PATH = "/api/v1/orders"
 P99_MS = Metric("p99_ms", "ms", lambda run: run.p99_ms)
 
 # Set in the parent before a pool forks, so every worker inherits the same barrier and database URL.
@@ -97,7 +105,8 @@ def main() -> None:
     options = parser.parse_args()
 
     with bench_services("order_contention", keep_database=options.keep_database) as services:
-        environment = production_environment(services)
+        # bench/settings.py: production's, with the floor's endpoint in the URLs gunicorn serves.
+        environment = production_environment(services, DJANGO_SETTINGS_MODULE="bench.settings")
         django_setup(environment)
         from catalog.models import Sku
 
@@ -121,7 +130,9 @@ def main() -> None:
 
         with ProductionServer(environment, log=services.work_dir / "gunicorn.log") as server, LoadGenerator() as load:
             http = HttpOrders(load=load, url=server.url, buyers=buyers, concurrency=options.workers)
+            floor = HttpOrders(load=load, url=server.url, buyers=buyers, concurrency=options.workers, path=FLOOR_PATH)
             http.warm_up(spread[0])
+            floor.warm_up(spread[0])
             tables = {}
             for name, scenario in scenarios.items():
                 print(f"{name}: {options.rounds} rounds of {total:,} attempts, {options.workers} at a time", flush=True)
@@ -131,6 +142,7 @@ def main() -> None:
                             scenario, lambda: _in_processes(_service_worker, scenario.by_buyer(buyers))
                         ),
                         HTTP: lambda _, scenario=scenario: checks.orders(scenario, lambda: http.place(scenario)),
+                        FLOOR: lambda _, scenario=scenario: checks.orders(scenario, lambda: floor.place(scenario)),
                         REFERENCE: lambda _, scenario=scenario: checks.orders(
                             scenario, lambda: _in_processes(_one_statement_worker, scenario.by_buyer(buyers))
                         ),
@@ -166,6 +178,11 @@ def main() -> None:
             ),
             *(
                 _verdict(f"{name}: POST /api/v1/orders ≥ 0.3 of the reference", table.ratio(HTTP), at_least=0.3)
+                for name, table in list(tables.items())[:2]
+            ),
+            *(
+                f"{name}: the floor over HTTP reaches {table.ratio(FLOOR):.2f} of the reference, "
+                f"POST /api/v1/orders {table.ratio(HTTP) / table.ratio(FLOOR):.2f} of the floor"
                 for name, table in list(tables.items())[:2]
             ),
             _verdict("the rush: hot p99 ≤ 3× the spread p99", tables["the rush over HTTP"].ratio(RUSH_HOT), at_most=3),
@@ -306,8 +323,8 @@ class Checks:
 class HttpOrders:
     """POST /api/v1/orders from the load generator, each request one buyer's, with a new Idempotency-Key."""
 
-    def __init__(self, *, load: LoadGenerator, url: str, buyers: list[Buyer], concurrency: int):
-        self.load, self.url, self.buyers, self.concurrency = load, url, buyers, concurrency
+    def __init__(self, *, load: LoadGenerator, url: str, buyers: list[Buyer], concurrency: int, path=ORDERS_PATH):
+        self.load, self.url, self.buyers, self.concurrency, self.path = load, url, buyers, concurrency, path
 
     def place(self, scenario: Scenario) -> HttpRun:
         # Round-robin over the buyers, so `concurrency` requests in flight are `concurrency` buyers'.
@@ -327,15 +344,14 @@ class HttpOrders:
         Sku.objects.filter(pk=sku_id).update(stock=10**6)
         self.load.run(self.url, [self._request(buyer, sku_id) for buyer in self.buyers], concurrency=self.concurrency)
 
-    @staticmethod
-    def _request(buyer: Buyer, sku_id: int) -> Request:
+    def _request(self, buyer: Buyer, sku_id: int) -> Request:
         body = {"items": [{"sku_id": sku_id, "quantity": 1}], "address_id": buyer.address_id}
         headers = {
             "Authorization": f"Bearer {buyer.token}",
             "Content-Type": "application/json",
             "Idempotency-Key": uuid.uuid4().hex,
         }
-        return Request("POST", "/api/v1/orders", json.dumps(body).encode(), headers)
+        return Request("POST", self.path, json.dumps(body).encode(), headers)
 
 
 # --- service-level runs: processes, one database connection each, released together ------------
@@ -397,39 +413,6 @@ def _service_worker(buyer: Buyer, sku_ids: list[int]) -> tuple[list[float], list
         latencies.append(time.perf_counter() - started)
     connection.close()
     return latencies, statuses, errors
-
-
-# An order's writes with no application code: take the stock, then insert the order (address
-# copied), its line and its creation event, all in one statement and one round trip.
-ONE_STATEMENT_ORDER = """
-WITH taken AS (
-    UPDATE catalog_sku AS sku SET stock = sku.stock - 1
-    FROM catalog_product AS product
-    WHERE sku.id = %(sku_id)s AND sku.is_active AND sku.stock >= 1
-        AND product.id = sku.product_id AND product.is_active
-    RETURNING sku.id, sku.price_fen, sku.specs, product.title
-), placed AS (
-    INSERT INTO orders_order (
-        order_no, customer_id, status, total_fen, note, recipient, phone, province, city, district,
-        address_detail, source_campaign, idempotency_key, request_digest, created_at, expires_at,
-        carrier, tracking_number
-    )
-    SELECT %(order_no)s, address.customer_id, 'pending_payment', taken.price_fen, '', address.recipient,
-        address.phone, address.province, address.city, address.district, address.detail, '',
-        %(idempotency_key)s, '', now(), now() + interval '30 minutes', '', ''
-    FROM taken, orders_address AS address
-    WHERE address.id = %(address_id)s
-    RETURNING id
-), line AS (
-    INSERT INTO orders_orderline (order_id, sku_id, title, specs, image, price_fen, quantity, subtotal_fen)
-    SELECT placed.id, taken.id, taken.title, taken.specs, '', taken.price_fen, 1, taken.price_fen
-    FROM placed, taken
-), event AS (
-    INSERT INTO orders_orderevent (order_id, from_status, to_status, actor, reason, at)
-    SELECT id, '', 'pending_payment', 'customer', '', now() FROM placed
-)
-SELECT id FROM placed
-"""
 
 
 def _one_statement_worker(buyer: Buyer, sku_ids: list[int]) -> tuple[list[float], list[int], list[str]]:

@@ -178,6 +178,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # restart broke is replaced before it fails a request. Why not Django's psycopg pool: docs/deploy.md.
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=600))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("DATABASE_CONN_HEALTH_CHECKS", default=True))
+    # A statement run on a cursor that binds on the server (config/prepared_statements.py: order placement's
+    # call, the API token's lookup) is prepared by psycopg on its fifth run on a connection: parsed and planned
+    # once, not per request. Django leaves this off; its ORM binds on the client and never prepares.
+    # PgBouncer in front: docs/deploy.md.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

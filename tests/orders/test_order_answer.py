@@ -56,6 +56,16 @@ def test_a_placed_order_as_placing_it_answers(placed, request_):
     assert '"image": "https://testserver/media/' in by_hand
 
 
+def test_a_placed_order_answered_from_the_lines_and_timeline_placing_wrote(placed, request_):
+    # What POST /api/v1/orders answers: the rows placement handed back, given as they are.
+    by_hand = order_detail_answer(placed.order, request=request_, lines=placed.lines, timeline=placed.timeline)
+    by_serializer = OrderDetailOutputSerializer(placed.order_to_answer_with(), context={"request": request_}).data
+
+    assert json.dumps(by_hand, ensure_ascii=False) == json.dumps(by_serializer, ensure_ascii=False)
+    assert [item["quantity"] for item in by_hand["items"]] == [2, 1]
+    assert [step["to"] for step in by_hand["timeline"]] == ["pending_payment"]
+
+
 def test_an_order_read_back_without_a_source(request_):
     customer = CustomerFactory()
     address = AddressFactory(customer=customer)

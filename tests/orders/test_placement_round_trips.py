@@ -9,6 +9,7 @@ import threading
 import time
 
 import pytest
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
@@ -197,3 +198,50 @@ def test_a_main_image_with_a_chinese_name_gets_the_storage_url_on_either_path(bu
 
     assert OrderLine.objects.get(order=order).image == default_storage.url(name)
     assert "%E8%8C%B6" in default_storage.url(name)
+
+
+@ON_POSTGRESQL
+def test_the_placing_call_is_prepared_on_its_connection_once_it_has_run_a_few_times(buyer):
+    # Prepared (settings' prepare_threshold): PostgreSQL parses and plans the call once a connection.
+    customer, address = buyer
+    sku = SkuFactory(stock=10)
+    for _ in range(settings.DATABASES["default"]["OPTIONS"]["prepare_threshold"] + 1):
+        order_create(customer=customer, address_id=address.pk, items=[{"sku_id": sku.pk, "quantity": 1}])
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+
+    assert [statement for statement in prepared if "orders_order_place(" in statement], prepared
+
+
+@pytest.mark.parametrize("off", ["sku", "product"])
+def test_a_one_line_order_of_something_off_sale_is_refused_and_takes_no_stock(buyer, off):
+    # PostgreSQL's one statement for one line takes stock only where the SKU and its product are for sale.
+    customer, address = buyer
+    sku = SkuFactory(stock=5, is_active=off != "sku", product__is_active=off != "product")
+
+    error, _ = _placed_in_queries(
+        lambda: order_create(customer=customer, address_id=address.pk, items=[{"sku_id": sku.pk, "quantity": 1}])
+    )
+
+    assert error.code == "sku_unavailable"
+    sku.refresh_from_db()
+    assert sku.stock == 5
+    assert not Order.objects.exists()
+
+
+def test_a_one_line_order_to_another_customers_address_takes_no_stock(buyer):
+    customer, _ = buyer
+    sku = SkuFactory(stock=5)
+
+    error, _ = _placed_in_queries(
+        lambda: order_create(
+            customer=customer, address_id=AddressFactory().pk, items=[{"sku_id": sku.pk, "quantity": 1}]
+        )
+    )
+
+    assert error.code == "address_required"
+    sku.refresh_from_db()
+    assert sku.stock == 5
+    assert not Order.objects.exists()
