@@ -21,7 +21,7 @@ from campaigns.sources import source_campaign_field, source_path_field, source_s
 from config.api_schema import ERROR_RESPONSES, ErrorSerializer
 from orders.carriers import carrier_english_name
 from orders.models import MAX_LINE_QUANTITY, OrderActor, OrderStatus
-from orders.order_create_input import order_create_input_plain
+from orders.order_create_input import MAX_ITEMS, MAX_NOTE_LENGTH, order_create_input_plain
 from orders.selectors import (
     Unavailability,
     address_for_customer,
@@ -432,17 +432,17 @@ class OrderCreateApi(APIView):
             sku_id = serializers.IntegerField(min_value=1, max_value=MAX_ID)
             quantity = serializers.IntegerField(min_value=1, max_value=MAX_LINE_QUANTITY)
 
-        items = ItemSerializer(many=True, required=False, max_length=50, help_text="Order these SKUs, or ...")
+        items = ItemSerializer(many=True, required=False, max_length=MAX_ITEMS, help_text="Order these SKUs, or ...")
         cart_item_ids = serializers.ListField(
             child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
             required=False,
-            max_length=50,
+            max_length=MAX_ITEMS,
             help_text="... order these lines of my cart (they leave the cart).",
         )
         address_id = serializers.IntegerField(
             min_value=1, max_value=MAX_ID, required=False, help_text="From my address book; copied onto the order."
         )
-        note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        note = serializers.CharField(max_length=MAX_NOTE_LENGTH, required=False, allow_blank=True, default="")
         source = OrderSourceSerializer(required=False)
 
         def validate(self, data):

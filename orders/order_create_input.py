@@ -12,6 +12,7 @@ None, and the serializer decides. tests/orders/test_order_create_input.py holds 
 # source go to the serializer (their rules live in it and in campaigns/sources.py).
 PLAIN_KEYS = frozenset({"items", "address_id", "note"})
 ITEM_KEYS = frozenset({"sku_id", "quantity"})
+# The body's limits, the input serializer's too (one source for both).
 MAX_ITEMS = 50
 MAX_NOTE_LENGTH = 200
 
