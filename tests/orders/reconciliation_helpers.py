@@ -1,5 +1,6 @@
 """Helpers for the reconciliation tests: orders paid (here or at the sandbox), the sandbox's clock and bills."""
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -134,13 +135,30 @@ def another_worker_reconciling(bill_date: date, mch_id: str) -> Iterator[None]:
     On SQLite there is no such lock: a running row alone holds the date (reconciliation_lock.py).
     """
     other = connections.create_connection(DEFAULT_DB_ALIAS)
+    backend_pid = None
     try:
         if other.vendor == "postgresql":
             with other.cursor() as cursor:
                 cursor.execute(
-                    "SELECT pg_advisory_lock(%s, hashtext(%s))",
+                    "SELECT pg_advisory_lock(%s, hashtext(%s)), pg_backend_pid()",
                     [RECONCILIATION_LOCK_SPACE, f"{bill_date.isoformat()}/{mch_id}"],
                 )
+                _, backend_pid = cursor.fetchone()
         yield
     finally:
         other.close()  # as the process dying would: PostgreSQL lets the lock go with the connection
+        if backend_pid is not None:
+            _backend_gone_wait(backend_pid)
+
+
+def _backend_gone_wait(pid: int, timeout_seconds: float = 10.0) -> None:
+    """Wait for a closed connection's backend to exit: its locks go when it does, a moment after the close
+    returns (longer on a loaded machine), as a dead worker's do before the next run starts."""
+    deadline = time.monotonic() + timeout_seconds
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
+            if cursor.fetchone() is None:
+                return
+            time.sleep(0.01)
+    raise AssertionError(f"PostgreSQL backend {pid} still running {timeout_seconds} s after its connection closed")
