@@ -242,14 +242,15 @@ def _ratio_of(runs: list[HttpRun], bases: list[HttpRun]) -> float:
 
 
 def floor_table_create() -> None:
-    """The floor endpoints' tables (bench/pay_notify_floor.py), in the bench's own database."""
+    """The floor endpoints' tables and the second's function (bench/pay_notify_floor.py), in the bench's database."""
     from django.db import connection
 
-    from bench.pay_notify_floor import FLOOR_PAID_TABLE_CREATE, FLOOR_TABLE_CREATE
+    from bench.pay_notify_floor import FLOOR_PAID_FUNCTION_CREATE, FLOOR_PAID_TABLE_CREATE, FLOOR_TABLE_CREATE
 
     with connection.cursor() as cursor:
         cursor.execute(FLOOR_TABLE_CREATE)
         cursor.execute(FLOOR_PAID_TABLE_CREATE)
+        cursor.execute(FLOOR_PAID_FUNCTION_CREATE)
 
 
 def _cpu_seconds(pid: int) -> float:
