@@ -2,8 +2,8 @@
 
 /bench/pay-notify-baseline/ reads the body and answers WeChat's SUCCESS, through the same Django
 stack, without parsing, verifying or recording anything: the floor of answering a notification.
-/bench/pay-notify-floor/ adds one durable write of the notification's id: the floor of a correct handler
-(bench/pay_notify_floor.py).
+/bench/pay-notify-floor/ adds one durable write of the notification's id; /bench/pay-notify-floor-paid/ does
+what any correct handler must: verify, check the amount, mark the order paid once (bench/pay_notify_floor.py).
 /api/bench/login-floor/... are the floors of a login (bench/login_floor.py).
 /bench/order-floor/ runs the one-statement reference's order for the request's attempt and answers a
 small JSON (bench/order_floor.py): the floor of POST /api/v1/orders.
@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from bench.login_floor import login_floor_stores, login_floor_wechat
 from bench.order_floor import order_floor
-from bench.pay_notify_floor import pay_notify_floor
+from bench.pay_notify_floor import pay_notify_floor, pay_notify_floor_paid
 from config.urls import urlpatterns as app_urlpatterns
 from wechat.pay.v2 import build_xml
 
@@ -34,6 +34,7 @@ def pay_notify_baseline(request) -> HttpResponse:
 urlpatterns = [
     path("bench/pay-notify-baseline/", pay_notify_baseline),
     path("bench/pay-notify-floor/", pay_notify_floor),
+    path("bench/pay-notify-floor-paid/", pay_notify_floor_paid),
     path("bench/order-floor/", order_floor),
     *app_urlpatterns,
 ]

@@ -17,15 +17,17 @@ pair playing WeChat Pay's, whose public key the merchant holds), and makes a sha
 duplicates of others, shuffled so that copies of one arrive close together. A load generator in
 its own process POSTs them to /wechat/pay/notify/ or /wechat/pay/v3/notify/, --concurrency at a
 time. The baseline posts the same v2 bodies to an endpoint in the same server that answers
-SUCCESS without work (bench/baseline_urls.py), and to the floor: an endpoint in the same server
-that does only what any correct handler must, one durable INSERT of the notification's id before
-it answers (bench/pay_notify_floor.py), so the gap between the floor and the product is our code's.
-Baseline, floor, v2 and v3 alternate over three rounds, each round on fresh orders. It prints
+SUCCESS without work (bench/baseline_urls.py), and to two floors (bench/pay_notify_floor.py): one
+durable INSERT of the notification's id before it answers (what the stack and the durable commit
+cost), and what any correct handler must do: parse, verify the signature, and in one statement
+lock the order and payment, check the amount, mark both paid once and store the id, on orders of
+its own loaded like the product's (the gap between it and the product is our code's). Baseline,
+the floors, v2 and v3 alternate over three rounds, each round on fresh orders. It prints
 notifications/s and latencies of each (medians and their spread), their ratio to the baseline,
 the CPU per notification of gunicorn's workers and of the database's backends with what the
 backends were doing (WhereTheTimeGoes), what one RSA verify and one AES-GCM decrypt cost in this
 process, and checks the outcome: every answer a success, the
-orders paid equal the distinct orders, every copy stored, the floor's every id stored once. --record
+orders paid equal the distinct orders, every copy stored, the floors' every id stored once. --record
 writes the figures to docs/benchmarks.md; --quick runs QUICK_NOTIFICATIONS a round: for tests, seconds.
 """
 
@@ -78,10 +80,14 @@ NOTIFY_PATH = "/wechat/pay/notify/"
 V3_NOTIFY_PATH = "/wechat/pay/v3/notify/"
 BASELINE_PATH = "/bench/pay-notify-baseline/"
 FLOOR_PATH = "/bench/pay-notify-floor/"
+FLOOR_PAID_PATH = "/bench/pay-notify-floor-paid/"
 WARM_UP = 100  # distinct notifications of each version sent before the timed rounds
 QUICK_NOTIFICATIONS = 100
 BASELINE = "baseline (SUCCESS only)"
 FLOOR = "floor (one durable INSERT)"
+FLOOR_PAID = "floor (verify, check, mark paid once)"
+# The second floor's orders: numbered apart from the product's, so the outcome's check tells them apart.
+FLOOR_PAID_ORDER_PREFIX = "20261125"
 V2 = "v2 /wechat/pay/notify/"
 V3 = "v3 /wechat/pay/v3/notify/"
 
@@ -108,9 +114,9 @@ def main() -> None:
         floor_table_create()
         distinct = round(options.notifications * (1 - options.duplicates))
         per_version = WARM_UP + options.rounds * distinct
-        print(f"loading {2 * per_version:,} orders with pending payments (v2 and v3) ...", flush=True)
+        print(f"loading {3 * per_version:,} orders with pending payments (v2, v3, the second floor) ...", flush=True)
         wechatpay_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        v2_payments, v3_payments = payments_make(distinct=per_version, wechatpay_key=wechatpay_key)
+        v2_payments, v3_payments, floor_payments = payments_make(distinct=per_version, wechatpay_key=wechatpay_key)
         randomness = random.Random(8)
 
         def batches(payments: list) -> list[list]:
@@ -130,6 +136,14 @@ def main() -> None:
             for number, batch in enumerate(batches(v2_payments))
         ]
         v3_batches = batches(v3_payments)
+        floor_paid_batches = [
+            with_duplicates(
+                v2_notifications(batch),
+                total=len(batch) if number == 0 else options.notifications,
+                randomness=randomness,
+            )
+            for number, batch in enumerate(batches(floor_payments))
+        ]
 
         def v3_requests(batch: list, total: int) -> list[Request]:
             # Signed just before they are sent: v3's signatures are good for 5 minutes (签名验证).
@@ -138,7 +152,10 @@ def main() -> None:
             )
 
         with ProductionServer(environment, log=services.work_dir / "gunicorn.log") as server, LoadGenerator() as load:
-            where = {label: WhereTheTimeGoes() for label in (BASELINE_PATH, FLOOR_PATH, NOTIFY_PATH, V3_NOTIFY_PATH)}
+            where = {
+                label: WhereTheTimeGoes()
+                for label in (BASELINE_PATH, FLOOR_PATH, FLOOR_PAID_PATH, NOTIFY_PATH, V3_NOTIFY_PATH)
+            }
 
             def send(path: str, requests_: list[Request]) -> HttpRun:
                 with where[path].during(server=server, database=services.database, requests=len(requests_)):
@@ -152,6 +169,7 @@ def main() -> None:
                 measurement.enabled = False
             send(BASELINE_PATH, v2_batches[0])  # every worker and thread warmed up before timing
             send(FLOOR_PATH, v2_batches[0])
+            send(FLOOR_PAID_PATH, floor_paid_batches[0])
             send(NOTIFY_PATH, v2_batches[0])
             send(V3_NOTIFY_PATH, v3_requests(v3_batches[0], total=len(v3_batches[0])))
             for measurement in where.values():
@@ -162,6 +180,7 @@ def main() -> None:
                     BASELINE: lambda number: send(BASELINE_PATH, v2_batches[1 + number]),
                     # The floor's table is its own: the same bodies are new to it.
                     FLOOR: lambda number: send(FLOOR_PATH, v2_batches[1 + number]),
+                    FLOOR_PAID: lambda number: send(FLOOR_PAID_PATH, floor_paid_batches[1 + number]),
                     V2: lambda number: send(NOTIFY_PATH, v2_batches[1 + number]),
                     V3: lambda number: send(
                         V3_NOTIFY_PATH, v3_requests(v3_batches[1 + number], total=options.notifications)
@@ -177,14 +196,18 @@ def main() -> None:
         print(f"\n{settings_line}\n\n{table.text()}")
         print(
             f"\nv2 / baseline: {table.ratio(V2):.2f} (aim ≥ 0.5); v3 / baseline: {table.ratio(V3):.2f} (aim ≥ 0.5); "
-            f"floor / baseline: {table.ratio(FLOOR):.2f}; v2 / floor: {_ratio_of(results[V2], results[FLOOR]):.2f}, "
-            f"v3 / floor: {_ratio_of(results[V3], results[FLOOR]):.2f} (what our code leaves of the floor)"
+            f"floor / baseline: {table.ratio(FLOOR):.2f}, {FLOOR_PAID} / baseline: {table.ratio(FLOOR_PAID):.2f}; "
+            f"v2 / floor: {_ratio_of(results[V2], results[FLOOR]):.2f}, "
+            f"v3 / floor: {_ratio_of(results[V3], results[FLOOR]):.2f}; "
+            f"v2 / {FLOOR_PAID}: {_ratio_of(results[V2], results[FLOOR_PAID]):.2f}, "
+            f"v3 / {FLOOR_PAID}: {_ratio_of(results[V3], results[FLOOR_PAID]):.2f} (what our code leaves of it)"
         )
         cpu_split = "; ".join(
             f"{name} {where[path].text()}"
             for name, path in (
                 ("baseline", BASELINE_PATH),
                 ("floor", FLOOR_PATH),
+                ("floor, marking paid", FLOOR_PAID_PATH),
                 ("v2", NOTIFY_PATH),
                 ("v3", V3_NOTIFY_PATH),
             )
@@ -196,6 +219,7 @@ def main() -> None:
             v2=[*results[V2]],
             v3=[*results[V3]],
             floor=[*results[FLOOR]],
+            floor_paid=[*results[FLOOR_PAID]],
             distinct=per_version,
             sent=2 * (WARM_UP + options.rounds * options.notifications),
         )
@@ -218,13 +242,15 @@ def _ratio_of(runs: list[HttpRun], bases: list[HttpRun]) -> float:
 
 
 def floor_table_create() -> None:
-    """The floor endpoint's table (bench/pay_notify_floor.py), in the bench's own database."""
+    """The floor endpoints' tables and the second's function (bench/pay_notify_floor.py), in the bench's database."""
     from django.db import connection
 
-    from bench.pay_notify_floor import FLOOR_TABLE_CREATE
+    from bench.pay_notify_floor import FLOOR_PAID_FUNCTION_CREATE, FLOOR_PAID_TABLE_CREATE, FLOOR_TABLE_CREATE
 
     with connection.cursor() as cursor:
         cursor.execute(FLOOR_TABLE_CREATE)
+        cursor.execute(FLOOR_PAID_TABLE_CREATE)
+        cursor.execute(FLOOR_PAID_FUNCTION_CREATE)
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -329,8 +355,9 @@ def bench_environment(services: BenchServices) -> dict[str, str]:
     )
 
 
-def payments_make(*, distinct: int, wechatpay_key: RSAPrivateKey) -> tuple[list, list]:
-    """`distinct` orders with a pending payment for each API version: (v2 payments, v3 payments)."""
+def payments_make(*, distinct: int, wechatpay_key: RSAPrivateKey) -> tuple[list, list, list]:
+    """`distinct` orders with a pending payment for each API version and for the second floor (v2, through the
+    settings' merchant, as the product's v2 payments): (v2 payments, v3 payments, the floor's payments)."""
     from django.utils import timezone
 
     from catalog.models import Category, Product, Sku
@@ -368,7 +395,7 @@ def payments_make(*, distinct: int, wechatpay_key: RSAPrivateKey) -> tuple[list,
     orders = Order.objects.bulk_create(
         [
             Order(
-                order_no=f"20261123{number:016d}",
+                order_no=f"{FLOOR_PAID_ORDER_PREFIX if number >= 2 * distinct else '20261123'}{number:016d}",
                 customer=customer,
                 total_fen=3990,
                 recipient="张三",
@@ -379,7 +406,7 @@ def payments_make(*, distinct: int, wechatpay_key: RSAPrivateKey) -> tuple[list,
                 address_detail="科技园路 1 号",
                 expires_at=expires_at,
             )
-            for number in range(2 * distinct)
+            for number in range(3 * distinct)
         ],
         batch_size=2000,
     )
@@ -426,11 +453,27 @@ def payments_make(*, distinct: int, wechatpay_key: RSAPrivateKey) -> tuple[list,
                 prepay_id=f"wx{distinct + number:030d}",
                 prepay_expires_at=expires_at,
             )
-            for number, order in enumerate(orders[distinct:])
+            for number, order in enumerate(orders[distinct : 2 * distinct])
         ],
         batch_size=2000,
     )
-    return v2_payments, v3_payments
+    floor_payments = Payment.objects.bulk_create(
+        [
+            Payment(
+                order=order,
+                out_trade_no=f"{order.order_no}01",
+                amount_fen=3990,
+                sign_type=MD5 if number % 2 else HMAC_SHA256,
+                appid=APPID,
+                mch_id=MCH_ID,
+                prepay_id=f"wx{2 * distinct + number:030d}",
+                prepay_expires_at=expires_at,
+            )
+            for number, order in enumerate(orders[2 * distinct :])
+        ],
+        batch_size=2000,
+    )
+    return v2_payments, v3_payments, floor_payments
 
 
 def v2_notifications(payments: list) -> list[tuple[bytes, dict[str, str]]]:
@@ -576,19 +619,21 @@ def _pem_private(key: RSAPrivateKey) -> str:
     ).decode()
 
 
-def outcome_check(*, v2: list[HttpRun], v3: list[HttpRun], floor: list[HttpRun], distinct: int, sent: int) -> str:
+def outcome_check(
+    *, v2: list[HttpRun], v3: list[HttpRun], floor: list[HttpRun], floor_paid: list[HttpRun], distinct: int, sent: int
+) -> str:
     """Every answer a success, each distinct order paid once, every notification stored; exits otherwise.
 
-    The floor's too: every answer SUCCESS, each distinct id it was sent stored once.
+    The floors' too: every answer SUCCESS, each distinct id they were sent stored once, the second's orders paid.
     """
     from django.db import connection
 
-    from bench.pay_notify_floor import FLOOR_TABLE
+    from bench.pay_notify_floor import FLOOR_PAID_TABLE, FLOOR_TABLE
     from orders.models import NotificationOutcome, Order, OrderStatus, PaymentNotification
 
     refused = [
         (status, answer)
-        for run in [*v2, *floor]
+        for run in [*v2, *floor, *floor_paid]
         for status, answer in zip(run.statuses, run.answers, strict=True)
         if status != 200 or b"SUCCESS" not in answer
     ]
@@ -599,19 +644,25 @@ def outcome_check(*, v2: list[HttpRun], v3: list[HttpRun], floor: list[HttpRun],
         for status, answer in zip(run.statuses, run.answers, strict=True)
         if status != 204
     ]
-    paid = Order.objects.filter(status=OrderStatus.PAID).count()
+    paid_orders = Order.objects.filter(status=OrderStatus.PAID)
+    floor_paid_orders = paid_orders.filter(order_no__startswith=FLOOR_PAID_ORDER_PREFIX).count()
+    paid = paid_orders.count() - floor_paid_orders
     applied = PaymentNotification.objects.filter(outcome=NotificationOutcome.APPLIED).count()
     stored = PaymentNotification.objects.count()
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM {FLOOR_TABLE}")
         (floor_stored,) = cursor.fetchone()
+        cursor.execute(f"SELECT count(*) FROM {FLOOR_PAID_TABLE}")
+        (floor_paid_stored,) = cursor.fetchone()
     summary = (
         f"Orders paid {paid:,} (distinct orders {2 * distinct:,}); notifications stored {stored:,} of {sent:,} sent, "
-        f"applied {applied:,}; the floor's ids stored {floor_stored:,} (distinct {distinct:,}); answers not a "
-        f"success: {len(refused)}."
+        f"applied {applied:,}; the floor's ids stored {floor_stored:,} (distinct {distinct:,}); the second floor's "
+        f"orders paid {floor_paid_orders:,} and ids stored {floor_paid_stored:,} (distinct {distinct:,}); answers "
+        f"not a success: {len(refused)}."
     )
     print(f"\n{summary}")
-    if refused or paid != 2 * distinct or applied != 2 * distinct or stored != sent or floor_stored != distinct:
+    floors_right = floor_stored == distinct and floor_paid_stored == distinct and floor_paid_orders == distinct
+    if refused or paid != 2 * distinct or applied != 2 * distinct or stored != sent or not floors_right:
         sys.exit(f"FAILED: e.g. {refused[:1]}")
     return summary
 

@@ -70,10 +70,15 @@ def test_the_pay_notify_bench_runs_the_floor_beside_v2_and_v3_and_prints_their_r
     assert "v2 / baseline: " in output and "v3 / baseline: " in output and "(aim ≥ 0.5)" in output
     assert "floor / baseline: " in output and "v2 / floor: " in output and "v3 / floor: " in output
     assert "round 3/3: floor (one durable INSERT)" in output
+    assert "round 3/3: floor (verify, check, mark paid once)" in output
+    assert "v2 / floor (verify, check, mark paid once): " in output
+    assert "v3 / floor (verify, check, mark paid once): " in output
     assert "; floor " in output and " ms CPU (" in output  # the floor's CPU per request, beside the others'
-    # The outcome: every answer a success, each order paid once, the floor's every id stored once.
+    assert "; floor, marking paid " in output
+    # The outcome: every answer a success, each order paid once, the floors' every id stored once.
     assert "Orders paid 620 (distinct orders 620); notifications stored 800 of 800 sent, applied 620" in output
-    assert "the floor's ids stored 310 (distinct 310); answers not a success: 0." in output
+    assert "the floor's ids stored 310 (distinct 310); the second floor's orders paid 310 and ids stored 310" in output
+    assert "answers not a success: 0." in output
 
 
 @pytest.mark.timeout(BENCH_TIMEOUT_SECONDS + 60)
