@@ -21,9 +21,23 @@ from orders.exceptions import AddressRequired, InsufficientStock, SkuUnavailable
 from orders.models import Order, OrderEvent, OrderLine
 from orders.services.placement_values import OrderRequest, PlacedOrder
 
-PLACE = (
-    "SELECT orders_order_place(%s, %s, %s::bigint[], %s::integer[], %s::bigint[], %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-)
+
+@functools.lru_cache(maxsize=64)
+def _place_statement(lines: int, cart_items: int) -> str:
+    """The call for an order of `lines` SKUs emptying `cart_items` cart lines: each id and quantity a parameter.
+
+    PostgreSQL builds the arrays (ARRAY[...]) from plain integers: adapting a Python list as an array
+    costs psycopg about 0.03 ms an order in Python (measured), more than the other twelve arguments together.
+    psycopg prepares each text on its own, so a shape used often (one line, no cart) is planned once.
+    """
+    return (
+        f"SELECT orders_order_place(%s, %s, {_array(lines, 'bigint')}, {_array(lines, 'integer')}, "
+        f"{_array(cart_items, 'bigint')}, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    )
+
+
+def _array(length: int, element_type: str) -> str:
+    return f"ARRAY[{', '.join(['%s'] * length)}]::{element_type}[]"
 
 
 def order_place_in_database_supported() -> bool:
@@ -35,12 +49,13 @@ def order_place_in_database(*, request: OrderRequest) -> PlacedOrder:
     """Place the order with one statement; raise what the ORM path raises for a refusal."""
     if request.address_id is None:
         raise AddressRequired()
+    sku_ids = sorted(request.quantities)
     arguments = [
         request.customer.pk,
         request.address_id,
-        sorted(request.quantities),
-        [request.quantities[sku_id] for sku_id in sorted(request.quantities)],
-        request.cart_item_ids,
+        *sku_ids,
+        *[request.quantities[sku_id] for sku_id in sku_ids],
+        *request.cart_item_ids,
         request.order_no,
         request.note,
         request.source_scene,
@@ -57,7 +72,7 @@ def order_place_in_database(*, request: OrderRequest) -> PlacedOrder:
     # transaction a savepoint keeps a failure (a repeated Idempotency-Key) from aborting it.
     with transaction.atomic() if database.in_atomic_block else nullcontext():
         with prepared_statement_cursor(database) as cursor:
-            cursor.execute(PLACE, arguments)
+            cursor.execute(_place_statement(len(sku_ids), len(request.cart_item_ids)), arguments)
             (result,) = cursor.fetchone()
     # psycopg decodes json; Django's PostgreSQL backend leaves jsonb (0025's answer) as text.
     result = json.loads(result) if isinstance(result, str) else result
