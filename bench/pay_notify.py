@@ -424,55 +424,30 @@ def payments_make(*, distinct: int, wechatpay_key: RSAPrivateKey) -> tuple[list,
         ],
         batch_size=2000,
     )
-    v2_payments = Payment.objects.bulk_create(
-        [
-            Payment(
-                order=order,
-                out_trade_no=f"{order.order_no}01",
-                amount_fen=3990,
-                sign_type=MD5 if number % 2 else HMAC_SHA256,
-                # Made through the settings' Mini Program and merchant, named as prepay names them now.
-                appid=APPID,
-                mch_id=MCH_ID,
-                prepay_id=f"wx{number:030d}",
-                prepay_expires_at=expires_at,
-            )
-            for number, order in enumerate(orders[:distinct])
-        ],
-        batch_size=2000,
-    )
-    v3_payments = Payment.objects.bulk_create(
-        [
-            Payment(
-                order=order,
-                out_trade_no=f"{order.order_no}01",
-                amount_fen=3990,
-                sign_type=V3_SIGN_TYPE,
-                appid=V3_APPID,
-                mch_id=V3_MCH_ID,
-                prepay_id=f"wx{distinct + number:030d}",
-                prepay_expires_at=expires_at,
-            )
-            for number, order in enumerate(orders[distinct : 2 * distinct])
-        ],
-        batch_size=2000,
-    )
-    floor_payments = Payment.objects.bulk_create(
-        [
-            Payment(
-                order=order,
-                out_trade_no=f"{order.order_no}01",
-                amount_fen=3990,
-                sign_type=MD5 if number % 2 else HMAC_SHA256,
-                appid=APPID,
-                mch_id=MCH_ID,
-                prepay_id=f"wx{2 * distinct + number:030d}",
-                prepay_expires_at=expires_at,
-            )
-            for number, order in enumerate(orders[2 * distinct :])
-        ],
-        batch_size=2000,
-    )
+
+    def payments_for(numbered_orders: list, *, first: int, v2: bool) -> list:
+        # v2 payments are made through the settings' Mini Program and merchant, named as prepay names them
+        # now, half signed MD5 and half HMAC-SHA256; v3 payments through the second Mini Program's v3 merchant.
+        return Payment.objects.bulk_create(
+            [
+                Payment(
+                    order=order,
+                    out_trade_no=f"{order.order_no}01",
+                    amount_fen=3990,
+                    sign_type=(MD5 if number % 2 else HMAC_SHA256) if v2 else V3_SIGN_TYPE,
+                    appid=APPID if v2 else V3_APPID,
+                    mch_id=MCH_ID if v2 else V3_MCH_ID,
+                    prepay_id=f"wx{first + number:030d}",
+                    prepay_expires_at=expires_at,
+                )
+                for number, order in enumerate(numbered_orders)
+            ],
+            batch_size=2000,
+        )
+
+    v2_payments = payments_for(orders[:distinct], first=0, v2=True)
+    v3_payments = payments_for(orders[distinct : 2 * distinct], first=distinct, v2=False)
+    floor_payments = payments_for(orders[2 * distinct :], first=2 * distinct, v2=True)
     return v2_payments, v3_payments, floor_payments
 
 
