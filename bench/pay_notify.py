@@ -127,23 +127,20 @@ def main() -> None:
             ]
             return [payments[:WARM_UP], *rounds]
 
-        v2_batches = [
-            with_duplicates(
-                v2_notifications(batch),
-                total=len(batch) if number == 0 else options.notifications,
-                randomness=randomness,
-            )
-            for number, batch in enumerate(batches(v2_payments))
-        ]
+        def v2_batches_of(payments: list) -> list[list]:
+            """Each batch's signed v2 notifications with their copies (the warm-up's without)."""
+            return [
+                with_duplicates(
+                    v2_notifications(batch),
+                    total=len(batch) if number == 0 else options.notifications,
+                    randomness=randomness,
+                )
+                for number, batch in enumerate(batches(payments))
+            ]
+
+        v2_batches = v2_batches_of(v2_payments)
         v3_batches = batches(v3_payments)
-        floor_paid_batches = [
-            with_duplicates(
-                v2_notifications(batch),
-                total=len(batch) if number == 0 else options.notifications,
-                randomness=randomness,
-            )
-            for number, batch in enumerate(batches(floor_payments))
-        ]
+        floor_paid_batches = v2_batches_of(floor_payments)
 
         def v3_requests(batch: list, total: int) -> list[Request]:
             # Signed just before they are sent: v3's signatures are good for 5 minutes (签名验证).
