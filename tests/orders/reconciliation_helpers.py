@@ -157,6 +157,8 @@ def _backend_gone_wait(pid: int, timeout_seconds: float = 10.0) -> None:
     deadline = time.monotonic() + timeout_seconds
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         while time.monotonic() < deadline:
+            # The test's transaction would read one snapshot of the statistics for its whole length.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
             cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
             if cursor.fetchone() is None:
                 return
