@@ -48,8 +48,12 @@ demo: install
 
 # The whole suite. Without PostgreSQL/Redis in the environment it runs on the embedded
 # defaults and skips (and lists) the tests that need them; .ci/run sets them.
+# Two worker processes, one a core on the 2-core CI machine, each with its own test database, Redis
+# databases and var/ folder (config/settings_test.py). `--dist load` hands out tests in collection
+# order, so each worker keeps pytest-django's: transactional tests, whose end empties every table
+# (the staff groups a migration made among them), after the others.
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist load
 
 # The translation catalogs brought up to date with the code's wrapped strings, then compiled to the .mo
 # files Django reads: locale/zh_Hans/LC_MESSAGES/django.po (Python and templates) and djangojs.po (our

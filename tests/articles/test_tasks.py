@@ -246,7 +246,7 @@ def test_45066_makes_the_worker_wait_a_minute_before_retrying(celery_worker, san
     send_push.delay(push.pk)
 
     def retry_held() -> list[dict]:
-        replies = celery_app.control.inspect(timeout=1).scheduled() or {}
+        replies = celery_app.control.inspect(destination=[celery_worker.node_name], timeout=1).scheduled() or {}
         return [
             entry for entries in replies.values() for entry in entries if entry["request"]["name"] == send_push.name
         ]

@@ -126,19 +126,22 @@ def test_no_admin_page_scrolls_sideways_at_1280_and_1440(browser, live_server): 
     assert len(pages) > 40  # every changelist, their rows, our pages
 
     too_wide, elsewhere = [], []
-    for viewport in VIEWPORTS:
-        page = _logged_in(browser, live_server, viewport)
-        # The theme's styles, fonts and Chart.js come from our static files: nothing from a CDN.
-        page.on("request", lambda request: request.url.startswith(live_server.url) or elsewhere.append(request.url))
-        for path in pages:
-            response = page.goto(f"{live_server.url}{path}")
-            assert response.status == 200, (path, response.status)
-            # The editor, the charts and the fonts lay out after load: measure once they have painted.
+    page = _logged_in(browser, live_server, VIEWPORTS[0])
+    # The theme's styles, fonts and Chart.js come from our static files: nothing from a CDN.
+    page.on("request", lambda request: request.url.startswith(live_server.url) or elsewhere.append(request.url))
+    for path in pages:
+        response = page.goto(f"{live_server.url}{path}")
+        assert response.status == 200, (path, response.status)
+        # Loaded once, at the wider size the last page left, then measured at each size after a resize: at
+        # 1280 what a script sized at load for 1440 must fit too, stricter than a fresh load. The editor,
+        # the charts and the fonts lay out after load and after a resize: measured once they have painted.
+        for viewport in VIEWPORTS:
+            page.set_viewport_size(viewport)
             page.evaluate("() => document.fonts.ready.then(() => new Promise(r => setTimeout(r, 200)))")
             widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
             if widths[0] > widths[1]:
                 too_wide.append((viewport["width"], path, widths[0]))
-        page.context.close()
+    page.context.close()
 
     assert too_wide == []
     assert elsewhere == []
