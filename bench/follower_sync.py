@@ -134,6 +134,8 @@ def _side_copy(arguments) -> dict:
             while block := rows.read(COPY_BLOCK_BYTES):
                 copy.write(block)
         written = cursor.rowcount
+        # The foreign key to the account is checked at COMMIT (deferred): counted, as the sync's own commits are.
+        connection.commit()
         cpu_database = _cpu_seconds(connection.info.backend_pid) - backend_before
     return {
         "seconds": time.perf_counter() - started,

@@ -208,11 +208,20 @@ class AccountFollowers:
             start = self.generated + list(self.by_openid).index(after) + 1
         else:
             raise WeChatErrcode(40003)
-        positions = itertools.chain(
-            (self.openid(index) for index in range(start, self.generated)),
-            itertools.islice(self.by_openid, max(0, start - self.generated), None),
+        openids: list[str] = []
+        prefix = _prefix(self.appid)
+        # Generated openids written as openid() does, in blocks, not one call each (a page is 10,000); a block
+        # short of those who left is followed by another.
+        while len(openids) < limit and start < self.generated:
+            end = min(self.generated, start + limit - len(openids))
+            block = [f"{prefix}{index:0{INDEX_DIGITS}d}" for index in range(start, end)]
+            openids += [openid for openid in block if openid not in self.unsubscribed] if self.unsubscribed else block
+            start = end
+        named = itertools.islice(self.by_openid, max(0, start - self.generated), None)
+        openids += itertools.islice(
+            (openid for openid in named if openid not in self.unsubscribed), limit - len(openids)
         )
-        return list(itertools.islice((openid for openid in positions if openid not in self.unsubscribed), limit))
+        return openids
 
     def generate(self, *, count: int, tag_ids: list[int], at: float) -> None:
         """`count` new followers with generated openids, stored as one run (large audiences cost nothing)."""

@@ -3,9 +3,10 @@
 import json
 
 import pytest
+import requests
 from django.conf import settings
 
-from wechat.clients import SharedTokenClient, official_account_client
+from wechat.clients import EnvironmentOnceSession, SharedTokenClient, official_account_client
 from wechat.errors import (
     WeChatMisconfigured,
     WeChatPermanentError,
@@ -163,3 +164,54 @@ def test_a_reused_token_replaced_meanwhile_is_refreshed_through_the_store_and_re
     assert [call["errcode"] for call in calls] == [None, 42001, None, None]
     refreshed = fingerprint(client.token_store.get())
     assert calls[3]["query"]["access_token"] == calls[2]["query"]["access_token"] == refreshed
+
+
+PREPARED_CASES = [
+    ("POST", "http://127.0.0.1:8900/cgi-bin/user/info/batchget", {"access_token": "T"}, '{"a": "粉丝"}'.encode()),
+    ("POST", "http://127.0.0.1:8900/cgi-bin/user/info/batchget", {"access_token": "T"}, b'{"b": 2, "c": [3]}'),
+    ("POST", "http://127.0.0.1:8900/cgi-bin/menu/delete", {"access_token": "T"}, {}),
+    ("GET", "http://127.0.0.1:8900/cgi-bin/user/get", {"next_openid": None, "access_token": "T"}, {}),
+    ("GET", "https://api.weixin.qq.com/cgi-bin/user/get?lang=zh_CN", {"access_token": "T y/é+"}, None),
+]
+
+
+def _prepared_as_sent(prepared) -> tuple:
+    return prepared.method, prepared.url, dict(prepared.headers), prepared.body
+
+
+@pytest.mark.parametrize(("method", "url", "params", "data"), PREPARED_CASES)
+def test_a_request_prepared_from_a_kept_one_is_what_requests_prepares(method, url, params, data):
+    ours = EnvironmentOnceSession()
+    expected = _prepared_as_sent(
+        requests.Session().prepare_request(requests.Request(method, url, params=params, data=data))
+    )
+
+    for _ in range(2):  # prepared, then copied from the kept one
+        prepared = ours.prepare_request(requests.Request(method, url, params=params, data=data))
+        assert _prepared_as_sent(prepared) == expected
+    assert len(ours._prepared) == 1
+
+
+def test_kept_requests_are_copies_with_their_own_body():
+    ours = EnvironmentOnceSession()
+    url, params = PREPARED_CASES[0][1:3]
+
+    first = ours.prepare_request(requests.Request("POST", url, params=params, data=b"[1]"))
+    second = ours.prepare_request(requests.Request("POST", url, params=params, data=b"[1, 2]"))
+
+    assert (first.body, first.headers["Content-Length"]) == (b"[1]", "3")
+    assert (second.body, second.headers["Content-Length"]) == (b"[1, 2]", "6")
+
+
+def test_a_session_holding_cookies_or_asked_for_more_prepares_each_request_as_requests_does():
+    ours, plain = EnvironmentOnceSession(), requests.Session()
+    url, params = PREPARED_CASES[0][1:3]
+    for session in (ours, plain):
+        session.cookies.set("wxuin", "1", domain="127.0.0.1")
+
+    for extra in [{}, {"headers": {"X-Extra": "1"}}, {"json": {"a": 1}}, {"data": {"form": "1"}}]:
+        request = {"method": "POST", "url": url, "params": params, **extra}
+        prepared = ours.prepare_request(requests.Request(**request))
+        assert _prepared_as_sent(prepared) == _prepared_as_sent(plain.prepare_request(requests.Request(**request)))
+        assert prepared.headers["Cookie"] == "wxuin=1"
+    assert ours._prepared == {}
