@@ -56,6 +56,7 @@ def product_detail_versions_replace(
             # leave no answer current that was rendered before the commit.
             pass
     if len(tokens) == 1:
+        # One SET: set_many would wrap even one key in a transaction.
         [(key, token)] = tokens.items()
         cache.set(key, token, None)
     else:
@@ -67,8 +68,13 @@ def _tokens_write_on_own_connection(client: DefaultClient, tokens: dict[str, str
     the tokens never expire, so MSET's lack of one loses nothing), its reply read before returning."""
     pairs = [item for key, token in tokens.items() for item in (client.make_key(key), client.encode(token))]
     connection = _own_connection(client)
-    connection.send_command("SET" if len(tokens) == 1 else "MSET", *pairs)
-    connection.read_response()
+    try:
+        connection.send_command("SET" if len(tokens) == 1 else "MSET", *pairs)
+        connection.read_response()
+    except BaseException:
+        # Whatever stopped it, a reply left unread would answer the next write: start that one afresh.
+        connection.disconnect()
+        raise
 
 
 def _own_connection(client: DefaultClient):
