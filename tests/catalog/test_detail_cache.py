@@ -21,6 +21,7 @@ from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
+from catalog import product_detail_cache
 from catalog.admin import SkuAdmin
 from catalog.models import Sku
 from catalog.product_detail_cache import product_detail_version_key
@@ -289,6 +290,34 @@ def test_with_redis_as_the_shared_cache_a_hit_costs_no_query_and_a_write_retires
 
         assert _sku_of(read(sku.product_id, cached=False), sku.pk)["stock"] == 15
         assert _sku_of(read(sku.product_id, cached=True), sku.pk)["stock"] == 15
+
+
+def test_with_django_redis_a_write_lost_with_its_connection_is_made_again(sku, read, committed):
+    # Production's cache (django-redis): the tokens go over each thread's own connection. Closed by
+    # the server (a restart, a proxy's idle timeout), it fails the next write, which is then made anew.
+    redis_cache = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": require_redis(),
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",  # other runs sharing the database see none of these keys
+        },
+    }
+    with override_settings(CACHES=redis_cache):
+        read(sku.product_id, cached=False)
+        with committed():
+            _order(sku, 1)
+        assert _sku_of(read(sku.product_id, cached=False), sku.pk)["stock"] == 9
+        assert _sku_of(read(sku.product_id, cached=True), sku.pk)["stock"] == 9
+
+        own = product_detail_cache._own.connection
+        own.send_command("CLIENT", "ID")
+        cache.client.get_client(write=True).client_kill_filter(_id=own.read_response())
+        with committed():
+            _order(sku, 2)
+
+        assert _sku_of(read(sku.product_id, cached=False), sku.pk)["stock"] == 7
+        assert _sku_of(read(sku.product_id, cached=True), sku.pk)["stock"] == 7
 
 
 def test_a_payment_counting_sales_shows_on_the_next_read(sku, read, committed):
