@@ -12,6 +12,7 @@ from django.db import connection, transaction
 
 from catalog.services import product_detail_cache_invalidate
 from config.idempotent_statements import idempotent_statement_run
+from config.prepared_statements import prepared_statement_cursor
 from orders.models import NotificationOutcome, Order, OrderStatus, PaymentEvent, PaymentStatus
 from orders.services.payment_status import PAYMENT_TRANSITIONS
 from orders.signals import order_status_entered
@@ -21,6 +22,9 @@ from wechat.pay.interface import PaymentNotification as Notice
 PAYABLE_STATUSES = sorted(
     str(from_status) for from_status, to_status in PAYMENT_TRANSITIONS if to_status == PaymentStatus.PAID
 )
+# Bound on the server and prepared once a connection (config.prepared_statements): the arguments, the
+# notification's body among them, go as values instead of being quoted into the text in Python.
+APPLY_STATEMENT = "SELECT orders_payment_notification_apply(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::text[])"
 # The function's refusals: nothing written, nothing stored. A payment made before merchants were rows
 # is refused too, for the ORM path to decide with the settings' Mini Program.
 UNKNOWN_PAYMENT = "unknown_payment"
@@ -55,11 +59,8 @@ def payment_notification_apply_in_database(
     ]
 
     def apply():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT orders_payment_notification_apply(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::text[])",
-                arguments,
-            )
+        with prepared_statement_cursor() as cursor:
+            cursor.execute(APPLY_STATEMENT, arguments)
             (result,) = cursor.fetchone()
         return result
 
