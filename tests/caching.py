@@ -1,9 +1,19 @@
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.conf import settings
 from django.core.cache import cache, caches
 
+from tests.real_services import require_redis
 from wechat.merchants import mini_program_login_rows_forget, pay_message_rows_forget
+
+
+def redis_caches(backend: str = "django.core.cache.backends.redis.RedisCache") -> dict:
+    """The settings' caches with the default one on the test Redis, through `backend`, under a key prefix of its
+    own: other runs sharing the database see none of its keys."""
+    default = {"BACKEND": backend, "LOCATION": require_redis(), "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+    return {**settings.CACHES, "default": default}
 
 
 def caches_clear() -> None:

@@ -8,11 +8,9 @@ one after the max-age); the last tests cover the copies a process keeps.
 
 import io
 import time
-import uuid
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.files.base import ContentFile
 from django.test import override_settings
@@ -31,6 +29,7 @@ from orders.services.expiry import orders_expire_overdue
 from orders.services.payments import PaidOutcome, payment_paid_record
 from orders.services.placement import order_create
 from orders.services.status import order_cancel
+from tests.caching import redis_caches
 from tests.catalog.test_admin import (
     SKU_HEADER,
     _csv_upload,
@@ -46,7 +45,6 @@ from tests.factories import (
     SkuFactory,
 )
 from tests.languages import ENGLISH
-from tests.real_services import require_redis
 
 pytestmark = pytest.mark.django_db
 
@@ -273,15 +271,7 @@ def test_an_expired_order_returning_stock_shows_on_the_next_read(sku, read, comm
 
 
 def test_with_redis_as_the_shared_cache_a_hit_costs_no_query_and_a_write_retires_it(sku, read, committed):
-    redis_cache = {
-        **settings.CACHES,
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": require_redis(),
-            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",  # other runs sharing the database see none of these keys
-        },
-    }
-    with override_settings(CACHES=redis_cache):
+    with override_settings(CACHES=redis_caches()):
         read(sku.product_id, cached=False)
         assert _sku_of(read(sku.product_id, cached=True), sku.pk)["stock"] == 10
 
@@ -295,15 +285,7 @@ def test_with_redis_as_the_shared_cache_a_hit_costs_no_query_and_a_write_retires
 def test_with_django_redis_a_write_lost_with_its_connection_is_made_again(sku, read, committed):
     # Production's cache (django-redis): the tokens go over each thread's own connection. Closed by
     # the server (a restart, a proxy's idle timeout), it fails the next write, which is then made anew.
-    redis_cache = {
-        **settings.CACHES,
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": require_redis(),
-            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",  # other runs sharing the database see none of these keys
-        },
-    }
-    with override_settings(CACHES=redis_cache):
+    with override_settings(CACHES=redis_caches("django_redis.cache.RedisCache")):
         read(sku.product_id, cached=False)
         with committed():
             _order(sku, 1)

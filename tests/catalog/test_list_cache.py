@@ -6,10 +6,7 @@ copy of its own; `past_max_age` makes every read after the first one older than 
 max-age, which is when a kept list is checked against the number of sold-out SKUs.
 """
 
-import uuid
-
 import pytest
-from django.conf import settings
 from django.core.cache import caches
 from django.test import override_settings
 from rest_framework.test import APIClient
@@ -18,6 +15,7 @@ from catalog.models import Product
 from catalog.services import products_shelf_set, sku_stock_adjust
 from orders.services.placement import order_create
 from orders.services.status import order_cancel
+from tests.caching import redis_caches
 from tests.factories import (
     AddressFactory,
     CategoryFactory,
@@ -26,7 +24,6 @@ from tests.factories import (
     SkuFactory,
 )
 from tests.languages import ENGLISH
-from tests.real_services import require_redis
 
 pytestmark = pytest.mark.django_db
 
@@ -187,15 +184,7 @@ def test_a_list_miss_is_a_bounded_number_of_queries(read, past_max_age, django_a
 def test_with_redis_as_the_shared_cache_a_kept_list_is_checked_and_a_write_retires_it(
     sku, read, past_max_age, committed, django_assert_num_queries
 ):
-    redis_cache = {
-        **settings.CACHES,
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": require_redis(),
-            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",  # other runs sharing the database see none of these keys
-        },
-    }
-    with override_settings(CACHES=redis_cache):
+    with override_settings(CACHES=redis_caches()):
         first = read()
         with django_assert_num_queries(1):
             assert read().content == first.content
