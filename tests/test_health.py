@@ -12,6 +12,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from config.liveness import BEAT_LAST_TICK_KEY, BEAT_WATCH_STARTED_KEY, beat_tick_record
+from tests.real_services import require
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +76,9 @@ def test_no_worker_seen_is_reported_as_none_alive():
 
 
 @pytest.mark.services
-def test_a_running_worker_is_counted_alive(celery_worker):
+def test_a_running_worker_is_counted_alive(celery_worker, settings):
+    # The worker's heartbeat reaches health through the shared cache: not the test settings' local memory.
+    require("redis" in settings.CACHES["default"]["BACKEND"].lower(), "Redis as the shared cache (CACHE_URL)")
     deadline = time.monotonic() + 50  # three heartbeats' time, on a busy machine
     while (workers := APIClient().get(HEALTH).json()["workers"])["alive"] < 1 and time.monotonic() < deadline:
         time.sleep(0.2)  # the cache was emptied before this test: wait for the worker's next heartbeat
