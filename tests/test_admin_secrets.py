@@ -166,13 +166,20 @@ def test_the_callback_token_is_encrypted_at_rest(secret_bearing_rows):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_encrypts_tokens_stored_in_plain_text_and_back(staff_groups):
+    try:
+        _the_token_migrated_forwards_and_back()
+    finally:
+        call_command("migrate", verbosity=0)  # whatever happened, the schema every later test expects
+
+
+def _the_token_migrated_forwards_and_back() -> None:
     executor = MigrationExecutor(connection)
     executor.migrate([("wechat", "0005_operations_view_merchants")])
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO wechat_officialaccount (name, appid, app_secret, account_type, callback_token, "
-            "encoding_aes_key, message_mode, created_at, updated_at) "
-            "VALUES ('Old', 'wx00000000000000c1', 'x', 'service', 'plainToken42', 'y', 'safe', now(), now())"
+            "encoding_aes_key, message_mode, created_at, updated_at) VALUES ('Old', 'wx00000000000000c1', "
+            "'x', 'service', 'plainToken42', 'y', 'safe', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
         )
 
     call_command("migrate", "wechat", "0006_callback_token_encrypted_at_rest", verbosity=0)
@@ -189,7 +196,6 @@ def test_the_migration_encrypts_tokens_stored_in_plain_text_and_back(staff_group
     with connection.cursor() as cursor:
         cursor.execute("SELECT callback_token FROM wechat_officialaccount WHERE appid = 'wx00000000000000c1'")
         assert cursor.fetchone() == ("plainToken42",)
-    call_command("migrate", verbosity=0)
 
 
 # --- the project-level check --------------------------------------------------------------------------
