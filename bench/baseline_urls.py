@@ -6,7 +6,8 @@ stack, without parsing, verifying or recording anything: the floor of answering 
 what any correct handler must: verify, check the amount, mark the order paid once (bench/pay_notify_floor.py).
 /api/bench/login-floor/... are the floors of a login (bench/login_floor.py).
 /bench/order-floor/ runs the one-statement reference's order for the request's attempt and answers a
-small JSON (bench/order_floor.py): the floor of POST /api/v1/orders.
+small JSON (bench/order_floor.py): the floor of POST /api/v1/orders; /bench/order-floor-authenticated/
+adds the buyer's token checked in the same statement, /api/bench/order-floor-drf the same through DRF.
 """
 
 from django.http import HttpResponse
@@ -15,7 +16,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from bench.login_floor import login_floor_stores, login_floor_wechat
-from bench.order_floor import order_floor
+from bench.order_floor import order_floor, order_floor_authenticated
+from bench.order_floor_drf import OrderFloorDrf
 from bench.pay_notify_floor import pay_notify_floor, pay_notify_floor_paid
 from config.urls import urlpatterns as app_urlpatterns
 from wechat.pay.v2 import build_xml
@@ -36,6 +38,7 @@ urlpatterns = [
     path("bench/pay-notify-floor/", pay_notify_floor),
     path("bench/pay-notify-floor-paid/", pay_notify_floor_paid),
     path("bench/order-floor/", order_floor),
+    path("bench/order-floor-authenticated/", order_floor_authenticated),
     *app_urlpatterns,
 ]
 
@@ -43,4 +46,5 @@ urlpatterns = [
 urlpatterns += [
     path("api/bench/login-floor/wechat", login_floor_wechat),
     path("api/bench/login-floor/stores", login_floor_stores),
+    path("api/bench/order-floor-drf", OrderFloorDrf.as_view()),
 ]

@@ -18,6 +18,10 @@ Two scenarios, each attempt buying 1 unit: a hot SKU whose stock covers 80% of t
 - the floor over HTTP: the same requests to an endpoint in the same server (bench/order_floor.py,
   mounted by bench/settings.py) that runs the one-statement reference's SQL for the attempt and
   answers a small JSON: what gunicorn, Django and the middleware cost an order with none of our code;
+- floor 2: the same, but the buyer is found from the bearer token inside the same statement and only
+  the buyer's own address is taken: the least any correct endpoint must do, still one round trip;
+- floor 3: floor 2 from a DRF view (the API's parser, renderer, negotiation and exception handler,
+  under /api/): the least a correct endpoint on the API's stack must cost;
 - the one-statement reference (the ratios' baseline): the same attempts, `workers` processes at
   once, each order's writes (stock, order with its address copied, line, event) as one SQL statement
   through psycopg with no application code, the most any implementation of an order could reach;
@@ -71,6 +75,10 @@ SERVICE = "order_create"
 HTTP = "POST /api/v1/orders"
 FLOOR = "floor: the reference's SQL over HTTP"
 FLOOR_PATH = "/bench/order-floor/"
+FLOOR_AUTHENTICATED = "floor 2: + the buyer's token, in the statement"
+FLOOR_AUTHENTICATED_PATH = "/bench/order-floor-authenticated/"
+FLOOR_DRF = "floor 3: floor 2 through DRF"
+FLOOR_DRF_PATH = "/api/bench/order-floor-drf"
 REFERENCE = "one-statement reference"
 BARE = "bare UPDATEs"
 RUSH_HOT = f"{RUSH_BUYERS} buyers, {RUSH_UNITS} units of one SKU"
@@ -131,8 +139,16 @@ def main() -> None:
         with ProductionServer(environment, log=services.work_dir / "gunicorn.log") as server, LoadGenerator() as load:
             http = HttpOrders(load=load, url=server.url, buyers=buyers, concurrency=options.workers)
             floor = HttpOrders(load=load, url=server.url, buyers=buyers, concurrency=options.workers, path=FLOOR_PATH)
-            http.warm_up(spread[0])
-            floor.warm_up(spread[0])
+            floor_authenticated = HttpOrders(
+                load=load, url=server.url, buyers=buyers, concurrency=options.workers, path=FLOOR_AUTHENTICATED_PATH
+            )
+            floor_drf = HttpOrders(
+                load=load, url=server.url, buyers=buyers, concurrency=options.workers, path=FLOOR_DRF_PATH
+            )
+            for orders in (http, floor, floor_authenticated, floor_drf):
+                orders.warm_up(spread[0])
+            for orders in (http, floor_authenticated, floor_drf):
+                orders.stranger_refused(spread[0])
             tables = {}
             for name, scenario in scenarios.items():
                 print(f"{name}: {options.rounds} rounds of {total:,} attempts, {options.workers} at a time", flush=True)
@@ -143,6 +159,12 @@ def main() -> None:
                         ),
                         HTTP: lambda _, scenario=scenario: checks.orders(scenario, lambda: http.place(scenario)),
                         FLOOR: lambda _, scenario=scenario: checks.orders(scenario, lambda: floor.place(scenario)),
+                        FLOOR_AUTHENTICATED: lambda _, scenario=scenario: checks.orders(
+                            scenario, lambda: floor_authenticated.place(scenario)
+                        ),
+                        FLOOR_DRF: lambda _, scenario=scenario: checks.orders(
+                            scenario, lambda: floor_drf.place(scenario)
+                        ),
                         REFERENCE: lambda _, scenario=scenario: checks.orders(
                             scenario, lambda: _in_processes(_one_statement_worker, scenario.by_buyer(buyers))
                         ),
@@ -180,11 +202,7 @@ def main() -> None:
                 _verdict(f"{name}: POST /api/v1/orders ≥ 0.3 of the reference", table.ratio(HTTP), at_least=0.3)
                 for name, table in list(tables.items())[:2]
             ),
-            *(
-                f"{name}: the floor over HTTP reaches {table.ratio(FLOOR):.2f} of the reference, "
-                f"POST /api/v1/orders {table.ratio(HTTP) / table.ratio(FLOOR):.2f} of the floor"
-                for name, table in list(tables.items())[:2]
-            ),
+            *(_floors_verdict(name, table) for name, table in list(tables.items())[:2]),
             _verdict("the rush: hot p99 ≤ 3× the spread p99", tables["the rush over HTTP"].ratio(RUSH_HOT), at_most=3),
             f"the rush: {' or '.join(map(str, rush_placed))} orders for {RUSH_UNITS} units in every round",
             f"oversell {checks.oversold}, deadlocks {checks.deadlocks()}, unexpected answers {checks.unexpected}",
@@ -205,6 +223,20 @@ def main() -> None:
             )
         if not correct:
             sys.exit("FAILED: oversold, deadlocked, or answered unexpectedly (above)")
+
+
+def _floors_verdict(name: str, table) -> str:
+    """How far the floors reach, and so whether 0.3 over HTTP is ours to reach, by their medians."""
+    reach = (
+        "within reach of a DRF endpoint, so what the product adds above floor 3 is ours to cut"
+        if table.ratio(FLOOR_DRF) >= 0.3
+        else "below 0.3 already at floor 3, so no endpoint on the API's DRF stack meets the aim"
+    )
+    return (
+        f"{name}: over HTTP the floor reaches {table.ratio(FLOOR):.2f} of the reference, floor 2 "
+        f"{table.ratio(FLOOR_AUTHENTICATED):.2f}, floor 3 {table.ratio(FLOOR_DRF):.2f}: {reach}; "
+        f"POST /api/v1/orders is {table.ratio(HTTP) / table.ratio(FLOOR_DRF):.2f} of floor 3"
+    )
 
 
 def _verdict(what: str, ratio: float, *, at_least: float | None = None, at_most: float | None = None) -> str:
@@ -343,6 +375,19 @@ class HttpOrders:
 
         Sku.objects.filter(pk=sku_id).update(stock=10**6)
         self.load.run(self.url, [self._request(buyer, sku_id) for buyer in self.buyers], concurrency=self.concurrency)
+
+    def stranger_refused(self, sku_id: int) -> None:
+        """An unknown token, or a buyer naming another's address, places nothing (floors 2 and 3 are correct)."""
+        from catalog.models import Sku
+
+        stock = Sku.objects.get(pk=sku_id).stock
+        stranger = Buyer(customer_id=0, address_id=self.buyers[0].address_id, token="unknown")
+        other_address = Buyer(self.buyers[1].customer_id, self.buyers[0].address_id, self.buyers[1].token)
+        run = self.load.run(
+            self.url, [self._request(stranger, sku_id), self._request(other_address, sku_id)], concurrency=1
+        )
+        if 201 in run.statuses or Sku.objects.get(pk=sku_id).stock != stock:
+            sys.exit(f"FAILED: {self.path} placed an order for a stranger: {run.statuses}")
 
     def _request(self, buyer: Buyer, sku_id: int) -> Request:
         body = {"items": [{"sku_id": sku_id, "quantity": 1}], "address_id": buyer.address_id}

@@ -9,6 +9,7 @@ when the stock is gone. No token lookup, no validation, no order answer, no cach
 product's per-request cost is whatever lies between this floor and it.
 """
 
+import hashlib
 import json
 
 import psycopg
@@ -50,6 +51,19 @@ WITH taken AS (
 SELECT id FROM placed
 """
 
+# The same writes for the buyer the token names: no buyer, or an address not the buyer's, takes nothing.
+AUTHENTICATED_ORDER = ONE_STATEMENT_ORDER.replace(
+    "WITH taken AS (",
+    """WITH buyer AS (
+    SELECT address.id AS address_id FROM customers_customertoken AS token
+    JOIN orders_address AS address ON address.customer_id = token.customer_id
+    WHERE token.key_digest = %(token_digest)s AND token.expires_at > now() AND address.id = %(address_id)s
+), taken AS (""",
+).replace(
+    "AND product.id = sku.product_id AND product.is_active",
+    "AND product.id = sku.product_id AND product.is_active AND EXISTS (SELECT FROM buyer)",
+)
+
 
 @csrf_exempt
 @require_POST
@@ -75,3 +89,34 @@ def order_floor(request) -> JsonResponse:
     if placed is None:
         return JsonResponse({"code": "insufficient_stock"}, status=409)
     return JsonResponse({"id": placed[0]}, status=201)
+
+
+@csrf_exempt
+@require_POST
+def order_floor_authenticated(request) -> JsonResponse:
+    answer, status = authenticated_order(
+        json.loads(request.body), request.headers.get("Authorization", ""), request.headers["Idempotency-Key"]
+    )
+    return JsonResponse(answer, status=status)
+
+
+def authenticated_order(attempt: dict, authorization: str, key: str) -> tuple[dict, int]:
+    token = authorization.removeprefix("Bearer ")
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(
+            AUTHENTICATED_ORDER,
+            {
+                "token_digest": hashlib.sha256(token.encode()).hexdigest(),
+                "sku_id": attempt["items"][0]["sku_id"],
+                "address_id": attempt["address_id"],
+                "order_no": key,
+                "idempotency_key": key,
+            },
+            prepare=True,
+        )
+        placed = cursor.fetchone()
+    if placed is None:
+        return {"code": "insufficient_stock"}, 409
+    return {"id": placed[0]}, 201
