@@ -71,24 +71,8 @@ def order_floor(request) -> JsonResponse:
     attempt = json.loads(request.body)
     # The order number is the key, as the reference's: both unique, neither read back.
     key = request.headers["Idempotency-Key"]
-    # What Django's cursor() does first: production's health check, and a connection if there is none.
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(
-            ONE_STATEMENT_ORDER,
-            {
-                "sku_id": attempt["items"][0]["sku_id"],
-                "address_id": attempt["address_id"],
-                "order_no": key,
-                "idempotency_key": key,
-            },
-            prepare=True,
-        )
-        placed = cursor.fetchone()
-    if placed is None:
-        return JsonResponse({"code": "insufficient_stock"}, status=409)
-    return JsonResponse({"id": placed[0]}, status=201)
+    answer, status = _placed(ONE_STATEMENT_ORDER, attempt, key)
+    return JsonResponse(answer, status=status)
 
 
 @csrf_exempt
@@ -101,18 +85,23 @@ def order_floor_authenticated(request) -> JsonResponse:
 
 
 def authenticated_order(attempt: dict, authorization: str, key: str) -> tuple[dict, int]:
-    token = authorization.removeprefix("Bearer ")
+    token_digest = hashlib.sha256(authorization.removeprefix("Bearer ").encode()).hexdigest()
+    return _placed(AUTHENTICATED_ORDER, attempt, key, token_digest=token_digest)
+
+
+def _placed(statement: str, attempt: dict, key: str, **parameters: str) -> tuple[dict, int]:
+    # What Django's cursor() does first: production's health check, and a connection if there is none.
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
-            AUTHENTICATED_ORDER,
+            statement,
             {
-                "token_digest": hashlib.sha256(token.encode()).hexdigest(),
                 "sku_id": attempt["items"][0]["sku_id"],
                 "address_id": attempt["address_id"],
                 "order_no": key,
                 "idempotency_key": key,
+                **parameters,
             },
             prepare=True,
         )
