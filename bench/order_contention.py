@@ -9,7 +9,7 @@ dropped at the end), and gunicorn on config/gunicorn.py for the HTTP runs, with 
 added to production's URLs (bench/settings.py).
 
 Two scenarios, each attempt buying 1 unit: a hot SKU whose stock covers 80% of the attempts, and
-200 SKUs picked at random with stock for all. Five runs of each, alternating over the rounds:
+200 SKUs picked at random with stock for all. Seven runs of each, alternating over the rounds:
 - order_create: `workers` processes (one database connection each, released at one instant) each
   place `attempts` whole orders through the service (address, prices, snapshots, lines, event,
   an Idempotency-Key), as a Celery task or another caller in Python would;
