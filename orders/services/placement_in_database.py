@@ -162,11 +162,14 @@ def _loaded(model, alias: str, **values):
     """A `model` instance as Model.from_db makes one, `values` holding every concrete field's attname.
 
     Without Model.__init__, which sets each field through setattr and sends the init signals: for
-    three rows an order, more than building them takes. With a receiver of those signals for the
-    model, or a field missing from `values` (a column added later), from_db's own way is taken.
+    three rows an order, that costs more than building them. A model with receivers of those
+    signals goes through from_db, so they are sent.
     """
-    attnames = _attnames(model)
-    if len(values) != len(attnames) or pre_init.has_listeners(model) or post_init.has_listeners(model):
+    attnames, names = _attnames(model)
+    if values.keys() != names:
+        # A field added to the model must be added above (and to 0032's answer if the database sets it).
+        raise TypeError(f"{model.__name__}: fields given and the model's differ: {sorted(names ^ values.keys())}")
+    if pre_init.has_listeners(model) or post_init.has_listeners(model):
         return model.from_db(alias, attnames, [values[attname] for attname in attnames])
     instance = model.__new__(model)
     instance._state = state = ModelState()
@@ -177,5 +180,6 @@ def _loaded(model, alias: str, **values):
 
 
 @functools.cache
-def _attnames(model) -> list[str]:
-    return [field.attname for field in model._meta.concrete_fields]
+def _attnames(model) -> tuple[list[str], frozenset[str]]:
+    attnames = [field.attname for field in model._meta.concrete_fields]
+    return attnames, frozenset(attnames)

@@ -7,6 +7,7 @@ they are the ORM's own instances. Either way every field, and its type, must be 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db.models.signals import post_init
 
 from campaigns.models import Campaign
 from campaigns.services import campaign_create
@@ -85,3 +86,24 @@ def test_a_retry_with_the_same_key_answers_the_first_orders_rows():
     assert _fields(again.order) == _fields(first.order)
     assert [_fields(line) for line in again.lines] == [_fields(line) for line in first.lines]
     assert OrderLine.objects.count() == 1 and OrderEvent.objects.count() == 1
+
+
+def test_a_receiver_of_the_models_init_signals_hears_of_the_placed_rows():
+    # The rows are built without Model.__init__ only while nothing listens for it.
+    customer = CustomerFactory()
+    address = AddressFactory(customer=customer)
+    heard = []
+
+    def receiver(sender, instance, **kwargs):
+        heard.append(instance)
+
+    post_init.connect(receiver, sender=OrderEvent)
+    try:
+        placed = order_place(
+            customer=customer, address_id=address.pk, items=[{"sku_id": SkuFactory().pk, "quantity": 1}]
+        )
+    finally:
+        post_init.disconnect(receiver, sender=OrderEvent)
+
+    assert placed.timeline[0] in heard
+    _as_read_back(placed)
