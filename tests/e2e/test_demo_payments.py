@@ -97,6 +97,8 @@ def test_a_payment_a_refund_and_the_days_reconciliation(
     order = _customer_orders_and_pays(f"{live_server.url}/api/v1", sandbox)
     payment = order.payments.get()
     assert payment.sign_type == ("RSA" if api_version == "v3" else settings.WECHAT_PAY_SIGN_TYPE)
+    # The order is paid while the sandbox still waits for the answer; it records the delivery after.
+    _wait_until(lambda: sandbox.outbox("delivered"), "the sandbox to record the notification delivered")
     notified = [delivery["url"] for delivery in sandbox.outbox("delivered")]
     notify_path = "/wechat/pay/v3/notify/" if api_version == "v3" else "/wechat/pay/notify/"
     assert notified == [f"{live_server.url}{notify_path}"]
